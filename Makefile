@@ -1,0 +1,108 @@
+# vipd - plain Makefile. `make` builds build/vipd and build/vipctl;
+# `make check` runs every test; `make demo` runs the three-node demo.
+
+PREFIX  ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+DESTDIR ?=
+
+CC      ?= cc
+PKGS    := yaml-0.1 jansson libcurl libmnl libmicrohttpd
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+           -Wpointer-arith -Wformat=2 -Wno-format-nonliteral -Wundef \
+           -Wcast-align -Wwrite-strings -Wvla
+ifeq ($(CI),true)
+WARN    += -Werror
+endif
+ifdef WERROR
+WARN    += -Werror
+endif
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -DVIPD_VERSION='"$(VERSION)"' \
+           $(shell pkg-config --cflags $(PKGS))
+LDLIBS  += $(shell pkg-config --libs $(PKGS))
+
+B       := build
+MAINS   := src/vipd.c src/vipctl.c
+LIBSRC  := $(filter-out $(MAINS),$(wildcard src/*.c))
+LIBOBJ  := $(LIBSRC:src/%.c=$(B)/obj/%.o)
+UNITSRC := $(wildcard tests/unit/test_*.c)
+UNITBIN := $(UNITSRC:tests/unit/%.c=$(B)/tests/%)
+TOOLSRC := $(wildcard tests/tools/*.c)
+TOOLBIN := $(TOOLSRC:tests/tools/%.c=$(B)/tools/%)
+
+.PHONY: all check unit integration demo install uninstall clean deps bench
+
+all: $(B)/vipd $(B)/vipctl
+
+$(B)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/libvipd.a: $(LIBOBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/vipd: $(B)/obj/vipd.o $(B)/libvipd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/vipctl: $(B)/obj/vipctl.o $(B)/libvipd.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/%: tests/unit/%.c $(B)/libvipd.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Isrc -MMD -MP -o $@ $< $(B)/libvipd.a \
+		$(LDLIBS) $(shell pkg-config --libs cmocka)
+
+$(B)/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $<
+
+# Run as root, check/demo first install whatever Debian packages are
+# missing, so a fresh machine needs nothing done by hand.
+deps:
+	@if [ "$$(id -u)" = 0 ]; then scripts/install-deps; fi
+
+check: deps
+	$(MAKE) all tests-bin
+	tests/run-all
+
+tests-bin: $(UNITBIN) $(TOOLBIN)
+
+unit: all tests-bin
+	tests/run-all unit config
+
+integration: all tests-bin
+	tests/run-all integration
+
+demo: deps
+	$(MAKE) all tests-bin
+	scripts/demo
+
+bench: deps
+	$(MAKE) all tests-bin
+	scripts/bench
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
+	install -m 0755 $(B)/vipd $(DESTDIR)$(SBINDIR)/vipd
+	install -m 0755 $(B)/vipctl $(DESTDIR)$(BINDIR)/vipctl
+	install -d $(DESTDIR)$(SYSCONFDIR)/vipd
+	install -m 0644 examples/vipd.yaml $(DESTDIR)$(SYSCONFDIR)/vipd/vipd.yaml.example
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 0644 contrib/vipd.service $(DESTDIR)$(PREFIX)/lib/systemd/system/vipd.service
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/vipd $(DESTDIR)$(BINDIR)/vipctl
+	rm -f $(DESTDIR)$(SYSCONFDIR)/vipd/vipd.yaml.example
+	rm -f $(DESTDIR)$(PREFIX)/lib/systemd/system/vipd.service
+
+clean:
+	rm -rf $(B)
+
+-include $(wildcard $(B)/obj/*.d $(B)/tests/*.d $(B)/tools/*.d)

@@ -1,0 +1,90 @@
+/*
+ * config.h - vipd's configuration as plain, validated data.
+ *
+ * cfg_load() parses one YAML file into a fresh struct cfg and touches no
+ * live state, so a reload can build a new config beside the running one
+ * and compare. The file accepts the Talos Linux machine-config form
+ * (machine.network.interfaces[].vip.ip, vlans[].vip.ip, deviceSelector)
+ * plus a "vipd:" section for the daemon itself.
+ */
+#ifndef VIPD_CONFIG_H
+#define VIPD_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "log.h"
+
+#define CFG_DEFAULT_PATH "/etc/vipd/vipd.yaml"
+
+/* Talos deviceSelector: every field given must match (logical AND). */
+struct cfg_selector {
+	bool has_physical;
+	bool physical;
+	char *hardware_addr; /* glob, e.g. "00:1a:*"; NULL = any */
+	char *permanent_addr; /* glob; NULL = any */
+	char *driver;        /* glob; NULL = any */
+	char *bus_path;      /* glob; NULL = any */
+};
+
+struct cfg_vip {
+	int family;              /* AF_INET or AF_INET6 */
+	unsigned char addr[16];  /* network byte order; 4 bytes used for IPv4 */
+	char ip[46];             /* normalized text form (inet_ntop) */
+	char *interface;         /* link name, or NULL when selected */
+	struct cfg_selector *selector; /* or NULL when named */
+	unsigned vlan;           /* 0 = the link itself, else 1..4094 */
+	unsigned line;           /* where "ip:" stands, for messages */
+};
+
+struct cfg_etcd {
+	char **endpoints;        /* "https://host:port", at least one */
+	size_t n_endpoints;
+	char *ca_file;           /* NULL = system CAs */
+	char *cert_file;         /* NULL = no client certificate */
+	char *key_file;
+	char *username;          /* NULL = no etcd auth */
+	char *password_file;
+	char *prefix;            /* election prefix, ends in "/" */
+	uint32_t timeout_ms;     /* per request */
+};
+
+struct cfg {
+	char *path;              /* the file it came from */
+	char *node;              /* NULL = use the host name */
+	struct cfg_etcd etcd;
+	uint32_t lease_ttl_ms;   /* 2000 .. 300000, whole seconds */
+	uint32_t announce_count;
+	uint32_t announce_interval_ms;
+	uint32_t announce_refresh_ms; /* 0 = off */
+	char *control_socket;
+	char *metrics_listen;    /* "" = off */
+	enum log_level log_level;
+	struct cfg_vip *vips;
+	size_t n_vips;
+};
+
+/*
+ * Parse and validate path. On success returns a new config (free with
+ * cfg_free). On any error writes every error found, one per line, as
+ * "file:line:column: field: message" to errs and returns NULL.
+ */
+struct cfg *cfg_load(const char *path, FILE *errs);
+
+/* Same, from a string in memory; name is used in messages. */
+struct cfg *cfg_load_string(const char *name, const char *text, size_t len, FILE *errs);
+
+/* NULL-safe. */
+void cfg_free(struct cfg *c);
+
+/*
+ * Write the normalized configuration as YAML that cfg_load accepts and
+ * that parses back to an equal config (the --check output format).
+ */
+void cfg_print(const struct cfg *c, FILE *out);
+
+/* Parse "250ms", "2s", "1m" (also "1.5s"); returns 0 or -EINVAL. */
+int cfg_duration_parse(const char *s, uint32_t *ms);
+
+#endif

@@ -1,0 +1,42 @@
+/*
+ * log.h - one-line-per-event logging to stderr (OpenBSD log.c style).
+ *
+ * Lines look like:
+ *   2026-11-26T09:30:00.123Z vipd[42] info: acquired vip=198.18.0.100 link=eth0
+ * Messages put their details as key=value pairs after a short verb phrase.
+ */
+#ifndef VIPD_LOG_H
+#define VIPD_LOG_H
+
+#include <stdarg.h>
+
+enum log_level {
+	LOG_LVL_DEBUG = 0,
+	LOG_LVL_INFO,
+	LOG_LVL_WARN,
+	LOG_LVL_ERROR,
+};
+
+/* Set the program name shown in each line and the lowest level printed. */
+void log_init(const char *ident, enum log_level level);
+void log_setlevel(enum log_level level);
+enum log_level log_getlevel(void);
+
+/* Parse "debug|info|warn|error"; returns 0 or -EINVAL. */
+int log_level_parse(const char *s, enum log_level *out);
+const char *log_level_name(enum log_level level);
+
+#define LOG_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+void log_debug(const char *fmt, ...) LOG_PRINTF(1, 2);
+void log_info(const char *fmt, ...) LOG_PRINTF(1, 2);
+/* log_warn and log_error append ": strerror(errno)"; the x forms do not. */
+void log_warn(const char *fmt, ...) LOG_PRINTF(1, 2);
+void log_warnx(const char *fmt, ...) LOG_PRINTF(1, 2);
+void log_error(const char *fmt, ...) LOG_PRINTF(1, 2);
+void log_errorx(const char *fmt, ...) LOG_PRINTF(1, 2);
+/* Log at error level and exit(1). */
+void fatal(const char *fmt, ...) LOG_PRINTF(1, 2) __attribute__((noreturn));
+void fatalx(const char *fmt, ...) LOG_PRINTF(1, 2) __attribute__((noreturn));
+
+#endif
