@@ -1,7 +1,86 @@
-/* vipd - placeholder main until the daemon module lands. */
+/*
+ * vipd - keeps a shared virtual IP on exactly one node, elected via etcd.
+ *
+ * main() parses arguments, loads the configuration and hands over to the
+ * daemon module; --check validates and prints the normalized config.
+ */
+#include <getopt.h>
 #include <stdio.h>
-int main(void)
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+
+static void usage(FILE *f)
 {
-	printf("vipd %s\n", VIPD_VERSION);
-	return 0;
+	fprintf(f,
+	    "usage: vipd [-c FILE] [--check] [-v] [--version] [--help]\n"
+	    "\n"
+	    "  -c, --config FILE  configuration file (default %s)\n"
+	    "  -n, --check        validate the configuration, print it normalized, exit\n"
+	    "  -v, --verbose      debug logging (overrides vipd.log.level)\n"
+	    "  -V, --version      print the version and exit\n"
+	    "  -h, --help         print this help and exit\n",
+	    CFG_DEFAULT_PATH);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = CFG_DEFAULT_PATH;
+	int check = 0, verbose = 0, ch, rc;
+	struct cfg *cfg;
+
+	while ((ch = getopt_long(argc, argv, "c:nvVh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'V':
+			printf("vipd %s\n", VIPD_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "vipd: unexpected argument: %s\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+
+	cfg = cfg_load(path, stderr);
+	if (cfg == NULL) {
+		fprintf(stderr, "vipd: %s: configuration not valid\n", path);
+		return 1;
+	}
+	if (check) {
+		cfg_print(cfg, stdout);
+		cfg_free(cfg);
+		return 0;
+	}
+
+	log_init("vipd", verbose ? LOG_LVL_DEBUG : cfg->log_level);
+	rc = daemon_run(cfg);
+	cfg_free(cfg);
+	return rc;
 }
