@@ -1,0 +1,98 @@
+/*
+ * netlink.h - rtnetlink (libmnl): look links up, add/replace/delete the
+ * VIP as a host address with kernel lifetimes, and watch links and
+ * addresses change.
+ *
+ * Two sockets: requests are synchronous on one (sequence number and port
+ * id checked on every reply, kernel extended-ACK text logged); events
+ * arrive on the other through the event loop.
+ */
+#ifndef VIPD_NETLINK_H
+#define VIPD_NETLINK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct loop;
+struct nl;
+
+/* Link state as the watcher reports it. up = IFF_UP and carrier
+ * (IFF_LOWER_UP: the kernel sets it only while the device is running and
+ * has carrier, so it drops with a veth peer's or a VLAN's lower link). */
+struct nl_link {
+	int ifindex;
+	char name[16];
+	bool up;
+	unsigned char mac[6]; /* hardware address (Ethernet), zeros if none */
+};
+
+/* Callbacks run on the loop's thread. They may make requests on the same
+ * struct nl (a separate socket), and may call nl_close() on it: no further
+ * callback runs after that. Any member may be NULL. */
+struct nl_watch_ops {
+	/* A link appeared or changed (name, flags, mac); always full state. */
+	void (*link_changed)(void *arg, const struct nl_link *link);
+	/* A link was deleted (or moved to another network namespace). */
+	void (*link_removed)(void *arg, int ifindex, const char *name);
+	/* An address was added or updated (removed=false; also sent when a
+	 * replace refreshes lifetimes) or deleted (removed=true; also when the
+	 * kernel expires it) on ifindex. family AF_INET/AF_INET6, addr 4 or
+	 * 16 bytes network order (the local address, not a peer). Events for
+	 * other families are not reported. */
+	void (*addr_changed)(void *arg, int ifindex, int family, const void *addr, bool removed);
+	/* The monitor socket overflowed (ENOBUFS): events were lost; the caller
+	 * must re-check everything it cares about (nl_link_by_index /
+	 * nl_addr_present).
+	 * Called once after the queued events have been delivered. */
+	void (*resync)(void *arg);
+};
+
+/* Open two rtnetlink sockets: one for synchronous requests (each request
+ * gets a sequence number; replies/acks are matched on seq and portid;
+ * NLM_F_ACK, NETLINK_EXT_ACK and NETLINK_CAP_ACK turned on so kernel error
+ * text is logged), and, when ops != NULL, one subscribed to RTNLGRP_LINK,
+ * RTNLGRP_IPV4_IFADDR and RTNLGRP_IPV6_IFADDR, non-blocking with a 1 MiB
+ * receive buffer, registered with loop (loop_fd_add). loop may be NULL
+ * when ops is NULL. ops and arg must outlive the handle. Returns NULL with
+ * errno set. */
+struct nl *nl_open(struct loop *loop, const struct nl_watch_ops *ops, void *arg);
+/* NULL-safe; removes its fd from the loop. Safe inside a watch callback. */
+void nl_close(struct nl *nl);
+
+/* The monitor socket's fd, -1 without one. For tests and diagnostics only:
+ * reading from it steals events. */
+int nl_watch_fd(const struct nl *nl);
+
+/* Look a link up by name or index into *out. 0, -ENODEV (no such link),
+ * -EINVAL (name empty or longer than 15 bytes, ifindex <= 0), or -errno. */
+int nl_link_by_name(struct nl *nl, const char *name, struct nl_link *out);
+int nl_link_by_index(struct nl *nl, int ifindex, struct nl_link *out);
+/* Enumerate all links: calls cb for each (after the dump has been read,
+ * so cb may make requests on nl); 0 or -errno. */
+int nl_link_foreach(struct nl *nl, void (*cb)(void *arg, const struct nl_link *link), void *arg);
+
+/* Add (replace=false: NLM_F_CREATE|NLM_F_EXCL; -EEXIST if present) or
+ * add-or-replace (replace=true: NLM_F_CREATE|NLM_F_REPLACE, used to refresh
+ * lifetimes) the address as a host prefix (/32 IPv4, /128 IPv6), scope
+ * global, on ifindex. IPv6 gets IFA_F_NODAD (usable at once, no DAD
+ * delay) via IFA_FLAGS. valid_s and preferred_s are the kernel lifetimes
+ * in seconds (IFA_CACHEINFO; UINT32_MAX = forever); the kernel rejects
+ * valid_s == 0 and preferred_s > valid_s with -EINVAL. IPv4 also sets
+ * IFA_LOCAL and IFA_ADDRESS (and no broadcast). The kernel counts the
+ * lifetime from when it handles the request and removes the address a
+ * fraction of a second after it runs out (see docs). Returns 0 or -errno;
+ * a failure other than -EEXIST is logged with log_warnx (operation,
+ * address, link, and the kernel's extended-ACK message if any). */
+int nl_addr_add(struct nl *nl, int ifindex, int family, const void *addr,
+                uint32_t valid_s, uint32_t preferred_s, bool replace);
+/* Delete the host-prefix address (/32 or /128 only: the same address with
+ * another prefix length, e.g. configured by an operator, is left alone).
+ * Returns 0; -EADDRNOTAVAIL when it is not on ifindex (both families; not
+ * logged); -ENODEV when the link is gone; or -errno (logged like add). */
+int nl_addr_del(struct nl *nl, int ifindex, int family, const void *addr);
+/* 1 if the address (any prefix length) is on ifindex (ifindex 0 = on any
+ * link), 0 if not, -errno on failure. If ifindex_out is not NULL and
+ * found, store the link it is on (the first, if on several). */
+int nl_addr_present(struct nl *nl, int ifindex, int family, const void *addr, int *ifindex_out);
+
+#endif
