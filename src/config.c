@@ -1,9 +1,736 @@
-/* placeholder until the parser lands */
+/*
+ * config.c - the configuration schema: from YAML trees (cfg_parse.c) to
+ * a validated struct cfg; loading files; freeing.
+ *
+ * Keys are looked up by name, so their order in the file does not matter,
+ * except that cfg->vips follows the file: per interface entry its own vip,
+ * then its VLANs' vips. Every error is reported with the dotted path of
+ * its field; the walk goes on after an error to find the others. Files
+ * named in the config are not opened here (the daemon does that at start).
+ */
 #include "config.h"
+
 #include <errno.h>
 #include <stdlib.h>
-struct cfg *cfg_load(const char *path, FILE *errs) { fprintf(errs, "%s: parser not built yet\n", path); return NULL; }
-struct cfg *cfg_load_string(const char *name, const char *text, size_t len, FILE *errs) { (void)text; (void)len; return cfg_load(name, errs); }
-void cfg_free(struct cfg *c) { free(c); }
-void cfg_print(const struct cfg *c, FILE *out) { (void)c; (void)out; }
-int cfg_duration_parse(const char *s, uint32_t *ms) { (void)s; (void)ms; return -EINVAL; }
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "cfg_parse.h"
+#include "xmem.h"
+
+/* A configuration file larger than this is certainly a mistake. */
+#define CFG_MAX_FILE (4u << 20)
+
+
+/* Walk into field name of the current mapping: push, call, pop. */
+#define FIELD(p, name, call)                      \
+	do {                                      \
+		size_t old_ = cfg_path_key((p), (name)); \
+		call;                             \
+		cfg_path_set((p), old_);              \
+	} while (0)
+
+static void add_vip(struct cfg_pctx *p, const struct cfg_vip *vip, struct cfg_pos at)
+{
+	struct cfg *c = p->cfg;
+
+	/* Grows by one: a config holds a handful of VIPs. */
+	c->vips = xrealloc(c->vips, (c->n_vips + 1) * sizeof(*c->vips));
+	p->vip_at = xrealloc(p->vip_at, (c->n_vips + 1) * sizeof(*p->vip_at));
+	c->vips[c->n_vips] = *vip;
+	p->vip_at[c->n_vips] = (struct cfg_vip_at){ at, xstrdup(p->path) };
+	c->n_vips++;
+}
+
+static void selector_free(struct cfg_selector *s)
+{
+	if (s == NULL)
+		return;
+	free(s->hardware_addr);
+	free(s->permanent_addr);
+	free(s->driver);
+	free(s->bus_path);
+	free(s);
+}
+
+static struct cfg_selector *selector_dup(const struct cfg_selector *s)
+{
+	struct cfg_selector *d;
+
+	if (s == NULL)
+		return NULL;
+	d = xmalloc(sizeof(*d));
+	*d = *s;
+	d->hardware_addr = s->hardware_addr ? xstrdup(s->hardware_addr) : NULL;
+	d->permanent_addr = s->permanent_addr ? xstrdup(s->permanent_addr) : NULL;
+	d->driver = s->driver ? xstrdup(s->driver) : NULL;
+	d->bus_path = s->bus_path ? xstrdup(s->bus_path) : NULL;
+	return d;
+}
+
+/* The link a vip: block lives on: a name or a selector, and a VLAN. */
+struct link {
+	const char *name;
+	const struct cfg_selector *sel;
+	unsigned vlan;
+};
+
+enum { V_IP };
+static const char *const vip_keys[] = {
+	"ip",
+	/* Talos: cloud provider APIs that move the address; vipd does not. */
+	"equinixMetal", "hcloud", NULL
+};
+
+/* A vip: block; at is where its key stands. */
+static void walk_vip(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode *map,
+    const struct link *l)
+{
+	const struct cfg_ynode *v[CFG_MAX_FIELDS];
+	struct cfg_pos k[CFG_MAX_FIELDS];
+	struct cfg_vip vip = { 0 };
+	const char *s, *why;
+	char buf[CFG_SHOW_LEN];
+
+	p->n_vip_blocks++;
+	if (!cfg_want(p, at, map, CFG_Y_MAP))
+		return;
+	cfg_fields(p, map, vip_keys, true, v, k);
+	if (v[V_IP] == NULL) {
+		cfg_report(p, at, "missing ip");
+		return;
+	}
+	FIELD(p, "ip", {
+		s = cfg_get_str(p, k[V_IP], v[V_IP]);
+		why = s ? cfg_check_vip(s, &vip) : NULL;
+		if (s && why) {
+			cfg_report(p, k[V_IP], "%s, got \"%s\"", why, cfg_show(v[V_IP], buf));
+		} else if (s) {
+			vip.interface = l->name ? xstrdup(l->name) : NULL;
+			vip.selector = selector_dup(l->sel);
+			vip.vlan = l->vlan;
+			vip.line = v[V_IP]->line;
+			add_vip(p, &vip, k[V_IP]);
+		}
+	});
+}
+
+enum { S_PHYSICAL, S_HWADDR, S_PERMADDR, S_DRIVER, S_BUSPATH, S_PCIID };
+static const char *const selector_keys[] = {
+	"physical", "hardwareAddr", "permanentAddr", "driver", "busPath",
+	"pciID", NULL
+};
+
+/* A deviceSelector: block. Returns the selector (caller frees) or NULL. */
+static struct cfg_selector *walk_selector(struct cfg_pctx *p, struct cfg_pos at,
+    const struct cfg_ynode *map)
+{
+	const struct cfg_ynode *v[CFG_MAX_FIELDS];
+	struct cfg_pos k[CFG_MAX_FIELDS];
+	struct cfg_selector *sel;
+	char **dst[] = { NULL, NULL, NULL, NULL, NULL };
+	bool any = false;
+
+	if (!cfg_want(p, at, map, CFG_Y_MAP))
+		return NULL;
+	sel = xcalloc(1, sizeof(*sel));
+	dst[S_HWADDR] = &sel->hardware_addr;
+	dst[S_PERMADDR] = &sel->permanent_addr;
+	dst[S_DRIVER] = &sel->driver;
+	dst[S_BUSPATH] = &sel->bus_path;
+	cfg_fields(p, map, selector_keys, true, v, k);
+	for (size_t i = 0; selector_keys[i] != NULL; i++)
+		any |= k[i].line != 0;
+	if (!any)
+		cfg_report(p, at, "empty: it would match every link; give physical, "
+		    "hardwareAddr, permanentAddr, driver or busPath");
+	if (v[S_PHYSICAL] != NULL)
+		FIELD(p, "physical", sel->has_physical =
+		    cfg_get_bool(p, k[S_PHYSICAL], v[S_PHYSICAL], &sel->physical));
+	for (size_t i = S_HWADDR; i <= S_BUSPATH; i++) {
+		if (v[i] == NULL)
+			continue;
+		FIELD(p, selector_keys[i], {
+			if (cfg_set_str(p, k[i], v[i], dst[i]) && *dst[i] == NULL)
+				cfg_report(p, k[i], "must not be empty");
+		});
+	}
+	if (k[S_PCIID].line != 0)
+		FIELD(p, "pciID", cfg_report(p, k[S_PCIID], "not supported by vipd; "
+		    "select by busPath, driver or hardwareAddr"));
+	return sel;
+}
+
+enum { L_ID, L_VIP };
+static const char *const vlan_keys[] = {
+	"vlanId", "vip",
+	/* Talos keys vipd does not act on */
+	"addresses", "routes", "dhcp", "dhcpOptions", "mtu", NULL
+};
+
+/* The vlans: list of an interface entry whose link is l. */
+static void walk_vlans(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode *seq,
+    const struct link *l)
+{
+	const struct cfg_ynode *v[CFG_MAX_FIELDS];
+	struct cfg_pos k[CFG_MAX_FIELDS];
+	struct link vl = *l;
+	unsigned *ids;
+	struct cfg_pos *id_at;
+
+	if (!cfg_want(p, at, seq, CFG_Y_SEQ))
+		return;
+	ids = xcalloc(seq->n, sizeof(*ids));
+	id_at = xcalloc(seq->n, sizeof(*id_at));
+	for (size_t i = 0; i < seq->n; i++) {
+		const struct cfg_ynode *item = seq->kid[i];
+		size_t old = cfg_path_idx(p, i);
+
+		if (!cfg_want(p, cfg_pos_of(item), item, CFG_Y_MAP))
+			goto next;
+		cfg_fields(p, item, vlan_keys, true, v, k);
+		vl.vlan = 0;
+		if (v[L_ID] == NULL)
+			cfg_report(p, cfg_pos_of(item), "missing vlanId");
+		else
+			FIELD(p, "vlanId", {
+				if (cfg_get_uint(p, k[L_ID], v[L_ID], 1, 4094, &vl.vlan)) {
+					ids[i] = vl.vlan;
+					id_at[i] = k[L_ID];
+					for (size_t j = 0; j < i; j++)
+						if (ids[j] == vl.vlan) {
+							cfg_report(p, k[L_ID], "VLAN %u listed twice "
+							    "(also at %u:%u)", vl.vlan,
+							    id_at[j].line, id_at[j].col);
+							break;
+						}
+				}
+			});
+		if (v[L_VIP] != NULL)
+			FIELD(p, "vip", walk_vip(p, k[L_VIP], v[L_VIP], &vl));
+next:
+		cfg_path_set(p, old);
+	}
+	free(ids);
+	free(id_at);
+}
+
+enum { I_NAME, I_SEL, I_VIP, I_VLANS };
+static const char *const iface_keys[] = {
+	"interface", "deviceSelector", "vip", "vlans",
+	/* Talos keys vipd does not act on */
+	"addresses", "cidr", "routes", "bond", "bridge", "bridgePort", "mtu",
+	"dhcp", "dhcpOptions", "ignore", "dummy", "wireguard", NULL
+};
+
+/* One entry of machine.network.interfaces. */
+static void walk_iface(struct cfg_pctx *p, const struct cfg_ynode *item)
+{
+	const struct cfg_ynode *v[CFG_MAX_FIELDS];
+	struct cfg_pos k[CFG_MAX_FIELDS];
+	struct cfg_selector *sel = NULL;
+	struct link l = { NULL, NULL, 0 };
+	size_t before = p->n_vip_blocks;
+	const char *why;
+	char buf[CFG_SHOW_LEN];
+
+	if (!cfg_want(p, cfg_pos_of(item), item, CFG_Y_MAP))
+		return;
+	cfg_fields(p, item, iface_keys, true, v, k);
+	if (v[I_NAME] != NULL && v[I_SEL] != NULL)
+		cfg_report(p, cfg_pos_of(item), "has both interface and deviceSelector; give one");
+	if (v[I_NAME] != NULL)
+		FIELD(p, "interface", {
+			l.name = cfg_get_str(p, k[I_NAME], v[I_NAME]);
+			why = l.name ? cfg_check_ifname(l.name) : NULL;
+			if (why)
+				cfg_report(p, k[I_NAME], "%s, got \"%s\"", why, cfg_show(v[I_NAME], buf));
+		});
+	if (v[I_SEL] != NULL)
+		FIELD(p, "deviceSelector", sel = walk_selector(p, k[I_SEL], v[I_SEL]));
+	l.sel = sel;
+	/* Own vip first, then the VLANs': the order of cfg->vips. */
+	if (v[I_VIP] != NULL)
+		FIELD(p, "vip", walk_vip(p, k[I_VIP], v[I_VIP], &l));
+	if (v[I_VLANS] != NULL)
+		FIELD(p, "vlans", walk_vlans(p, k[I_VLANS], v[I_VLANS], &l));
+	if (v[I_NAME] == NULL && v[I_SEL] == NULL && p->n_vip_blocks > before)
+		cfg_report(p, cfg_pos_of(item), "needs interface or deviceSelector "
+		    "to say which link carries its vip");
+	selector_free(sel); /* each vip holds its own copy */
+}
+
+/* machine: only network.interfaces matters; everything else is Talos's. */
+static void walk_machine(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode *map)
+{
+	static const char *const machine_keys[] = { "network", NULL };
+	static const char *const network_keys[] = { "interfaces", NULL };
+	const struct cfg_ynode *v[CFG_MAX_FIELDS], *net, *ifs;
+	struct cfg_pos k[CFG_MAX_FIELDS];
+
+	if (!cfg_want(p, at, map, CFG_Y_MAP))
+		return;
+	cfg_fields(p, map, machine_keys, false, v, k);
+	if ((net = v[0]) == NULL)
+		return;
+	cfg_path_key(p, "network");
+	if (!cfg_want(p, k[0], net, CFG_Y_MAP))
+		return;
+	cfg_fields(p, net, network_keys, false, v, k);
+	if ((ifs = v[0]) == NULL)
+		return;
+	cfg_path_key(p, "interfaces");
+	if (!cfg_want(p, k[0], ifs, CFG_Y_SEQ))
+		return;
+	for (size_t i = 0; i < ifs->n; i++) {
+		size_t old = cfg_path_idx(p, i);
+
+		walk_iface(p, ifs->kid[i]);
+		cfg_path_set(p, old);
+	}
+}
+
+enum { E_ENDPOINTS, E_CA, E_CERT, E_KEY, E_USER, E_PASS, E_PREFIX, E_TIMEOUT };
+static const char *const etcd_keys[] = {
+	"endpoints", "caFile", "certFile", "keyFile", "username", "passwordFile",
+	"prefix", "timeout", NULL
+};
+
+static void walk_endpoints(struct cfg_pctx *p, struct cfg_pos at,
+    const struct cfg_ynode *seq)
+{
+	struct cfg_etcd *e = &p->cfg->etcd;
+	char buf[CFG_SHOW_LEN];
+	const char *s, *why;
+
+	if (!cfg_want(p, at, seq, CFG_Y_SEQ))
+		return;
+	if (seq->n == 0) {
+		cfg_report(p, at, "must list at least one endpoint");
+		return;
+	}
+	e->endpoints = xcalloc(seq->n, sizeof(*e->endpoints));
+	for (size_t i = 0; i < seq->n; i++) {
+		const struct cfg_ynode *item = seq->kid[i];
+		size_t old = cfg_path_idx(p, i), len;
+
+		s = cfg_get_str(p, cfg_pos_of(item), item);
+		why = s ? cfg_check_endpoint(s) : NULL;
+		if (why != NULL)
+			cfg_report(p, cfg_pos_of(item), "%s, got \"%s\"", why,
+			    cfg_show(item, buf));
+		if (s == NULL || why != NULL)
+			goto next;
+		len = strlen(s);
+		len -= s[len - 1] == '/';
+		e->endpoints[e->n_endpoints] = xasprintf("%.*s", (int)len, s);
+		for (size_t j = 0; j < e->n_endpoints; j++)
+			if (strcmp(e->endpoints[j], e->endpoints[e->n_endpoints]) == 0) {
+				cfg_report(p, cfg_pos_of(item), "%s is listed twice",
+				    e->endpoints[j]);
+				break;
+			}
+		e->n_endpoints++;
+next:
+		cfg_path_set(p, old);
+	}
+}
+
+static void walk_etcd(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode *map)
+{
+	static const int pairs[][2] = { { E_CERT, E_KEY }, { E_USER, E_PASS } };
+	const struct cfg_ynode *v[CFG_MAX_FIELDS];
+	struct cfg_pos k[CFG_MAX_FIELDS];
+	struct cfg_etcd *e = &p->cfg->etcd;
+	char **dst[] = { [E_CA] = &e->ca_file, [E_CERT] = &e->cert_file,
+		[E_KEY] = &e->key_file, [E_USER] = &e->username,
+		[E_PASS] = &e->password_file };
+	bool ok[E_TIMEOUT + 1];
+	char buf[CFG_SHOW_LEN];
+	const char *s;
+
+	if (!cfg_want(p, at, map, CFG_Y_MAP))
+		return;
+	cfg_fields(p, map, etcd_keys, true, v, k);
+	if (v[E_ENDPOINTS] != NULL)
+		FIELD(p, "endpoints", walk_endpoints(p, k[E_ENDPOINTS], v[E_ENDPOINTS]));
+	for (int i = E_CA; i <= E_PASS; i++) {
+		ok[i] = true;
+		if (v[i] != NULL)
+			FIELD(p, etcd_keys[i], ok[i] = cfg_set_str(p, k[i], v[i], dst[i]));
+	}
+	/* certFile+keyFile and username+passwordFile come in pairs. */
+	for (size_t i = 0; i < 2; i++) {
+		int a = pairs[i][0], b = pairs[i][1], have = *dst[a] ? a : b;
+
+		if (ok[a] && ok[b] && (*dst[a] == NULL) != (*dst[b] == NULL))
+			FIELD(p, etcd_keys[have], cfg_report(p, k[have],
+			    "needs %s as well", etcd_keys[have == a ? b : a]));
+	}
+	if (v[E_PREFIX] != NULL)
+		FIELD(p, "prefix", {
+			s = cfg_get_str(p, k[E_PREFIX], v[E_PREFIX]);
+			if (s != NULL && s[0] != '/') {
+				cfg_report(p, k[E_PREFIX], "must start with \"/\", got \"%s\"",
+				    cfg_show(v[E_PREFIX], buf));
+			} else if (s != NULL) {
+				free(e->prefix);
+				e->prefix = xasprintf("%s%s", s, s[strlen(s) - 1] == '/' ? "" : "/");
+			}
+		});
+	if (v[E_TIMEOUT] != NULL)
+		FIELD(p, "timeout", cfg_get_duration(p, k[E_TIMEOUT], v[E_TIMEOUT],
+		    100, 60000, &e->timeout_ms));
+}
+
+/* A mapping with the single key name (lease, metrics, log): its value. */
+static const struct cfg_ynode *walk_one(struct cfg_pctx *p, struct cfg_pos at,
+    const struct cfg_ynode *map, const char *name, struct cfg_pos *kat)
+{
+	const char *names[] = { name, NULL };
+	const struct cfg_ynode *v[CFG_MAX_FIELDS];
+	struct cfg_pos k[CFG_MAX_FIELDS];
+
+	if (!cfg_want(p, at, map, CFG_Y_MAP))
+		return NULL;
+	cfg_fields(p, map, names, true, v, k);
+	*kat = k[0];
+	return v[0];
+}
+
+static void walk_lease(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode *map)
+{
+	const struct cfg_ynode *v;
+	struct cfg_pos k;
+	char buf[CFG_SHOW_LEN];
+	uint32_t ms;
+
+	if ((v = walk_one(p, at, map, "ttl", &k)) == NULL)
+		return;
+	FIELD(p, "ttl", {
+		if (cfg_get_duration(p, k, v, 2000, 300000, &ms)) {
+			if (ms % 1000 != 0)
+				cfg_report(p, k, "must be whole seconds, got %s",
+				    cfg_show(v, buf));
+			else
+				p->cfg->lease_ttl_ms = ms;
+		}
+	});
+}
+
+enum { A_COUNT, A_INTERVAL, A_REFRESH };
+static const char *const announce_keys[] = { "count", "interval", "refresh", NULL };
+
+static void walk_announce(struct cfg_pctx *p, struct cfg_pos at,
+    const struct cfg_ynode *map)
+{
+	const struct cfg_ynode *v[CFG_MAX_FIELDS];
+	struct cfg_pos k[CFG_MAX_FIELDS];
+	struct cfg *c = p->cfg;
+	char buf[CFG_SHOW_LEN];
+	uint32_t ms;
+
+	if (!cfg_want(p, at, map, CFG_Y_MAP))
+		return;
+	cfg_fields(p, map, announce_keys, true, v, k);
+	if (v[A_COUNT] != NULL)
+		FIELD(p, "count", cfg_get_uint(p, k[A_COUNT], v[A_COUNT], 0, 100,
+		    &c->announce_count));
+	if (v[A_INTERVAL] != NULL)
+		FIELD(p, "interval", cfg_get_duration(p, k[A_INTERVAL], v[A_INTERVAL],
+		    10, 10000, &c->announce_interval_ms));
+	if (v[A_REFRESH] != NULL)
+		FIELD(p, "refresh", {
+			if (!cfg_get_duration(p, k[A_REFRESH], v[A_REFRESH], 0,
+			    UINT32_MAX, &ms))
+				;
+			else if (ms != 0 && (ms < 1000 || ms > 3600000))
+				cfg_report(p, k[A_REFRESH], "must be 0s (off) or "
+				    "1s..60m, got %s", cfg_show(v[A_REFRESH], buf));
+			else
+				c->announce_refresh_ms = ms;
+		});
+}
+
+/* node: a host-name-like word; it is the value of the election key. */
+static void walk_node(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode *v)
+{
+	char buf[CFG_SHOW_LEN];
+	const char *s = cfg_get_str(p, at, v);
+
+	if (s == NULL || *s == '\0')
+		return;
+	if (strlen(s) > 253 || strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") != strlen(s)) {
+		cfg_report(p, at, "must be a host name (letters, digits, '.', '-', "
+		    "'_'; at most 253), got \"%s\"", cfg_show(v, buf));
+		return;
+	}
+	p->cfg->node = xstrdup(s);
+}
+
+static void walk_socket(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode *v)
+{
+	char buf[CFG_SHOW_LEN];
+	const char *s = cfg_get_str(p, at, v);
+
+	if (s == NULL)
+		return;
+	if (s[0] != '/')
+		cfg_report(p, at, "must be an absolute path, got \"%s\"", cfg_show(v, buf));
+	else if (strlen(s) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		cfg_report(p, at, "must be shorter than %zu bytes (a socket path)",
+		    sizeof(((struct sockaddr_un *)0)->sun_path));
+	else
+		cfg_set_str(p, at, v, &p->cfg->control_socket);
+}
+
+static void walk_metrics(struct cfg_pctx *p, struct cfg_pos at,
+    const struct cfg_ynode *map)
+{
+	const struct cfg_ynode *v;
+	struct cfg_pos k;
+	char buf[CFG_SHOW_LEN];
+	const char *s, *why;
+
+	if ((v = walk_one(p, at, map, "listen", &k)) == NULL)
+		return;
+	FIELD(p, "listen", {
+		s = cfg_get_str(p, k, v);
+		why = s && *s ? cfg_check_hostport(s, strlen(s), true) : NULL;
+		if (why != NULL)
+			cfg_report(p, k, "%s, got \"%s\"", why, cfg_show(v, buf));
+		else if (s != NULL) {
+			free(p->cfg->metrics_listen);
+			p->cfg->metrics_listen = xstrdup(s); /* "" = off */
+		}
+	});
+}
+
+static void walk_log(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode *map)
+{
+	const struct cfg_ynode *v;
+	struct cfg_pos k;
+	char buf[CFG_SHOW_LEN];
+	const char *s;
+
+	if ((v = walk_one(p, at, map, "level", &k)) == NULL)
+		return;
+	FIELD(p, "level", {
+		s = cfg_get_str(p, k, v);
+		if (s != NULL && log_level_parse(s, &p->cfg->log_level) < 0)
+			cfg_report(p, k, "must be debug, info, warn or error, got \"%s\"",
+			    cfg_show(v, buf));
+	});
+}
+
+enum { D_NODE, D_ETCD, D_LEASE, D_ANNOUNCE, D_SOCKET, D_METRICS, D_LOG };
+static const char *const vipd_keys[] = {
+	"node", "etcd", "lease", "announce", "controlSocket", "metrics", "log", NULL
+};
+
+static void walk_vipd(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode *map)
+{
+	static void (*const walk[])(struct cfg_pctx *, struct cfg_pos,
+	    const struct cfg_ynode *) = {
+		walk_node, walk_etcd, walk_lease, walk_announce, walk_socket,
+		walk_metrics, walk_log
+	};
+	const struct cfg_ynode *v[CFG_MAX_FIELDS];
+	struct cfg_pos k[CFG_MAX_FIELDS];
+
+	if (!cfg_want(p, at, map, CFG_Y_MAP))
+		return;
+	cfg_fields(p, map, vipd_keys, true, v, k);
+	for (size_t i = 0; i <= D_LOG; i++)
+		if (v[i] != NULL)
+			FIELD(p, vipd_keys[i], walk[i](p, k[i], v[i]));
+}
+
+enum { T_MACHINE, T_VIPD };
+static const char *const top_keys[] = {
+	"machine", "vipd",
+	/* Talos v1alpha1 keys vipd does not act on */
+	"version", "debug", "persist", "cluster", NULL
+};
+
+/* One YAML document. */
+static void walk_doc(struct cfg_pctx *p, const struct cfg_ynode *root)
+{
+	const struct cfg_ynode *v[CFG_MAX_FIELDS];
+	struct cfg_pos k[CFG_MAX_FIELDS], first;
+
+	if (root == NULL || cfg_is_null(root) || root->type == CFG_Y_ALIAS)
+		return;
+	if (root->type != CFG_Y_MAP) {
+		cfg_report(p, cfg_pos_of(root), "a document must be a mapping, got %s",
+		    root->type == CFG_Y_SEQ ? "a list" : "a single value");
+		return;
+	}
+	/* Talos's other documents (apiVersion/kind) do not concern vipd. */
+	if (cfg_has_key(root, "kind"))
+		return;
+	cfg_fields(p, root, top_keys, true, v, k);
+	first = k[T_MACHINE].line != 0 ? k[T_MACHINE] : k[T_VIPD];
+	if (first.line == 0)
+		return;
+	if (p->carrier.line != 0) {
+		FIELD(p, k[T_MACHINE].line != 0 ? "machine" : "vipd",
+		    cfg_report(p, first, "only one document may hold machine and "
+		    "vipd; the first one does, at line %u", p->carrier.line));
+		return;
+	}
+	p->carrier = first;
+	if (v[T_MACHINE] != NULL)
+		FIELD(p, "machine", walk_machine(p, k[T_MACHINE], v[T_MACHINE]));
+	if (v[T_VIPD] != NULL)
+		FIELD(p, "vipd", walk_vipd(p, k[T_VIPD], v[T_VIPD]));
+}
+
+/* The same address twice, anywhere, is an error at the second. */
+static void check_vips(struct cfg_pctx *p)
+{
+	const struct cfg *c = p->cfg;
+	char *path = p->path;
+	size_t plen = p->plen;
+
+	for (size_t j = 1; j < c->n_vips; j++) {
+		for (size_t i = 0; i < j; i++) {
+			if (c->vips[i].family != c->vips[j].family ||
+			    memcmp(c->vips[i].addr, c->vips[j].addr, 16) != 0)
+				continue;
+			p->path = p->vip_at[j].path;
+			p->plen = strlen(p->path);
+			cfg_report(p, p->vip_at[j].at, "%s is configured twice (also at %u:%u)",
+			    c->vips[j].ip, p->vip_at[i].at.line, p->vip_at[i].at.col);
+			break;
+		}
+	}
+	p->path = path;
+	p->plen = plen;
+}
+
+static struct cfg *cfg_new(const char *name)
+{
+	struct cfg *c = xcalloc(1, sizeof(*c));
+
+	c->path = xstrdup(name);
+	c->etcd.prefix = xstrdup("/vipd/election/");
+	c->etcd.timeout_ms = 2000;
+	c->lease_ttl_ms = 5000;
+	c->announce_count = 3;
+	c->announce_interval_ms = 200;
+	c->announce_refresh_ms = 0;
+	c->control_socket = xstrdup("/run/vipd/vipd.sock");
+	c->metrics_listen = xstrdup("127.0.0.1:9450");
+	c->log_level = LOG_LVL_INFO;
+	return c;
+}
+
+struct cfg *cfg_load_string(const char *name, const char *text, size_t len, FILE *errs)
+{
+	struct cfg_pctx p = { .name = name };
+	struct cfg_ynode **docs = NULL;
+	size_t n_docs = 0;
+	struct cfg *c = cfg_new(name);
+
+	p.cfg = c;
+	if (cfg_yaml_build(&p, text ? text : "", text ? len : 0, &docs, &n_docs) == 0) {
+		for (size_t i = 0; i < n_docs; i++)
+			cfg_yaml_check(&p, docs[i]);
+		for (size_t i = 0; i < n_docs; i++)
+			walk_doc(&p, docs[i]);
+		check_vips(&p);
+	}
+	if (c->etcd.n_endpoints == 0) {
+		free(c->etcd.endpoints);
+		c->etcd.endpoints = xmalloc(sizeof(*c->etcd.endpoints));
+		c->etcd.endpoints[0] = xstrdup("https://127.0.0.1:2379");
+		c->etcd.n_endpoints = 1;
+	}
+	for (size_t i = 0; i < n_docs; i++)
+		cfg_yaml_free(docs[i]);
+	free(docs);
+	for (size_t i = 0; i < c->n_vips; i++)
+		free(p.vip_at[i].path);
+	free(p.vip_at);
+	free(p.path);
+	cfg_report_flush(&p, errs);
+	if (p.n_err > 0) {
+		cfg_free(c);
+		c = NULL;
+	}
+	return c;
+}
+
+struct cfg *cfg_load(const char *path, FILE *errs)
+{
+	struct cfg *c = NULL;
+	FILE *f = NULL;
+	char *buf = NULL;
+	size_t len = 0, cap = 0, got;
+
+	f = fopen(path, "r");
+	if (f == NULL) {
+		fprintf(errs, "%s: cannot open: %s\n", path, strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		if (cap - len < 4096) {
+			cap = cap ? cap * 2 : 16384;
+			buf = xrealloc(buf, cap);
+		}
+		got = fread(buf + len, 1, cap - len, f);
+		len += got;
+		if (len > CFG_MAX_FILE) {
+			fprintf(errs, "%s: file too large (more than %u bytes)\n",
+			    path, CFG_MAX_FILE);
+			goto out;
+		}
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		fprintf(errs, "%s: cannot read: %s\n", path, strerror(errno));
+		goto out;
+	}
+	c = cfg_load_string(path, buf ? buf : "", len, errs);
+out:
+	if (f != NULL)
+		fclose(f);
+	free(buf);
+	return c;
+}
+
+void cfg_free(struct cfg *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->etcd.n_endpoints; i++)
+		free(c->etcd.endpoints[i]);
+	free(c->etcd.endpoints);
+	free(c->etcd.ca_file);
+	free(c->etcd.cert_file);
+	free(c->etcd.key_file);
+	free(c->etcd.username);
+	free(c->etcd.password_file);
+	free(c->etcd.prefix);
+	for (size_t i = 0; i < c->n_vips; i++) {
+		free(c->vips[i].interface);
+		if (c->vips[i].selector != NULL) {
+			free(c->vips[i].selector->hardware_addr);
+			free(c->vips[i].selector->permanent_addr);
+			free(c->vips[i].selector->driver);
+			free(c->vips[i].selector->bus_path);
+			free(c->vips[i].selector);
+		}
+	}
+	free(c->vips);
+	free(c->path);
+	free(c->node);
+	free(c->control_socket);
+	free(c->metrics_listen);
+	free(c);
+}
+

@@ -84,7 +84,31 @@ void cfg_free(struct cfg *c);
  */
 void cfg_print(const struct cfg *c, FILE *out);
 
-/* Parse "250ms", "2s", "1m" (also "1.5s"); returns 0 or -EINVAL. */
+/*
+ * Parse "250ms", "2s", "1m" (also "1.5s"): a decimal number and a unit,
+ * nothing else. The result must be whole milliseconds and fit in 32 bits.
+ * Returns 0, or -EINVAL (bad syntax, unknown unit, sign, overflow).
+ */
 int cfg_duration_parse(const char *s, uint32_t *ms);
+
+/*
+ * Write ms in canonical form into buf (at least CFG_DURATION_LEN bytes):
+ * whole minutes as "Nm", whole seconds as "Ns", otherwise "Nms"; 0 as
+ * "0s". cfg_duration_parse reads it back to the same value. Returns buf.
+ */
+#define CFG_DURATION_LEN 16
+char *cfg_duration_format(uint32_t ms, char *buf);
+
+/* True if a and b select the same link: same name, or equal selectors. */
+bool cfg_vip_same_link(const struct cfg_vip *a, const struct cfg_vip *b);
+
+/* True if a and b are the same VIP on the same link and VLAN (line ignored). */
+bool cfg_vip_equal(const struct cfg_vip *a, const struct cfg_vip *b);
+
+/*
+ * True if a and b configure the same thing: every field equal, except
+ * path and the VIPs' line numbers. For reload and round-trip tests.
+ */
+bool cfg_equal(const struct cfg *a, const struct cfg *b);
 
 #endif

@@ -1,0 +1,305 @@
+/*
+ * cfg_print.c - the normalized form of a config: cfg_print (the output of
+ * vipd --check), canonical durations, and comparing configs.
+ *
+ * The output lists every vipd key, defaults filled in, in a fixed order,
+ * so that golden files stay stable and a printed config reads back equal.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+/* True if s can be written as a plain YAML scalar and read back as s. */
+static bool plain_ok(const char *s)
+{
+	static const char *const reserved[] = {
+		"true", "false", "yes", "no", "on", "off", "y", "n", "null", NULL
+	};
+
+	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '/' ||
+	    *s == '_'))
+		return false;
+	if (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789_./-") != strlen(s))
+		return false;
+	for (size_t i = 0; reserved[i] != NULL; i++)
+		if (strcasecmp(s, reserved[i]) == 0)
+			return false;
+	return true;
+}
+
+/* A string value: plain when safe, else double-quoted; NULL as "". */
+static void put_str(FILE *out, const char *s)
+{
+	if (s != NULL && plain_ok(s)) {
+		fputs(s, out);
+		return;
+	}
+	fputc('"', out);
+	for (; s != NULL && *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			fprintf(out, "\\%c", ch);
+		else if (ch < 0x20 || ch == 0x7f)
+			fprintf(out, "\\x%02x", ch);
+		else
+			fputc(ch, out);
+	}
+	fputc('"', out);
+}
+
+static void put_key_str(FILE *out, int indent, const char *key, const char *s)
+{
+	fprintf(out, "%*s%s: ", indent, "", key);
+	put_str(out, s);
+	fputc('\n', out);
+}
+
+static void put_key_dur(FILE *out, int indent, const char *key, uint32_t ms)
+{
+	char buf[CFG_DURATION_LEN];
+
+	fprintf(out, "%*s%s: %s\n", indent, "", key, cfg_duration_format(ms, buf));
+}
+
+/* "vip:" at indent with the address; IPv6 quoted (it holds colons). */
+static void put_vip(FILE *out, int indent, const struct cfg_vip *v)
+{
+	fprintf(out, "%*svip:\n%*sip: ", indent, "", indent + 2, "");
+	if (v->family == AF_INET)
+		fputs(v->ip, out);
+	else
+		put_str(out, v->ip);
+	fputc('\n', out);
+}
+
+/*
+ * The end of the run of vips from i that one interface entry can hold,
+ * so that reading the output back gives the same order: the same link;
+ * its own vip (VLAN 0) only first; each VLAN once.
+ */
+static size_t group_end(const struct cfg *c, size_t i)
+{
+	size_t j;
+
+	for (j = i + 1; j < c->n_vips; j++) {
+		const struct cfg_vip *v = &c->vips[j];
+
+		if (v->vlan == 0 || !cfg_vip_same_link(&c->vips[i], v))
+			return j;
+		for (size_t k = i; k < j; k++)
+			if (c->vips[k].vlan == v->vlan)
+				return j;
+	}
+	return j;
+}
+
+static void put_link(FILE *out, const struct cfg_vip *v)
+{
+	const struct cfg_selector *s = v->selector;
+
+	if (s == NULL) {
+		fputs("      - interface: ", out);
+		put_str(out, v->interface);
+		fputc('\n', out);
+		return;
+	}
+	fputs("      - deviceSelector:\n", out);
+	if (s->has_physical)
+		fprintf(out, "          physical: %s\n", s->physical ? "true" : "false");
+	if (s->hardware_addr != NULL)
+		put_key_str(out, 10, "hardwareAddr", s->hardware_addr);
+	if (s->permanent_addr != NULL)
+		put_key_str(out, 10, "permanentAddr", s->permanent_addr);
+	if (s->driver != NULL)
+		put_key_str(out, 10, "driver", s->driver);
+	if (s->bus_path != NULL)
+		put_key_str(out, 10, "busPath", s->bus_path);
+}
+
+static void put_interfaces(FILE *out, const struct cfg *c)
+{
+	size_t i = 0, j, k;
+
+	fputs("machine:\n  network:\n", out);
+	if (c->n_vips == 0) {
+		fputs("    interfaces: []\n", out);
+		return;
+	}
+	fputs("    interfaces:\n", out);
+	for (; i < c->n_vips; i = j) {
+		j = group_end(c, i);
+		put_link(out, &c->vips[i]);
+		k = i;
+		if (c->vips[k].vlan == 0)
+			put_vip(out, 8, &c->vips[k++]);
+		if (k < j)
+			fputs("        vlans:\n", out);
+		for (; k < j; k++) {
+			fprintf(out, "          - vlanId: %u\n", c->vips[k].vlan);
+			put_vip(out, 12, &c->vips[k]);
+		}
+	}
+}
+
+void cfg_print(const struct cfg *c, FILE *out)
+{
+	const struct cfg_etcd *e = &c->etcd;
+
+	fputs("# vipd configuration, normalized by vipd --check\n", out);
+	put_interfaces(out, c);
+	fputs("vipd:\n", out);
+	if (c->node != NULL)
+		put_key_str(out, 2, "node", c->node);
+	else
+		fputs("  # node: (host name)\n", out);
+	fputs("  etcd:\n    endpoints:\n", out);
+	for (size_t i = 0; i < e->n_endpoints; i++) {
+		fputs("      - ", out);
+		put_str(out, e->endpoints[i]);
+		fputc('\n', out);
+	}
+	put_key_str(out, 4, "caFile", e->ca_file);
+	put_key_str(out, 4, "certFile", e->cert_file);
+	put_key_str(out, 4, "keyFile", e->key_file);
+	put_key_str(out, 4, "username", e->username);
+	put_key_str(out, 4, "passwordFile", e->password_file);
+	put_key_str(out, 4, "prefix", e->prefix);
+	put_key_dur(out, 4, "timeout", e->timeout_ms);
+	fputs("  lease:\n", out);
+	put_key_dur(out, 4, "ttl", c->lease_ttl_ms);
+	fprintf(out, "  announce:\n    count: %u\n", c->announce_count);
+	put_key_dur(out, 4, "interval", c->announce_interval_ms);
+	put_key_dur(out, 4, "refresh", c->announce_refresh_ms);
+	put_key_str(out, 2, "controlSocket", c->control_socket);
+	fputs("  metrics:\n", out);
+	put_key_str(out, 4, "listen", c->metrics_listen);
+	fprintf(out, "  log:\n    level: %s\n", log_level_name(c->log_level));
+}
+
+int cfg_duration_parse(const char *s, uint32_t *ms)
+{
+	uint64_t whole = 0, frac = 0, scale = 1, unit;
+	const char *p = s;
+	int nfrac = 0;
+
+	if (s == NULL || *p < '0' || *p > '9')
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		whole = whole * 10 + (uint64_t)(*p - '0');
+		if (whole > UINT32_MAX)
+			return -EINVAL;
+	}
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		for (; *p >= '0' && *p <= '9'; p++) {
+			/* More than 9 digits can only be trailing zeros here. */
+			if (nfrac == 9) {
+				if (*p != '0')
+					return -EINVAL;
+				continue;
+			}
+			frac = frac * 10 + (uint64_t)(*p - '0');
+			scale *= 10;
+			nfrac++;
+		}
+	}
+	if (strcmp(p, "ms") == 0)
+		unit = 1;
+	else if (strcmp(p, "s") == 0)
+		unit = 1000;
+	else if (strcmp(p, "m") == 0)
+		unit = 60000;
+	else
+		return -EINVAL;
+	/* whole <= 2^32 and unit <= 60000: no 64-bit overflow. */
+	whole *= unit;
+	frac *= unit;
+	if (frac % scale != 0)
+		return -EINVAL; /* finer than a millisecond */
+	whole += frac / scale;
+	if (whole > UINT32_MAX)
+		return -EINVAL;
+	*ms = (uint32_t)whole;
+	return 0;
+}
+
+char *cfg_duration_format(uint32_t ms, char *buf)
+{
+	if (ms == 0)
+		snprintf(buf, CFG_DURATION_LEN, "0s");
+	else if (ms % 60000 == 0)
+		snprintf(buf, CFG_DURATION_LEN, "%um", ms / 60000);
+	else if (ms % 1000 == 0)
+		snprintf(buf, CFG_DURATION_LEN, "%us", ms / 1000);
+	else
+		snprintf(buf, CFG_DURATION_LEN, "%ums", ms);
+	return buf;
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+static bool selector_equal(const struct cfg_selector *a, const struct cfg_selector *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return a->has_physical == b->has_physical &&
+	    (!a->has_physical || a->physical == b->physical) &&
+	    str_eq(a->hardware_addr, b->hardware_addr) &&
+	    str_eq(a->permanent_addr, b->permanent_addr) &&
+	    str_eq(a->driver, b->driver) &&
+	    str_eq(a->bus_path, b->bus_path);
+}
+
+bool cfg_vip_same_link(const struct cfg_vip *a, const struct cfg_vip *b)
+{
+	return str_eq(a->interface, b->interface) &&
+	    selector_equal(a->selector, b->selector);
+}
+
+bool cfg_vip_equal(const struct cfg_vip *a, const struct cfg_vip *b)
+{
+	size_t alen = a->family == AF_INET6 ? 16 : 4;
+
+	return a->family == b->family && memcmp(a->addr, b->addr, alen) == 0 &&
+	    strcmp(a->ip, b->ip) == 0 && a->vlan == b->vlan &&
+	    cfg_vip_same_link(a, b);
+}
+
+bool cfg_equal(const struct cfg *a, const struct cfg *b)
+{
+	const struct cfg_etcd *x = &a->etcd, *y = &b->etcd;
+
+	if (!str_eq(a->node, b->node) || x->n_endpoints != y->n_endpoints ||
+	    !str_eq(x->ca_file, y->ca_file) || !str_eq(x->cert_file, y->cert_file) ||
+	    !str_eq(x->key_file, y->key_file) || !str_eq(x->username, y->username) ||
+	    !str_eq(x->password_file, y->password_file) ||
+	    !str_eq(x->prefix, y->prefix) || x->timeout_ms != y->timeout_ms ||
+	    a->lease_ttl_ms != b->lease_ttl_ms ||
+	    a->announce_count != b->announce_count ||
+	    a->announce_interval_ms != b->announce_interval_ms ||
+	    a->announce_refresh_ms != b->announce_refresh_ms ||
+	    !str_eq(a->control_socket, b->control_socket) ||
+	    !str_eq(a->metrics_listen, b->metrics_listen) ||
+	    a->log_level != b->log_level || a->n_vips != b->n_vips)
+		return false;
+	for (size_t i = 0; i < x->n_endpoints; i++)
+		if (!str_eq(x->endpoints[i], y->endpoints[i]))
+			return false;
+	for (size_t i = 0; i < a->n_vips; i++)
+		if (!cfg_vip_equal(&a->vips[i], &b->vips[i]))
+			return false;
+	return true;
+}
