@@ -1,0 +1,76 @@
+#!/bin/bash
+# t_00_lab_smoke: the lab itself works: 3 namespaces with a real etcd
+# cluster, the client reaches every node and its service, a partition cuts
+# node 1 from its peers but not from the client, and lab_down leaves
+# nothing behind. No vipd involved. Should take well under 30 s.
+set -euo pipefail
+. "$(dirname "$0")/lab.sh"
+
+t_start=$(date +%s%N)
+lab_up 3
+lab_etcd_up
+
+# --- etcd: three healthy members, data crosses nodes over node addresses
+health=$(lab_etcdctl 1 endpoint health --cluster 2>&1) || true
+printf '%s\n' "$health" | sed 's/^/    /' >&2
+lab_assert "etcd reports 3 healthy members" test "$(grep -c 'is healthy' <<<"$health")" -eq 3
+members=$(lab_etcdctl 2 member list)
+lab_assert "etcd has 3 members n1 n2 n3" test "$(grep -cE ', started, n[123], ' <<<"$members")" -eq 3
+
+val="smoke-$$-$RANDOM"
+lab_assert "put from n1 via 198.18.0.11" lab_etcdctl 1 --at http://198.18.0.11:2379 put /lab/smoke "$val"
+got=$(lab_etcdctl 3 --at http://198.18.0.13:2379 get --print-value-only /lab/smoke)
+lab_assert "get from n3 via 198.18.0.13 returns the value" test "$got" = "$val"
+
+# --- client reaches every node (ping v4 and v6) and its service
+lab_service_up
+for i in 1 2 3; do
+	a4=$(lab_node_addr4 $i)
+	a6=$(lab_node_addr6 $i)
+	lab_assert "client pings n$i ($a4)" lab_ping cl "$a4"
+	lab_assert "client pings n$i ($a6)" lab_ping cl "$a6"
+	lab_assert "service on $a4 answers n$i" test "$(lab_reach cl "$a4")" = "n$i"
+	lab_assert "service on [$a6] answers n$i" test "$(lab_reach cl "$a6")" = "n$i"
+done
+lab_assert "n1 reaches n2's service" test "$(lab_reach 1 198.18.0.12)" = n2
+
+# --- nobody holds the VIP, and nothing answers on it
+lab_assert "no node holds the VIP" test -z "$(lab_owner)"
+if lab_client_reach >/dev/null; then
+	lab_fail "something answered on $VIP4 with no vipd running"
+fi
+
+# --- partition n1: peers cut (v4, v6, etcd), client not
+lab_partition 1
+if lab_ping 1 198.18.0.12 || lab_ping 2 198.18.0.11 || lab_ping 1 fd00:18::12 || lab_ping 3 fd00:18::11; then
+	lab_fail "partition leaks between n1 and its peers"
+fi
+lab_log "ok: n1 <-> n2/n3 blocked both ways (v4 and v6)"
+if lab_reach 2 198.18.0.11 >/dev/null; then
+	lab_fail "n2 reached the service on partitioned n1"
+fi
+lab_assert "client still pings partitioned n1 (v4)" lab_ping cl 198.18.0.11
+lab_assert "client still pings partitioned n1 (v6)" lab_ping cl fd00:18::11
+lab_assert "client still reaches n1's service" test "$(lab_reach cl 198.18.0.11)" = n1
+lab_assert "n2 and n3 still talk" lab_ping 2 198.18.0.13
+lab_assert "etcd still has quorum on n2" lab_etcdctl 2 put /lab/during-partition yes
+lab_heal 1
+lab_assert "healed n1 pings n2 again" lab_wait_until 3 lab_ping 1 198.18.0.12
+lab_assert "healed n1's etcd catches up" lab_wait_until 10 bash -c \
+	"[ \"\$(ip netns exec $LAB_PREFIX-n1 env ETCDCTL_API=3 etcdctl --endpoints=http://127.0.0.1:2379 get --print-value-only /lab/during-partition 2>/dev/null)\" = yes ]"
+
+# --- cleanup leaves nothing behind
+dir=$LAB_DIR
+pids=$(for ns in $(ip netns list | awk '{print $1}' | grep "^$LAB_PREFIX-"); do ip netns pids "$ns"; done | tr '\n' ' ')
+lab_log "processes in the lab before lab_down: $pids"
+lab_down
+left=$(ip netns list | awk '{print $1}' | grep -c "^$LAB_PREFIX-" || true)
+lab_assert "no lab namespace left after lab_down" test "$left" -eq 0
+lab_assert "lab dir removed" test ! -e "$dir"
+for p in $pids; do
+	if _lab_alive "$p"; then
+		lab_fail "process $p of the lab survived lab_down: $(tr '\0' ' ' <"/proc/$p/cmdline")"
+	fi
+done
+lab_assert "lab_down is idempotent" lab_down
+lab_log "smoke test passed in $(( ($(date +%s%N) - t_start) / 1000000 )) ms"
