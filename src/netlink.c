@@ -287,8 +287,11 @@ static int nl_parse_addr(const struct nlmsghdr *nlh, int *family, int *ifindex,
 
 static struct nlmsghdr *nl_link_msg(char *buf, uint16_t flags, int ifindex)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nlmsghdr *nlh;
 	struct ifinfomsg *ifm;
+
+	memset(buf, 0, NL_REQ_SIZE); /* attribute padding goes to the kernel */
+	nlh = mnl_nlmsg_put_header(buf);
 
 	nlh->nlmsg_type = RTM_GETLINK;
 	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
@@ -390,9 +393,12 @@ int nl_link_foreach(struct nl *nl, void (*cb)(void *arg, const struct nl_link *l
 static struct nlmsghdr *nl_addr_msg(char *buf, uint16_t type, uint16_t flags,
                                     int ifindex, int family, const void *addr)
 {
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	size_t alen = nl_addr_len(family);
+	struct nlmsghdr *nlh;
 	struct ifaddrmsg *ifa;
+
+	memset(buf, 0, NL_REQ_SIZE);
+	nlh = mnl_nlmsg_put_header(buf);
 
 	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
@@ -489,6 +495,7 @@ int nl_addr_present(struct nl *nl, int ifindex, int family, const void *addr, in
 		return -EINVAL;
 	for (int i = 0; i < NL_DUMP_TRIES && rc == -EINTR; i++) {
 		f.found = 0;
+		memset(buf, 0, sizeof(buf));
 		nlh = mnl_nlmsg_put_header(buf);
 		nlh->nlmsg_type = RTM_GETADDR;
 		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
