@@ -1,9 +1,10 @@
 /*
  * test_netlink.c - netlink.c and announce.c against a real kernel.
  *
- * Needs root; every test skips otherwise. The test process moves itself
- * into a private network namespace (unshare(CLONE_NEWNET)) and forks a
- * "peer" that moves into a second one; a veth pair joins them:
+ * Needs root; otherwise the whole file reports one TAP skip. The test
+ * process moves itself into a private network namespace
+ * (unshare(CLONE_NEWNET)) and forks a "peer" that moves into a second
+ * one; a veth pair joins them:
  *
  *   [this process] vipdnl0 198.18.0.1/24 fd00:5::1/64
  *        |
@@ -127,8 +128,6 @@ static int lab_start(void)
 static int lab_reset(void **state)
 {
 	(void)state;
-	if (skip_reason)
-		return 0;
 	sh("ip addr flush dev vipdnl0");
 	if (sh("ip link set vipdnl0 up") < 0 ||
 	    sh("ip addr replace 198.18.0.1/24 dev vipdnl0") < 0 ||
@@ -139,8 +138,6 @@ static int lab_reset(void **state)
 		return -1;
 	return 0;
 }
-
-#define NEED_LAB() do { if (skip_reason) skip(); } while (0)
 
 static uint64_t now_ms(void)
 {
@@ -430,7 +427,6 @@ static void test_link_lookup(void **state)
 	static const unsigned char zero[6];
 
 	(void)state;
-	NEED_LAB();
 	nl = nl_open(NULL, NULL, NULL);
 	assert_non_null(nl);
 	assert_int_equal(nl_watch_fd(nl), -1);
@@ -467,7 +463,6 @@ static void test_link_watch(void **state)
 	int idx, idx2;
 
 	(void)state;
-	NEED_LAB();
 	ev_open(&e);
 	idx = link_get(e.nl, "vipdnl0").ifindex;
 
@@ -517,7 +512,6 @@ static void test_close_in_callback(void **state)
 	int before;
 
 	(void)state;
-	NEED_LAB();
 	ev_open(&e);
 	e.close_in_cb = true;
 	ev_expect(&e, W_LINK_NAMED, 0, "never");
@@ -598,14 +592,12 @@ static void addr_ops(int family, const char *vip)
 static void test_addr_ops_v4(void **state)
 {
 	(void)state;
-	NEED_LAB();
 	addr_ops(AF_INET, VIP4);
 }
 
 static void test_addr_ops_v6(void **state)
 {
 	(void)state;
-	NEED_LAB();
 	addr_ops(AF_INET6, VIP6);
 }
 
@@ -616,7 +608,6 @@ static void test_addr_watch(void **state)
 	int idx;
 
 	(void)state;
-	NEED_LAB();
 	pton(AF_INET, VIP4, a4);
 	pton(AF_INET6, VIP6, a6);
 	ev_open(&e);
@@ -653,12 +644,11 @@ static void test_addr_lifetime_expiry(void **state)
 	unsigned life = env_uint("VIPD_TEST_EXPIRY_LIFE", 1);
 	long lag[2], min[2] = { 1000000, 1000000 }, max[2] = { -1000000, -1000000 };
 	unsigned char a4[4], a6[16];
+	uint64_t t0[2];
 	struct ev e;
-	uint64_t t0;
 	int idx;
 
 	(void)state;
-	NEED_LAB();
 	pton(AF_INET, VIP4, a4);
 	pton(AF_INET6, VIP6, a6);
 	ev_open(&e);
@@ -667,18 +657,24 @@ static void test_addr_lifetime_expiry(void **state)
 		ev_expect(&e, W_ADDRS, idx, NULL);
 		ev_expect_addr(&e, AF_INET, a4, true);
 		ev_expect_addr(&e, AF_INET6, a6, true);
-		t0 = now_ms();
+		/* The kernel checks lifetimes on whole-second ticks; start the
+		 * IPv6 one at another phase so the two samples are independent. */
+		t0[0] = now_ms();
 		assert_int_equal(nl_addr_add(e.nl, idx, AF_INET, a4, life, life, false), 0);
+		sleep_ms(100 + r * 337 % 800);
+		t0[1] = now_ms();
 		assert_int_equal(nl_addr_add(e.nl, idx, AF_INET6, a6, life, life, false), 0);
 		assert_int_equal(nl_addr_present(e.nl, idx, AF_INET, a4, NULL), 1);
 		assert_int_equal(nl_addr_present(e.nl, idx, AF_INET6, a6, NULL), 1);
 		assert_true(ev_wait(&e, life * 1000 + 3000));
 		for (int i = 0; i < 2; i++) {
-			lag[i] = (long)(e.addrs[i].at_ms - t0) - (long)life * 1000;
+			lag[i] = (long)(e.addrs[i].at_ms - t0[i]) - (long)life * 1000;
 			min[i] = lag[i] < min[i] ? lag[i] : min[i];
 			max[i] = lag[i] > max[i] ? lag[i] : max[i];
-			assert_true(lag[i] >= 0);    /* never early */
-			assert_true(lag[i] < 1500);  /* and about a second late at most */
+			/* The kernel may expire up to HZ/50 (20 ms) early
+			 * (ADDRCONF_TIMER_FUZZ_MINUS), and about a second late. */
+			assert_true(lag[i] >= -40);
+			assert_true(lag[i] < 1500);
 		}
 		assert_int_equal(nl_addr_present(e.nl, idx, AF_INET, a4, NULL), 0);
 		assert_int_equal(nl_addr_present(e.nl, idx, AF_INET6, a6, NULL), 0);
@@ -699,7 +695,6 @@ static void test_addr_replace_refreshes(void **state)
 	int idx;
 
 	(void)state;
-	NEED_LAB();
 	pton(AF_INET, VIP4, a4);
 	pton(AF_INET6, VIP6, a6);
 	ev_open(&e);
@@ -730,7 +725,6 @@ static void test_watch_resync(void **state)
 	struct ev e;
 
 	(void)state;
-	NEED_LAB();
 	ev_open(&e);
 	idx = link_get(e.nl, "vipdnl0").ifindex;
 	assert_int_equal(setsockopt(nl_watch_fd(e.nl), SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
@@ -774,7 +768,6 @@ static void test_announce_arp(void **state)
 	char mac[32];
 
 	(void)state;
-	NEED_LAB();
 	nl = nl_open(NULL, NULL, NULL);
 	assert_non_null(nl);
 	l = link_get(nl, "vipdnl0");
@@ -806,7 +799,6 @@ static void test_announce_na(void **state)
 	char mac[32], got[32];
 
 	(void)state;
-	NEED_LAB();
 	nl = nl_open(NULL, NULL, NULL);
 	assert_non_null(nl);
 	l = link_get(nl, "vipdnl0");
@@ -841,7 +833,6 @@ static void test_announce_errors(void **state)
 	struct nl_link l;
 
 	(void)state;
-	NEED_LAB();
 	nl = nl_open(NULL, NULL, NULL);
 	assert_non_null(nl);
 	l = link_get(nl, "vipdnl0");
@@ -883,8 +874,14 @@ int main(void)
 		fprintf(stderr, "# lab setup failed: %s\n", strerror(-rc));
 		skip_reason = "cannot create network namespaces";
 	}
-	if (skip_reason)
-		fprintf(stderr, "# skipping: %s\n", skip_reason);
+	/* One TAP skip line rather than cmocka's skip(): cmocka 1.1.5 prints
+	 * skipped tests as "not ok N # SKIP", which tests/run-all counts as
+	 * failures. */
+	if (skip_reason) {
+		printf("1..1\nok 1 - netlink lab # SKIP %s\n", skip_reason);
+		lab_stop();
+		return 0;
+	}
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	lab_stop();
 	return rc;
