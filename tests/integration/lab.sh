@@ -259,10 +259,16 @@ _lab_namespaces() {
 	ip netns list 2>/dev/null | awk -v p="$LAB_PREFIX-" 'index($1, p) == 1 { print $1 }'
 }
 
-# The pids of the lab's spawn wrappers (the sh waiting for each process).
+# The pids of the lab's spawn wrappers (the sh waiting for each process,
+# recognised by its $0 "lab-spawn") among the given pids.
 _lab_wrappers() {
-	[ -n "${LAB_DIR:-}" ] && [ -d "$LAB_DIR" ] || return 0
-	cat "$LAB_DIR"/*/*.wpid 2>/dev/null | tr '\n' ' '
+	local p
+	for p in "$@"; do
+		# one NUL-separated argument is exactly "lab-spawn"
+		if grep -qzx lab-spawn "/proc/$p/cmdline" 2>/dev/null; then
+			printf '%s ' "$p"
+		fi
+	done
 }
 
 # _lab_kill_ns SIGNAL EXCLUDE_PIDS NS...: send SIGNAL to every process in
@@ -272,7 +278,6 @@ _lab_wrappers() {
 _lab_kill_ns() {
 	local sig=$1 excl=" $2 " wr ns p pids targets round
 	shift 2
-	wr=" $(_lab_wrappers) "
 	for round in $(seq 1 100); do
 		pids=
 		for ns in "$@"; do
@@ -283,6 +288,8 @@ _lab_kill_ns() {
 		[ -n "$pids" ] || return 0
 		targets=
 		if [ "$round" -le 20 ]; then
+			# shellcheck disable=SC2086
+			wr=" $(_lab_wrappers $pids) "
 			for p in $pids; do
 				[[ $wr == *" $p "* ]] || targets="$targets $p"
 			done
@@ -551,7 +558,7 @@ lab_etcd_healthy() {
 	for ((i = 1; i <= LAB_N; i++)); do
 		lab_pid "$i" etcd >/dev/null || continue
 		# etcdctl 3.4 prints the health lines on stderr
-		out=$(lab_etcdctl "$i" endpoint health --cluster 2>&1) || true
+		out=$(lab_etcdctl "$i" --dial-timeout=1s --command-timeout=2s endpoint health --cluster 2>&1) || true
 		[ "$(grep -c 'is healthy' <<<"$out")" -ge "$want" ] && return 0
 		return 1
 	done
@@ -757,6 +764,8 @@ _lab_probe_name() {
 # lab_probe_start [v6] [PROBE_ARGS...]: run build/tools/probe in the client
 # against VIP4:6443 (VIP6 with v6), every 10 ms, 50 ms per attempt, until
 # lab_probe_stop. Records to $LAB_DIR/cl/probe4.rec, summary to probe4.log.
+# Failures before the first answer count as an outage; start it once the
+# VIP answers, or pass -W to leave them out.
 lab_probe_start() {
 	local fam=${1:-} name addr
 	if [ "$fam" = v6 ] || [ "$fam" = v4 ]; then
@@ -884,7 +893,8 @@ lab_power_off() {
 	local mon
 	_lab_resolve "$1" || return 1
 	mon=$(_lab_pidfile_pid "$_DIR/addrmon.pid" 2>/dev/null) || mon=
-	_lab_kill_ns STOP "$mon $(_lab_wrappers)" "$_NS"
+	# shellcheck disable=SC2046
+	_lab_kill_ns STOP "$mon $(_lab_wrappers $(ip netns pids "$_NS"))" "$_NS"
 	ip -n "$_NS" link set eth0 down
 	ip -n "$_NS" addr flush dev eth0
 	_lab_kill_ns KILL "$mon $(_lab_pidfile_pid "$_DIR/addrmon.wpid" 2>/dev/null || true)" "$_NS" ||
@@ -917,7 +927,8 @@ lab_monitor_start() {
 	for ((i = 1; i <= LAB_N; i++)); do
 		pid=$(_lab_pidfile_pid "$LAB_DIR/n$i/addrmon.pid")
 		deadline=$(_lab_deadline 3)
-		until ls -l "/proc/$pid/fd" 2>/dev/null | grep -q 'socket:'; do
+		# (no "| grep -q": under pipefail its early exit can fail the pipe)
+		until [[ $(ls -l "/proc/$pid/fd" 2>/dev/null) == *socket:* ]]; do
 			_lab_past "$deadline" && lab_fail "monitor on n$i not listening"
 			sleep 0.01
 		done
@@ -928,9 +939,10 @@ lab_monitor_start() {
 # lab_owner [ADDR]: print the nodes holding ADDR (default VIP4) now, e.g.
 # "n2" or "n1 n3"; empty if none.
 lab_owner() {
-	local addr=${1:-$VIP4} i out=
+	local addr=${1:-$VIP4} i out= a
 	for ((i = 1; i <= LAB_N; i++)); do
-		if ip -n "$LAB_PREFIX-n$i" -o addr show 2>/dev/null | grep -qF " $addr/"; then
+		a=$(ip -n "$LAB_PREFIX-n$i" -o addr show 2>/dev/null) || true
+		if [[ $a == *" $addr/"* ]]; then
 			out="$out${out:+ }n$i"
 		fi
 	done

@@ -1,8 +1,9 @@
 #!/bin/bash
 # t_00_lab_smoke: the lab itself works: 3 namespaces with a real etcd
-# cluster, the client reaches every node and its service, a partition cuts
-# node 1 from its peers but not from the client, and lab_down leaves
-# nothing behind. No vipd involved. Should take well under 30 s.
+# cluster, the client reaches every node and its service, the probe and the
+# ownership monitor measure what really happens (VIP moved by hand), a
+# partition cuts node 1 from its peers but not from the client, and
+# lab_down leaves nothing behind. No vipd involved. Well under 30 s.
 set -euo pipefail
 . "$(dirname "$0")/lab.sh"
 
@@ -39,6 +40,44 @@ lab_assert "no node holds the VIP" test -z "$(lab_owner)"
 if lab_client_reach >/dev/null; then
 	lab_fail "something answered on $VIP4 with no vipd running"
 fi
+
+# --- the recorders on real traffic and real `ip monitor` output, with the
+# VIP moved by hand (no vipd): the probe must see a 500 ms hiccup, the
+# monitor a 300 ms double ownership.
+lab_monitor_start
+ip -n "$LAB_PREFIX-n1" addr add "$VIP4/32" dev eth0
+ip -n "$LAB_PREFIX-n1" addr add "$VIP6/128" dev eth0 nodad
+lab_assert "n1 is the one owner" test "$(lab_wait_owner 2)" = n1
+lab_assert "client reaches n1 on VIP4" test "$(lab_client_reach)" = n1
+lab_assert "client reaches n1 on VIP6" test "$(lab_client_reach v6)" = n1
+lab_probe_start
+sleep 0.3
+lab_hiccup 1 0.5
+sleep 0.3
+lab_probe_stop >&2
+out=$(lab_probe_max_outage_ms)
+lab_assert "probe saw the 500 ms hiccup as one outage n1 -> n1 ($out ms)" \
+	test "$out" -ge 450 -a "$out" -le 1500 -a \
+	"$(grep -c '^outage .* before n1 after n1$' "$LAB_DIR/cl/probe4.log")" -eq 1 -a \
+	"$(awk '$1 == "outages" { print $2 }' "$LAB_DIR/cl/probe4.log")" -eq 1
+lab_assert "no double ownership so far" test "$(lab_overlap_ms)" = 0
+t_add=$(_lab_now_us)
+ip -n "$LAB_PREFIX-n2" addr add "$VIP4/32" dev eth0
+lab_assert "lab_owner shows both holders" test "$(lab_owner)" = "n1 n2"
+if lab_wait_owner 0.2 >/dev/null 2>&1; then
+	lab_fail "lab_wait_owner accepted two owners"
+fi
+sleep 0.1
+ip -n "$LAB_PREFIX-n2" addr del "$VIP4/32" dev eth0
+t_del=$(_lab_now_us)
+ov=$(lab_overlap_ms)
+want=$(( (t_del - t_add) / 1000 ))
+lab_assert "monitor saw the double ownership: $ov ms, add..del took $want ms" \
+	test "$ov" -ge $((want - 60)) -a "$ov" -le $((want + 2))
+ip -n "$LAB_PREFIX-n1" addr del "$VIP4/32" dev eth0
+ip -n "$LAB_PREFIX-n1" addr del "$VIP6/128" dev eth0
+lab_assert "VIP6 was never held twice" test "$(lab_overlap_ms "$VIP6")" = 0
+lab_assert "nobody holds the VIPs again" test -z "$(lab_owner)$(lab_owner "$VIP6")"
 
 # --- partition n1: peers cut (v4, v6, etcd), client not
 lab_partition 1

@@ -1,7 +1,7 @@
 /*
  * probe.c - measure TCP outages of a service behind a virtual IP.
  *
- *   probe -a ADDR -p PORT [-i 10ms] [-t 30s] [-T 50ms] [-o FILE] [-1]
+ *   probe -a ADDR -p PORT [-i 10ms] [-t 30s] [-T 50ms] [-o FILE] [-W] [-1]
  *
  * Every interval (scheduled on CLOCK_MONOTONIC, not drifting with the time
  * each attempt takes) the probe opens a non-blocking TCP connection to
@@ -26,12 +26,16 @@
  *     outages N
  *     outage K start_ms S duration_ms D failures F before NODE after NODE
  *     max_outage_ms D
+ *     initial_failures N              (with -W)
  * An outage is a run of failed attempts. Its duration runs from the start
  * of the last successful attempt before it to the start of the first
  * successful attempt after it (the time the service was seen to be away).
  * A run at the very beginning counts from the probe's start ("before -"),
  * a run at the end lasts until the probe stops ("after -"): a VIP that
  * never comes back is an outage, not a clean run.
+ *
+ * -W (wait): failures before the first success are no outage; they are
+ * reported as "initial_failures N" (a probe started before any owner).
  *
  * -1 makes a single attempt, prints "ok NODE" or "fail REASON" and exits
  * 0 or 1.
@@ -81,6 +85,8 @@ struct probe {
 	int64_t duration_us;   /* 0 = until a signal */
 	int64_t timeout_us;
 	FILE *rec;
+	int wait_first;        /* -W */
+	unsigned long initial_failures;
 
 	unsigned long attempts, ok, fail, switches;
 	struct answer_count answers[MAX_NODES];
@@ -334,6 +340,10 @@ static void record(struct probe *p, int64_t t_mono, int64_t t_wall, int ok,
 		return;
 	}
 	p->fail++;
+	if (p->wait_first && !p->have_success) {
+		p->initial_failures++;
+		return;
+	}
 	if (!p->in_outage) {
 		p->in_outage = 1;
 		p->run_failures = 0;
@@ -379,17 +389,20 @@ static void summary(struct probe *p, int64_t end_mono)
 			max_us = o->dur_us;
 	}
 	printf("max_outage_ms %lld\n", (long long)((max_us + 999) / 1000));
+	if (p->wait_first)
+		printf("initial_failures %lu\n", p->initial_failures);
 	fflush(stdout);
 }
 
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: probe -a ADDR -p PORT [-i INTERVAL] [-t DURATION] [-T TIMEOUT] [-o FILE] [-1]\n"
+		"usage: probe -a ADDR -p PORT [-i INTERVAL] [-t DURATION] [-T TIMEOUT] [-o FILE] [-W] [-1]\n"
 		"  -i  attempt interval (default 10ms)\n"
 		"  -t  run time, 0 = until SIGTERM/SIGINT (default 0)\n"
 		"  -T  per-attempt timeout for connect + answer (default 50ms)\n"
 		"  -o  per-attempt record file\n"
+		"  -W  failures before the first success are not an outage\n"
 		"  -1  one attempt: print 'ok NODE' or 'fail REASON', exit 0/1\n");
 	exit(2);
 }
@@ -406,7 +419,7 @@ int main(int argc, char **argv)
 	p.port = -1;
 	p.interval_us = 10000;
 	p.timeout_us = 50000;
-	while ((c = getopt(argc, argv, "a:p:i:t:T:o:1h")) != -1) {
+	while ((c = getopt(argc, argv, "a:p:i:t:T:o:W1h")) != -1) {
 		switch (c) {
 		case 'a': p.addr = optarg; break;
 		case 'p': p.port = atoi(optarg); break;
@@ -414,6 +427,7 @@ int main(int argc, char **argv)
 		case 't': p.duration_us = parse_duration_us(optarg); break;
 		case 'T': p.timeout_us = parse_duration_us(optarg); break;
 		case 'o': recfile = optarg; break;
+		case 'W': p.wait_first = 1; break;
 		case '1': once = 1; break;
 		default: usage();
 		}
