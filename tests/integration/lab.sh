@@ -659,6 +659,8 @@ EOF
 # --ttl, announce 3 x 100ms, control socket in the node dir, metrics off,
 # log level debug. EXTRA_YAML is appended as is (the file ends inside the
 # "vipd:" mapping, so lines indented two spaces add daemon settings).
+# When build/vipd exists the file is checked with `vipd --check`; non-zero
+# (errors logged) if it is rejected (the file is still written).
 lab_vipd_config() {
 	local id=$1 v4=1 v6=0
 	shift
@@ -675,8 +677,17 @@ lab_vipd_config() {
 	esac
 	{
 		_lab_vipd_yaml "$_ID" "$v4" "$v6"
-		[ $# -gt 0 ] && printf '%s\n' "$@"
+		if [ $# -gt 0 ]; then
+			printf '%s\n' "$@"
+		fi
 	} >"$_DIR/vipd.yaml"
+	# what vipd itself thinks of it, when it is built
+	if [ -x "$LAB_VIPD" ] && ! "$LAB_VIPD" --check -c "$_DIR/vipd.yaml" >"$_DIR/vipd.check" 2>&1; then
+		lab_log "lab_vipd_config: vipd --check rejects $_DIR/vipd.yaml:"
+		sed 's/^/    /' "$_DIR/vipd.check" >&2
+		return 1
+	fi
+	return 0
 }
 
 # lab_vipd_start ID [ARGS...]: start build/vipd -c vipd.yaml -v (writing

@@ -81,13 +81,21 @@ lab_assert "nobody holds the VIPs again" test -z "$(lab_owner)$(lab_owner "$VIP6
 
 # --- partition n1: peers cut (v4, v6, etcd), client not
 lab_partition 1
-if lab_ping 1 198.18.0.12 || lab_ping 2 198.18.0.11 || lab_ping 1 fd00:18::12 || lab_ping 3 fd00:18::11; then
-	lab_fail "partition leaks between n1 and its peers"
-fi
-lab_log "ok: n1 <-> n2/n3 blocked both ways (v4 and v6)"
-if lab_reach 2 198.18.0.11 >/dev/null; then
-	lab_fail "n2 reached the service on partitioned n1"
-fi
+# each of these must fail (1 s timeouts, so run them side by side)
+leaks=()
+lab_ping 1 198.18.0.12 & leaks+=($!)
+lab_ping 2 198.18.0.11 & leaks+=($!)
+lab_ping 1 fd00:18::12 & leaks+=($!)
+lab_ping 3 fd00:18::11 & leaks+=($!)
+lab_reach 2 198.18.0.11 >/dev/null & leaks+=($!)
+lab_etcdctl 1 --at http://198.18.0.12:2379 --dial-timeout=1s --command-timeout=1s get /lab/smoke \
+	>/dev/null 2>&1 & leaks+=($!)
+for p in "${leaks[@]}"; do
+	if wait "$p"; then
+		lab_fail "partition leaks between n1 and its peers (check $p of ${leaks[*]} got through)"
+	fi
+done
+lab_log "ok: n1 <-> n2/n3 blocked both ways (ping v4/v6, service, etcd)"
 lab_assert "client still pings partitioned n1 (v4)" lab_ping cl 198.18.0.11
 lab_assert "client still pings partitioned n1 (v6)" lab_ping cl fd00:18::11
 lab_assert "client still reaches n1's service" test "$(lab_reach cl 198.18.0.11)" = n1
