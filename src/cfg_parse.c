@@ -61,7 +61,8 @@ static int perr_cmp(const void *a, const void *b)
 
 void cfg_report_flush(struct cfg_pctx *p, FILE *errs)
 {
-	qsort(p->err, p->n_err, sizeof(*p->err), perr_cmp);
+	if (p->n_err > 0)
+		qsort(p->err, p->n_err, sizeof(*p->err), perr_cmp);
 	for (size_t i = 0; i < p->n_err; i++) {
 		if (errs != NULL)
 			fprintf(errs, "%s\n", p->err[i].text);
@@ -82,7 +83,8 @@ static size_t path_add(struct cfg_pctx *p, const char *s, size_t n)
 		p->path = xrealloc(p->path, p->pcap);
 	}
 	for (size_t i = 0; i < n; i++)
-		p->path[p->plen++] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+		p->path[p->plen++] =
+		    (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
 	p->path[p->plen] = '\0';
 	return old;
 }
@@ -268,8 +270,8 @@ int cfg_yaml_build(struct cfg_pctx *p, const char *text, size_t len,
 				root = n;
 			if (n->type == CFG_Y_SEQ || n->type == CFG_Y_MAP) {
 				if (depth == MAX_DEPTH) {
-					cfg_report(p, cfg_pos_of(n), "nested more than %d levels deep",
-					    MAX_DEPTH);
+					cfg_report(p, cfg_pos_of(n),
+					    "nested more than %d levels deep", MAX_DEPTH);
 					yaml_event_delete(&ev);
 					goto out;
 				}
@@ -298,14 +300,30 @@ bool cfg_has_key(const struct cfg_ynode *map, const char *key)
 	return false;
 }
 
-/* True if key i of map repeats an earlier key (reported by cfg_yaml_check). */
-static bool key_repeated(const struct cfg_ynode *map, size_t i)
+/* The index of the first key of map equal to key i: i unless repeated. */
+static size_t key_first(const struct cfg_ynode *map, size_t i)
 {
-	for (size_t j = 0; j < i; j += 2)
-		if (map->kid[j]->type == CFG_Y_SCALAR && map->kid[j]->len == map->kid[i]->len &&
-		    memcmp(map->kid[j]->str, map->kid[i]->str, map->kid[i]->len) == 0)
-			return true;
-	return false;
+	const struct cfg_ynode *k = map->kid[i], *e;
+
+	for (size_t j = 0; k->type == CFG_Y_SCALAR && j < i; j += 2) {
+		e = map->kid[j];
+		if (e->type == CFG_Y_SCALAR && e->len == k->len &&
+		    memcmp(e->str, k->str, k->len) == 0)
+			return j;
+	}
+	return i;
+}
+
+static const char *tag_name(const char *tag, const char **rest)
+{
+	static const char std[] = "tag:yaml.org,2002:";
+
+	if (strncmp(tag, std, sizeof(std) - 1) == 0) {
+		*rest = tag + sizeof(std) - 1;
+		return "!!";
+	}
+	*rest = tag;
+	return "";
 }
 
 /*
@@ -315,44 +333,41 @@ static bool key_repeated(const struct cfg_ynode *map, size_t i)
  */
 void cfg_yaml_check(struct cfg_pctx *p, const struct cfg_ynode *n)
 {
-	size_t old;
+	const struct cfg_ynode *k;
+	const char *rest;
+	size_t old, j;
 
 	if (n == NULL)
 		return;
 	if (n->type == CFG_Y_ALIAS)
-		cfg_report(p, cfg_pos_of(n), "aliases (*%s) are not supported; write the value out",
-		    n->str);
-	if (n->tag != NULL)
-		cfg_report(p, cfg_pos_of(n), "tags (%s%s) are not supported",
-		    strncmp(n->tag, "tag:yaml.org,2002:", 18) == 0 ? "!!" : "",
-		    n->tag + (strncmp(n->tag, "tag:yaml.org,2002:", 18) == 0 ? 18 : 0));
-	for (size_t i = 0; i < n->n; i++) {
-		const struct cfg_ynode *k = n->kid[i];
+		cfg_report(p, cfg_pos_of(n), "aliases (*%s) are not supported; "
+		    "write the value out", n->str);
+	if (n->tag != NULL) {
+		const char *bang = tag_name(n->tag, &rest);
 
+		cfg_report(p, cfg_pos_of(n), "tags (%s%s) are not supported", bang, rest);
+	}
+	for (size_t i = 0; i < n->n; i++) {
+		k = n->kid[i];
 		if (n->type == CFG_Y_SEQ) {
 			old = cfg_path_idx(p, i);
 			cfg_yaml_check(p, k);
 			cfg_path_set(p, old);
 			continue;
 		}
+		/* A mapping: k is a key, n->kid[i + 1] its value. */
+		cfg_yaml_check(p, k);
 		if (k->type != CFG_Y_SCALAR) {
-			cfg_yaml_check(p, k);
 			if (k->type != CFG_Y_ALIAS)
-				cfg_report(p, cfg_pos_of(k), "keys must be plain values, got %s",
-				    k->type == CFG_Y_MAP ? "a mapping" : "a list");
-			i++;
+				cfg_report(p, cfg_pos_of(k), "keys must be plain values, "
+				    "got %s", k->type == CFG_Y_MAP ? "a mapping" : "a list");
+			cfg_yaml_check(p, n->kid[++i]);
 			continue;
 		}
 		old = cfg_path_key(p, k->str);
-		cfg_yaml_check(p, k);
-		if (key_repeated(n, i)) {
-			for (size_t j = 0; j < i; j += 2)
-				if (key_is(n->kid[j], k->str) && n->kid[j]->len == k->len) {
-					cfg_report(p, cfg_pos_of(k), "duplicate key (first at %u:%u)",
-					    n->kid[j]->line, n->kid[j]->col);
-					break;
-				}
-		}
+		if ((j = key_first(n, i)) != i)
+			cfg_report(p, cfg_pos_of(k), "duplicate key (first at %u:%u)",
+			    n->kid[j]->line, n->kid[j]->col);
 		cfg_yaml_check(p, n->kid[++i]);
 		cfg_path_set(p, old);
 	}
@@ -382,7 +397,8 @@ static const char *kind_of(const struct cfg_ynode *n)
 }
 
 /* True if v is a t; otherwise reports (an alias was reported already). */
-bool cfg_want(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode *v, enum cfg_ytype t)
+bool cfg_want(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode *v,
+    enum cfg_ytype t)
 {
 	if (v->type == t)
 		return true;
@@ -462,7 +478,7 @@ void cfg_fields(struct cfg_pctx *p, const struct cfg_ynode *map, const char *con
 	for (size_t k = 0; k + 1 < map->n; k += 2) {
 		const struct cfg_ynode *key = map->kid[k], *v = map->kid[k + 1];
 
-		if (key->type != CFG_Y_SCALAR || key_repeated(map, k))
+		if (key->type != CFG_Y_SCALAR || key_first(map, k) != k)
 			continue;
 		for (i = 0; names[i] != NULL && strcmp(key->str, names[i]) != 0; i++)
 			;

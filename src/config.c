@@ -105,7 +105,8 @@ static void walk_vip(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_yno
 		s = cfg_get_str(p, k[V_IP], v[V_IP]);
 		why = s ? cfg_check_vip(s, &vip) : NULL;
 		if (s && why) {
-			cfg_report(p, k[V_IP], "%s, got \"%s\"", why, cfg_show(v[V_IP], buf));
+			cfg_report(p, k[V_IP], "%s, got \"%s\"", why,
+			    cfg_show(v[V_IP], buf));
 		} else if (s) {
 			vip.interface = l->name ? xstrdup(l->name) : NULL;
 			vip.selector = selector_dup(l->sel);
@@ -239,13 +240,15 @@ static void walk_iface(struct cfg_pctx *p, const struct cfg_ynode *item)
 		return;
 	cfg_fields(p, item, iface_keys, true, v, k);
 	if (v[I_NAME] != NULL && v[I_SEL] != NULL)
-		cfg_report(p, cfg_pos_of(item), "has both interface and deviceSelector; give one");
+		cfg_report(p, cfg_pos_of(item),
+		    "has both interface and deviceSelector; give one");
 	if (v[I_NAME] != NULL)
 		FIELD(p, "interface", {
 			l.name = cfg_get_str(p, k[I_NAME], v[I_NAME]);
 			why = l.name ? cfg_check_ifname(l.name) : NULL;
 			if (why)
-				cfg_report(p, k[I_NAME], "%s, got \"%s\"", why, cfg_show(v[I_NAME], buf));
+				cfg_report(p, k[I_NAME], "%s, got \"%s\"", why,
+				    cfg_show(v[I_NAME], buf));
 		});
 	if (v[I_SEL] != NULL)
 		FIELD(p, "deviceSelector", sel = walk_selector(p, k[I_SEL], v[I_SEL]));
@@ -358,7 +361,8 @@ static void walk_etcd(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_yn
 	for (int i = E_CA; i <= E_PASS; i++) {
 		ok[i] = true;
 		if (v[i] != NULL)
-			FIELD(p, etcd_keys[i], ok[i] = cfg_set_str(p, k[i], v[i], dst[i]));
+			FIELD(p, etcd_keys[i],
+			    ok[i] = cfg_set_str(p, k[i], v[i], dst[i]));
 	}
 	/* certFile+keyFile and username+passwordFile come in pairs. */
 	for (size_t i = 0; i < 2; i++) {
@@ -376,7 +380,8 @@ static void walk_etcd(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_yn
 				    cfg_show(v[E_PREFIX], buf));
 			} else if (s != NULL) {
 				free(e->prefix);
-				e->prefix = xasprintf("%s%s", s, s[strlen(s) - 1] == '/' ? "" : "/");
+				e->prefix = xasprintf("%s%s", s,
+				    s[strlen(s) - 1] == '/' ? "" : "/");
 			}
 		});
 	if (v[E_TIMEOUT] != NULL)
@@ -602,8 +607,9 @@ static void check_vips(struct cfg_pctx *p)
 				continue;
 			p->path = p->vip_at[j].path;
 			p->plen = strlen(p->path);
-			cfg_report(p, p->vip_at[j].at, "%s is configured twice (also at %u:%u)",
-			    c->vips[j].ip, p->vip_at[i].at.line, p->vip_at[i].at.col);
+			cfg_report(p, p->vip_at[j].at,
+			    "%s is configured twice (also at %u:%u)", c->vips[j].ip,
+			    p->vip_at[i].at.line, p->vip_at[i].at.col);
 			break;
 		}
 	}

@@ -729,6 +729,20 @@ static void test_err_yaml_features(void **state)
 	bad("vipd: !!map {}\n", "t.yaml:1:7: vipd: tags (!!map) are not supported\n");
 	bad("vipd:\n  node: \"a\\0b\"\n",
 	    "t.yaml:2:3: vipd.node: must not contain NUL characters\n");
+	bad("? [a]\n: *x\n",
+	    "t.yaml:1:3: keys must be plain values, got a list\n"
+	    "t.yaml:2:3: aliases (*x) are not supported; write the value out\n");
+}
+
+/* Nesting is bounded, so that recursion over the tree is. */
+static void test_err_depth(void **state)
+{
+	char text[200];
+
+	(void)state;
+	memset(text, '[', 100);
+	text[100] = '\0';
+	bad(text, "t.yaml:1:65: nested more than 64 levels deep\n");
 }
 
 /* Three errors in one file: three lines, all in one run. */
@@ -940,6 +954,7 @@ int main(void)
 		cmocka_unit_test(test_err_etcd),
 		cmocka_unit_test(test_err_misc),
 		cmocka_unit_test(test_err_yaml_features),
+		cmocka_unit_test(test_err_depth),
 		cmocka_unit_test(test_err_all_reported),
 		cmocka_unit_test(test_ignored_talos_keys),
 		cmocka_unit_test(test_duration_parse),
