@@ -271,10 +271,19 @@ _lab_wrappers() {
 	done
 }
 
+# The parent pids of the given pids.
+_lab_parents() {
+	local p
+	for p in "$@"; do
+		awk '$1 == "PPid:" { printf "%s ", $2 }' "/proc/$p/status" 2>/dev/null
+	done
+}
+
 # _lab_kill_ns SIGNAL EXCLUDE_PIDS NS...: send SIGNAL to every process in
 # the namespaces except EXCLUDE_PIDS, until none is left (max ~5 s; KILL
-# only). Processes go before their spawn wrappers, so each wrapper reaps
-# its child and exits by itself instead of leaving zombies to init.
+# only). Children go before their parents and processes before their spawn
+# wrappers, so each parent reaps its child instead of leaving zombies to
+# init (which reaps late here).
 _lab_kill_ns() {
 	local sig=$1 excl=" $2 " wr ns p pids targets round
 	shift 2
@@ -288,8 +297,9 @@ _lab_kill_ns() {
 		[ -n "$pids" ] || return 0
 		targets=
 		if [ "$round" -le 20 ]; then
+			# leaves first: not a wrapper, not the parent of another one
 			# shellcheck disable=SC2086
-			wr=" $(_lab_wrappers $pids) "
+			wr=" $(_lab_wrappers $pids) $(_lab_parents $pids) "
 			for p in $pids; do
 				[[ $wr == *" $p "* ]] || targets="$targets $p"
 			done
@@ -379,10 +389,13 @@ trap 'exit 143' TERM
 # --- processes --------------------------------------------------------------
 
 # Start CMD in namespace ns, log to LOG, pid in DIR/NAME.pid, exit status in
-# DIR/NAME.status when it ends. A small sh inside the namespace waits for
-# CMD so its status is kept; the pid recorded is CMD's own (env execs it),
-# so signals reach the real process. Signal dispositions are reset: bash
-# and sh make background commands ignore SIGINT/SIGQUIT.
+# DIR/NAME.status when it ends. A small sh ("lab-spawn") inside the
+# namespace, in a session of its own, waits for CMD so its status is kept
+# and no zombie is left to init; it ignores INT/TERM/HUP so a signal to the
+# test's process group (timeout(1), Ctrl-C) reaches the test, whose trap
+# tears the lab down in order. The pid recorded is CMD's own (env execs
+# it), so signals reach the real process; env resets every signal to its
+# default (shells make background commands ignore SIGINT/SIGQUIT).
 _lab_spawn() {
 	local ns=$1 dir=$2 name=$3 log=$4 pid deadline
 	shift 4
@@ -392,12 +405,12 @@ _lab_spawn() {
 	fi
 	rm -f "$dir/$name.pid" "$dir/$name.status"
 	LAB_PIDF=$dir/$name.pid LAB_STF=$dir/$name.status LAB_LOGF=$log \
-		ip netns exec "$ns" sh -c '
+		ip netns exec "$ns" setsid sh -c '
+			trap "" INT TERM HUP
 			env --default-signal "$@" </dev/null >>"$LAB_LOGF" 2>&1 &
 			echo $! >"$LAB_PIDF.tmp" && mv "$LAB_PIDF.tmp" "$LAB_PIDF"
 			wait $!
 			echo $? >"$LAB_STF"' lab-spawn "$@" </dev/null >/dev/null 2>&1 &
-	echo $! >"$dir/$name.wpid"
 	disown $! 2>/dev/null || true
 	deadline=$(_lab_deadline 5)
 	until [ -s "$dir/$name.pid" ]; do
@@ -908,7 +921,8 @@ lab_power_off() {
 	_lab_kill_ns STOP "$mon $(_lab_wrappers $(ip netns pids "$_NS"))" "$_NS"
 	ip -n "$_NS" link set eth0 down
 	ip -n "$_NS" addr flush dev eth0
-	_lab_kill_ns KILL "$mon $(_lab_pidfile_pid "$_DIR/addrmon.wpid" 2>/dev/null || true)" "$_NS" ||
+	# the monitor's own spawn wrapper is its parent
+	_lab_kill_ns KILL "$mon $(awk '$1 == "PPid:" { print $2 }' "/proc/$mon/status" 2>/dev/null)" "$_NS" ||
 		lab_log "lab_power_off: processes left in $_NS"
 	lab_log "power off $_NAME"
 }
