@@ -198,7 +198,9 @@ lab_up() {
 	_lab_need etcd etcdctl || lab_skip "etcd/etcdctl not installed (apt-get install etcd-server etcd-client, or scripts/install-deps)"
 	_lab_need nft || lab_skip "nft not installed (apt-get install nftables, or scripts/install-deps)"
 	_lab_need ip socat ping || lab_skip "iproute2, socat or ping missing (scripts/install-deps)"
-	[[ $n =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] && [ "$n" -le 80 ] || lab_fail "lab_up: node count 1..80, got $n"
+	if ! [[ $n =~ ^[0-9]+$ ]] || [ "$n" -lt 1 ] || [ "$n" -gt 80 ]; then
+		lab_fail "lab_up: node count 1..80, got $n"
+	fi
 	t0=$(_lab_now_us)
 
 	# A lab left by an earlier process with our pid is dead: clear it.
@@ -404,6 +406,7 @@ _lab_spawn() {
 		return 1
 	fi
 	rm -f "$dir/$name.pid" "$dir/$name.status"
+	# shellcheck disable=SC2016,SC2034 # the sh expands them
 	LAB_PIDF=$dir/$name.pid LAB_STF=$dir/$name.status LAB_LOGF=$log \
 		ip netns exec "$ns" setsid sh -c '
 			trap "" INT TERM HUP
@@ -485,7 +488,10 @@ lab_wait_exit() {
 	until [ -s "$_DIR/$2.status" ] || _lab_past "$deadline"; do
 		sleep 0.01
 	done
-	[ -s "$_DIR/$2.status" ] && read -r LAB_LAST_STATUS <"$_DIR/$2.status"
+	if [ -s "$_DIR/$2.status" ]; then
+		# shellcheck disable=SC2034 # read by the tests
+		read -r LAB_LAST_STATUS <"$_DIR/$2.status"
+	fi
 	return 0
 }
 
@@ -833,7 +839,7 @@ lab_probe_max_outage_ms() {
 # addresses, and IP traffic to or from the VIPs held elsewhere. The client
 # still reaches the node and hears its announcements.
 lab_partition() {
-	local id=$1 p peers4= peers6= peers=()
+	local id=$1 p peers4='' peers6='' peers=()
 	shift
 	_lab_resolve "$id" || return 1
 	local me=$_ID ns=$_NS
@@ -964,7 +970,7 @@ lab_monitor_start() {
 # lab_owner [ADDR]: print the nodes holding ADDR (default VIP4) now, e.g.
 # "n2" or "n1 n3"; empty if none.
 lab_owner() {
-	local addr=${1:-$VIP4} i out= a
+	local addr=${1:-$VIP4} i out='' a
 	for ((i = 1; i <= LAB_N; i++)); do
 		a=$(ip -n "$LAB_PREFIX-n$i" -o addr show 2>/dev/null) || true
 		if [[ $a == *" $addr/"* ]]; then
