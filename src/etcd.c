@@ -1,0 +1,616 @@
+/*
+ * etcd.c - libcurl multi on the event loop, speaking etcd's JSON gateway.
+ *
+ * Each request is one easy handle. libcurl tells us which sockets to watch
+ * (CURLMOPT_SOCKETFUNCTION) and when to call it back (TIMERFUNCTION); the
+ * loop does the waiting. Replies are collected whole for plain calls; for
+ * streams (watch) each newline-terminated JSON message is handed over as
+ * it arrives.
+ */
+#include "etcd.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "loop.h"
+#include "xmem.h"
+
+#define ETCD_CONNECT_TIMEOUT_MS 1000
+#define ETCD_MAX_REPLY (4u << 20) /* no sane reply of ours is bigger */
+
+struct etcd_req {
+	struct etcd *e;
+	CURL *easy;
+	char *path;
+	char *body;               /* serialized JSON */
+	struct curl_slist *hdrs;
+	char *buf;                /* reply bytes not yet consumed */
+	size_t len, cap;
+	uint32_t timeout_ms;
+	etcd_cb *cb;
+	etcd_msg_cb *msg_cb;      /* non-NULL for streams */
+	void *arg;
+	size_t ep;                /* endpoint index used */
+	bool auth_retried;
+	bool waiting_auth;        /* parked until a token arrives */
+	bool overflow;
+	bool in_cb;               /* its callback is running */
+	bool cancelled;           /* cancelled while in_cb; freed after */
+	char errbuf[CURL_ERROR_SIZE];
+	struct etcd_req *next;
+};
+
+struct etcd {
+	struct loop *loop;
+	CURLM *multi;
+	struct loop_timer *timer;
+	char **endpoints;
+	size_t n_endpoints;
+	size_t cur;
+	char *ca_file, *cert_file, *key_file;
+	char *username, *password;
+	char *token;              /* etcd auth token, NULL until authenticated */
+	struct etcd_req *auth_req;
+	uint32_t timeout_ms;
+	struct etcd_req *reqs;    /* every live request */
+	unsigned fail_streak;     /* consecutive failures, for quiet logging */
+	char last_fail[256];
+};
+
+static void req_start(struct etcd_req *r);
+
+const char *etcd_endpoint(const struct etcd *e)
+{
+	return e->endpoints[e->cur];
+}
+
+/* ---- libcurl <-> loop glue ------------------------------------------- */
+
+static void check_done(struct etcd *e);
+static void dispatch_streams(struct etcd *e);
+static void req_free(struct etcd_req *r);
+
+static void on_sock(int fd, unsigned events, void *arg)
+{
+	struct etcd *e = arg;
+	int mask = 0, running;
+
+	if (events & LOOP_READ)
+		mask |= CURL_CSELECT_IN;
+	if (events & LOOP_WRITE)
+		mask |= CURL_CSELECT_OUT;
+	if (events & LOOP_ERROR)
+		mask |= CURL_CSELECT_ERR;
+	curl_multi_socket_action(e->multi, fd, mask, &running);
+	dispatch_streams(e);
+	check_done(e);
+}
+
+static int sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *sockp)
+{
+	struct etcd *e = userp;
+	unsigned ev = 0;
+
+	(void)easy;
+	if (what == CURL_POLL_REMOVE) {
+		if (sockp != NULL) {
+			loop_fd_del(e->loop, s);
+			curl_multi_assign(e->multi, s, NULL);
+		}
+		return 0;
+	}
+	if (what & CURL_POLL_IN)
+		ev |= LOOP_READ;
+	if (what & CURL_POLL_OUT)
+		ev |= LOOP_WRITE;
+	if (sockp == NULL) {
+		if (loop_fd_add(e->loop, s, ev, on_sock, e) < 0)
+			log_warnx("etcd: cannot watch socket fd=%d", (int)s);
+		curl_multi_assign(e->multi, s, e);
+	} else {
+		loop_fd_mod(e->loop, s, ev);
+	}
+	return 0;
+}
+
+static void on_timer(void *arg)
+{
+	struct etcd *e = arg;
+	int running;
+
+	curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	dispatch_streams(e);
+	check_done(e);
+}
+
+static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct etcd *e = userp;
+
+	(void)multi;
+	if (timeout_ms < 0)
+		loop_timer_disarm(e->timer);
+	else
+		loop_timer_arm(e->timer, (uint64_t)timeout_ms);
+	return 0;
+}
+
+/* ---- requests ---------------------------------------------------------- */
+
+static void req_unlink(struct etcd_req *r)
+{
+	for (struct etcd_req **pp = &r->e->reqs; *pp; pp = &(*pp)->next) {
+		if (*pp == r) {
+			*pp = r->next;
+			return;
+		}
+	}
+}
+
+static void req_free(struct etcd_req *r)
+{
+	if (r->easy) {
+		curl_multi_remove_handle(r->e->multi, r->easy);
+		curl_easy_cleanup(r->easy);
+	}
+	req_unlink(r);
+	curl_slist_free_all(r->hdrs);
+	free(r->path);
+	free(r->body);
+	free(r->buf);
+	free(r);
+}
+
+/*
+ * Hand complete stream messages (one JSON object per line: {"result": ...}
+ * or {"error": ...}) to their owners. This runs after libcurl returns, never
+ * inside a libcurl callback, so owners may start or cancel requests. Any
+ * callback may free any request, so the scan restarts after each one.
+ */
+static void dispatch_streams(struct etcd *e)
+{
+again:
+	for (struct etcd_req *r = e->reqs; r; r = r->next) {
+		char *nl;
+		size_t n;
+		json_t *msg, *res;
+		json_error_t jerr;
+
+		if (r->msg_cb == NULL || r->len == 0 ||
+		    (nl = memchr(r->buf, '\n', r->len)) == NULL)
+			continue;
+		n = (size_t)(nl - r->buf) + 1;
+		msg = json_loadb(r->buf, n - 1, 0, &jerr);
+		memmove(r->buf, r->buf + n, r->len - n);
+		r->len -= n;
+		res = json_object_get(msg, "result");
+		if (res != NULL && json_is_object(res)) {
+			r->in_cb = true;
+			r->msg_cb(r->arg, res);
+			r->in_cb = false;
+			if (r->cancelled)
+				req_free(r);
+		} else {
+			/* An error inside the stream ends it; libcurl finishes
+			 * the transfer and the end callback reports it. */
+			log_debug("etcd: stream message not a result path=%s", r->path);
+		}
+		json_decref(msg);
+		goto again;
+	}
+}
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
+{
+	struct etcd_req *r = userp;
+	size_t n = size * nmemb;
+
+	if (r->len + n > ETCD_MAX_REPLY) {
+		r->overflow = true;
+		return 0; /* makes libcurl fail the transfer */
+	}
+	if (r->len + n + 1 > r->cap) {
+		r->cap = (r->len + n + 1) * 2;
+		r->buf = xrealloc(r->buf, r->cap);
+	}
+	memcpy(r->buf + r->len, data, n);
+	r->len += n;
+	r->buf[r->len] = '\0';
+	return n;
+}
+
+static int curl_errno(CURLcode c)
+{
+	switch (c) {
+	case CURLE_OPERATION_TIMEDOUT:
+		return -ETIMEDOUT;
+	case CURLE_COULDNT_CONNECT:
+		return -ECONNREFUSED;
+	case CURLE_COULDNT_RESOLVE_HOST:
+		return -EHOSTUNREACH;
+	case CURLE_WRITE_ERROR:
+		return -EMSGSIZE;
+	default:
+		return -EPIPE;
+	}
+}
+
+/* Log a failure once: the first of a streak at warn, repeats of the same
+ * text at debug, so a long outage is clear in the log but not a flood. */
+static void note_failure(struct etcd *e, const struct etcd_result *res, const char *path)
+{
+	char line[sizeof(e->last_fail)];
+
+	if (res->code == ETCD_CODE_NOT_FOUND) {
+		log_debug("etcd: %s: not found endpoint=%s", path, res->endpoint);
+		return;
+	}
+	snprintf(line, sizeof(line), "%s status=%ld code=%d error=\"%s\"",
+	    path, res->http_status, res->code, res->message);
+	e->fail_streak++;
+	if (strcmp(line, e->last_fail) != 0 || e->fail_streak % 50 == 1) {
+		log_warnx("etcd: request failed op=%s endpoint=%s status=%ld code=%d error=\"%s\" failures=%u",
+		    path, res->endpoint, res->http_status, res->code, res->message,
+		    e->fail_streak);
+		snprintf(e->last_fail, sizeof(e->last_fail), "%s", line);
+	} else {
+		log_debug("etcd: request failed op=%s endpoint=%s error=\"%s\"",
+		    path, res->endpoint, res->message);
+	}
+}
+
+static void note_success(struct etcd *e, const struct etcd_req *r)
+{
+	if (e->fail_streak > 0 && r->msg_cb == NULL) {
+		log_info("etcd: requests succeed again endpoint=%s after failures=%u",
+		    e->endpoints[r->ep], e->fail_streak);
+		e->fail_streak = 0;
+		e->last_fail[0] = '\0';
+	}
+}
+
+static void auth_start(struct etcd *e);
+
+/* The transfer ended: build the result, log failures, run the callback. */
+static void req_done(struct etcd_req *r, CURLcode code)
+{
+	struct etcd *e = r->e;
+	struct etcd_result res = { 0 };
+	json_t *body = NULL;
+	json_error_t jerr;
+	const char *path = r->path;
+
+	res.endpoint = e->endpoints[r->ep];
+	res.message = "";
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &res.http_status);
+	if (code != CURLE_OK) {
+		res.err = curl_errno(code);
+		res.message = r->errbuf[0] ? r->errbuf : curl_easy_strerror(code);
+		if (r->overflow)
+			res.message = "reply too large";
+		/* A transport failure: the next request tries the next
+		 * endpoint (unless another request already moved on). */
+		if (e->n_endpoints > 1 && e->cur == r->ep)
+			e->cur = (e->cur + 1) % e->n_endpoints;
+	} else if (r->msg_cb != NULL) {
+		/* A stream should never end by itself. */
+		res.err = -EPIPE;
+		res.message = "stream closed by server";
+		body = r->len ? json_loadb(r->buf, r->len, 0, &jerr) : NULL;
+		if (json_is_object(json_object_get(body, "error"))) {
+			json_t *er = json_object_get(body, "error");
+			res.err = -EIO;
+			res.code = (int)json_integer_value(json_object_get(er, "grpc_code"));
+			if (json_is_string(json_object_get(er, "message")))
+				res.message = json_string_value(json_object_get(er, "message"));
+		}
+	} else {
+		body = json_loadb(r->buf ? r->buf : "", r->len, 0, &jerr);
+		if (body == NULL || !json_is_object(body)) {
+			res.err = -EPROTO;
+			res.message = "reply is not a JSON object";
+		} else if (res.http_status != 200) {
+			json_t *m = json_object_get(body, "message");
+			if (m == NULL)
+				m = json_object_get(body, "error");
+			res.err = -EIO;
+			res.code = (int)json_integer_value(json_object_get(body, "code"));
+			res.message = json_is_string(m) ? json_string_value(m) : "HTTP error";
+		} else {
+			res.body = body;
+		}
+	}
+
+	/* An expired or invalid token: authenticate again and resend once. */
+	if (res.err == -EIO && res.code == ETCD_CODE_UNAUTHENTICATED &&
+	    e->username != NULL && !r->auth_retried) {
+		log_info("etcd: auth token rejected, authenticating again endpoint=%s",
+		    res.endpoint);
+		free(e->token);
+		e->token = NULL;
+		r->auth_retried = true;
+		json_decref(body);
+		curl_multi_remove_handle(e->multi, r->easy);
+		curl_easy_cleanup(r->easy);
+		r->easy = NULL;
+		r->len = 0;
+		req_start(r);
+		return;
+	}
+
+	if (res.err != 0)
+		note_failure(e, &res, path);
+	else
+		note_success(e, r);
+
+	r->in_cb = true;
+	if (r->cb)
+		r->cb(r->arg, &res);
+	json_decref(body);
+	req_free(r);
+}
+
+static void check_done(struct etcd *e)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(e->multi, &left)) != NULL) {
+		struct etcd_req *r = NULL;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+		if (r != NULL)
+			req_done(r, m->data.result);
+	}
+}
+
+/* Set up the easy handle for r against the current endpoint and add it to
+ * the multi. Authenticated clients park requests until a token exists. */
+static void req_start(struct etcd_req *r)
+{
+	struct etcd *e = r->e;
+	char *url, *auth;
+
+	if (e->username != NULL && e->token == NULL) {
+		r->waiting_auth = true;
+		auth_start(e);
+		return;
+	}
+	r->waiting_auth = false;
+	r->ep = e->cur;
+	r->errbuf[0] = '\0';
+	r->easy = curl_easy_init();
+	if (r->easy == NULL)
+		fatalx("etcd: curl_easy_init failed");
+	url = xasprintf("%s%s", e->endpoints[r->ep], r->path);
+	curl_slist_free_all(r->hdrs);
+	r->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+	if (e->token != NULL && r != e->auth_req) {
+		auth = xasprintf("Authorization: %s", e->token);
+		r->hdrs = curl_slist_append(r->hdrs, auth);
+		free(auth);
+	}
+	curl_easy_setopt(r->easy, CURLOPT_URL, url);
+	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->hdrs);
+	curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, r->body);
+	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
+	curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);
+	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(r->easy, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPIDLE, 5L);
+	curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPINTVL, 2L);
+	curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS,
+	    (long)(r->timeout_ms && r->timeout_ms < ETCD_CONNECT_TIMEOUT_MS ?
+	    r->timeout_ms : ETCD_CONNECT_TIMEOUT_MS));
+	if (r->timeout_ms)
+		curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, (long)r->timeout_ms);
+	if (e->ca_file)
+		curl_easy_setopt(r->easy, CURLOPT_CAINFO, e->ca_file);
+	if (e->cert_file) {
+		curl_easy_setopt(r->easy, CURLOPT_SSLCERT, e->cert_file);
+		curl_easy_setopt(r->easy, CURLOPT_SSLKEY, e->key_file);
+	}
+	free(url);
+	if (curl_multi_add_handle(e->multi, r->easy) != CURLM_OK)
+		fatalx("etcd: curl_multi_add_handle failed");
+}
+
+static struct etcd_req *req_new(struct etcd *e, const char *path, json_t *body,
+    uint32_t timeout_ms, etcd_cb *cb, etcd_msg_cb *msg_cb, void *arg)
+{
+	struct etcd_req *r = xcalloc(1, sizeof(*r));
+
+	r->e = e;
+	r->path = xstrdup(path);
+	r->body = json_dumps(body, JSON_COMPACT);
+	if (r->body == NULL)
+		fatalx("etcd: cannot serialize request");
+	json_decref(body);
+	r->timeout_ms = timeout_ms;
+	r->cb = cb;
+	r->msg_cb = msg_cb;
+	r->arg = arg;
+	r->next = e->reqs;
+	e->reqs = r;
+	return r;
+}
+
+struct etcd_req *etcd_call(struct etcd *e, const char *path, json_t *body,
+    uint32_t timeout_ms, etcd_cb *cb, void *arg)
+{
+	struct etcd_req *r = req_new(e, path, body,
+	    timeout_ms ? timeout_ms : e->timeout_ms, cb, NULL, arg);
+
+	req_start(r);
+	return r;
+}
+
+struct etcd_req *etcd_stream(struct etcd *e, const char *path, json_t *body,
+    etcd_msg_cb *msg_cb, etcd_cb *end_cb, void *arg)
+{
+	struct etcd_req *r = req_new(e, path, body, 0, end_cb, msg_cb, arg);
+
+	req_start(r);
+	return r;
+}
+
+void etcd_cancel(struct etcd_req *r)
+{
+	if (r == NULL)
+		return;
+	/* Never called from inside a libcurl callback: messages and
+	 * completions are dispatched after libcurl returns. */
+	r->cb = NULL;
+	r->msg_cb = NULL;
+	if (r->e->auth_req == r)
+		r->e->auth_req = NULL;
+	if (r->in_cb)
+		r->cancelled = true; /* freed when its callback returns */
+	else
+		req_free(r);
+}
+
+/* ---- authentication ---------------------------------------------------- */
+
+static void auth_done(void *arg, const struct etcd_result *res)
+{
+	struct etcd *e = arg;
+	json_t *tok = res->body ? json_object_get(res->body, "token") : NULL;
+
+	e->auth_req = NULL;
+	if (res->err == 0 && json_is_string(tok)) {
+		e->token = xstrdup(json_string_value(tok));
+		log_info("etcd: authenticated user=%s endpoint=%s", e->username,
+		    res->endpoint);
+	} else {
+		log_warnx("etcd: authentication failed user=%s endpoint=%s error=\"%s\"",
+		    e->username, res->endpoint, res->message);
+	}
+	/* Release the parked requests: with a token they go out; without
+	 * one they fail at once, so their owners back off and retry. A
+	 * callback may cancel other requests, so look for the next one
+	 * afresh each time. */
+	for (;;) {
+		struct etcd_req *r = e->reqs;
+		while (r && !r->waiting_auth)
+			r = r->next;
+		if (r == NULL)
+			break;
+		r->waiting_auth = false;
+		if (e->token != NULL) {
+			req_start(r);
+		} else {
+			struct etcd_result fail = {
+				.err = -EACCES, .message = "not authenticated",
+				.endpoint = res->endpoint,
+			};
+			r->in_cb = true;
+			if (r->cb)
+				r->cb(r->arg, &fail);
+			req_free(r);
+		}
+	}
+}
+
+static void auth_start(struct etcd *e)
+{
+	json_t *body;
+
+	if (e->auth_req != NULL)
+		return;
+	body = json_pack("{s:s, s:s}", "name", e->username, "password", e->password);
+	if (body == NULL)
+		fatalx("etcd: cannot build auth request");
+	e->auth_req = req_new(e, "/v3/auth/authenticate", body, e->timeout_ms,
+	    auth_done, NULL, e);
+	/* The auth request itself must not wait for a token. */
+	e->auth_req->waiting_auth = false;
+	{
+		char *saved = e->username;
+		e->username = NULL;
+		req_start(e->auth_req);
+		e->username = saved;
+	}
+}
+
+/* ---- lifetime ------------------------------------------------------------ */
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+struct etcd *etcd_new(struct loop *loop, const struct etcd_opts *o)
+{
+	static int curl_ready;
+	struct etcd *e;
+
+	if (!curl_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+			errno = EIO;
+			return NULL;
+		}
+		curl_ready = 1;
+	}
+	e = xcalloc(1, sizeof(*e));
+	e->loop = loop;
+	e->multi = curl_multi_init();
+	if (e->multi == NULL) {
+		free(e);
+		errno = ENOMEM;
+		return NULL;
+	}
+	e->timer = loop_timer_new(loop, on_timer, e);
+	e->n_endpoints = o->n_endpoints;
+	e->endpoints = xcalloc(o->n_endpoints, sizeof(char *));
+	for (size_t i = 0; i < o->n_endpoints; i++) {
+		/* "https://host:2379/" and "https://host:2379" are one URL. */
+		char *ep = xstrdup(o->endpoints[i]);
+		size_t n = strlen(ep);
+		while (n > 0 && ep[n - 1] == '/')
+			ep[--n] = '\0';
+		e->endpoints[i] = ep;
+	}
+	e->ca_file = dup_or_null(o->ca_file);
+	e->cert_file = dup_or_null(o->cert_file);
+	e->key_file = dup_or_null(o->key_file);
+	e->username = dup_or_null(o->username);
+	e->password = dup_or_null(o->password ? o->password : "");
+	e->timeout_ms = o->timeout_ms ? o->timeout_ms : 2000;
+	curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+	curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
+	curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
+	return e;
+}
+
+void etcd_free(struct etcd *e)
+{
+	if (e == NULL)
+		return;
+	while (e->reqs)
+		etcd_cancel(e->reqs);
+	curl_multi_cleanup(e->multi);
+	loop_timer_free(e->timer);
+	for (size_t i = 0; i < e->n_endpoints; i++)
+		free(e->endpoints[i]);
+	free(e->endpoints);
+	free(e->ca_file);
+	free(e->cert_file);
+	free(e->key_file);
+	free(e->username);
+	if (e->password)
+		explicit_bzero(e->password, strlen(e->password));
+	free(e->password);
+	free(e->token);
+	free(e);
+}

@@ -1,0 +1,85 @@
+/*
+ * etcd.h - an asynchronous client for etcd's v3 JSON gateway.
+ *
+ * Requests are HTTP POSTs of JSON bodies to paths such as "/v3/kv/txn",
+ * carried by libcurl's multi interface on the daemon's event loop. Several
+ * endpoints fail over in turn; TLS and client certificates come from
+ * libcurl; etcd authentication (username/password -> token) is handled
+ * here, transparently to callers.
+ *
+ * Failures are logged here, once, with the endpoint, the operation, the
+ * HTTP status and etcd's own error text; callers decide what to do next.
+ */
+#ifndef VIPD_ETCD_H
+#define VIPD_ETCD_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+struct loop;
+struct etcd;
+struct etcd_req;
+
+struct etcd_opts {
+	char *const *endpoints;   /* "http(s)://host:port", at least one */
+	size_t n_endpoints;
+	const char *ca_file;      /* NULL = system CAs */
+	const char *cert_file;    /* NULL = no client certificate */
+	const char *key_file;
+	const char *username;     /* NULL = no etcd auth */
+	const char *password;
+	uint32_t timeout_ms;      /* default per-request timeout */
+};
+
+/* gRPC status codes that callers act on. */
+#define ETCD_CODE_NOT_FOUND        5
+#define ETCD_CODE_FAILED_PRECOND   9
+#define ETCD_CODE_UNAVAILABLE     14
+#define ETCD_CODE_UNAUTHENTICATED 16
+
+struct etcd_result {
+	int err;              /* 0 = HTTP 200 with a JSON object; else -errno:
+	                       * -ETIMEDOUT, -ECONNREFUSED, -EPROTO (bad reply),
+	                       * -EIO (etcd answered with an error: see code) */
+	long http_status;     /* 0 if no HTTP answer */
+	int code;             /* etcd's gRPC code when err == -EIO, else 0 */
+	const char *message;  /* etcd's or libcurl's error text, or "" */
+	const char *endpoint; /* the endpoint that was asked */
+	json_t *body;         /* the reply object (borrowed; NULL on error) */
+};
+
+/* Called once when a request completes or fails (never after cancel).
+ * The request is freed right after it returns. */
+typedef void etcd_cb(void *arg, const struct etcd_result *r);
+/* Called for each message of a streaming reply (watch): the "result"
+ * object, borrowed. */
+typedef void etcd_msg_cb(void *arg, json_t *result);
+
+/* Returns NULL with errno set if libcurl cannot be set up. */
+struct etcd *etcd_new(struct loop *loop, const struct etcd_opts *opts);
+/* NULL-safe; cancels every request still in flight without callbacks. */
+void etcd_free(struct etcd *e);
+
+/*
+ * POST body (stolen: the caller gives up its reference) to path. timeout_ms
+ * 0 = the client's default. cb runs exactly once unless the request is
+ * cancelled first. Never returns NULL.
+ */
+struct etcd_req *etcd_call(struct etcd *e, const char *path, json_t *body,
+    uint32_t timeout_ms, etcd_cb *cb, void *arg);
+
+/*
+ * Open a stream (POST /v3/watch with body, stolen): msg_cb runs for every
+ * message as it arrives; end_cb runs once when the stream ends for any
+ * reason (err < 0; a stream never ends with err == 0). No overall timeout.
+ */
+struct etcd_req *etcd_stream(struct etcd *e, const char *path, json_t *body,
+    etcd_msg_cb *msg_cb, etcd_cb *end_cb, void *arg);
+
+/* Abort a request or stream; its callbacks will not run. NULL-safe. */
+void etcd_cancel(struct etcd_req *r);
+
+/* The endpoint requests currently go to (for status and logs). */
+const char *etcd_endpoint(const struct etcd *e);
+
+#endif
