@@ -162,6 +162,7 @@ static int nl_run(struct nl *nl, const void *buf, size_t len, uint32_t seq, stru
 			log_debug("netlink: dropped stray reply seq=%u portid=%u want_seq=%u",
 			    nlh->nlmsg_seq, nlh->nlmsg_pid, seq);
 		} else {
+			errno = 0;
 			rc = mnl_cb_run2(nlh, nlh->nlmsg_len, seq, nl->portid,
 			    rq->data_cb, rq, ctl, NLMSG_MIN_TYPE);
 			if (rc < 0)
@@ -484,7 +485,7 @@ int nl_addr_present(struct nl *nl, int ifindex, int family, const void *addr, in
 {
 	_Alignas(struct nlmsghdr) char buf[NL_REQ_SIZE];
 	struct nl_addr_find f = { .ifindex = ifindex, .family = family, .addr = addr };
-	struct nl_req rq = { .data_cb = nl_cb_addr_find, .data = &f };
+	struct nl_req rq = { .data_cb = nl_cb_addr_find, .data = &f, .quiet_err = ENODEV };
 	struct nlmsghdr *nlh;
 	struct ifaddrmsg *ifa;
 	int rc = -EINTR;
@@ -591,12 +592,15 @@ static void nl_watch_cb(int fd, unsigned events, void *arg)
 			lost = true;
 			continue;
 		}
+		if (n == -EMSGSIZE) { /* that message is gone */
+			log_warnx("netlink: event message too large, dropped");
+			lost = true;
+			continue;
+		}
 		if (n < 0) {
 			errno = (int)-n;
 			log_warn("netlink: monitor read failed");
-			if (n == -EMSGSIZE)
-				lost = true;
-			continue;
+			break;
 		}
 		if (n > 0 && mnl_cb_run(nl->monbuf, (size_t)n, 0, 0, nl_watch_msg, nl) < 0)
 			log_warn("netlink: bad event message");

@@ -91,7 +91,8 @@ int nl_addr_add(struct nl *nl, int ifindex, int family, const void *addr,
  * logged); -ENODEV when the link is gone; or -errno (logged like add). */
 int nl_addr_del(struct nl *nl, int ifindex, int family, const void *addr);
 /* 1 if the address (any prefix length) is on ifindex (ifindex 0 = on any
- * link), 0 if not, -errno on failure. If ifindex_out is not NULL and
+ * link), 0 if not, -ENODEV if there is no link ifindex (kernels >= 4.20;
+ * older ones answer 0), -errno on failure. If ifindex_out is not NULL and
  * found, store the link it is on (the first, if on several). */
 int nl_addr_present(struct nl *nl, int ifindex, int family, const void *addr, int *ifindex_out);
 
