@@ -465,6 +465,13 @@ static void test_link_watch(void **state)
 	(void)state;
 	ev_open(&e);
 	idx = link_get(e.nl, "vipdnl0").ifindex;
+	{
+		int rcvbuf = 0;
+		socklen_t len = sizeof(rcvbuf);
+
+		assert_int_equal(getsockopt(nl_watch_fd(e.nl), SOL_SOCKET, SO_RCVBUF, &rcvbuf, &len), 0);
+		assert_true(rcvbuf >= 1 << 20);
+	}
 
 	ev_expect(&e, W_LINK_DOWN, idx, NULL);
 	assert_int_equal(sh(PEER "ip link set vipdnl1 down", peer_pid), 0);
