@@ -327,7 +327,7 @@ static void req_done(struct etcd_req *r, CURLcode code)
 
 	/* An expired or invalid token: authenticate again and resend once. */
 	if (res.err == -EIO && res.code == ETCD_CODE_UNAUTHENTICATED &&
-	    e->username != NULL && !r->auth_retried) {
+	    e->username != NULL && !r->auth_retried && r != e->auth_req) {
 		log_info("etcd: auth token rejected, authenticating again endpoint=%s",
 		    res.endpoint);
 		free(e->token);

@@ -1,0 +1,512 @@
+/*
+ * elect.c - the etcd "concurrency" election recipe, event-driven.
+ *
+ * States: idle -> create (txn) -> check (range) -> watch (predecessor or
+ * own key) -> check ... Every failed request retries after a backoff.
+ */
+#include "elect.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "etcd.h"
+#include "etcd_codec.h"
+#include "log.h"
+#include "loop.h"
+#include "xmem.h"
+
+#define BACKOFF_MIN_MS 50
+#define BACKOFF_MAX_MS 1000
+
+enum el_step { EL_IDLE, EL_CREATE, EL_CHECK, EL_WATCH };
+
+struct elect {
+	struct loop *loop;
+	struct etcd *etcd;
+	char *name;            /* election name */
+	char *prefix;          /* name + "/" */
+	char *prefix_end;
+	char *value;           /* our node name */
+	char *key;             /* name/<lease hex>, NULL when not campaigning */
+	char *leader_value;    /* as last read; "" if none */
+	int64_t lease;
+	bool campaigning;
+	bool leader;
+	enum el_step step;
+	struct etcd_req *req;  /* txn / range / delete in flight */
+	struct etcd_req *watch;
+	struct etcd_req *resign_req;
+	char *watch_key;
+	struct loop_timer *retry;
+	struct loop_timer *recheck;
+	uint32_t recheck_ms;
+	uint32_t backoff_ms;
+	elect_cb *cb;
+	void *arg;
+};
+
+static void do_create(struct elect *el);
+static void do_check(struct elect *el);
+
+const char *elect_name(const struct elect *el)
+{
+	return el->name;
+}
+
+bool elect_is_leader(const struct elect *el)
+{
+	return el->leader;
+}
+
+bool elect_is_campaigning(const struct elect *el)
+{
+	return el->campaigning;
+}
+
+const char *elect_leader(const struct elect *el)
+{
+	return el->leader_value;
+}
+
+static void set_leader(struct elect *el, bool leader, const char *value)
+{
+	bool changed = leader != el->leader || strcmp(value, el->leader_value) != 0;
+
+	if (!changed)
+		return;
+	free(el->leader_value);
+	el->leader_value = xstrdup(value);
+	if (leader != el->leader) {
+		el->leader = leader;
+		if (leader)
+			log_info("election: elected name=%s key=%s", el->name, el->key);
+		else
+			log_info("election: not leader name=%s leader=%s", el->name,
+			    value[0] ? value : "(none)");
+	} else {
+		log_info("election: leader changed name=%s leader=%s", el->name,
+		    value[0] ? value : "(none)");
+	}
+	el->cb(el->arg, leader);
+}
+
+static void stop_watch(struct elect *el)
+{
+	etcd_cancel(el->watch);
+	el->watch = NULL;
+	free(el->watch_key);
+	el->watch_key = NULL;
+}
+
+static void stop_all(struct elect *el)
+{
+	etcd_cancel(el->req);
+	el->req = NULL;
+	stop_watch(el);
+	loop_timer_disarm(el->retry);
+	loop_timer_disarm(el->recheck);
+	el->step = EL_IDLE;
+}
+
+/* Retry the current step after a growing delay. */
+static void retry_later(struct elect *el)
+{
+	uint32_t b = el->backoff_ms ? el->backoff_ms : BACKOFF_MIN_MS;
+
+	el->backoff_ms = b * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : b * 2;
+	loop_timer_arm(el->retry, b);
+}
+
+static void on_retry(void *arg)
+{
+	struct elect *el = arg;
+
+	if (!el->campaigning)
+		return;
+	if (el->step == EL_CREATE)
+		do_create(el);
+	else
+		do_check(el);
+}
+
+static void on_recheck(void *arg)
+{
+	struct elect *el = arg;
+
+	if (el->campaigning && el->req == NULL)
+		do_check(el);
+}
+
+/* ---- watch ------------------------------------------------------------- */
+
+static void on_watch_msg(void *arg, json_t *result)
+{
+	struct elect *el = arg;
+	json_t *events = json_object_get(result, "events"), *ev;
+	int canceled = 0;
+	size_t i;
+
+	etcd_get_bool(result, "canceled", &canceled);
+	if (canceled) {
+		log_info("election: watch cancelled by etcd name=%s reason=\"%s\"", el->name,
+		    json_string_value(json_object_get(result, "cancel_reason")) ?: "");
+		stop_watch(el);
+		do_check(el);
+		return;
+	}
+	json_array_foreach(events, i, ev) {
+		const char *type = json_string_value(json_object_get(ev, "type"));
+		if (type != NULL && strcmp(type, "DELETE") == 0) {
+			log_debug("election: watched key deleted name=%s key=%s", el->name,
+			    el->watch_key);
+			stop_watch(el);
+			do_check(el);
+			return;
+		}
+	}
+}
+
+static void on_watch_end(void *arg, const struct etcd_result *r)
+{
+	struct elect *el = arg;
+
+	el->watch = NULL;
+	log_debug("election: watch ended name=%s error=\"%s\"", el->name, r->message);
+	free(el->watch_key);
+	el->watch_key = NULL;
+	if (el->campaigning && el->req == NULL) {
+		el->step = EL_CHECK;
+		retry_later(el);
+	}
+}
+
+static void start_watch(struct elect *el, const char *key, int64_t from_rev)
+{
+	json_t *body;
+
+	if (el->watch != NULL && strcmp(el->watch_key, key) == 0)
+		return; /* already following that key */
+	stop_watch(el);
+	body = json_pack("{s:{s:o, s:o, s:[s]}}", "create_request",
+	    "key", etcd_json_b64(key),
+	    "start_revision", etcd_json_i64(from_rev),
+	    "filters", "NOPUT");
+	el->watch_key = xstrdup(key);
+	el->watch = etcd_stream(el->etcd, "/v3/watch", body, on_watch_msg, on_watch_end, el);
+}
+
+/* ---- check: who leads? --------------------------------------------------- */
+
+static void on_check(void *arg, const struct etcd_result *r)
+{
+	struct elect *el = arg;
+	json_t *kvs, *kv, *pred = NULL, *first;
+	int64_t rev = 0;
+	bool found = false;
+	char *leader_val = NULL;
+	size_t i;
+
+	el->req = NULL;
+	if (r->err != 0) {
+		retry_later(el);
+		return;
+	}
+	el->backoff_ms = 0;
+	etcd_get_i64(json_object_get(r->body, "header"), "revision", &rev);
+	kvs = json_object_get(r->body, "kvs");
+	json_array_foreach(kvs, i, kv) {
+		char *k = etcd_get_b64(kv, "key");
+		bool mine = k != NULL && strcmp(k, el->key) == 0;
+
+		free(k);
+		if (mine) {
+			found = true;
+			break;
+		}
+		pred = kv;
+	}
+	first = json_array_get(kvs, 0);
+	leader_val = first ? etcd_get_b64(first, "value") : xstrdup("");
+	if (leader_val == NULL)
+		leader_val = xstrdup("?");
+
+	if (!found) {
+		/* Our key is gone although we campaign: deleted from outside,
+		 * or its lease was revoked. Step down at once and queue up
+		 * again (if the lease is gone, the session will notice). */
+		log_warnx("election: own key vanished name=%s key=%s; stepping down",
+		    el->name, el->key);
+		set_leader(el, false, leader_val);
+		stop_watch(el);
+		free(leader_val);
+		el->step = EL_CREATE;
+		retry_later(el);
+		return;
+	}
+	el->step = EL_WATCH;
+	if (pred == NULL) {
+		set_leader(el, true, el->value);
+		start_watch(el, el->key, rev + 1);
+	} else {
+		char *pkey = etcd_get_b64(pred, "key");
+
+		set_leader(el, false, leader_val);
+		if (pkey != NULL)
+			start_watch(el, pkey, rev + 1);
+		free(pkey);
+	}
+	free(leader_val);
+	if (el->recheck_ms)
+		loop_timer_arm(el->recheck, el->recheck_ms);
+}
+
+static void do_check(struct elect *el)
+{
+	json_t *body;
+
+	if (el->req != NULL)
+		return;
+	el->step = EL_CHECK;
+	body = json_pack("{s:o, s:o, s:s, s:s}",
+	    "key", etcd_json_b64(el->prefix),
+	    "range_end", etcd_json_b64(el->prefix_end),
+	    "sort_order", "ASCEND",
+	    "sort_target", "CREATE");
+	el->req = etcd_call(el->etcd, "/v3/kv/range", body, 0, on_check, el);
+}
+
+/* ---- create: put our key if absent ---------------------------------------- */
+
+static void on_create(void *arg, const struct etcd_result *r)
+{
+	struct elect *el = arg;
+
+	el->req = NULL;
+	if (r->err != 0) {
+		if (r->code == ETCD_CODE_NOT_FOUND)
+			log_info("election: lease not found while campaigning name=%s", el->name);
+		retry_later(el);
+		return;
+	}
+	el->backoff_ms = 0;
+	do_check(el);
+}
+
+static void do_create(struct elect *el)
+{
+	json_t *body;
+
+	if (el->req != NULL)
+		return;
+	el->step = EL_CREATE;
+	body = json_pack("{s:[{s:o, s:s, s:s, s:o}], s:[{s:{s:o, s:o, s:o}}], s:[{s:{s:o}}]}",
+	    "compare",
+	    "key", etcd_json_b64(el->key), "target", "CREATE", "result", "EQUAL",
+	    "create_revision", etcd_json_i64(0),
+	    "success",
+	    "request_put", "key", etcd_json_b64(el->key), "value", etcd_json_b64(el->value),
+	    "lease", etcd_json_i64(el->lease),
+	    "failure",
+	    "request_range", "key", etcd_json_b64(el->key));
+	if (body == NULL)
+		fatalx("election: cannot build txn");
+	el->req = etcd_call(el->etcd, "/v3/kv/txn", body, 0, on_create, el);
+}
+
+/* ---- public ------------------------------------------------------------- */
+
+void elect_campaign(struct elect *el, int64_t lease)
+{
+	if (el->campaigning && el->lease == lease)
+		return;
+	stop_all(el);
+	free(el->key);
+	el->key = xasprintf("%s/%" PRIx64, el->name, (uint64_t)lease);
+	el->lease = lease;
+	el->campaigning = true;
+	el->backoff_ms = 0;
+	log_info("election: campaigning name=%s key=%s", el->name, el->key);
+	do_create(el);
+}
+
+static void on_resigned(void *arg, const struct etcd_result *r)
+{
+	struct elect *el = arg;
+
+	el->resign_req = NULL;
+	if (r->err == 0)
+		log_info("election: resigned name=%s", el->name);
+}
+
+void elect_resign(struct elect *el)
+{
+	if (!el->campaigning)
+		return;
+	stop_all(el);
+	el->campaigning = false;
+	/* If the delete fails, the key goes with the lease in the end. */
+	etcd_cancel(el->resign_req);
+	el->resign_req = etcd_call(el->etcd, "/v3/kv/deleterange",
+	    json_pack("{s:o}", "key", etcd_json_b64(el->key)), 0, on_resigned, el);
+	set_leader(el, false, "");
+}
+
+void elect_reset(struct elect *el)
+{
+	stop_all(el);
+	el->campaigning = false;
+	el->lease = 0;
+	set_leader(el, false, "");
+}
+
+struct elect *elect_new(struct loop *loop, struct etcd *etcd, const char *name,
+    const char *value, uint32_t recheck_ms, elect_cb *cb, void *arg)
+{
+	struct elect *el = xcalloc(1, sizeof(*el));
+
+	el->loop = loop;
+	el->etcd = etcd;
+	el->name = xstrdup(name);
+	el->prefix = xasprintf("%s/", name);
+	el->prefix_end = etcd_prefix_end(el->prefix);
+	el->value = xstrdup(value);
+	el->leader_value = xstrdup("");
+	el->recheck_ms = recheck_ms;
+	el->cb = cb;
+	el->arg = arg;
+	el->retry = loop_timer_new(loop, on_retry, el);
+	el->recheck = loop_timer_new(loop, on_recheck, el);
+	return el;
+}
+
+void elect_free(struct elect *el)
+{
+	if (el == NULL)
+		return;
+	stop_all(el);
+	etcd_cancel(el->resign_req);
+	loop_timer_free(el->retry);
+	loop_timer_free(el->recheck);
+	free(el->name);
+	free(el->prefix);
+	free(el->prefix_end);
+	free(el->value);
+	free(el->key);
+	free(el->leader_value);
+	free(el);
+}
+
+/* ---- start-up clean-up of keys left by an earlier run -------------------- */
+
+struct cleanup {
+	struct etcd *etcd;
+	char *node;
+	int64_t own;
+	unsigned pending;
+	void (*done)(void *arg);
+	void *arg;
+};
+
+static void cleanup_step_done(struct cleanup *c)
+{
+	if (--c->pending > 0)
+		return;
+	c->done(c->arg);
+	free(c->node);
+	free(c);
+}
+
+struct stale_key {
+	struct cleanup *c;
+	char *key;
+};
+
+static void on_stale_deleted(void *arg, const struct etcd_result *r)
+{
+	struct stale_key *sk = arg;
+
+	if (r->err == 0)
+		log_info("election: removed stale key key=%s", sk->key);
+	cleanup_step_done(sk->c);
+	free(sk->key);
+	free(sk);
+}
+
+static void on_stale_revoked(void *arg, const struct etcd_result *r)
+{
+	struct stale_key *sk = arg;
+
+	if (r->err == -EIO && r->code == ETCD_CODE_NOT_FOUND) {
+		/* Lease already gone but the key stayed (it was put without
+		 * our lease): delete the key itself. */
+		etcd_call(sk->c->etcd, "/v3/kv/deleterange",
+		    json_pack("{s:o}", "key", etcd_json_b64(sk->key)), 0,
+		    on_stale_deleted, sk);
+		return;
+	}
+	if (r->err == 0)
+		log_info("election: revoked stale lease of this node key=%s", sk->key);
+	cleanup_step_done(sk->c);
+	free(sk->key);
+	free(sk);
+}
+
+static void on_stale_range(void *arg, const struct etcd_result *r)
+{
+	struct cleanup *c = arg;
+	json_t *kv;
+	size_t i;
+
+	if (r->err == 0) {
+		json_array_foreach(json_object_get(r->body, "kvs"), i, kv) {
+			char *val = etcd_get_b64(kv, "value");
+			char *key = etcd_get_b64(kv, "key");
+			int64_t lease = 0;
+			struct stale_key *sk;
+
+			etcd_get_i64(kv, "lease", &lease);
+			if (val == NULL || key == NULL || strcmp(val, c->node) != 0 ||
+			    lease == c->own) {
+				free(val);
+				free(key);
+				continue;
+			}
+			log_warnx("election: key of this node under a foreign lease key=%s lease=%" PRIx64
+			    "; an earlier run left it, removing", key, (uint64_t)lease);
+			sk = xcalloc(1, sizeof(*sk));
+			sk->c = c;
+			sk->key = key;
+			c->pending++;
+			if (lease != 0)
+				etcd_call(c->etcd, "/v3/lease/revoke",
+				    json_pack("{s:o}", "ID", etcd_json_i64(lease)), 0,
+				    on_stale_revoked, sk);
+			else
+				etcd_call(c->etcd, "/v3/kv/deleterange",
+				    json_pack("{s:o}", "key", etcd_json_b64(key)), 0,
+				    on_stale_deleted, sk);
+			free(val);
+		}
+	}
+	cleanup_step_done(c);
+}
+
+void elect_cleanup_stale(struct etcd *etcd, const char *prefix, const char *node,
+    int64_t own_lease, void (*done)(void *arg), void *arg)
+{
+	struct cleanup *c = xcalloc(1, sizeof(*c));
+	char *end = etcd_prefix_end(prefix);
+
+	c->etcd = etcd;
+	c->node = xstrdup(node);
+	c->own = own_lease;
+	c->pending = 1;
+	c->done = done;
+	c->arg = arg;
+	etcd_call(etcd, "/v3/kv/range",
+	    json_pack("{s:o, s:o}", "key", etcd_json_b64(prefix),
+	    "range_end", etcd_json_b64(end)), 0, on_stale_range, c);
+	free(end);
+}

@@ -1,0 +1,60 @@
+/*
+ * elect.h - one election in etcd, by the v3 "concurrency" recipe, so that
+ * etcd's own tools interoperate (`etcdctl elect NAME`, `etcdctl elect -l`).
+ *
+ *   key    = NAME "/" <lease ID in lower-case hex>, value = node name,
+ *            attached to the lease, created only if absent
+ *            (txn: create_revision(key) == 0 ? put : get);
+ *   leader = the key under NAME "/" with the lowest create revision;
+ *   a waiter watches the key just ahead of it for deletion, then re-checks;
+ *   the leader watches its own key: deleted from outside -> it steps down.
+ *
+ * Every step re-reads with a range and watches from the revision read, so
+ * a broken watch (member restart, compaction) never loses an event. A
+ * periodic re-check catches a watch that died silently.
+ */
+#ifndef VIPD_ELECT_H
+#define VIPD_ELECT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct loop;
+struct etcd;
+struct elect;
+
+/* Called whenever leadership or the known leader changes. */
+typedef void elect_cb(void *arg, bool leader);
+
+/* name: the election name (prefix + VIP); value: this node's name. */
+struct elect *elect_new(struct loop *loop, struct etcd *etcd, const char *name,
+    const char *value, uint32_t recheck_ms, elect_cb *cb, void *arg);
+/* NULL-safe. Does not delete the key (the lease revoke does that). */
+void elect_free(struct elect *el);
+
+/* Campaign with lease (create the key if absent, then follow the queue).
+ * Calling it again with the same lease does nothing. */
+void elect_campaign(struct elect *el, int64_t lease);
+/* Stand aside: delete our key, stop following. Leader becomes false. */
+void elect_resign(struct elect *el);
+/* The lease is gone (and the key with it): forget everything, no etcd
+ * calls. Leader becomes false. */
+void elect_reset(struct elect *el);
+
+bool elect_is_leader(const struct elect *el);
+/* True while campaigning (from elect_campaign to resign/reset). */
+bool elect_is_campaigning(const struct elect *el);
+/* The current leader's value (node name) as last read, or "" if none. */
+const char *elect_leader(const struct elect *el);
+const char *elect_name(const struct elect *el);
+
+/*
+ * At start-up: under prefix, find keys whose value is node but whose lease
+ * is not own_lease (left by an earlier run of this node that crashed) and
+ * revoke those leases (or delete the keys if the lease is already gone),
+ * so the other nodes need not wait for them to expire. done runs once.
+ */
+void elect_cleanup_stale(struct etcd *etcd, const char *prefix, const char *node,
+    int64_t own_lease, void (*done)(void *arg), void *arg);
+
+#endif

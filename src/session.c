@@ -1,0 +1,285 @@
+/*
+ * session.c - lease grant, keepalive every TTL/3, fence timer, revoke.
+ */
+#include "session.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include "etcd.h"
+#include "etcd_codec.h"
+#include "log.h"
+#include "loop.h"
+#include "xmem.h"
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 1000 /* the cap while keeping a lease alive */
+
+struct session {
+	struct loop *loop;
+	struct etcd *etcd;
+	const struct session_ops *ops;
+	void *arg;
+	uint32_t ttl_ms;
+	uint32_t timeout_ms;
+	int64_t lease;
+	uint64_t fence;
+	bool expired;             /* expired() was called for this fence */
+	bool stopping;
+	uint32_t backoff_ms;
+	uint64_t sent_at;         /* send time of the keepalive in flight */
+	struct etcd_req *req;     /* grant or keepalive in flight */
+	struct loop_timer *tick;  /* next grant/keepalive */
+	struct loop_timer *fence_timer;
+	struct loop_timer *revoke_timer;
+	void (*revoke_done)(void *arg);
+	void *revoke_arg;
+};
+
+uint32_t session_margin_ms(uint32_t ttl_ms)
+{
+	uint32_t m = ttl_ms / 10;
+
+	if (m < 200)
+		m = 200;
+	if (m > 1000)
+		m = 1000;
+	return m;
+}
+
+int64_t session_lease(const struct session *s)
+{
+	return s->lease;
+}
+
+uint64_t session_fence(const struct session *s)
+{
+	return s->lease ? s->fence : 0;
+}
+
+bool session_valid(const struct session *s, uint64_t now_ms)
+{
+	return s->lease != 0 && now_ms < s->fence;
+}
+
+static uint32_t next_backoff(struct session *s)
+{
+	uint32_t b = s->backoff_ms ? s->backoff_ms : BACKOFF_MIN_MS;
+
+	s->backoff_ms = b * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : b * 2;
+	return b;
+}
+
+/* Keepalives and grants must answer well within a keepalive period. */
+static uint32_t req_timeout(const struct session *s)
+{
+	uint32_t t = s->ttl_ms / 3;
+
+	if (t < 500)
+		t = 500;
+	return t < s->timeout_ms ? t : s->timeout_ms;
+}
+
+static void set_fence(struct session *s, uint64_t sent_at, int64_t ttl_s)
+{
+	uint64_t fence = sent_at + (uint64_t)ttl_s * 1000u - session_margin_ms(s->ttl_ms);
+
+	if (fence <= s->fence)
+		return;
+	s->fence = fence;
+	s->expired = false;
+	loop_timer_arm_at(s->fence_timer, fence);
+	s->ops->renewed(s->arg, fence);
+}
+
+static void lose(struct session *s, const char *why)
+{
+	log_warnx("session: lease lost lease=%" PRIx64 " reason=\"%s\"", (uint64_t)s->lease, why);
+	s->lease = 0;
+	s->fence = 0;
+	loop_timer_disarm(s->fence_timer);
+	s->ops->lost(s->arg);
+	s->backoff_ms = 0;
+	loop_timer_arm(s->tick, 0); /* grant a new lease at once */
+}
+
+static void on_keepalive(void *arg, const struct etcd_result *r)
+{
+	struct session *s = arg;
+	int64_t ttl = 0;
+
+	s->req = NULL;
+	if (r->err == -EIO && r->code == ETCD_CODE_NOT_FOUND) {
+		lose(s, "lease not found");
+		return;
+	}
+	if (r->err != 0) {
+		/* Cannot tell: keep trying, quickly, until the fence decides. */
+		loop_timer_arm(s->tick, next_backoff(s));
+		return;
+	}
+	if (etcd_get_i64(json_object_get(r->body, "result"), "TTL", &ttl) < 0) {
+		log_warnx("session: keepalive reply without a valid TTL endpoint=%s", r->endpoint);
+		loop_timer_arm(s->tick, next_backoff(s));
+		return;
+	}
+	if (ttl <= 0) {
+		lose(s, "keepalive answered TTL 0");
+		return;
+	}
+	s->backoff_ms = 0;
+	set_fence(s, s->sent_at, ttl);
+	log_debug("session: keepalive ok lease=%" PRIx64 " ttl=%" PRId64 " rtt_ms=%" PRIu64,
+	    (uint64_t)s->lease, ttl, loop_now_ms() - s->sent_at);
+	loop_timer_arm_at(s->tick, s->sent_at + s->ttl_ms / 3);
+}
+
+static void on_grant(void *arg, const struct etcd_result *r)
+{
+	struct session *s = arg;
+	int64_t id = 0, ttl = 0;
+
+	s->req = NULL;
+	if (r->err != 0 || etcd_get_i64(r->body, "ID", &id) < 0 ||
+	    etcd_get_i64(r->body, "TTL", &ttl) < 0 || id == 0 || ttl <= 0) {
+		if (r->err == 0)
+			log_warnx("session: lease grant reply not understood endpoint=%s",
+			    r->endpoint);
+		loop_timer_arm(s->tick, next_backoff(s));
+		return;
+	}
+	s->lease = id;
+	s->fence = 0;
+	s->backoff_ms = 0;
+	log_info("session: lease granted lease=%" PRIx64 " ttl=%" PRId64 "s endpoint=%s",
+	    (uint64_t)id, ttl, r->endpoint);
+	s->ops->granted(s->arg, id);
+	/* granted() may have ended the session (shutdown in progress). */
+	if (s->lease == id && !s->stopping) {
+		set_fence(s, s->sent_at, ttl);
+		loop_timer_arm_at(s->tick, s->sent_at + s->ttl_ms / 3);
+	}
+}
+
+static void on_tick(void *arg)
+{
+	struct session *s = arg;
+	json_t *body;
+
+	if (s->stopping || s->req != NULL)
+		return;
+	s->sent_at = loop_now_ms();
+	if (s->lease == 0) {
+		body = json_pack("{s:o}", "TTL", json_integer(s->ttl_ms / 1000));
+		s->req = etcd_call(s->etcd, "/v3/lease/grant", body, req_timeout(s), on_grant, s);
+	} else {
+		body = json_pack("{s:o}", "ID", etcd_json_i64(s->lease));
+		s->req = etcd_call(s->etcd, "/v3/lease/keepalive", body, req_timeout(s),
+		    on_keepalive, s);
+	}
+}
+
+static void on_fence(void *arg)
+{
+	struct session *s = arg;
+
+	if (s->lease == 0 || s->expired || loop_now_ms() < s->fence)
+		return;
+	s->expired = true;
+	log_warnx("session: fence passed without renewal lease=%" PRIx64
+	    " dropping every address until the lease is confirmed", (uint64_t)s->lease);
+	s->ops->expired(s->arg);
+}
+
+struct session *session_new(struct loop *loop, struct etcd *etcd, uint32_t ttl_ms,
+    uint32_t request_timeout_ms, const struct session_ops *ops, void *arg)
+{
+	struct session *s = xcalloc(1, sizeof(*s));
+
+	s->loop = loop;
+	s->etcd = etcd;
+	s->ops = ops;
+	s->arg = arg;
+	s->ttl_ms = ttl_ms;
+	s->timeout_ms = request_timeout_ms;
+	s->tick = loop_timer_new(loop, on_tick, s);
+	s->fence_timer = loop_timer_new(loop, on_fence, s);
+	s->revoke_timer = NULL;
+	return s;
+}
+
+void session_start(struct session *s)
+{
+	loop_timer_arm(s->tick, 0);
+}
+
+static void revoke_finish(struct session *s)
+{
+	void (*done)(void *) = s->revoke_done;
+
+	s->revoke_done = NULL;
+	loop_timer_disarm(s->revoke_timer);
+	etcd_cancel(s->req);
+	s->req = NULL;
+	if (done)
+		done(s->revoke_arg);
+}
+
+static void on_revoke(void *arg, const struct etcd_result *r)
+{
+	struct session *s = arg;
+
+	s->req = NULL;
+	if (r->err == 0)
+		log_info("session: lease revoked");
+	else
+		log_warnx("session: lease revoke failed error=\"%s\"; it expires by itself",
+		    r->message);
+	revoke_finish(s);
+}
+
+static void on_revoke_timeout(void *arg)
+{
+	struct session *s = arg;
+
+	log_warnx("session: lease revoke timed out; it expires by itself");
+	revoke_finish(s);
+}
+
+void session_revoke(struct session *s, uint32_t timeout_ms,
+    void (*done)(void *arg), void *arg)
+{
+	int64_t lease = s->lease;
+
+	s->stopping = true;
+	loop_timer_disarm(s->tick);
+	loop_timer_disarm(s->fence_timer);
+	etcd_cancel(s->req);
+	s->req = NULL;
+	s->lease = 0;
+	s->fence = 0;
+	s->revoke_done = done;
+	s->revoke_arg = arg;
+	if (lease == 0) {
+		revoke_finish(s);
+		return;
+	}
+	if (s->revoke_timer == NULL)
+		s->revoke_timer = loop_timer_new(s->loop, on_revoke_timeout, s);
+	loop_timer_arm(s->revoke_timer, timeout_ms);
+	log_info("session: revoking lease=%" PRIx64, (uint64_t)lease);
+	s->req = etcd_call(s->etcd, "/v3/lease/revoke",
+	    json_pack("{s:o}", "ID", etcd_json_i64(lease)), timeout_ms, on_revoke, s);
+}
+
+void session_free(struct session *s)
+{
+	if (s == NULL)
+		return;
+	etcd_cancel(s->req);
+	loop_timer_free(s->tick);
+	loop_timer_free(s->fence_timer);
+	loop_timer_free(s->revoke_timer);
+	free(s);
+}

@@ -1,0 +1,63 @@
+/*
+ * session.h - the daemon's one etcd lease, its keepalive, and the fence.
+ *
+ * Every VIP's election key hangs on this lease. The fence is the local
+ * deadline until which this node may act as an owner:
+ *
+ *     fence = send time of the last successful keepalive + granted TTL - margin
+ *
+ * measured on CLOCK_MONOTONIC. etcd can expire the lease no earlier than
+ * "receive time + TTL", and the receive time is after our send time, so the
+ * fence always falls before the lease can expire on the server.
+ */
+#ifndef VIPD_SESSION_H
+#define VIPD_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct loop;
+struct etcd;
+struct session;
+
+struct session_ops {
+	/* A new lease was granted: campaign with it. */
+	void (*granted)(void *arg, int64_t lease);
+	/* The fence moved forward after a successful keepalive. */
+	void (*renewed)(void *arg, uint64_t fence_ms);
+	/* The fence passed without a renewal: drop every address now. The
+	 * session keeps trying; a later renewal calls renewed again. */
+	void (*expired)(void *arg);
+	/* etcd says the lease is gone (keepalive TTL <= 0 or not found):
+	 * every election key went with it. A new grant follows. */
+	void (*lost)(void *arg);
+};
+
+/* The margin between the fence and the earliest server-side expiry. */
+uint32_t session_margin_ms(uint32_t ttl_ms);
+
+/* ttl_ms is a whole number of seconds (etcd TTLs are seconds). */
+struct session *session_new(struct loop *loop, struct etcd *etcd, uint32_t ttl_ms,
+    uint32_t request_timeout_ms, const struct session_ops *ops, void *arg);
+/* NULL-safe; cancels requests in flight without revoking the lease. */
+void session_free(struct session *s);
+
+/* Grant the first lease and start keeping it alive. */
+void session_start(struct session *s);
+
+/* The current lease ID, 0 when there is none. */
+int64_t session_lease(const struct session *s);
+/* The fence (loop_now_ms() time); 0 when there is no lease. */
+uint64_t session_fence(const struct session *s);
+/* True when there is a lease and now is before the fence. */
+bool session_valid(const struct session *s, uint64_t now_ms);
+
+/*
+ * Stop keeping the lease alive and revoke it, so every election key on it
+ * goes at once. done runs once: when etcd confirmed, failed, or after
+ * timeout_ms, whichever is first. With no lease it runs at once.
+ */
+void session_revoke(struct session *s, uint32_t timeout_ms,
+    void (*done)(void *arg), void *arg);
+
+#endif
