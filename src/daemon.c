@@ -1,30 +1,299 @@
 /*
- * daemon.c - placeholder: runs the loop until a signal.
+ * daemon.c - builds the parts from the configuration, connects their
+ * events, runs the loop, and stops in the safe order: addresses first,
+ * then the lease (so the next candidate wins at once and never overlaps).
  */
 #include "daemon.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "config.h"
+#include "elect.h"
+#include "etcd.h"
 #include "log.h"
 #include "loop.h"
+#include "netlink.h"
+#include "session.h"
+#include "vip.h"
+#include "xmem.h"
 
-static void on_stop(int signo, void *arg)
+/* A stop must finish within 2 s even when etcd does not answer. */
+#define STOP_REVOKE_MS   1200
+#define STOP_DEADLINE_MS 1800
+
+struct daemon {
+	const struct cfg *cfg;
+	char node[256];
+	struct loop *loop;
+	struct etcd *etcd;
+	struct session *session;
+	struct nl *nl;
+	struct vip **vips;
+	size_t n_vips;
+	bool cleaned;             /* stale keys of an earlier run removed */
+	bool stopping;
+	struct loop_timer *stop_timer;
+};
+
+/* ---- session events ---------------------------------------------------- */
+
+static void for_each_vip(struct daemon *d, void (*fn)(struct vip *))
 {
-	log_info("stopping signal=%d", signo);
-	loop_stop(arg);
+	for (size_t i = 0; i < d->n_vips; i++)
+		fn(d->vips[i]);
+}
+
+static void set_lease_all(struct daemon *d, int64_t lease)
+{
+	for (size_t i = 0; i < d->n_vips; i++)
+		vip_set_lease(d->vips[i], lease);
+}
+
+static void on_cleaned(void *arg)
+{
+	struct daemon *d = arg;
+	int64_t lease = session_lease(d->session);
+
+	d->cleaned = true;
+	if (!d->stopping && lease != 0)
+		set_lease_all(d, lease);
+}
+
+static void on_granted(void *arg, int64_t lease)
+{
+	struct daemon *d = arg;
+
+	if (d->stopping)
+		return;
+	if (!d->cleaned) {
+		elect_cleanup_stale(d->etcd, d->cfg->etcd.prefix, d->node, lease, on_cleaned, d);
+		return;
+	}
+	set_lease_all(d, lease);
+}
+
+static void on_renewed(void *arg, uint64_t fence)
+{
+	struct daemon *d = arg;
+
+	(void)fence;
+	for_each_vip(d, vip_renewed);
+}
+
+static void on_expired(void *arg)
+{
+	for_each_vip(arg, vip_update);
+}
+
+static void on_lost(void *arg)
+{
+	set_lease_all(arg, 0);
+}
+
+static const struct session_ops session_ops = {
+	.granted = on_granted,
+	.renewed = on_renewed,
+	.expired = on_expired,
+	.lost = on_lost,
+};
+
+/* ---- netlink events ------------------------------------------------------ */
+
+static void on_link_changed(void *arg, const struct nl_link *link)
+{
+	struct daemon *d = arg;
+
+	for (size_t i = 0; i < d->n_vips; i++)
+		vip_link_changed(d->vips[i], link);
+}
+
+static void on_link_removed(void *arg, int ifindex, const char *name)
+{
+	struct daemon *d = arg;
+
+	log_debug("netlink: link removed link=%s ifindex=%d", name, ifindex);
+	for (size_t i = 0; i < d->n_vips; i++)
+		vip_link_removed(d->vips[i], ifindex);
+}
+
+static void on_addr_changed(void *arg, int ifindex, int family, const void *addr, bool removed)
+{
+	struct daemon *d = arg;
+
+	if (d->stopping)
+		return;
+	for (size_t i = 0; i < d->n_vips; i++)
+		vip_addr_changed(d->vips[i], ifindex, family, addr, removed);
+}
+
+static void on_resync(void *arg)
+{
+	log_warnx("netlink: events were lost; checking every link and address again");
+	for_each_vip(arg, vip_resync);
+}
+
+static const struct nl_watch_ops nl_ops = {
+	.link_changed = on_link_changed,
+	.link_removed = on_link_removed,
+	.addr_changed = on_addr_changed,
+	.resync = on_resync,
+};
+
+/* ---- stopping ----------------------------------------------------------- */
+
+static void stopped(void *arg)
+{
+	struct daemon *d = arg;
+
+	loop_stop(d->loop);
+}
+
+static void on_stop_deadline(void *arg)
+{
+	struct daemon *d = arg;
+
+	log_warnx("stop: deadline reached, exiting");
+	loop_stop(d->loop);
+}
+
+static void on_signal(int signo, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (signo == SIGHUP) {
+		log_info("reload: not supported by this version; configuration unchanged");
+		return;
+	}
+	if (d->stopping) {
+		log_warnx("stop: second signal, exiting now");
+		loop_stop(d->loop);
+		return;
+	}
+	d->stopping = true;
+	log_info("stop: signal=%s; releasing addresses, then the lease", strsignal(signo));
+	/* Addresses first: once the lease is revoked another node may take
+	 * over at once, so ours must already be gone. */
+	for (size_t i = 0; i < d->n_vips; i++)
+		vip_release(d->vips[i], "stopping");
+	loop_timer_arm(d->stop_timer, STOP_DEADLINE_MS);
+	session_revoke(d->session, STOP_REVOKE_MS, stopped, d);
+}
+
+/* ---- start-up ------------------------------------------------------------- */
+
+/* Read the etcd password file: first line, without its newline. */
+static char *read_password(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (f == NULL)
+		fatal("etcd: cannot read passwordFile %s", path);
+	n = getline(&line, &cap, f);
+	fclose(f);
+	if (n < 0)
+		fatalx("etcd: passwordFile %s is empty", path);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	return line;
+}
+
+static void check_readable(const char *what, const char *path)
+{
+	if (path != NULL && access(path, R_OK) < 0)
+		fatal("etcd: %s %s not readable", what, path);
+}
+
+static struct etcd *make_etcd(struct loop *loop, const struct cfg *c)
+{
+	struct etcd_opts o = {
+		.endpoints = c->etcd.endpoints,
+		.n_endpoints = c->etcd.n_endpoints,
+		.ca_file = c->etcd.ca_file,
+		.cert_file = c->etcd.cert_file,
+		.key_file = c->etcd.key_file,
+		.username = c->etcd.username,
+		.timeout_ms = c->etcd.timeout_ms,
+	};
+	char *password = NULL;
+	struct etcd *e;
+
+	check_readable("caFile", c->etcd.ca_file);
+	check_readable("certFile", c->etcd.cert_file);
+	check_readable("keyFile", c->etcd.key_file);
+	if (c->etcd.username != NULL && c->etcd.password_file != NULL)
+		password = read_password(c->etcd.password_file);
+	o.password = password;
+	e = etcd_new(loop, &o);
+	if (password)
+		explicit_bzero(password, strlen(password));
+	free(password);
+	if (e == NULL)
+		fatal("etcd: client set-up failed");
+	return e;
 }
 
 int daemon_run(const struct cfg *cfg)
 {
-	struct loop *l = loop_new();
+	struct daemon d = { .cfg = cfg };
+	struct vip_env env;
 
-	if (l == NULL)
+	if (cfg->node != NULL)
+		snprintf(d.node, sizeof(d.node), "%s", cfg->node);
+	else if (gethostname(d.node, sizeof(d.node) - 1) < 0 || d.node[0] == '\0')
+		fatal("cannot get the host name; set vipd.node");
+
+	d.loop = loop_new();
+	if (d.loop == NULL)
 		fatal("epoll");
-	log_info("starting vips=%zu", cfg->n_vips);
-	loop_signal(l, SIGTERM, on_stop, l);
-	loop_signal(l, SIGINT, on_stop, l);
-	loop_run(l);
-	loop_free(l);
+	signal(SIGPIPE, SIG_IGN);
+	if (loop_signal(d.loop, SIGTERM, on_signal, &d) < 0 ||
+	    loop_signal(d.loop, SIGINT, on_signal, &d) < 0 ||
+	    loop_signal(d.loop, SIGHUP, on_signal, &d) < 0)
+		fatal("signalfd");
+	d.stop_timer = loop_timer_new(d.loop, on_stop_deadline, &d);
+	d.nl = nl_open(d.loop, &nl_ops, &d);
+	if (d.nl == NULL)
+		fatal("netlink");
+	d.etcd = make_etcd(d.loop, cfg);
+	d.session = session_new(d.loop, d.etcd, cfg->lease_ttl_ms, cfg->etcd.timeout_ms,
+	    &session_ops, &d);
+
+	log_info("starting version=%s node=%s vips=%zu etcd=%s ttl_ms=%u fence_margin_ms=%u",
+	    VIPD_VERSION, d.node, cfg->n_vips, cfg->etcd.endpoints[0], cfg->lease_ttl_ms,
+	    session_margin_ms(cfg->lease_ttl_ms));
+	if (cfg->n_vips == 0)
+		log_warnx("no VIP configured: nothing to do but wait");
+	env = (struct vip_env){
+		.loop = d.loop, .etcd = d.etcd, .session = d.session, .nl = d.nl,
+		.cfg = cfg, .node = d.node,
+	};
+	d.vips = xcalloc(cfg->n_vips, sizeof(*d.vips));
+	for (size_t i = 0; i < cfg->n_vips; i++)
+		d.vips[d.n_vips++] = vip_new(&env, &cfg->vips[i]);
+
+	session_start(d.session);
+	if (loop_run(d.loop) < 0)
+		log_error("event loop failed");
+
+	for (size_t i = 0; i < d.n_vips; i++) {
+		vip_release(d.vips[i], "exiting");
+		vip_free(d.vips[i]);
+	}
+	free(d.vips);
+	session_free(d.session);
+	etcd_free(d.etcd);
+	nl_close(d.nl);
+	loop_timer_free(d.stop_timer);
+	loop_free(d.loop);
+	log_info("stopped");
 	return 0;
 }

@@ -1,0 +1,40 @@
+/*
+ * policy.c - should this node hold this VIP now?
+ */
+#include "policy.h"
+
+struct vip_want policy_decide(const struct vip_facts *f)
+{
+	struct vip_want w;
+
+	w.campaign = f->have_lease && f->link_up && f->healthy && !f->paused;
+	w.hold = w.campaign && f->leader && f->fence_ok;
+	return w;
+}
+
+const char *policy_why_not(const struct vip_facts *f)
+{
+	if (!f->link_up)
+		return "link down";
+	if (f->paused)
+		return "paused";
+	if (!f->healthy)
+		return "unhealthy";
+	if (!f->have_lease)
+		return "no lease";
+	if (!f->fence_ok)
+		return "fence passed";
+	if (!f->leader)
+		return "not elected";
+	return "";
+}
+
+uint32_t policy_lifetime_s(uint64_t now_ms, uint64_t fence_ms, uint32_t kernel_lag_ms)
+{
+	uint64_t left;
+
+	if (fence_ms <= now_ms + kernel_lag_ms + 1000u)
+		return 1;
+	left = fence_ms - now_ms - kernel_lag_ms;
+	return (uint32_t)(left / 1000u);
+}

@@ -1,0 +1,47 @@
+/*
+ * policy.h - the pure decisions at vipd's core, kept free of I/O so they
+ * are unit-tested without etcd or netlink.
+ */
+#ifndef VIPD_POLICY_H
+#define VIPD_POLICY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* What a VIP knows at one instant. */
+struct vip_facts {
+	bool have_lease;  /* the session holds a lease we may campaign with */
+	bool fence_ok;    /* now is before the session's fence */
+	bool link_up;     /* the VIP's link exists, is up and has carrier */
+	bool healthy;     /* health checks pass (always true until configured) */
+	bool paused;      /* an operator paused this VIP */
+	bool leader;      /* our key leads the election */
+};
+
+/* What it should do about it. */
+struct vip_want {
+	bool campaign;    /* be a candidate (have a key in the election) */
+	bool hold;        /* have the address on the link */
+};
+
+/*
+ * The rule: campaign when the link is up, healthy, not paused and there is
+ * a lease; hold the address only when also elected and before the fence:
+ *     hold = campaign && leader && fence_ok
+ */
+struct vip_want policy_decide(const struct vip_facts *f);
+
+/* A short reason for not holding (for logs); "" when f allows holding. */
+const char *policy_why_not(const struct vip_facts *f);
+
+/*
+ * The kernel's valid lifetime, in whole seconds, for an address installed
+ * at now_ms that must be gone by fence_ms even if vipd is killed or frozen
+ * right after: the kernel deletes an expired address up to kernel_lag_ms
+ * late (its lifetime check runs on a timer rounded up to whole seconds).
+ * Never below 1 s (the kernel's smallest finite lifetime); a fence closer
+ * than that is enforced by vipd's own fence timer.
+ */
+uint32_t policy_lifetime_s(uint64_t now_ms, uint64_t fence_ms, uint32_t kernel_lag_ms);
+
+#endif

@@ -1,0 +1,396 @@
+/*
+ * vip.c - carry out policy_decide() for one VIP.
+ *
+ * The facts are read fresh at every decision (the fence against the clock
+ * at that instant), so a late event - a netlink notice or an etcd reply
+ * that arrives after the process was frozen - can never re-add an address
+ * after the fence has passed.
+ */
+#include "vip.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "announce.h"
+#include "config.h"
+#include "elect.h"
+#include "log.h"
+#include "loop.h"
+#include "netlink.h"
+#include "policy.h"
+#include "session.h"
+#include "xmem.h"
+
+#define VIP_RETRY_MS 200
+
+struct vip {
+	struct vip_env env;
+	const struct cfg_vip *cv;
+	char ifname[32];          /* link name, "" while unresolved */
+	int ifindex;              /* 0 = link not there */
+	bool link_up;
+	unsigned char mac[6];
+	int64_t lease;            /* to campaign with, 0 = none */
+	bool held;                /* the address is on the link, put by us */
+	uint64_t held_since;
+	struct elect *elect;
+	unsigned announce_left;
+	struct loop_timer *announce_timer;
+	struct loop_timer *retry_timer;
+	bool updating, again;     /* re-entrancy guard for update() */
+	bool warned_waiting;
+};
+
+const char *vip_ip(const struct vip *v)
+{
+	return v->cv->ip;
+}
+
+static size_t addr_len(const struct vip *v)
+{
+	return v->cv->family == AF_INET ? 4 : 16;
+}
+
+/* ---- announcements ------------------------------------------------------ */
+
+static void announce_once(struct vip *v)
+{
+	int r;
+
+	if (!v->held || v->ifindex <= 0)
+		return;
+	r = announce_send(v->ifindex, v->mac, v->cv->family, v->cv->addr);
+	if (r < 0)
+		log_warnx("vip: announce failed vip=%s link=%s: %s", v->cv->ip, v->ifname,
+		    strerror(-r));
+	else
+		log_debug("vip: announced vip=%s link=%s", v->cv->ip, v->ifname);
+}
+
+static void on_announce(void *arg)
+{
+	struct vip *v = arg;
+	const struct cfg *c = v->env.cfg;
+
+	if (!v->held)
+		return;
+	announce_once(v);
+	if (v->announce_left > 0)
+		v->announce_left--;
+	if (v->announce_left > 0)
+		loop_timer_arm(v->announce_timer, c->announce_interval_ms);
+	else if (c->announce_refresh_ms > 0)
+		loop_timer_arm(v->announce_timer, c->announce_refresh_ms);
+}
+
+static void announce_start(struct vip *v)
+{
+	v->announce_left = v->env.cfg->announce_count;
+	if (v->announce_left == 0 && v->env.cfg->announce_refresh_ms == 0)
+		return;
+	if (v->announce_left == 0) {
+		loop_timer_arm(v->announce_timer, v->env.cfg->announce_refresh_ms);
+		return;
+	}
+	on_announce(v);
+}
+
+/* ---- address ------------------------------------------------------------ */
+
+static int install(struct vip *v, uint64_t now)
+{
+	uint32_t life = policy_lifetime_s(now, session_fence(v->env.session), VIP_KERNEL_LAG_MS);
+
+	return nl_addr_add(v->env.nl, v->ifindex, v->cv->family, v->cv->addr, life, life, true);
+}
+
+static void acquire(struct vip *v, uint64_t now)
+{
+	int r = install(v, now);
+
+	if (r < 0) {
+		/* Logged by netlink; try again soon. */
+		loop_timer_arm(v->retry_timer, VIP_RETRY_MS);
+		return;
+	}
+	v->held = true;
+	v->held_since = now;
+	log_info("vip: acquired vip=%s link=%s node=%s lease=%" PRIx64 " fence_in_ms=%" PRId64,
+	    v->cv->ip, v->ifname, v->env.node, (uint64_t)v->lease,
+	    (int64_t)(session_fence(v->env.session) - now));
+	announce_start(v);
+}
+
+static void drop(struct vip *v, const char *why)
+{
+	int r;
+
+	v->held = false;
+	loop_timer_disarm(v->announce_timer);
+	if (v->ifindex > 0) {
+		r = nl_addr_del(v->env.nl, v->ifindex, v->cv->family, v->cv->addr);
+		if (r < 0 && r != -EADDRNOTAVAIL && r != -ENODEV)
+			loop_timer_arm(v->retry_timer, VIP_RETRY_MS);
+	}
+	log_info("vip: released vip=%s link=%s reason=\"%s\" held_ms=%" PRIu64,
+	    v->cv->ip, v->ifname, why, loop_now_ms() - v->held_since);
+}
+
+/* ---- the decision --------------------------------------------------------- */
+
+static void gather(const struct vip *v, uint64_t now, struct vip_facts *f)
+{
+	f->have_lease = v->lease != 0;
+	f->fence_ok = session_valid(v->env.session, now);
+	f->link_up = v->ifindex > 0 && v->link_up;
+	f->healthy = true;
+	f->paused = false;
+	f->leader = elect_is_leader(v->elect);
+}
+
+static void update_once(struct vip *v)
+{
+	uint64_t now = loop_now_ms();
+	struct vip_facts f;
+	struct vip_want w;
+
+	gather(v, now, &f);
+	w = policy_decide(&f);
+	if (w.campaign && !elect_is_campaigning(v->elect))
+		elect_campaign(v->elect, v->lease);
+	else if (!w.campaign && elect_is_campaigning(v->elect)) {
+		log_info("vip: standing aside vip=%s reason=\"%s\"", v->cv->ip, policy_why_not(&f));
+		if (f.have_lease)
+			elect_resign(v->elect);
+		else
+			elect_reset(v->elect);
+	}
+	/* Campaigning may have changed leadership synchronously. */
+	gather(v, now, &f);
+	w = policy_decide(&f);
+	if (w.hold && !v->held)
+		acquire(v, now);
+	else if (!w.hold && v->held)
+		drop(v, policy_why_not(&f));
+}
+
+void vip_update(struct vip *v)
+{
+	if (v->updating) {
+		v->again = true;
+		return;
+	}
+	v->updating = true;
+	do {
+		v->again = false;
+		update_once(v);
+	} while (v->again);
+	v->updating = false;
+}
+
+static void on_retry(void *arg)
+{
+	struct vip *v = arg;
+
+	/* A failed delete is retried as a delete; a failed add as an add. */
+	if (!v->held && v->ifindex > 0 && !elect_is_leader(v->elect))
+		(void)nl_addr_del(v->env.nl, v->ifindex, v->cv->family, v->cv->addr);
+	vip_update(v);
+}
+
+static void on_elect(void *arg, bool leader)
+{
+	struct vip *v = arg;
+
+	(void)leader;
+	vip_update(v);
+}
+
+void vip_set_lease(struct vip *v, int64_t lease)
+{
+	if (lease == v->lease)
+		return;
+	if (v->lease != 0)
+		elect_reset(v->elect);
+	v->lease = lease;
+	vip_update(v);
+}
+
+void vip_renewed(struct vip *v)
+{
+	uint64_t now = loop_now_ms();
+
+	if (v->held && session_valid(v->env.session, now) && install(v, now) < 0)
+		log_warnx("vip: lifetime refresh failed vip=%s link=%s", v->cv->ip, v->ifname);
+	vip_update(v);
+}
+
+void vip_release(struct vip *v, const char *why)
+{
+	if (v->held)
+		drop(v, why);
+	elect_reset(v->elect);
+	v->lease = 0;
+	loop_timer_disarm(v->retry_timer);
+}
+
+/* ---- links and addresses ---------------------------------------------------- */
+
+static void take_link(struct vip *v, const struct nl_link *l)
+{
+	bool was_up = v->ifindex > 0 && v->link_up;
+
+	v->ifindex = l->ifindex;
+	v->link_up = l->up;
+	memcpy(v->mac, l->mac, sizeof(v->mac));
+	if (l->up != was_up)
+		log_info("vip: link %s vip=%s link=%s ifindex=%d", l->up ? "up" : "down",
+		    v->cv->ip, v->ifname, l->ifindex);
+	v->warned_waiting = false;
+}
+
+static void lost_link(struct vip *v, const char *why)
+{
+	log_warnx("vip: link gone vip=%s link=%s reason=\"%s\"; waiting for it",
+	    v->cv->ip, v->ifname, why);
+	v->ifindex = 0;
+	v->link_up = false;
+	/* The kernel removed the address with the link. */
+	if (v->held) {
+		v->held = false;
+		loop_timer_disarm(v->announce_timer);
+		log_info("vip: released vip=%s link=%s reason=\"link gone\"", v->cv->ip, v->ifname);
+	}
+}
+
+void vip_link_changed(struct vip *v, const struct nl_link *l)
+{
+	if (v->ifname[0] == '\0')
+		return;
+	if (strcmp(l->name, v->ifname) == 0) {
+		take_link(v, l);
+		vip_update(v);
+	} else if (l->ifindex == v->ifindex) {
+		lost_link(v, "renamed");
+		vip_update(v);
+	}
+}
+
+void vip_link_removed(struct vip *v, int ifindex)
+{
+	if (v->ifindex == 0 || ifindex != v->ifindex)
+		return;
+	lost_link(v, "deleted");
+	vip_update(v);
+}
+
+void vip_addr_changed(struct vip *v, int ifindex, int family, const void *addr, bool removed)
+{
+	if (family != v->cv->family || memcmp(addr, v->cv->addr, addr_len(v)) != 0)
+		return;
+	if (removed && v->held && ifindex == v->ifindex) {
+		/* Someone (an operator, a network manager) took it away while
+		 * we own it: put it back and announce again. update() re-checks
+		 * the fence, so an expiry by the kernel is never undone late. */
+		log_warnx("vip: address removed by someone else vip=%s link=%s; restoring",
+		    v->cv->ip, v->ifname);
+		v->held = false;
+		loop_timer_disarm(v->announce_timer);
+		vip_update(v);
+	} else if (!removed && !v->held && !elect_is_leader(v->elect)) {
+		/* Not ours to hold: two nodes answering is the one thing we
+		 * must never allow. */
+		log_warnx("vip: address added by someone else while not owner vip=%s ifindex=%d; removing",
+		    v->cv->ip, ifindex);
+		(void)nl_addr_del(v->env.nl, ifindex, family, addr);
+	}
+}
+
+/* Find the link by name; remember whether we are waiting for it. */
+static void resolve_link(struct vip *v)
+{
+	struct nl_link l;
+	int r;
+
+	if (v->ifname[0] == '\0')
+		return;
+	r = nl_link_by_name(v->env.nl, v->ifname, &l);
+	if (r == 0) {
+		take_link(v, &l);
+		return;
+	}
+	v->ifindex = 0;
+	v->link_up = false;
+	if (!v->warned_waiting)
+		log_warnx("vip: link not found vip=%s link=%s; waiting for it", v->cv->ip, v->ifname);
+	v->warned_waiting = true;
+}
+
+/* A copy of the address left on any link by an earlier run (or put there by
+ * hand) goes: this node holds it only once elected. */
+static void remove_leftover(struct vip *v)
+{
+	int idx = 0, r = nl_addr_present(v->env.nl, 0, v->cv->family, v->cv->addr, &idx);
+
+	if (r == 1) {
+		log_warnx("vip: removing leftover address vip=%s ifindex=%d (not elected yet)",
+		    v->cv->ip, idx);
+		(void)nl_addr_del(v->env.nl, idx, v->cv->family, v->cv->addr);
+	}
+}
+
+void vip_resync(struct vip *v)
+{
+	int r;
+
+	resolve_link(v);
+	if (v->held) {
+		r = nl_addr_present(v->env.nl, v->ifindex, v->cv->family, v->cv->addr, NULL);
+		if (r == 0) {
+			log_warnx("vip: address missing after resync vip=%s; restoring", v->cv->ip);
+			v->held = false;
+		}
+	}
+	vip_update(v);
+}
+
+struct vip *vip_new(const struct vip_env *env, const struct cfg_vip *cv)
+{
+	struct vip *v = xcalloc(1, sizeof(*v));
+	const struct cfg *c = env->cfg;
+	char *name;
+
+	v->env = *env;
+	v->cv = cv;
+	if (cv->interface != NULL && cv->vlan == 0)
+		snprintf(v->ifname, sizeof(v->ifname), "%s", cv->interface);
+	else if (cv->interface != NULL)
+		snprintf(v->ifname, sizeof(v->ifname), "%s.%u", cv->interface, cv->vlan);
+	name = xasprintf("%s%s", c->etcd.prefix, cv->ip);
+	v->elect = elect_new(env->loop, env->etcd, name, env->node, c->lease_ttl_ms,
+	    on_elect, v);
+	free(name);
+	v->announce_timer = loop_timer_new(env->loop, on_announce, v);
+	v->retry_timer = loop_timer_new(env->loop, on_retry, v);
+	if (v->ifname[0] == '\0')
+		log_warnx("vip: waiting for its link vip=%s: deviceSelector links are not resolved by this version",
+		    cv->ip);
+	resolve_link(v);
+	remove_leftover(v);
+	log_info("vip: managing vip=%s link=%s election=%s%s", cv->ip,
+	    v->ifname[0] ? v->ifname : "(deviceSelector)", c->etcd.prefix, cv->ip);
+	return v;
+}
+
+void vip_free(struct vip *v)
+{
+	if (v == NULL)
+		return;
+	elect_free(v->elect);
+	loop_timer_free(v->announce_timer);
+	loop_timer_free(v->retry_timer);
+	free(v);
+}

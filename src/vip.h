@@ -1,0 +1,60 @@
+/*
+ * vip.h - one virtual IP: its election, its link, its address and its
+ * announcements. The decision itself is policy_decide(); this module
+ * gathers the facts and carries the decision out.
+ */
+#ifndef VIPD_VIP_H
+#define VIPD_VIP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct loop;
+struct etcd;
+struct session;
+struct nl;
+struct nl_link;
+struct cfg;
+struct cfg_vip;
+struct vip;
+
+/* The daemon's shared parts a VIP uses; owned by the daemon, outlive it. */
+struct vip_env {
+	struct loop *loop;
+	struct etcd *etcd;
+	struct session *session;
+	struct nl *nl;
+	const struct cfg *cfg;
+	const char *node;
+};
+
+/* How late the kernel may remove an expired address (measured 0.02-0.47 s;
+ * its expiry check runs on whole-second timers), budgeted as one second. */
+#define VIP_KERNEL_LAG_MS 1000u
+
+/* Create a VIP, look its link up and remove a leftover copy of the
+ * address (this node is not elected yet). Campaigns once given a lease. */
+struct vip *vip_new(const struct vip_env *env, const struct cfg_vip *cv);
+/* NULL-safe. Leaves the address alone: call vip_release first. */
+void vip_free(struct vip *v);
+
+const char *vip_ip(const struct vip *v);
+
+/* The lease to campaign with; 0 = the lease is gone (stop at once). */
+void vip_set_lease(struct vip *v, int64_t lease);
+/* The fence moved: refresh the address lifetime if held, re-evaluate. */
+void vip_renewed(struct vip *v);
+/* Re-evaluate now (the fence passed, or anything else changed). */
+void vip_update(struct vip *v);
+/* Remove the address now and stop campaigning locally (no etcd calls);
+ * used when stopping. */
+void vip_release(struct vip *v, const char *why);
+
+/* Netlink events, passed on by the daemon to every VIP. */
+void vip_link_changed(struct vip *v, const struct nl_link *link);
+void vip_link_removed(struct vip *v, int ifindex);
+void vip_addr_changed(struct vip *v, int ifindex, int family, const void *addr, bool removed);
+/* Netlink lost events: look everything up again. */
+void vip_resync(struct vip *v);
+
+#endif
