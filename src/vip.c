@@ -230,10 +230,12 @@ void vip_renewed(struct vip *v)
 
 void vip_release(struct vip *v, const char *why)
 {
+	/* Lease first, so the update that elect_reset() triggers does not
+	 * campaign again. */
+	v->lease = 0;
 	if (v->held)
 		drop(v, why);
 	elect_reset(v->elect);
-	v->lease = 0;
 	loop_timer_disarm(v->retry_timer);
 }
 
