@@ -31,6 +31,7 @@ struct loop_timer {
 	loop_timer_cb *cb;
 	void *arg;
 	uint64_t deadline; /* 0 = disarmed */
+	uint64_t armed_pass; /* the loop pass in which it was last armed */
 	struct loop_timer *next;
 };
 
@@ -45,6 +46,7 @@ struct loop {
 	int stop;
 	struct loop_fdent *fds;
 	struct loop_timer *timers;
+	uint64_t pass;     /* counts run_timers() calls */
 	int sigfd;
 	sigset_t sigmask;
 	struct loop_sig sigs[16];
@@ -190,6 +192,7 @@ void loop_timer_free(struct loop_timer *t)
 void loop_timer_arm_at(struct loop_timer *t, uint64_t when_ms)
 {
 	t->deadline = when_ms ? when_ms : 1;
+	t->armed_pass = t->loop ? t->loop->pass : 0;
 }
 
 void loop_timer_arm(struct loop_timer *t, uint64_t delay_ms)
@@ -250,24 +253,28 @@ int loop_signal(struct loop *l, int signo, loop_signal_cb *cb, void *arg)
 	return 0;
 }
 
-/* Fire every timer whose deadline has passed. A callback may free or
- * re-arm any timer, so restart the scan after each one fires. */
+/* Fire every timer whose deadline has passed, earliest first. A callback
+ * may free or re-arm any timer, so look afresh after each one fires; a
+ * timer armed during this pass waits for the next one (no starvation of
+ * fds by a timer that keeps re-arming itself with no delay). */
 static void run_timers(struct loop *l)
 {
 	uint64_t now = loop_now_ms();
-	int fired;
 
-	do {
-		fired = 0;
-		for (struct loop_timer *t = l->timers; t; t = t->next) {
-			if (t->deadline != 0 && t->deadline <= now) {
-				t->deadline = 0;
-				t->cb(t->arg);
-				fired = 1;
-				break;
-			}
-		}
-	} while (fired && !l->stop);
+	l->pass++;
+	while (!l->stop) {
+		struct loop_timer *due = NULL;
+
+		for (struct loop_timer *t = l->timers; t; t = t->next)
+			if (t->deadline != 0 && t->deadline <= now &&
+			    t->armed_pass != l->pass &&
+			    (due == NULL || t->deadline < due->deadline))
+				due = t;
+		if (due == NULL)
+			break;
+		due->deadline = 0;
+		due->cb(due->arg);
+	}
 }
 
 static int next_timeout(struct loop *l)

@@ -1,0 +1,126 @@
+/*
+ * test_policy.c - the ownership rule and the kernel lifetime arithmetic.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "policy.h"
+#include "session.h"
+
+static struct vip_facts all_good(void)
+{
+	struct vip_facts f = {
+		.have_lease = true, .fence_ok = true, .link_up = true,
+		.healthy = true, .paused = false, .leader = true,
+	};
+	return f;
+}
+
+static void test_holds_only_when_everything_allows(void **state)
+{
+	struct vip_facts f = all_good();
+	struct vip_want w;
+
+	(void)state;
+	w = policy_decide(&f);
+	assert_true(w.campaign);
+	assert_true(w.hold);
+	assert_string_equal(policy_why_not(&f), "");
+
+	/* Each fact alone takes the address away. */
+	for (int i = 0; i < 6; i++) {
+		f = all_good();
+		switch (i) {
+		case 0: f.have_lease = false; break;
+		case 1: f.fence_ok = false; break;
+		case 2: f.link_up = false; break;
+		case 3: f.healthy = false; break;
+		case 4: f.paused = true; break;
+		case 5: f.leader = false; break;
+		}
+		w = policy_decide(&f);
+		assert_false(w.hold);
+		assert_string_not_equal(policy_why_not(&f), "");
+	}
+}
+
+static void test_campaign_ignores_fence_and_leadership(void **state)
+{
+	struct vip_facts f = all_good();
+
+	(void)state;
+	/* A node past its fence stays a candidate: the lease may still be
+	 * alive on the server, and then it is still the rightful leader. */
+	f.fence_ok = false;
+	f.leader = false;
+	assert_true(policy_decide(&f).campaign);
+	f.link_up = false;
+	assert_false(policy_decide(&f).campaign);
+	f = all_good();
+	f.have_lease = false;
+	assert_false(policy_decide(&f).campaign);
+}
+
+static void test_why_not_names_the_first_reason(void **state)
+{
+	struct vip_facts f = all_good();
+
+	(void)state;
+	f.link_up = false;
+	f.leader = false;
+	assert_string_equal(policy_why_not(&f), "link down");
+	f = all_good();
+	f.fence_ok = false;
+	assert_string_equal(policy_why_not(&f), "fence passed");
+	f.fence_ok = true;
+	f.leader = false;
+	assert_string_equal(policy_why_not(&f), "not elected");
+}
+
+static void test_lifetime_ends_before_fence(void **state)
+{
+	(void)state;
+	/* TTL 5 s, margin 500 ms: fence 4.5 s after the keepalive was sent.
+	 * Installed 10 ms later, with 1 s of kernel lag: 3 whole seconds. */
+	assert_int_equal(policy_lifetime_s(1000, 1000 + 4500, 1000), 3);
+	assert_int_equal(policy_lifetime_s(1010, 1000 + 4500, 1000), 3);
+	/* The promise: install time + lifetime + lag <= fence. */
+	for (uint64_t now = 0; now < 3000; now += 7) {
+		uint64_t fence = 10000;
+		uint32_t life = policy_lifetime_s(now, fence, 1000);
+		if (fence - now >= 2000)
+			assert_true(now + life * 1000u + 1000u <= fence);
+		assert_true(life >= 1);
+	}
+	/* Too close to the fence: the smallest lifetime the kernel takes. */
+	assert_int_equal(policy_lifetime_s(5000, 5500, 1000), 1);
+	assert_int_equal(policy_lifetime_s(6000, 5500, 1000), 1);
+}
+
+static void test_fence_margin(void **state)
+{
+	(void)state;
+	assert_int_equal(session_margin_ms(2000), 200);
+	assert_int_equal(session_margin_ms(5000), 500);
+	assert_int_equal(session_margin_ms(60000), 1000);
+	assert_int_equal(session_margin_ms(300000), 1000);
+	/* The kernel backstop fits inside the fence for the default TTL. */
+	assert_true(policy_lifetime_s(0, 5000 - session_margin_ms(5000), 1000) * 1000u + 1000u <
+	    5000 - session_margin_ms(5000));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_holds_only_when_everything_allows),
+		cmocka_unit_test(test_campaign_ignores_fence_and_leadership),
+		cmocka_unit_test(test_why_not_names_the_first_reason),
+		cmocka_unit_test(test_lifetime_ends_before_fence),
+		cmocka_unit_test(test_fence_margin),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
