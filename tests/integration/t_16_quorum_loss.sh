@@ -1,0 +1,151 @@
+#!/bin/bash
+# t_16_quorum_loss: etcd loses quorum (2 of 3 members stopped; vipd left
+# alone). No lease can be renewed, so the owner's fence passes: within
+# TTL + 1 s of the loss nobody holds the VIP, and nobody takes it for a few
+# seconds after. When the members come back, exactly one node owns it again
+# within TTL + 5 s, the client reaches it, and the ownership intervals never
+# overlapped. About 30 s.
+#
+# The fence is also checked against the owner's own record: the last
+# successful keepalive in its log (send time = reply stamp - rtt) gives the
+# fence (send + TTL - margin); the VIP must be gone by then (+100 ms of
+# timer slack), and every address the owner installed during the loss must
+# carry a kernel valid lifetime that ends by the fence (DESIGN: "a kernel
+# valid lifetime that ends before the deadline"), so a vipd frozen at any
+# moment could not keep it longer.
+#
+# "Within TTL + 1 s of the loss" is measured from the end of
+# lab_quorum_loss with 2 s more: a quorum-less etcd leader keeps renewing
+# leases until its check-quorum steps it down, one to two election
+# timeouts (1 s each here) later (seen: 1.84 s).
+set -euo pipefail
+. "$(dirname "$0")/scenario.sh"
+
+# --- local helpers -----------------------------------------------------------
+
+now_us() {
+	local t=$EPOCHREALTIME
+	echo "${t%.*}${t#*.}"
+}
+
+ms_since() { echo $((($(now_us) - $1) / 1000)); }
+
+# mon_events NODE [ADDR]: the events for ADDR (default VIP4) in NODE's
+# monitor file, one per line: "<epoch us> add|del <valid_lft s, -1 =
+# forever>" (an add is an add or a lifetime refresh, "ip addr replace").
+mon_events() {
+	local f=$LAB_DIR/$1/addr.mon addr=${2:-$VIP4} ev
+	ev=$(awk -v vip="$addr" '
+		$1 ~ /^\[[0-9]/ {
+			st = $1; gsub(/[][]/, "", st); sub(/T/, " ", st)
+			for (i = 2; i < NF; i++)
+				if ($i == "inet" || $i == "inet6") {
+					a = $(i + 1); sub(/\/.*/, "", a)
+					if (tolower(a) != tolower(vip))
+						break
+					l = -1
+					for (j = i; j < NF; j++)
+						if ($j == "valid_lft") { l = $(j + 1); break }
+					if (l == "forever") l = -1; else sub(/sec$/, "", l)
+					print st, ($2 == "Deleted" ? "del" : "add"), l
+					break
+				}
+		}' "$f")
+	[ -n "$ev" ] || return 0
+	paste -d' ' <(cut -d' ' -f1,2 <<<"$ev" | date -f - +%s%6N) <(cut -d' ' -f3,4 <<<"$ev")
+}
+
+# wait_gone_stable TIMEOUT ADDR: wait until nobody holds ADDR for 300 ms in
+# a row (a kernel expiry the daemon undoes at once is no drop); print the
+# epoch us when that quiet run began. Non-zero on timeout.
+wait_gone_stable() {
+	local deadline=$(($(now_us) + $1 * 1000000)) since=
+	while :; do
+		if [ -z "$(lab_owner "$2")" ]; then
+			[ -n "$since" ] || since=$(now_us)
+			[ $(($(now_us) - since)) -lt 300000 ] || { echo "$since"; return 0; }
+		else
+			since=
+		fi
+		[ "$(now_us)" -lt "$deadline" ] || return 1
+		sleep 0.03
+	done
+}
+
+# last_renewal_us NODE BEFORE_US: the send time (epoch us) of NODE's last
+# successful lease grant or keepalive before BEFORE_US, from vipd.log.
+last_renewal_us() {
+	local stamps
+	stamps=$(awk '/ session: (keepalive ok|lease granted) / {
+			r = 0
+			for (i = 1; i <= NF; i++) if ($i ~ /^rtt_ms=/) { r = $i; sub(/rtt_ms=/, "", r) }
+			print $1, r
+		}' "$LAB_DIR/$1/vipd.log")
+	[ -n "$stamps" ] || return 1
+	paste -d' ' <(cut -d' ' -f1 <<<"$stamps" | date -f - +%s%6N) <(cut -d' ' -f2 <<<"$stamps") |
+		awk -v b="$2" '$1 <= b { s = $1 - $2 * 1000 } END { if (s == "") exit 1; printf "%.0f\n", s }'
+}
+
+# --- the scenario ------------------------------------------------------------
+
+scenario_up
+ttl=$LAB_TTL
+margin_ms=$(sed -n 's/.* info: starting .*fence_margin_ms=\([0-9]*\).*/\1/p' "$LAB_DIR/$OWNER/vipd.log" | head -1)
+[ -n "$margin_ms" ] || lab_fail "no fence_margin_ms in $OWNER's start line (log format changed?)"
+sleep 1
+
+t_loss0=$(now_us)
+lab_quorum_loss # n3 and n2 (SIGTERM, each waited for)
+t_loss=$(now_us)
+lab_log "quorum lost (stopping took $(((t_loss - t_loss0) / 1000)) ms); owner was $OWNER"
+lab_assert "etcd has no quorum: n1 cannot read" \
+	eval '! lab_etcdctl 1 --command-timeout=1s get /x >/dev/null 2>&1'
+
+t_gone=$(wait_gone_stable $((ttl + 3)) "$VIP4") || {
+	lab_log "holders now: $(lab_owner)"
+	lab_fail "the VIP is still held $(ms_since "$t_loss") ms after the quorum loss (TTL $ttl s + 1 s + 2 s for etcd's check-quorum)"
+}
+ev=$(mon_events "$OWNER")
+del_us=$(awk -v t="$t_gone" '$2 == "del" && $1 <= t + 1000 { d = $1 } END { print d }' <<<"$ev")
+[ -n "$del_us" ] && [ "$del_us" -ge "$t_loss0" ] ||
+	lab_fail "no Deleted event for the VIP on $OWNER after the loss began"
+lab_log "measured: the VIP left $OWNER $(((del_us - t_loss) / 1000)) ms after the quorum loss was complete ($(((del_us - t_loss0) / 1000)) ms after it began)"
+grep -E 'fence passed|lease lost|released|removed by someone|acquired' "$LAB_DIR/$OWNER/vipd.log" |
+	tail -6 | sed 's/^/    vipd: /' >&2 || true
+
+sent=$(last_renewal_us "$OWNER" "$del_us") || lab_fail "no successful keepalive in $OWNER's vipd.log (log format changed?)"
+fence=$((sent + ttl * 1000000 - margin_ms * 1000))
+lab_log "measured: $OWNER's last renewal sent $(((sent - t_loss) / 1000)) ms after the loss; fence at +$(((fence - t_loss) / 1000)) ms; VIP gone $(((del_us - fence) / 1000)) ms after the fence"
+lab_assert "the VIP was gone by the fence (+100 ms timer slack): $(((del_us - fence) / 1000)) ms after it" \
+	test "$del_us" -le $((fence + 100000))
+
+# Every install or refresh on the owner during the loss ends (valid_lft) by the fence.
+bad=$(awk -v a="$t_loss0" -v b="$del_us" -v f="$fence" '
+	$2 == "add" && $1 >= a && $1 <= b && ($3 < 0 || $1 + $3 * 1000000 > f + 20000) {
+		printf "add at fence%+d ms with valid_lft %ss (ends %+d ms after the fence); ", ($1 - f) / 1000, $3, ($1 + $3 * 1000000 - f) / 1000 }' <<<"$ev")
+lab_assert "every lifetime $OWNER installed during the loss ends by its fence${bad:+ — $bad}" test -z "$bad"
+
+# Nobody takes it while there is no quorum.
+t_quiet=$(now_us)
+until [ "$(ms_since "$t_quiet")" -ge 3000 ]; do
+	o=$(lab_owner)
+	[ -z "$o" ] || lab_fail "$o holds the VIP without etcd quorum, $(ms_since "$del_us") ms after it was dropped"
+	sleep 0.05
+done
+for i in 1 2 3; do
+	if [ "n$i" = "$OWNER" ]; then from=$del_us; else from=$t_loss0; fi
+	adds=$(mon_events "n$i" | awk -v t="$from" '$2 == "add" && $1 > t' | wc -l)
+	lab_assert "n$i added no VIP during the quorum loss after $([ "n$i" = "$OWNER" ] && echo "the drop" || echo "it began") ($adds add events)" \
+		test "$adds" -eq 0
+done
+
+t_res=$(now_us)
+lab_quorum_restore || lab_fail "etcd not healthy again within 20 s"
+t_healthy=$(now_us)
+lab_log "quorum restored: healthy after $(((t_healthy - t_res) / 1000)) ms"
+o=$(lab_wait_owner $((ttl + 5))) || lab_fail "no single owner within TTL + 5 s of the restore ($(ms_since "$t_res") ms)"
+lab_log "measured: owner $o $(ms_since "$t_res") ms after the restore began ($(ms_since "$t_healthy") ms after healthy)"
+
+sleep 1 # a second owner, if any, would show now
+lab_assert "still exactly one owner ($o)" test "$(lab_owner)" = "$o"
+scenario_end
