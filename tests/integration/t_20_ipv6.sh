@@ -1,0 +1,65 @@
+#!/bin/bash
+# t_20_ipv6: an IPv6-only VIP (fd00:18::100). The owner holds it as a /128
+# on eth0; the client reaches [VIP6]:6443 and its neighbour entry for the
+# VIP has the owner's MAC. The owner's vipd stops gracefully; once the next
+# node holds the VIP, the client's neighbour entry shows the NEW owner's MAC
+# without the client sending anything (only vipd's unsolicited Neighbour
+# Advertisement with Override can do that: the kernel announces nothing on
+# an address add), the client reaches the new owner, and the ownership
+# intervals never overlap. About 10 s.
+set -euo pipefail
+. "$(dirname "$0")/scenario.sh"
+
+now_us() {
+	local t=$EPOCHREALTIME
+	echo "${t%.*}${t#*.}"
+}
+
+# mac NODE: the MAC of NODE's eth0.
+mac() {
+	lab_exec "$1" cat /sys/class/net/eth0/address
+}
+
+# client_neigh: the client's neighbour entry for VIP6 ("" if none).
+client_neigh() {
+	ip -n "$LAB_PREFIX-cl" -6 neigh show "$VIP6" dev eth0
+}
+
+# neigh_mac: the lladdr in that entry ("" if none).
+neigh_mac() {
+	client_neigh | awk '{ for (i = 1; i < NF; i++) if ($i == "lladdr") print $(i + 1) }'
+}
+
+scenario_up --v6-only
+[ -z "$(lab_owner "$VIP4")" ] || lab_fail "VIP4 is held although only VIP6 is configured"
+a=$(ip -n "$LAB_PREFIX-$OWNER" -6 -o addr show dev eth0)
+lab_assert "$OWNER holds $VIP6/128 on eth0" grep -q " inet6 $VIP6/128 " <<<"$a"
+
+got=$(lab_client_reach v6) || lab_fail "the client cannot reach [$VIP6]:6443"
+lab_assert "the client reaches [$VIP6]:6443 and $OWNER answers (got $got)" test "$got" = "$OWNER"
+old_mac=$(mac "$OWNER")
+lab_log "client's neighbour entry: $(client_neigh)"
+lab_assert "the client's neighbour entry for $VIP6 has $OWNER's MAC $old_mac" test "$(neigh_mac)" = "$old_mac"
+sleep 0.5 # the start-up announcements are long over
+
+t_stop=$(now_us)
+lab_vipd_stop "$OWNER" || lab_fail "vipd on $OWNER did not stop on SIGTERM"
+lab_log "vipd on $OWNER stopped (status ${LAB_LAST_STATUS:-?}) in $((($(now_us) - t_stop) / 1000)) ms"
+new=$(lab_wait_owner 5 "$OWNER" "$VIP6") || lab_fail "no new owner of $VIP6 within 5 s of the graceful stop"
+t_new=$(now_us)
+lab_log "measured: new owner $new $(((t_new - t_stop) / 1000)) ms after SIGTERM"
+new_mac=$(mac "$new")
+
+# Nothing sent by the client from here until its entry is checked.
+lab_wait_until 2 eval '[ "$(neigh_mac)" = "$new_mac" ]' || {
+	lab_log "client's neighbour entry now: $(client_neigh)"
+	lab_fail "the client's neighbour entry for $VIP6 still lacks $new's MAC $new_mac 2 s after the takeover (no NA with Override?)"
+}
+lab_log "measured: client's entry shows $new's MAC $(((($(now_us) - t_new)) / 1000)) ms after the takeover was seen: $(client_neigh)"
+lab_assert "the client's neighbour entry changed from $old_mac to $new's MAC $new_mac" \
+	test "$old_mac" != "$new_mac" -a "$(neigh_mac)" = "$new_mac"
+
+got=$(lab_client_reach v6) || lab_fail "the client cannot reach [$VIP6]:6443 after the takeover"
+lab_assert "the client reaches the new owner $new (got $got)" test "$got" = "$new"
+lab_assert "$OWNER no longer holds $VIP6" eval '! ip -n "$LAB_PREFIX-$OWNER" -6 -o addr show dev eth0 | grep -q " inet6 $VIP6/"'
+scenario_end v6
