@@ -7,17 +7,19 @@
 # adds it, and the owner is the same for TTL + 2 s after the hiccup; then the
 # client reaches it and the ownership intervals never overlapped. About 15 s.
 #
-# The hiccup is timed to swallow one keepalive (vipd renews every TTL/3):
-# it starts 1.2 s after a keepalive succeeded, so the next one (due at
-# +1.67 s) is sent into the silence. That is the case a lease of 5 s must
-# ride out; a hiccup between two keepalives would test nothing.
+# Each hiccup is timed to swallow one keepalive (vipd renews every TTL/3,
+# 1.67 s): it starts PHASE s after a keepalive succeeded, so the next one
+# is sent into the silence. That is what a lease of 5 s must ride out; a
+# hiccup between two keepalives would test nothing.
 #
-# Two hiccups, because where the keepalive goes decides what happens: (a)
-# the owner's etcd member leads (etcdctl move-leader): it renews leases
-# itself, the keepalive succeeds during the silence; (b) the member only
-# follows (leadership moved to another node): the keepalive must reach the
-# leader across the silent link. Each case is followed by TTL + 2 s of
-# watching. About 35 s.
+# Three hiccups, because where the keepalive goes and when decides what
+# happens: (a) the owner's etcd member leads (etcdctl move-leader): it
+# renews leases itself, the keepalive succeeds during the silence; (b) the
+# member only follows (leadership moved to another node), the keepalive is
+# sent half-way into the silence (phase 1.2 s) and must reach the leader
+# across it; (c) the same, sent right at the start of the silence (phase
+# 1.5 s), so the member's retransmissions back off longest. Each case is
+# followed by TTL + 2 s of watching. About 45 s.
 set -euo pipefail
 . "$(dirname "$0")/scenario.sh"
 
@@ -82,19 +84,19 @@ keepalives() {
 	grep -c ' session: keepalive ok ' "$LAB_DIR/$1/vipd.log" || true
 }
 
-# hiccup_case LABEL LEADER: move etcd leadership to LEADER, silence the
-# owner for 1 s across its next keepalive, then check: the owner held the
+# hiccup_case LABEL LEADER PHASE: move etcd leadership to LEADER, silence
+# the owner for 1 s from PHASE s after a keepalive (across the next one), then check: the owner held the
 # VIP throughout TTL + 2 s after, its monitor shows no Deleted event since
 # the case began, no other node added it.
 hiccup_case() {
-	local label=$1 leader=$2 k0 t0 t_start t_end hold_ms o ev dels i adds
+	local label=$1 leader=$2 phase=$3 k0 t0 t_start t_end hold_ms o ev dels i adds
 	t0=$(now_us)
 	etcd_move_leader "$leader" || lab_fail "($label) cannot make $leader the etcd leader"
 	lab_log "($label) etcd leader: $(etcd_leader); VIP owner: $OWNER"
 	k0=$(keepalives "$OWNER")
 	lab_wait_until $((ttl + 1)) eval '[ "$(keepalives "$OWNER")" -gt "$k0" ]' ||
 		lab_fail "($label) no keepalive of $OWNER within TTL + 1 s (log format changed?)"
-	sleep 1.2
+	sleep "$phase"
 
 	t_start=$(now_us)
 	lab_hiccup "$OWNER" 1 # blocks for the second
@@ -136,6 +138,7 @@ hiccup_case() {
 scenario_up
 ttl=$LAB_TTL
 other=n$((OWNER_ID % 3 + 1))
-hiccup_case "a: owner's etcd leads" "$OWNER"
-hiccup_case "b: owner's etcd follows" "$other"
+hiccup_case "a: owner's etcd leads" "$OWNER" 1.2
+hiccup_case "b: owner's etcd follows" "$other" 1.2
+hiccup_case "c: owner's etcd follows, keepalive at the start" "$other" 1.5
 scenario_end
