@@ -30,10 +30,18 @@
 # --- settings ---------------------------------------------------------------
 
 LAB_ROOT=${LAB_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-LAB_PREFIX=${LAB_PREFIX:-vl$$}          # namespaces: $LAB_PREFIX-br, -n1.., -cl
-LAB_DIR=${LAB_DIR:-}                     # set by lab_up
-LAB_N=${LAB_N:-0}
-LAB_TTL=${LAB_TTL:-5}                    # seconds, vipd lease TTL (lab_up --ttl)
+# The lab's identity is this shell's own, never inherited: lab_up exports
+# LAB_DIR and friends for the commands a test runs, and a nested test (a
+# bash started by a test that sources lab.sh again) must not take over its
+# parent's lab. Sourcing twice in one shell keeps the lab (_LAB_LOADED is
+# not exported).
+if [ "${_LAB_LOADED:-}" != "$$" ]; then
+	_LAB_LOADED=$$
+	LAB_PREFIX=vl$$                      # namespaces: $LAB_PREFIX-br, -n1.., -cl
+	LAB_DIR=                             # set by lab_up
+	LAB_N=0
+	LAB_TTL=5                            # seconds, vipd lease TTL (lab_up --ttl)
+fi
 LAB_VIPD=${LAB_VIPD:-$LAB_ROOT/build/vipd}
 LAB_PROBE=${LAB_PROBE:-$LAB_ROOT/build/tools/probe}
 LAB_OWNERS_AWK=${LAB_OWNERS_AWK:-$LAB_ROOT/tests/integration/owners.awk}
@@ -216,6 +224,7 @@ lab_up() {
 	for ((i = 1; i <= n; i++)); do
 		mkdir -p "$LAB_DIR/n$i"
 	done
+	_lab_watchdog
 
 	# The switch: its own namespace, no IP at all.
 	ns=$LAB_PREFIX-br
@@ -256,6 +265,25 @@ lab_up() {
 	lab_log "lab $LAB_PREFIX up: $n nodes + client in $(( ($(_lab_now_us) - t0) / 1000 )) ms, dir $LAB_DIR"
 }
 
+# The watchdog: if the test dies without its trap running (SIGKILL, e.g.
+# timeout's --kill-after), remove what is left of its lab. A small bash in
+# its own session (group signals miss it) polls once a second; it exits as
+# soon as the lab dir is gone (normal teardown) or marked to keep.
+_lab_watchdog() {
+	# shellcheck disable=SC2016 # expanded by that bash
+	setsid bash -c '
+		trap "" INT TERM HUP
+		me=$1 dir=$2 lab=$3 prefix=$4
+		while kill -0 "$me" 2>/dev/null && [ -d "$dir" ] && [ ! -e "$dir/keep" ]; do
+			sleep 1
+		done
+		if [ -d "$dir" ] && [ ! -e "$dir/keep" ]; then
+			exec bash "$lab" down "$prefix"
+		fi' lab-watchdog "$$" "$LAB_DIR" "$LAB_ROOT/tests/integration/lab.sh" "$LAB_PREFIX" \
+		</dev/null >/dev/null 2>&1 &
+	disown $! 2>/dev/null || true
+}
+
 # Every namespace whose name starts with "$LAB_PREFIX-".
 _lab_namespaces() {
 	ip netns list 2>/dev/null | awk -v p="$LAB_PREFIX-" 'index($1, p) == 1 { print $1 }'
@@ -271,15 +299,23 @@ _lab_wrappers() {
 			printf '%s ' "$p"
 		fi
 	done
+	return 0
 }
 
 # The parent pids of the given pids.
 _lab_parents() {
 	local p
 	for p in "$@"; do
-		awk '$1 == "PPid:" { printf "%s ", $2 }' "/proc/$p/status" 2>/dev/null
+		# a pid may be gone already: not an error
+		awk '$1 == "PPid:" { printf "%s ", $2 }' "/proc/$p/status" 2>/dev/null || true
 	done
+	return 0
 }
+
+# Note for every helper here: tests run with `set -euo pipefail`, so a
+# command that may fail for a harmless reason (a process that exited
+# meanwhile, a file not there) must not be the last of a function nor an
+# assignment's command substitution without `|| true`.
 
 # _lab_kill_ns SIGNAL EXCLUDE_PIDS NS...: send SIGNAL to every process in
 # the namespaces except EXCLUDE_PIDS, until none is left (max ~5 s; KILL
@@ -307,8 +343,9 @@ _lab_kill_ns() {
 			done
 		fi
 		[ -n "$targets" ] || targets=$pids
+		# some may have exited since the listing: not an error
 		# shellcheck disable=SC2086
-		kill -s "$sig" $targets 2>/dev/null
+		kill -s "$sig" $targets 2>/dev/null || true
 		[ "$sig" = KILL ] || return 0
 		sleep 0.05
 	done
@@ -366,11 +403,17 @@ lab_dump() {
 
 _lab_on_exit() {
 	local rc=$?
-	trap - EXIT INT TERM
+	# cleanup must run to its end: no errexit, and a second INT/TERM (a
+	# runner or a user insisting) must not cut it short; only KILL can,
+	# and then the watchdog (lab_up) finishes the job.
+	set +e
+	trap - EXIT
+	trap '' INT TERM HUP
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
 		lab_dump
 	fi
 	if [ "${LAB_KEEP:-0}" = 1 ] && [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -n "${LAB_DIR:-}" ]; then
+		: >"$LAB_DIR/keep" # tells the watchdog to leave it
 		{
 			echo "LAB_KEEP=1: lab $LAB_PREFIX kept (exit $rc). Look around with e.g."
 			echo "    ip netns exec $LAB_PREFIX-n1 bash    # a shell on node 1"
@@ -387,6 +430,7 @@ _lab_on_exit() {
 trap _lab_on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 # --- processes --------------------------------------------------------------
 
@@ -740,15 +784,22 @@ lab_vipd_kill() {
 lab_service_up() {
 	local i
 	for ((i = 1; i <= LAB_N; i++)); do
-		lab_run "$i" service socat \
-			"TCP6-LISTEN:$LAB_SERVICE_PORT,ipv6only=0,reuseaddr,fork,backlog=128" \
-			"EXEC:echo n$i" || lab_fail "cannot start the service on n$i"
+		lab_service_start "$i" || lab_fail "cannot start the service on n$i"
 	done
 	for ((i = 1; i <= LAB_N; i++)); do
 		lab_wait_until 5 _lab_reach_quiet cl "$(lab_node_addr4 "$i")" ||
 			lab_fail "service on n$i not reachable"
 	done
 	lab_log "service stand-in up on $LAB_N nodes"
+}
+
+# lab_service_start ID: start the service stand-in on one node (e.g. after
+# lab_power_on); does not wait.
+lab_service_start() {
+	_lab_resolve "$1" || return 1
+	lab_run "$_ID" service socat \
+		"TCP6-LISTEN:$LAB_SERVICE_PORT,ipv6only=0,reuseaddr,fork,backlog=128" \
+		"EXEC:echo n$_ID"
 }
 
 _lab_reach_quiet() {
@@ -816,14 +867,14 @@ lab_probe_stop() {
 	local name
 	name=$(_lab_probe_name "${1:-}")
 	lab_stop cl "$name" 5 || true
-	cat "$LAB_DIR/cl/$name.log"
+	cat "$LAB_DIR/cl/$name.log" 2>/dev/null || lab_log "lab_probe_stop: no $name output"
 }
 
 # lab_probe_max_outage_ms [v6]: the longest outage of the stopped probe, ms.
 lab_probe_max_outage_ms() {
 	local name v
 	name=$(_lab_probe_name "${1:-}")
-	v=$(awk '$1 == "max_outage_ms" { print $2 }' "$LAB_DIR/cl/$name.log" 2>/dev/null)
+	v=$(awk '$1 == "max_outage_ms" { print $2 }' "$LAB_DIR/cl/$name.log" 2>/dev/null) || true
 	[ -n "$v" ] || {
 		lab_log "lab_probe_max_outage_ms: no summary for $name (not stopped?)"
 		return 1
@@ -937,8 +988,8 @@ lab_power_off() {
 # started: run lab_etcd_start / lab_vipd_start as a boot would).
 lab_power_on() {
 	_lab_resolve "$1" || return 1
-	ip -n "$_NS" addr add "$(lab_node_addr4 "$_ID")/24" dev eth0 2>/dev/null
-	ip -n "$_NS" addr add "$(lab_node_addr6 "$_ID")/64" dev eth0 nodad 2>/dev/null
+	ip -n "$_NS" addr replace "$(lab_node_addr4 "$_ID")/24" dev eth0
+	ip -n "$_NS" addr replace "$(lab_node_addr6 "$_ID")/64" dev eth0 nodad
 	ip -n "$_NS" link set eth0 up
 	lab_log "power on $_NAME"
 }
@@ -1054,7 +1105,7 @@ lab_assert_no_overlap() {
 
 _lab_cli() {
 	local cmd=${1:-} p
-	trap - EXIT INT TERM
+	trap - EXIT INT TERM HUP
 	case $cmd in
 	list)
 		ip netns list | awk '{ print $1 }' | sed -n 's/^\(vl[0-9]\{1,\}\)-\(br\|cl\|n[0-9]\{1,\}\)$/\1/p' | sort -u
@@ -1066,8 +1117,11 @@ _lab_cli() {
 		}
 		LAB_PREFIX=$2
 		_lab_remove_namespaces
-		for p in /dev/shm/vipd-lab."$LAB_PREFIX".* "${TMPDIR:-/tmp}"/vipd-lab."$LAB_PREFIX".*; do
-			[ -d "$p" ] && rm -rf "$p"
+		for p in "${LAB_TMPDIR:-/dev/shm}"/vipd-lab."$LAB_PREFIX".* \
+			/dev/shm/vipd-lab."$LAB_PREFIX".* "${TMPDIR:-/tmp}"/vipd-lab."$LAB_PREFIX".*; do
+			if [ -d "$p" ]; then
+				rm -rf "$p"
+			fi
 		done
 		[ -z "$(_lab_namespaces)" ]
 		;;

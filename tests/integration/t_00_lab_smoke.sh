@@ -106,6 +106,41 @@ lab_assert "healed n1 pings n2 again" lab_wait_until 3 lab_ping 1 198.18.0.12
 lab_assert "healed n1's etcd catches up" lab_wait_until 10 bash -c \
 	"[ \"\$(ip netns exec $LAB_PREFIX-n1 env ETCDCTL_API=3 etcdctl --endpoints=http://127.0.0.1:2379 get --print-value-only /lab/during-partition 2>/dev/null)\" = yes ]"
 
+# --- power loss, under errexit, with processes coming and going on the node
+# (a pid that exits between listing and kill must not abort the test)
+lab_run 3 churn sh -c 'while :; do /bin/true; done'
+sleep 0.2
+lab_power_off 3
+for p in etcd service churn; do
+	if lab_pid 3 "$p" >/dev/null; then
+		lab_fail "$p survived the power loss of n3"
+	fi
+done
+lab_assert "n3's monitor (the observer) survived" eval 'lab_pid 3 addrmon >/dev/null'
+lab_assert "n3's eth0 is down" eval '[[ $(ip -n "$LAB_PREFIX-n3" -o link show eth0) != *",UP"* ]]'
+lab_assert "n3 has no address on eth0" eval '[[ $(ip -n "$LAB_PREFIX-n3" -o addr show dev eth0) != *198.18.* ]]'
+lab_power_on 3
+lab_service_start 3
+lab_etcd_start 3
+lab_assert "n3 back: its service answers" lab_wait_until 5 eval '[ "$(lab_reach cl 198.18.0.13 2>/dev/null)" = n3 ]'
+lab_assert "n3 back: etcd healthy with 3 members" lab_etcd_wait_healthy 20
+
+# --- a test killed with SIGKILL (no trap runs): the watchdog removes its
+# lab, and a nested test never touches ours (LAB_* are exported to it)
+bash -c '. "$1"; lab_up 1 >/dev/null 2>&1 && echo "$LAB_PREFIX" >"$2"; kill -KILL $$' \
+	inner "$(dirname "$0")/lab.sh" "$LAB_DIR/inner.prefix" 2>/dev/null &
+inner=$!
+wait "$inner" || true
+lab_assert "the nested test made a lab of its own (vl$inner)" \
+	test "$(cat "$LAB_DIR/inner.prefix" 2>/dev/null)" = "vl$inner"
+lab_assert "our lab is intact" test -n "$(lab_owner 2>/dev/null; ip netns list | awk -v p="$LAB_PREFIX-n1" '$1 == p')"
+lab_log "nested test $inner SIGKILLed; its lab should go within ~2 s"
+lab_assert "watchdog removed the SIGKILLed test's namespaces" lab_wait_until 5 \
+	eval '[ -z "$(ip netns list 2>/dev/null | awk -v p="vl$inner-" "index(\$1, p) == 1")" ]'
+lab_assert "watchdog removed its temp dir" lab_wait_until 2 \
+	eval '! ls -d /dev/shm/vipd-lab.vl$inner.* >/dev/null 2>&1'
+lab_assert "our lab is still intact" lab_etcd_healthy 3
+
 # --- cleanup leaves nothing behind
 dir=$LAB_DIR
 pids=$(for ns in $(ip netns list | awk '{print $1}' | grep "^$LAB_PREFIX-"); do ip netns pids "$ns"; done | tr '\n' ' ')
