@@ -129,7 +129,7 @@ lab_assert "n3 back: etcd healthy with 3 members" lab_etcd_wait_healthy 20
 # lab, and a nested test never touches ours (LAB_* are exported to it)
 # (in a subshell, so bash's "Killed" notice stays out of the log)
 (bash -c '. "$1"; lab_up 1 >/dev/null 2>&1 && echo "$LAB_PREFIX" >"$2"; kill -KILL $$' \
-	inner "$(dirname "$0")/lab.sh" "$LAB_DIR/inner.prefix"; true) 2>/dev/null
+	inner "$(dirname "$0")/lab.sh" "$LAB_DIR/inner.prefix" || true) 2>/dev/null
 inner=$(cat "$LAB_DIR/inner.prefix" 2>/dev/null) || true
 inner=${inner#vl}
 lab_assert "the nested test made a lab of its own (vl$inner)" \
