@@ -54,6 +54,7 @@ struct etcd {
 	char *ca_file, *cert_file, *key_file;
 	char *username, *password;
 	char *token;              /* etcd auth token, NULL until authenticated */
+	unsigned auth_failures;   /* in a row, for quiet logging */
 	struct etcd_req *auth_req;
 	uint32_t timeout_ms;
 	struct etcd_req *reqs;    /* every live request */
@@ -311,8 +312,18 @@ static void req_done(struct etcd_req *r, CURLcode code)
 	} else {
 		body = json_loadb(r->buf ? r->buf : "", r->len, 0, &jerr);
 		if (body == NULL || !json_is_object(body)) {
-			res.err = -EPROTO;
+			/* Not etcd's JSON: show what came instead (a proxy's
+			 * page, or the gateway's plain-text refusals such as
+			 * client certificates with a CommonName under auth). */
+			res.err = res.http_status != 200 ? -EIO : -EPROTO;
 			res.message = "reply is not a JSON object";
+			if (r->len > 0) {
+				size_t n = strcspn(r->buf, "\r\n");
+				if (n > 200)
+					n = 200;
+				r->buf[n] = '\0';
+				res.message = r->buf;
+			}
 		} else if (res.http_status != 200) {
 			json_t *m = json_object_get(body, "message");
 			if (m == NULL)
@@ -491,9 +502,10 @@ static void auth_done(void *arg, const struct etcd_result *res)
 		e->token = xstrdup(json_string_value(tok));
 		log_info("etcd: authenticated user=%s endpoint=%s", e->username,
 		    res->endpoint);
-	} else {
-		log_warnx("etcd: authentication failed user=%s endpoint=%s error=\"%s\"",
-		    e->username, res->endpoint, res->message);
+		e->auth_failures = 0;
+	} else if (e->auth_failures++ % 60 == 0) {
+		log_warnx("etcd: authentication failed user=%s endpoint=%s error=\"%s\" failures=%u",
+		    e->username, res->endpoint, res->message, e->auth_failures);
 	}
 	/* Release the parked requests: with a token they go out; without
 	 * one they fail at once, so their owners back off and retry. A
