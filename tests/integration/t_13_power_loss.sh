@@ -88,6 +88,7 @@ t_etcd_move_leader() {
 	id=$(lab_etcdctl "$to" member list -w simple | awk -F', ' -v n="$to" '$3 == n { print $1 }') || return 1
 	[ -n "$id" ] || return 1
 	lab_etcdctl "$cur" --at "http://$(lab_node_addr4 "$cur"):2379" move-leader "$id" >&2 || return 1
+	# shellcheck disable=SC2016 # eval expands it
 	lab_wait_until 5 eval '[ "$(t_etcd_leader)" = "$to" ]'
 }
 
@@ -98,8 +99,10 @@ t_etcd_move_leader() {
 t_power_off() {
 	local n=$1
 	lab_power_off "$n" || true
+	# shellcheck disable=SC2016 # eval expands them
 	lab_assert "nothing of $n's vipd or etcd is left running" \
 		eval '! lab_pid "$n" vipd >/dev/null && ! lab_pid "$n" etcd >/dev/null'
+	# shellcheck disable=SC2016
 	lab_assert "$n's eth0 is down" eval '[[ $(ip -n "$LAB_PREFIX-$n" -o link show eth0) != *",UP"* ]]'
 }
 

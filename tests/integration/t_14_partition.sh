@@ -85,6 +85,7 @@ t_etcd_move_leader() {
 	id=$(lab_etcdctl "$to" member list -w simple | awk -F', ' -v n="$to" '$3 == n { print $1 }') || return 1
 	[ -n "$id" ] || return 1
 	lab_etcdctl "$cur" --at "http://$(lab_node_addr4 "$cur"):2379" move-leader "$id" >&2 || return 1
+	# shellcheck disable=SC2016 # eval expands it
 	lab_wait_until 5 eval '[ "$(t_etcd_leader)" = "$to" ]'
 }
 
