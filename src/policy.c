@@ -31,10 +31,7 @@ const char *policy_why_not(const struct vip_facts *f)
 
 uint32_t policy_lifetime_s(uint64_t now_ms, uint64_t fence_ms, uint32_t kernel_lag_ms)
 {
-	uint64_t left;
-
-	if (fence_ms <= now_ms + kernel_lag_ms + 1000u)
-		return 1;
-	left = fence_ms - now_ms - kernel_lag_ms;
-	return (uint32_t)(left / 1000u);
+	if (fence_ms < now_ms + kernel_lag_ms + 1000u)
+		return 0;
+	return (uint32_t)((fence_ms - now_ms - kernel_lag_ms) / 1000u);
 }

@@ -39,8 +39,9 @@ const char *policy_why_not(const struct vip_facts *f);
  * at now_ms that must be gone by fence_ms even if vipd is killed or frozen
  * right after: the kernel deletes an expired address up to kernel_lag_ms
  * late (its lifetime check runs on a timer rounded up to whole seconds).
- * Never below 1 s (the kernel's smallest finite lifetime); a fence closer
- * than that is enforced by vipd's own fence timer.
+ * Returns 0 when no whole second fits (the fence is less than 1 s + lag
+ * away): then the address must not be (re)installed at all, because even
+ * the kernel's smallest lifetime, 1 s, could outlive the fence.
  */
 uint32_t policy_lifetime_s(uint64_t now_ms, uint64_t fence_ms, uint32_t kernel_lag_ms);
 

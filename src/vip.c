@@ -36,6 +36,7 @@ struct vip {
 	int64_t lease;            /* to campaign with, 0 = none */
 	bool held;                /* the address is on the link, put by us */
 	uint64_t held_since;
+	uint64_t expires_at;      /* when the kernel lifetime we set runs out */
 	struct elect *elect;
 	unsigned announce_left;
 	struct loop_timer *announce_timer;
@@ -100,17 +101,34 @@ static void announce_start(struct vip *v)
 
 /* ---- address ------------------------------------------------------------ */
 
+/* Add or refresh the address with a kernel lifetime that ends before the
+ * fence. Returns 0, -ETIME when the fence is too close for any safe
+ * lifetime (nothing is installed), or a netlink -errno. */
 static int install(struct vip *v, uint64_t now)
 {
 	uint32_t life = policy_lifetime_s(now, session_fence(v->env.session), VIP_KERNEL_LAG_MS);
+	int r;
 
-	return nl_addr_add(v->env.nl, v->ifindex, v->cv->family, v->cv->addr, life, life, true);
+	if (life == 0)
+		return -ETIME;
+	r = nl_addr_add(v->env.nl, v->ifindex, v->cv->family, v->cv->addr, life, life, true);
+	if (r == 0)
+		v->expires_at = now + life * 1000u;
+	return r;
 }
 
 static void acquire(struct vip *v, uint64_t now)
 {
 	int r = install(v, now);
 
+	if (r == -ETIME) {
+		/* Elected, but the lease is not confirmed for long enough to
+		 * give the address a lifetime that ends before the fence. The
+		 * next keepalive (vip_renewed) tries again. */
+		log_debug("vip: not installing vip=%s: fence too close fence_in_ms=%" PRId64,
+		    v->cv->ip, (int64_t)(session_fence(v->env.session) - now));
+		return;
+	}
 	if (r < 0) {
 		/* Logged by netlink; try again soon. */
 		loop_timer_arm(v->retry_timer, VIP_RETRY_MS);
@@ -223,8 +241,11 @@ void vip_renewed(struct vip *v)
 {
 	uint64_t now = loop_now_ms();
 
-	if (v->held && session_valid(v->env.session, now) && install(v, now) < 0)
-		log_warnx("vip: lifetime refresh failed vip=%s link=%s", v->cv->ip, v->ifname);
+	if (v->held && session_valid(v->env.session, now)) {
+		int r = install(v, now);
+		if (r < 0 && r != -ETIME)
+			log_warnx("vip: lifetime refresh failed vip=%s link=%s", v->cv->ip, v->ifname);
+	}
 	vip_update(v);
 }
 
@@ -294,11 +315,18 @@ void vip_addr_changed(struct vip *v, int ifindex, int family, const void *addr, 
 	if (family != v->cv->family || memcmp(addr, v->cv->addr, addr_len(v)) != 0)
 		return;
 	if (removed && v->held && ifindex == v->ifindex) {
-		/* Someone (an operator, a network manager) took it away while
-		 * we own it: put it back and announce again. update() re-checks
-		 * the fence, so an expiry by the kernel is never undone late. */
-		log_warnx("vip: address removed by someone else vip=%s link=%s; restoring",
-		    v->cv->ip, v->ifname);
+		/* The kernel lifetime ran out (keepalives are late: the lease
+		 * is not confirmed), or someone - an operator, a network
+		 * manager - took it away while we own it. Either way update()
+		 * puts it back only with a lifetime that ends before the fence;
+		 * the kernel may remove it up to 20 ms early. */
+		if (loop_now_ms() + 50 >= v->expires_at)
+			log_warnx("vip: address expired (kernel lifetime) vip=%s link=%s fence_in_ms=%" PRId64
+			    "; keepalives are late", v->cv->ip, v->ifname,
+			    (int64_t)(session_fence(v->env.session) - loop_now_ms()));
+		else
+			log_warnx("vip: address removed by someone else vip=%s link=%s; restoring",
+			    v->cv->ip, v->ifname);
 		v->held = false;
 		loop_timer_disarm(v->announce_timer);
 		vip_update(v);

@@ -92,13 +92,14 @@ static void test_lifetime_ends_before_fence(void **state)
 	for (uint64_t now = 0; now < 3000; now += 7) {
 		uint64_t fence = 10000;
 		uint32_t life = policy_lifetime_s(now, fence, 1000);
-		if (fence - now >= 2000)
-			assert_true(now + life * 1000u + 1000u <= fence);
+		assert_true(now + life * 1000u + 1000u <= fence);
 		assert_true(life >= 1);
 	}
-	/* Too close to the fence: the smallest lifetime the kernel takes. */
-	assert_int_equal(policy_lifetime_s(5000, 5500, 1000), 1);
-	assert_int_equal(policy_lifetime_s(6000, 5500, 1000), 1);
+	/* Too close to the fence for even 1 s plus the lag: nothing. */
+	assert_int_equal(policy_lifetime_s(8000, 10000, 1000), 1);
+	assert_int_equal(policy_lifetime_s(8001, 10000, 1000), 0);
+	assert_int_equal(policy_lifetime_s(5000, 5500, 1000), 0);
+	assert_int_equal(policy_lifetime_s(6000, 5500, 1000), 0);
 }
 
 static void test_fence_margin(void **state)
