@@ -93,6 +93,7 @@ hiccup_case() {
 	t0=$(now_us)
 	etcd_move_leader "$leader" || lab_fail "($label) cannot make $leader the etcd leader"
 	lab_log "($label) etcd leader: $(etcd_leader); VIP owner: $OWNER"
+	# shellcheck disable=SC2034 # read by the eval below
 	k0=$(keepalives "$OWNER")
 	lab_wait_until $((ttl + 1)) eval '[ "$(keepalives "$OWNER")" -gt "$k0" ]' ||
 		lab_fail "($label) no keepalive of $OWNER within TTL + 1 s (log format changed?)"
@@ -107,7 +108,7 @@ hiccup_case() {
 	while [ $((($(now_us) - t_end) / 1000)) -lt "$hold_ms" ]; do
 		o=$(lab_owner)
 		[ "$o" = "$OWNER" ] ||
-			lab_fail "($label) $(((($(now_us) - t_end)) / 1000)) ms after the hiccup the VIP is held by '${o:-nobody}', not $OWNER"
+			lab_fail "($label) $((($(now_us) - t_end) / 1000)) ms after the hiccup the VIP is held by '${o:-nobody}', not $OWNER"
 		sleep 0.05
 	done
 	lab_log "ok: ($label) $OWNER held the VIP throughout the $hold_ms ms after the hiccup"
@@ -120,7 +121,7 @@ hiccup_case() {
 		-v b="$(date -u -d @$(((t_end + 3000000) / 1000000)) +%FT%T)" \
 		'$0 >= a && $0 <= b && !/ announced /' "$LAB_DIR/$OWNER/vipd.log" | cut -c1-220 | sed 's/^/    vipd: /' >&2
 	if [ -n "$dels" ]; then
-		lab_log "($label) hiccup $(date -d @$((t_start / 1000000)).$(printf %06d $((t_start % 1000000))) +%T.%3N) .. $(date -d @$((t_end / 1000000)).$(printf %06d $((t_end % 1000000))) +%T.%3N); Deleted events of the VIP on $OWNER (epoch us, valid_lft left):"
+		lab_log "($label) hiccup $(date -d "@$((t_start / 1000000)).$(printf %06d $((t_start % 1000000)))" +%T.%3N) .. $(date -d "@$((t_end / 1000000)).$(printf %06d $((t_end % 1000000)))" +%T.%3N); Deleted events of the VIP on $OWNER (epoch us, valid_lft left):"
 		sed 's/^/    /' <<<"$dels" >&2
 		grep -E 'address removed by someone' "$LAB_DIR/$OWNER/vipd.log" | sed 's/^/    vipd: /' >&2 || true
 	fi

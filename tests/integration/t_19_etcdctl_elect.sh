@@ -63,7 +63,7 @@ lab_assert "the election holds 4 keys named $ELECTION/<lease hex> (outsider + 3 
 hold_ms=$(((ttl + 2) * 1000))
 while [ $((($(now_us) - t_started) / 1000)) -lt "$hold_ms" ]; do
 	o=$(lab_owner)
-	[ -z "$o" ] || lab_fail "$o took the VIP while the outsider leads ($(((($(now_us) - t_started)) / 1000)) ms after vipd started)"
+	[ -z "$o" ] || lab_fail "$o took the VIP while the outsider leads ($((($(now_us) - t_started) / 1000)) ms after vipd started)"
 	sleep 0.05
 done
 for i in 1 2 3; do

@@ -55,7 +55,7 @@ lab_wait_until 2 eval '[ "$(neigh_mac)" = "$new_mac" ]' || {
 	lab_log "client's neighbour entry now: $(client_neigh)"
 	lab_fail "the client's neighbour entry for $VIP6 still lacks $new's MAC $new_mac 2 s after the takeover (no NA with Override?)"
 }
-lab_log "measured: client's entry shows $new's MAC $(((($(now_us) - t_new)) / 1000)) ms after the takeover was seen: $(client_neigh)"
+lab_log "measured: client's entry shows $new's MAC $((($(now_us) - t_new) / 1000)) ms after the takeover was seen: $(client_neigh)"
 lab_assert "the client's neighbour entry changed from $old_mac to $new's MAC $new_mac" \
 	test "$old_mac" != "$new_mac" -a "$(neigh_mac)" = "$new_mac"
 
