@@ -135,7 +135,8 @@ t_round() {
 	lab_assert "$old no longer held $VIP4 when $NEW added it (last drop <= add)" test "$t_dlast" -le "$t_add"
 	lab_assert "new owner $NEW within $((max_us / 1000)) ms of the partition" test $((t_add - t_p)) -le "$max_us"
 	x=$(t_ev "$old" add "$t_del") || true
-	x=$(awk -v h="$t_heal" -v p="$t_p" '$1 < h { printf "%s+%.0fms", sep, ($1 - p) / 1000; sep = " " }' <<<"$x")
+	# (an empty here-string is one empty line: skip blank lines)
+	x=$(awk -v h="$t_heal" -v p="$t_p" 'NF && $1 < h { printf "%s+%.0fms", sep, ($1 - p) / 1000; sep = " " }' <<<"$x")
 	if [ -n "$x" ]; then
 		t_defer_fail "round on $old: partitioned $old added $VIP4 again after it had lost it (kernel lifetime expiry at +$(t_ms "$t_p" "$t_del") ms after the partition; re-adds at $x after the partition)"
 	else
