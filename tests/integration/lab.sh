@@ -71,6 +71,7 @@ lab_log() {
 # Inside $(...) it ends only that subshell: functions meant for $(...)
 # return non-zero instead.
 lab_fail() {
+	_LAB_FAIL_MSG="$*"
 	lab_log "FAIL: $*"
 	exit 1
 }
@@ -379,23 +380,26 @@ lab_down() {
 
 # On failure: the end of every log that explains what happened.
 lab_dump() {
-	local i f
+	local i f full=${LAB_DUMP_FULL:-0}
 	[ -n "${LAB_DIR:-}" ] && [ -d "$LAB_DIR" ] || return 0
+	# compact: run-all shows only a failed case's last 60 lines; the logs
+	# themselves are in $LAB_DIR (LAB_KEEP=1) and the test's own log
 	{
-		echo "===== lab $LAB_PREFIX state at failure ====="
+		echo "===== lab $LAB_PREFIX at failure (all logs: LAB_KEEP=1, $LAB_DIR) ====="
 		for ((i = 1; i <= LAB_N; i++)); do
-			echo "--- n$i addresses:"
-			ip -n "$LAB_PREFIX-n$i" -br addr 2>&1 | sed 's/^/    /'
-			for f in vipd.log etcd.log; do
-				[ -s "$LAB_DIR/n$i/$f" ] || continue
-				echo "--- n$i $f (last lines):"
-				tail -n 15 "$LAB_DIR/n$i/$f" | cut -c1-300 | sed 's/^/    /'
-			done
+			echo "--- n$i: $(ip -n "$LAB_PREFIX-n$i" -br addr show dev eth0 2>&1 | tr -s ' ')"
+			if [ -s "$LAB_DIR/n$i/vipd.log" ]; then
+				tail -n "$([ "$full" = 1 ] && echo 40 || echo 8)" "$LAB_DIR/n$i/vipd.log" |
+					cut -c1-220 | sed 's/^/    vipd| /'
+			fi
+			if [ -s "$LAB_DIR/n$i/etcd.log" ]; then
+				grep -E '"level":"(warn|error|fatal|panic)"' "$LAB_DIR/n$i/etcd.log" |
+					tail -n "$([ "$full" = 1 ] && echo 20 || echo 2)" | cut -c1-220 | sed 's/^/    etcd| /'
+			fi
 		done
 		for f in "$LAB_DIR"/cl/probe*.log; do
 			[ -s "$f" ] || continue
-			echo "--- client $(basename "$f"):"
-			tail -n 20 "$f" | sed 's/^/    /'
+			echo "--- client $(basename "$f" .log): $(grep -E '^(attempts|max_outage_ms|outages) ' "$f" | tr '\n' ' ')"
 		done
 		echo "===== end of lab state ====="
 	} >&2
@@ -411,6 +415,12 @@ _lab_on_exit() {
 	trap '' INT TERM HUP
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
 		lab_dump
+		# the reason once more, last, where run-all's tail shows it
+		if [ -n "${_LAB_FAIL_MSG:-}" ]; then
+			lab_log "FAIL: $_LAB_FAIL_MSG"
+		else
+			lab_log "FAIL: exit status $rc${_LAB_ERR:+, last failed command: $_LAB_ERR}"
+		fi
 	fi
 	if [ "${LAB_KEEP:-0}" = 1 ] && [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -n "${LAB_DIR:-}" ]; then
 		: >"$LAB_DIR/keep" # tells the watchdog to leave it
@@ -428,6 +438,9 @@ _lab_on_exit() {
 }
 
 trap _lab_on_exit EXIT
+# remembers the last failing top-level command, to name it when errexit
+# ends a test (functions only with set -E)
+trap '_LAB_ERR="line $LINENO: $BASH_COMMAND"' ERR
 trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
