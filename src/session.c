@@ -1,5 +1,5 @@
 /*
- * session.c - lease grant, keepalive every TTL/3, fence timer, revoke.
+ * session.c - lease grant, keepalive every TTL/4, fence timer, revoke.
  */
 #include "session.h"
 
@@ -71,10 +71,22 @@ static uint32_t next_backoff(struct session *s)
 	return b;
 }
 
-/* Keepalives and grants must answer well within a keepalive period. */
+/*
+ * Keepalive every TTL/4 (etcd's own clients use TTL/3). The kernel-lifetime
+ * backstop works in whole seconds - for a 5 s TTL the address lives 3 s
+ * past each renewal - so renewals must follow each other well within that,
+ * even when one keepalive hangs to its timeout and the retry then waits out
+ * a 1 s network hiccup: 1.25 + 1.25 + 0.1 s, or 1.25 + ~1.2 s, both < 3 s.
+ */
+static uint32_t ka_interval(const struct session *s)
+{
+	return s->ttl_ms / 4;
+}
+
+/* Keepalives and grants must answer within a keepalive period. */
 static uint32_t req_timeout(const struct session *s)
 {
-	uint32_t t = s->ttl_ms / 3;
+	uint32_t t = ka_interval(s);
 
 	if (t < 500)
 		t = 500;
@@ -132,7 +144,7 @@ static void on_keepalive(void *arg, const struct etcd_result *r)
 	set_fence(s, s->sent_at, ttl);
 	log_debug("session: keepalive ok lease=%" PRIx64 " ttl=%" PRId64 " rtt_ms=%" PRIu64,
 	    (uint64_t)s->lease, ttl, loop_now_ms() - s->sent_at);
-	loop_timer_arm_at(s->tick, s->sent_at + s->ttl_ms / 3);
+	loop_timer_arm_at(s->tick, s->sent_at + ka_interval(s));
 }
 
 static void on_grant(void *arg, const struct etcd_result *r)
@@ -158,7 +170,7 @@ static void on_grant(void *arg, const struct etcd_result *r)
 	/* granted() may have ended the session (shutdown in progress). */
 	if (s->lease == id && !s->stopping) {
 		set_fence(s, s->sent_at, ttl);
-		loop_timer_arm_at(s->tick, s->sent_at + s->ttl_ms / 3);
+		loop_timer_arm_at(s->tick, s->sent_at + ka_interval(s));
 	}
 }
 
