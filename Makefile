@@ -23,9 +23,11 @@ WARN    += -Werror
 endif
 
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -DVIPD_VERSION='"$(VERSION)"' \
+# Project flags stay in force when CFLAGS is given on the command line.
+XCFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -DVIPD_VERSION='"$(VERSION)"' \
            $(shell pkg-config --cflags $(PKGS))
 LDLIBS  += $(shell pkg-config --libs $(PKGS))
+SANITIZE := -fsanitize=address,undefined -fno-omit-frame-pointer
 
 B       := build
 MAINS   := src/vipd.c src/vipctl.c
@@ -36,13 +38,13 @@ UNITBIN := $(UNITSRC:tests/unit/%.c=$(B)/tests/%)
 TOOLSRC := $(wildcard tests/tools/*.c)
 TOOLBIN := $(TOOLSRC:tests/tools/%.c=$(B)/tools/%)
 
-.PHONY: all check unit integration demo install uninstall clean deps bench
+.PHONY: all check unit integration demo install uninstall clean deps bench asan
 
 all: $(B)/vipd $(B)/vipctl
 
 $(B)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(XCFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(B)/libvipd.a: $(LIBOBJ)
 	@rm -f $@
@@ -56,12 +58,12 @@ $(B)/vipctl: $(B)/obj/vipctl.o $(B)/libvipd.a
 
 $(B)/tests/%: tests/unit/%.c $(B)/libvipd.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Isrc -MMD -MP -o $@ $< $(B)/libvipd.a \
+	$(CC) $(CPPFLAGS) $(XCFLAGS) $(CFLAGS) -Isrc -MMD -MP -o $@ $< $(B)/libvipd.a \
 		$(LDLIBS) $(shell pkg-config --libs cmocka)
 
 $(B)/tools/%: tests/tools/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $<
+	$(CC) $(CPPFLAGS) $(XCFLAGS) $(CFLAGS) -MMD -MP -o $@ $<
 
 # Run as root, check/demo first install whatever Debian packages are
 # missing, so a fresh machine needs nothing done by hand.
@@ -88,6 +90,12 @@ bench: deps
 	$(MAKE) all tests-bin
 	scripts/bench
 
+# The daemon and unit tests built with ASan + UBSan in build-asan/; run the
+# integration suite against it with LAB_VIPD=$$PWD/build-asan/vipd.
+asan:
+	$(MAKE) B=build-asan CFLAGS="-O1 -g $(SANITIZE)" LDFLAGS="$(SANITIZE)" \
+		build-asan/vipd build-asan/vipctl $(UNITBIN:$(B)/%=build-asan/%)
+
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
 	install -m 0755 $(B)/vipd $(DESTDIR)$(SBINDIR)/vipd
@@ -103,6 +111,6 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/systemd/system/vipd.service
 
 clean:
-	rm -rf $(B)
+	rm -rf $(B) build-asan
 
 -include $(wildcard $(B)/obj/*.d $(B)/tests/*.d $(B)/tools/*.d)

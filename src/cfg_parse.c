@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <yaml.h>
 
+#include "log.h"
 #include "xmem.h"
 
 #define MAX_DEPTH 64    /* YAML nesting; a Talos config uses about 10 */
@@ -31,12 +32,10 @@ void cfg_report(struct cfg_pctx *p, struct cfg_pos at, const char *fmt, ...)
 	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vasprintf(&msg, fmt, ap);
 	va_end(ap);
-	msg = xmalloc((size_t)n + 1);
-	va_start(ap, fmt);
-	vsnprintf(msg, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	if (n < 0)
+		fatal("vasprintf");
 	if (p->n_err == p->cap_err) {
 		p->cap_err = p->cap_err ? 2 * p->cap_err : 8;
 		p->err = xrealloc(p->err, p->cap_err * sizeof(*p->err));
