@@ -50,8 +50,8 @@ struct nl {
 	int mon_fd;          /* registered with loop when >= 0 */
 	int dispatching;     /* > 0 while watch callbacks may run */
 	bool closed;         /* nl_close() called during dispatch */
-	char reqbuf[NL_BUF_SIZE];
-	char monbuf[NL_BUF_SIZE];
+	_Alignas(struct nlmsghdr) char reqbuf[NL_BUF_SIZE];
+	_Alignas(struct nlmsghdr) char monbuf[NL_BUF_SIZE];
 };
 
 /* One request in flight: its data callback, and what the kernel said. */
