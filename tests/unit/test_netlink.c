@@ -838,7 +838,7 @@ static void test_announce_errors(void **state)
 {
 	static const unsigned char zero[6], mcast[6] = { 0x01, 0, 0x5e, 0, 0, 1 };
 	struct nl *nl;
-	unsigned char ip[4];
+	unsigned char ip[4], ip6[16];
 	struct nl_link l;
 
 	(void)state;
@@ -853,7 +853,8 @@ static void test_announce_errors(void **state)
 	assert_int_equal(announce_send(999999, l.mac, AF_INET, ip), -ENODEV);
 	assert_int_equal(sh("ip link set vipdnl0 down"), 0);
 	assert_int_equal(announce_send(l.ifindex, l.mac, AF_INET, ip), -ENETDOWN);
-	assert_int_equal(announce_send(l.ifindex, l.mac, AF_INET6, ip), -ENETDOWN);
+	pton(AF_INET6, VIP6, ip6);
+	assert_int_equal(announce_send(l.ifindex, l.mac, AF_INET6, ip6), -ENETDOWN);
 	assert_int_equal(sh("ip link set vipdnl0 up"), 0);
 	nl_close(nl);
 }
