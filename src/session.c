@@ -131,8 +131,14 @@ static void on_keepalive(void *arg, const struct etcd_result *r)
 		loop_timer_arm(s->tick, next_backoff(s));
 		return;
 	}
-	if (etcd_get_i64(json_object_get(r->body, "result"), "TTL", &ttl) < 0) {
-		log_warnx("session: keepalive reply without a valid TTL endpoint=%s", r->endpoint);
+	/* The gateway streams keepalive replies: {"result": {...}} or, when
+	 * the call failed after the headers went out, {"error": {...}} with
+	 * HTTP 200. Only a result says anything about the lease. */
+	if (!json_is_object(json_object_get(r->body, "result")) ||
+	    etcd_get_i64(json_object_get(r->body, "result"), "TTL", &ttl) < 0) {
+		json_t *er = json_object_get(r->body, "error");
+		log_warnx("session: keepalive failed endpoint=%s error=\"%s\"", r->endpoint,
+		    json_string_value(json_object_get(er, "message")) ?: "reply without a result");
 		loop_timer_arm(s->tick, next_backoff(s));
 		return;
 	}
