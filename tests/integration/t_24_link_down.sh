@@ -1,0 +1,73 @@
+#!/bin/bash
+# t_24_link_down: the VIP's link. Each node carries the VIP on its own
+# link vip0, one end of a veth pair inside the node (etcd keeps using
+# eth0, so only the VIP's link fails):
+#  - link down on the owner: it releases the VIP and stands aside (resigns
+#    from the election), another node owns it within 1 s;
+#  - link up again: it is a candidate again, at the back of the queue;
+#  - link absent at start: vipd waits for it (logged), does not exit, and
+#    becomes a candidate once the link appears;
+#  - link deleted under the owner: the same as down, and when a link of that
+#    name comes back, a candidate again.
+set -euo pipefail
+. "$(dirname "$0")/lab.sh"
+
+lab_up 3
+lab_etcd_up
+lab_monitor_start
+name=/vipd/election/$VIP4
+for i in 1 2 3; do
+	lab_vipd_config "$i"
+	sed -i 's/interface: eth0/interface: vip0/' "$LAB_DIR/n$i/vipd.yaml"
+done
+# add_vip_link ID: vip0 (with its peer vip0p, both up: a veth has carrier
+# only when both ends are up) in node ID.
+add_vip_link() {
+	lab_exec "$1" ip link add vip0 type veth peer name vip0p
+	lab_exec "$1" ip link set vip0p up
+	lab_exec "$1" ip link set vip0 up
+}
+for i in 1 2; do add_vip_link "$i"; done
+
+# node 3 starts without its link
+for i in 1 2 3; do lab_vipd_start "$i"; done
+owner=$(lab_wait_owner 10) || lab_fail "no owner"
+lab_log "owner: $owner"
+lab_assert "the VIP is on vip0" test -n "$(lab_exec "${owner#n}" ip -o addr show dev vip0 | grep " $VIP4/32 ")"
+lab_wait_until 3 grep -q 'link not found vip=198.18.0.100 link=vip0; waiting' "$LAB_DIR/n3/vipd.log" ||
+	lab_fail "n3 did not say it waits for vip0"
+lab_assert "n3's vipd still runs" lab_pid 3 vipd
+candidates() { lab_etcdctl 1 get --prefix --print-value-only "$name/" | sort | tr '\n' ' '; }
+lab_assert "only n1 and n2 are candidates while n3 lacks its link" test "$(candidates)" = "n1 n2 "
+
+add_vip_link 3
+lab_wait_until 3 test "$(candidates)" = "n1 n2 n3 " || lab_fail "n3 did not become a candidate once vip0 appeared (candidates: $(candidates))"
+lab_log "n3 became a candidate when its link appeared"
+
+# link down on the owner
+t0=$(date +%s%N)
+lab_exec "${owner#n}" ip link set vip0 down
+new=$(lab_wait_owner 1 "$owner") || lab_fail "no new owner within 1 s of $owner's link going down"
+lab_log "$owner link down -> $new owns the VIP after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+lab_assert "$owner logged standing aside" grep -q 'standing aside vip=198.18.0.100 reason="link down"' "$LAB_DIR/$owner/vipd.log"
+lab_assert "$owner is no candidate while its link is down" \
+	test "$(lab_etcdctl 1 get --prefix --print-value-only "$name/" | grep -cx "$owner")" = 0
+
+# link up again: a candidate again, the owner stays
+lab_exec "${owner#n}" ip link set vip0 up
+lab_wait_until 3 test "$(lab_etcdctl 1 get --prefix --print-value-only "$name/" | grep -cx "$owner")" = 1 ||
+	lab_fail "$owner did not campaign again after its link came back"
+sleep 1
+lab_assert "$new still owns the VIP" test "$(lab_owner)" = "$new"
+# the owner's link deleted
+t0=$(date +%s%N)
+lab_exec "${new#n}" ip link del vip0
+third=$(lab_wait_owner 1 "$new") || lab_fail "no new owner within 1 s of $new's link being deleted"
+lab_log "$new link deleted -> $third owns the VIP after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+lab_assert "$new logged the link gone" grep -q 'link gone vip=198.18.0.100 link=vip0' "$LAB_DIR/$new/vipd.log"
+add_vip_link "${new#n}"
+lab_wait_until 3 test "$(lab_etcdctl 1 get --prefix --print-value-only "$name/" | grep -cx "$new")" = 1 ||
+	lab_fail "$new did not campaign again once vip0 was back"
+lab_assert "$third still owns the VIP" test "$(lab_owner)" = "$third"
+lab_assert_no_overlap "$VIP4"
+lab_log "PASS"
