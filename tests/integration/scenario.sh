@@ -7,6 +7,13 @@
 #     scenario_up [--v6 | --v6-only]   # prints nothing; sets OWNER (n1..n3)
 #     ...fault...
 #     scenario_end [v6]                # overlap 0, one owner, client reaches it
+#
+# and the helpers the scenarios share (one version each, documented below;
+# docs/testing.md lists them):
+#
+#     sc_now_us, sc_ms                       event times in epoch microseconds
+#     sc_mon_events, sc_ev, sc_ev_first      the VIP's events in a monitor file
+#     sc_etcd_leader, sc_etcd_move_leader    the etcd raft leader
 
 . "$(dirname "${BASH_SOURCE[0]}")/lab.sh"
 
@@ -48,4 +55,124 @@ scenario_end() {
 	lab_assert "client reaches the owner ($o) through $addr (answered $got)" test "$got" = "$o"
 	lab_assert_no_overlap "$addr"
 	lab_log "PASS: owner $o, no overlap"
+}
+
+# --- event times --------------------------------------------------------------
+# Times are integer epoch microseconds ("us"): the wall clock of the monitor
+# stamps, shared by every namespace, so they compare across nodes.
+
+# sc_now_us: the wall clock now, in epoch microseconds.
+sc_now_us() {
+	local t=$EPOCHREALTIME
+	echo "${t%.*}${t#*.}"
+}
+
+# sc_ms FROM_US TO_US: TO - FROM in ms with one decimal (for the log).
+sc_ms() {
+	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f\n", (b - a) / 1000 }'
+}
+
+# sc_mon_events NODE [ADDR] [raw]: the events for ADDR (default VIP4; the
+# address compared without prefix length, case-insensitive) in NODE's
+# monitor file ($LAB_DIR/nI/addr.mon), in file order, one a line:
+#     <epoch us> add|del <valid_lft s, -1 = forever>
+# "add" is an add or a lifetime refresh (`ip addr replace` prints the add
+# again); "del" a Deleted event, by anyone (a kernel expiry has valid_lft
+# 0). With "raw", each line goes on with a space and the monitor's line as
+# it is. Lines without a stamp are skipped. No events: prints nothing and
+# returns 0, so x=$(sc_mon_events n1) is empty (and then `<<<"$x"` feeds a
+# program ONE BLANK LINE: awk programs on such output must skip it, e.g.
+# `NF && ...`). Non-zero if a stamp cannot be converted.
+sc_mon_events() {
+	local node=n${1#n} addr=${2:-$VIP4} raw=0 ev us
+	[ "${3:-}" = raw ] && raw=1
+	ev=$(awk -v vip="$addr" -v raw="$raw" '
+		$1 ~ /^\[[0-9]/ {
+			st = $1; gsub(/[][]/, "", st); sub(/T/, " ", st)
+			for (i = 2; i < NF; i++)
+				if ($i == "inet" || $i == "inet6") {
+					a = $(i + 1); sub(/\/.*/, "", a)
+					if (tolower(a) != tolower(vip))
+						break
+					l = -1
+					for (j = i; j < NF; j++)
+						if ($j == "valid_lft") { l = $(j + 1); break }
+					if (l == "forever") l = -1; else sub(/sec$/, "", l)
+					if (raw) print st, ($2 == "Deleted" ? "del" : "add"), l, $0
+					else print st, ($2 == "Deleted" ? "del" : "add"), l
+					break
+				}
+		}' "$LAB_DIR/$node/addr.mon") || return 1
+	[ -n "$ev" ] || return 0
+	# stamp "YYYY-MM-DD HH:MM:SS.UUUUUU" (local time) -> epoch us, all at once
+	us=$(cut -d' ' -f1,2 <<<"$ev" | date -f - +%s%6N) || return 1
+	paste -d' ' <(printf '%s\n' "$us") <(cut -d' ' -f3- <<<"$ev")
+}
+
+# sc_ev NODE add|del [SINCE_US] [line]: the epoch-us stamps of NODE's VIP4
+# add (incl. lifetime refreshes) or Deleted events at or after SINCE_US
+# (default: all), one a line, oldest first; with "line", "US MONITOR-LINE".
+# Prints nothing (status 0) if there are none; non-zero on an unreadable
+# monitor file or stamp.
+sc_ev() {
+	local kind=$2 since=${3:-0} mode=${4:-} ev line us k
+	ev=$(sc_mon_events "$1" "$VIP4" raw) || return 1
+	while IFS= read -r line; do
+		[ -n "$line" ] || continue # no events: one blank line
+		us=${line%% *}
+		line=${line#* }
+		k=${line%% *}
+		line=${line#* }            # "<valid_lft> <monitor line>"
+		[ "$k" = "$kind" ] || continue
+		[ "$us" -ge "$since" ] || continue
+		if [ "$mode" = line ]; then echo "$us ${line#* }"; else echo "$us"; fi
+	done <<<"$ev"
+	return 0
+}
+
+# sc_ev_first NODE add|del [SINCE_US] [line]: the first of those; non-zero
+# if there is none.
+sc_ev_first() {
+	local v
+	v=$(sc_ev "$@") || return 1
+	[ -n "$v" ] || return 1
+	echo "${v%%$'\n'*}"
+}
+
+# --- etcd raft leader ---------------------------------------------------------
+
+# sc_etcd_leader: the node whose etcd member leads the raft group (n1..),
+# from `endpoint status --cluster` asked of the first running member that
+# answers (each member reports whether it leads). Prints nothing and returns
+# non-zero if unknown. A lost raft leader delays lease expiry (etcd gives
+# every lease a fresh TTL when a new leader takes over), so the scenarios
+# log it or place it.
+sc_etcd_leader() {
+	local out i
+	for ((i = 1; i <= LAB_N; i++)); do
+		lab_pid "$i" etcd >/dev/null || continue
+		out=$(lab_etcdctl "$i" endpoint status --cluster -w simple 2>/dev/null) || continue
+		# "http://198.18.0.12:2379, <id>, <version>, <size>, true, ..."
+		out=$(awk -F', ' 'NF && $5 == "true" { print $1; exit }' <<<"$out")
+		[[ $out =~ ^https?://198\.18\.0\.([0-9]+): ]] || continue
+		echo "n$((BASH_REMATCH[1] - 10))" # node i is 198.18.0.(10+i)
+		return 0
+	done
+	return 1
+}
+
+# sc_etcd_move_leader NODE: make NODE's etcd member the raft leader
+# (`etcdctl move-leader`, sent to the current leader; its answer goes to
+# the log) and wait (5 s) until it is. 0 at once if it already leads;
+# non-zero if the leader is unknown, the move is refused or does not
+# happen in time.
+sc_etcd_move_leader() {
+	local to=n${1#n} cur id
+	cur=$(sc_etcd_leader) || return 1
+	[ "$cur" = "$to" ] && return 0
+	id=$(lab_etcdctl "$to" member list -w simple | awk -F', ' -v n="$to" '$3 == n { print $1 }') || return 1
+	[ -n "$id" ] || return 1
+	lab_etcdctl "$cur" --at "http://$(lab_node_addr4 "$cur"):2379" move-leader "$id" >&2 || return 1
+	# shellcheck disable=SC2016 # eval expands it
+	lab_wait_until 5 eval '[ "$(sc_etcd_leader)" = "$to" ]'
 }

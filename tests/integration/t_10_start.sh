@@ -24,23 +24,12 @@ t_first_log_us() {
 	line=$(head -n 1 "$LAB_DIR/$1/vipd.log") || return 1
 	date -d "${line%% *}" +%s%6N
 }
-t_first_add_us() {
-	local line st
-	while IFS= read -r line; do
-		[[ $line == *" inet $VIP4/"* && $line != *"] Deleted "* ]] || continue
-		st=${line#[}
-		st=${st%%]*}
-		date -d "${st/T/ }" +%s%6N
-		return 0
-	done <"$LAB_DIR/$1/addr.mon"
-	return 1
-}
 t0=
 for i in 1 2 3; do
 	t=$(t_first_log_us "n$i") || lab_fail "no log line from vipd on n$i"
 	if [ -z "$t0" ] || [ "$t" -lt "$t0" ]; then t0=$t; fi
 done
-tadd=$(t_first_add_us "$OWNER") || lab_fail "no add event of $VIP4 on $OWNER in its monitor file"
+tadd=$(sc_ev_first "$OWNER" add) || lab_fail "no add event of $VIP4 on $OWNER in its monitor file"
 lab_log "first vipd start -> $OWNER adds $VIP4: $(( (tadd - t0) / 1000 )) ms"
 lab_assert "owner within 10 s of the first vipd start" test $((tadd - t0)) -le 10000000
 

@@ -9,60 +9,18 @@
 set -euo pipefail
 . "$(dirname "$0")/scenario.sh"
 
-# --- local helpers (lab.sh has none for event times) -------------------------
-# t_now_us: wall clock in epoch microseconds (the monitor's clock).
-t_now_us() {
-	local t=$EPOCHREALTIME
-	echo "${t%.*}${t#*.}"
-}
-
-# t_ev NODE add|del [SINCE_US] [line]: the epoch-us stamps of the VIP4 add
-# (incl. lifetime refreshes) or Deleted events in NODE's monitor file at or
-# after SINCE_US, one a line; with "line", "US RAW-EVENT-LINE".
-t_ev() {
-	local node=n${1#n} kind=$2 since=${3:-0} mode=${4:-} line st us
-	while IFS= read -r line; do
-		[[ $line == *" inet $VIP4/"* ]] || continue
-		if [[ $line == *"] Deleted "* ]]; then
-			[ "$kind" = del ] || continue
-		else
-			[ "$kind" = add ] || continue
-		fi
-		st=${line#[}
-		st=${st%%]*}
-		us=$(date -d "${st/T/ }" +%s%6N) || return 1
-		if [ "$us" -ge "$since" ]; then
-			if [ "$mode" = line ]; then echo "$us $line"; else echo "$us"; fi
-		fi
-	done <"$LAB_DIR/$node/addr.mon"
-	return 0
-}
-
-# t_ev_first NODE add|del [SINCE_US] [line]: the first of those; non-zero if none.
-t_ev_first() {
-	local v
-	v=$(t_ev "$@") || return 1
-	[ -n "$v" ] || return 1
-	echo "${v%%$'\n'*}"
-}
-
-# t_ms FROM_US TO_US: TO - FROM in ms, one decimal.
-t_ms() {
-	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f\n", (b - a) / 1000 }'
-}
-
 scenario_up
 old=$OWNER
 lab_assert "client reaches $old before the stop" test "$(lab_client_reach)" = "$old"
 lab_probe_start
 sleep 1
 
-t_sig=$(t_now_us)
+t_sig=$(sc_now_us)
 if ! lab_vipd_stop "$old" 2; then
 	lab_fail "vipd on $old did not exit within 2 s of SIGTERM (killed; status ${LAB_LAST_STATUS:-?})"
 fi
-t_exit=$(t_now_us)
-lab_log "vipd on $old exited with status ${LAB_LAST_STATUS:-?} $(t_ms "$t_sig" "$t_exit") ms after SIGTERM"
+t_exit=$(sc_now_us)
+lab_log "vipd on $old exited with status ${LAB_LAST_STATUS:-?} $(sc_ms "$t_sig" "$t_exit") ms after SIGTERM"
 lab_assert "vipd on $old exited 0" test "${LAB_LAST_STATUS:-x}" = 0
 grep -E 'stop: |vip: released|session: (revoking|lease revoked)|stopped' "$LAB_DIR/$old/vipd.log" |
 	sed "s/^/    $old vipd: /" >&2 || true
@@ -72,11 +30,11 @@ sleep 0.5
 lab_probe_stop >&2
 outage=$(lab_probe_max_outage_ms) || lab_fail "no probe summary"
 
-t_del=$(t_ev_first "$old" del "$t_sig") || lab_fail "no Deleted event of $VIP4 on $old after the signal"
-t_add=$(t_ev_first "$new" add "$t_sig") || lab_fail "no add event of $VIP4 on $new after the signal"
-lab_log "SIGTERM -> $old deletes $VIP4: $(t_ms "$t_sig" "$t_del") ms"
-lab_log "SIGTERM -> $new adds $VIP4: $(t_ms "$t_sig" "$t_add") ms (handover)"
-lab_log "$old delete -> $new add: $(t_ms "$t_del" "$t_add") ms"
+t_del=$(sc_ev_first "$old" del "$t_sig") || lab_fail "no Deleted event of $VIP4 on $old after the signal"
+t_add=$(sc_ev_first "$new" add "$t_sig") || lab_fail "no add event of $VIP4 on $new after the signal"
+lab_log "SIGTERM -> $old deletes $VIP4: $(sc_ms "$t_sig" "$t_del") ms"
+lab_log "SIGTERM -> $new adds $VIP4: $(sc_ms "$t_sig" "$t_add") ms (handover)"
+lab_log "$old delete -> $new add: $(sc_ms "$t_del" "$t_add") ms"
 lab_log "probe max outage: $outage ms"
 lab_assert "$old deleted the VIP before $new added it" test "$t_del" -le "$t_add"
 lab_assert "new owner $new within 1 s of the SIGTERM" test $((t_add - t_sig)) -le 1000000

@@ -21,77 +21,6 @@
 set -euo pipefail
 . "$(dirname "$0")/scenario.sh"
 
-# --- local helpers (lab.sh has none for event times) -------------------------
-# t_now_us: wall clock in epoch microseconds (the monitor's clock).
-t_now_us() {
-	local t=$EPOCHREALTIME
-	echo "${t%.*}${t#*.}"
-}
-
-# t_ev NODE add|del [SINCE_US] [line]: the epoch-us stamps of the VIP4 add
-# (incl. lifetime refreshes) or Deleted events in NODE's monitor file at or
-# after SINCE_US, one a line; with "line", "US RAW-EVENT-LINE".
-t_ev() {
-	local node=n${1#n} kind=$2 since=${3:-0} mode=${4:-} line st us
-	while IFS= read -r line; do
-		[[ $line == *" inet $VIP4/"* ]] || continue
-		if [[ $line == *"] Deleted "* ]]; then
-			[ "$kind" = del ] || continue
-		else
-			[ "$kind" = add ] || continue
-		fi
-		st=${line#[}
-		st=${st%%]*}
-		us=$(date -d "${st/T/ }" +%s%6N) || return 1
-		if [ "$us" -ge "$since" ]; then
-			if [ "$mode" = line ]; then echo "$us $line"; else echo "$us"; fi
-		fi
-	done <"$LAB_DIR/$node/addr.mon"
-	return 0
-}
-
-# t_ev_first NODE add|del [SINCE_US] [line]: the first of those; non-zero if none.
-t_ev_first() {
-	local v
-	v=$(t_ev "$@") || return 1
-	[ -n "$v" ] || return 1
-	echo "${v%%$'\n'*}"
-}
-
-# t_ms FROM_US TO_US: TO - FROM in ms, one decimal.
-t_ms() {
-	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f\n", (b - a) / 1000 }'
-}
-
-# t_etcd_leader: the node whose etcd member leads the raft group (n1..),
-# non-zero if unknown. For the log: a lost leader delays lease expiry.
-t_etcd_leader() {
-	local out i
-	for i in 1 2 3; do
-		lab_pid "$i" etcd >/dev/null || continue
-		out=$(lab_etcdctl "$i" endpoint status --cluster -w simple 2>/dev/null) || continue
-		# "http://198.18.0.12:2379, <id>, <version>, <size>, true, ..."
-		out=$(awk -F', ' '$5 == "true" { print $1 }' <<<"$out")
-		[[ $out =~ 198\.18\.0\.1([0-9]): ]] || continue
-		echo "n${BASH_REMATCH[1]}"
-		return 0
-	done
-	return 1
-}
-
-# t_etcd_move_leader NODE: make NODE's etcd member the raft leader
-# (etcdctl move-leader, sent to the current leader); waits until it is.
-t_etcd_move_leader() {
-	local to=n${1#n} cur id
-	cur=$(t_etcd_leader) || return 1
-	[ "$cur" = "$to" ] && return 0
-	id=$(lab_etcdctl "$to" member list -w simple | awk -F', ' -v n="$to" '$3 == n { print $1 }') || return 1
-	[ -n "$id" ] || return 1
-	lab_etcdctl "$cur" --at "http://$(lab_node_addr4 "$cur"):2379" move-leader "$id" >&2 || return 1
-	# shellcheck disable=SC2016 # eval expands it
-	lab_wait_until 5 eval '[ "$(t_etcd_leader)" = "$to" ]'
-}
-
 # lab_power_off under errexit dies at random while the probe runs (a
 # per-connection socat child exits between `ip netns pids` and the kill in
 # _lab_kill_ns: kill returns 1, or awk in _lab_parents returns 2). Run it
@@ -112,16 +41,16 @@ t_round() {
 	local dead=$1 max_us=$2 t_off t_del t_add outage
 	lab_probe_start
 	sleep 1
-	t_off=$(t_now_us)
+	t_off=$(sc_now_us)
 	t_power_off "$dead"
 	NEW=$(lab_wait_owner $((LAB_TTL + 6)) "$dead") || lab_fail "no new owner within TTL + 6 s of the power loss"
 	sleep 0.5
 	lab_probe_stop >&2
 	outage=$(lab_probe_max_outage_ms) || lab_fail "no probe summary"
-	t_del=$(t_ev_first "$dead" del "$t_off") || lab_fail "no Deleted event of $VIP4 on $dead after the power loss"
-	t_add=$(t_ev_first "$NEW" add "$t_off") || lab_fail "no add event of $VIP4 on $NEW after the power loss"
-	lab_log "power off -> $VIP4 gone from $dead: $(t_ms "$t_off" "$t_del") ms"
-	lab_log "power off -> $NEW adds $VIP4: $(t_ms "$t_off" "$t_add") ms (TTL $LAB_TTL s, bound $((max_us / 1000)) ms)"
+	t_del=$(sc_ev_first "$dead" del "$t_off") || lab_fail "no Deleted event of $VIP4 on $dead after the power loss"
+	t_add=$(sc_ev_first "$NEW" add "$t_off") || lab_fail "no add event of $VIP4 on $NEW after the power loss"
+	lab_log "power off -> $VIP4 gone from $dead: $(sc_ms "$t_off" "$t_del") ms"
+	lab_log "power off -> $NEW adds $VIP4: $(sc_ms "$t_off" "$t_add") ms (TTL $LAB_TTL s, bound $((max_us / 1000)) ms)"
 	lab_log "probe max outage: $outage ms (target <= $((LAB_TTL * 1000 + 500)) ms)"
 	lab_assert "$VIP4 left $dead before $NEW added it" test "$t_del" -le "$t_add"
 	lab_assert "new owner $NEW within $((max_us / 1000)) ms of the power loss" test $((t_add - t_off)) -le "$max_us"
@@ -133,12 +62,12 @@ ttl_us=$((LAB_TTL * 1000000))
 
 # --- A: the owner is not the etcd raft leader
 old=$OWNER
-lead=$(t_etcd_leader) || lab_fail "cannot tell the etcd raft leader"
+lead=$(sc_etcd_leader) || lab_fail "cannot tell the etcd raft leader"
 if [ "$lead" = "$old" ]; then
 	for i in 1 2 3; do
 		[ "n$i" = "$old" ] || break
 	done
-	t_etcd_move_leader "n$i" || lab_fail "cannot move the etcd raft leader to n$i"
+	sc_etcd_move_leader "n$i" || lab_fail "cannot move the etcd raft leader to n$i"
 	lead=n$i
 fi
 lab_log "round A: owner $old, etcd raft leader $lead"
@@ -150,17 +79,17 @@ a_new=$NEW
 lab_power_on "$old"
 lab_etcd_start "$old" || lab_fail "cannot start etcd on $old"
 lab_etcd_wait_healthy 20 || lab_fail "etcd not healthy again after $old's reboot"
-t_boot=$(t_now_us)
+t_boot=$(sc_now_us)
 lab_vipd_start "$old" || lab_fail "cannot start vipd on $old"
 lab_wait_until 5 grep -qE "election: (not leader|leader changed) .*leader=$a_new\$" "$LAB_DIR/$old/vipd.log" ||
 	lab_fail "$old's vipd did not see $a_new as leader after its reboot"
 sleep 1
 lab_assert "$a_new still owns $VIP4 after $old came back" test "$(lab_owner)" = "$a_new"
-if x=$(t_ev "$old" add "$t_boot") && [ -n "$x" ]; then
+if x=$(sc_ev "$old" add "$t_boot") && [ -n "$x" ]; then
 	lab_fail "$old added $VIP4 after its reboot although $a_new owns it"
 fi
-t_etcd_move_leader "$a_new" || lab_fail "cannot move the etcd raft leader to $a_new"
-lab_log "round B: owner $a_new, etcd raft leader $(t_etcd_leader || echo '?')"
+sc_etcd_move_leader "$a_new" || lab_fail "cannot move the etcd raft leader to $a_new"
+lab_log "round B: owner $a_new, etcd raft leader $(sc_etcd_leader || echo '?')"
 t_round "$a_new" $((ttl_us + 4000000))
 
 scenario_end

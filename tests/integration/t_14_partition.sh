@@ -18,77 +18,6 @@
 set -euo pipefail
 . "$(dirname "$0")/scenario.sh"
 
-# --- local helpers (lab.sh has none for event times) -------------------------
-# t_now_us: wall clock in epoch microseconds (the monitor's clock).
-t_now_us() {
-	local t=$EPOCHREALTIME
-	echo "${t%.*}${t#*.}"
-}
-
-# t_ev NODE add|del [SINCE_US] [line]: the epoch-us stamps of the VIP4 add
-# (incl. lifetime refreshes) or Deleted events in NODE's monitor file at or
-# after SINCE_US, one a line; with "line", "US RAW-EVENT-LINE".
-t_ev() {
-	local node=n${1#n} kind=$2 since=${3:-0} mode=${4:-} line st us
-	while IFS= read -r line; do
-		[[ $line == *" inet $VIP4/"* ]] || continue
-		if [[ $line == *"] Deleted "* ]]; then
-			[ "$kind" = del ] || continue
-		else
-			[ "$kind" = add ] || continue
-		fi
-		st=${line#[}
-		st=${st%%]*}
-		us=$(date -d "${st/T/ }" +%s%6N) || return 1
-		if [ "$us" -ge "$since" ]; then
-			if [ "$mode" = line ]; then echo "$us $line"; else echo "$us"; fi
-		fi
-	done <"$LAB_DIR/$node/addr.mon"
-	return 0
-}
-
-# t_ev_first NODE add|del [SINCE_US] [line]: the first of those; non-zero if none.
-t_ev_first() {
-	local v
-	v=$(t_ev "$@") || return 1
-	[ -n "$v" ] || return 1
-	echo "${v%%$'\n'*}"
-}
-
-# t_ms FROM_US TO_US: TO - FROM in ms, one decimal.
-t_ms() {
-	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f\n", (b - a) / 1000 }'
-}
-
-# t_etcd_leader: the node whose etcd member leads the raft group (n1..),
-# non-zero if unknown. For the log: a lost leader delays lease expiry.
-t_etcd_leader() {
-	local out i
-	for i in 1 2 3; do
-		lab_pid "$i" etcd >/dev/null || continue
-		out=$(lab_etcdctl "$i" endpoint status --cluster -w simple 2>/dev/null) || continue
-		# "http://198.18.0.12:2379, <id>, <version>, <size>, true, ..."
-		out=$(awk -F', ' '$5 == "true" { print $1 }' <<<"$out")
-		[[ $out =~ 198\.18\.0\.1([0-9]): ]] || continue
-		echo "n${BASH_REMATCH[1]}"
-		return 0
-	done
-	return 1
-}
-
-# t_etcd_move_leader NODE: make NODE's etcd member the raft leader
-# (etcdctl move-leader, sent to the current leader); waits until it is.
-t_etcd_move_leader() {
-	local to=n${1#n} cur id
-	cur=$(t_etcd_leader) || return 1
-	[ "$cur" = "$to" ] && return 0
-	id=$(lab_etcdctl "$to" member list -w simple | awk -F', ' -v n="$to" '$3 == n { print $1 }') || return 1
-	[ -n "$id" ] || return 1
-	lab_etcdctl "$cur" --at "http://$(lab_node_addr4 "$cur"):2379" move-leader "$id" >&2 || return 1
-	# shellcheck disable=SC2016 # eval expands it
-	lab_wait_until 5 eval '[ "$(t_etcd_leader)" = "$to" ]'
-}
-
 # Violations that should not stop the run (so every round is measured):
 # collected and reported at the end.
 DEFERRED=()
@@ -103,10 +32,10 @@ t_round() {
 	local old=$1 max_us=$2 t_p t_del t_dlast t_add t_heal outage o x
 	lab_probe_start
 	sleep 1
-	t_p=$(t_now_us)
+	t_p=$(sc_now_us)
 	lab_partition "$old"
 	NEW=$(lab_wait_owner $((LAB_TTL + 6)) "$old") || lab_fail "no single owner other than $old within TTL + 6 s of the partition"
-	t_add=$(t_ev_first "$NEW" add "$t_p") || lab_fail "no add event of $VIP4 on $NEW after the partition"
+	t_add=$(sc_ev_first "$NEW" add "$t_p") || lab_fail "no add event of $VIP4 on $NEW after the partition"
 
 	# Stay partitioned a while: the old owner must not take it back.
 	for _ in $(seq 1 20); do
@@ -116,29 +45,29 @@ t_round() {
 	done
 	lab_probe_stop >&2
 	outage=$(lab_probe_max_outage_ms) || lab_fail "no probe summary"
-	t_heal=$(t_now_us)
+	t_heal=$(sc_now_us)
 	lab_heal "$old"
 
 	# What the old owner did while partitioned, from its monitor file.
-	t_del=$(t_ev_first "$old" del "$t_p") || lab_fail "no Deleted event of $VIP4 on $old after the partition"
-	x=$(t_ev "$old" del "$t_p") || true
+	t_del=$(sc_ev_first "$old" del "$t_p") || lab_fail "no Deleted event of $VIP4 on $old after the partition"
+	x=$(sc_ev "$old" del "$t_p") || true
 	t_dlast=$(awk -v h="$t_heal" '$1 < h { t = $1 } END { print t }' <<<"$x")
-	lab_log "partition -> $old drops $VIP4: $(t_ms "$t_p" "$t_del") ms (last drop before the heal: $(t_ms "$t_p" "$t_dlast") ms)"
-	lab_log "partition -> $NEW adds $VIP4: $(t_ms "$t_p" "$t_add") ms (TTL $LAB_TTL s, bound $((max_us / 1000)) ms)"
-	lab_log "last drop on $old -> add on $NEW: $(t_ms "$t_dlast" "$t_add") ms"
+	lab_log "partition -> $old drops $VIP4: $(sc_ms "$t_p" "$t_del") ms (last drop before the heal: $(sc_ms "$t_p" "$t_dlast") ms)"
+	lab_log "partition -> $NEW adds $VIP4: $(sc_ms "$t_p" "$t_add") ms (TTL $LAB_TTL s, bound $((max_us / 1000)) ms)"
+	lab_log "last drop on $old -> add on $NEW: $(sc_ms "$t_dlast" "$t_add") ms"
 	lab_log "probe max outage: $outage ms"
-	t_ev "$old" add "$t_p" line | awk -v h="$t_heal" '$1 < h' | cut -d' ' -f2- | sed "s/^/    $old monitor after the partition: /" >&2 || true
-	t_ev "$old" del "$t_p" line | awk -v h="$t_heal" '$1 < h' | cut -d' ' -f2- | sed "s/^/    $old monitor after the partition: /" >&2 || true
+	sc_ev "$old" add "$t_p" line | awk -v h="$t_heal" '$1 < h' | cut -d' ' -f2- | sed "s/^/    $old monitor after the partition: /" >&2 || true
+	sc_ev "$old" del "$t_p" line | awk -v h="$t_heal" '$1 < h' | cut -d' ' -f2- | sed "s/^/    $old monitor after the partition: /" >&2 || true
 	grep -E 'session: (fence|lease lost)|vip: (released|acquired|address removed)' "$LAB_DIR/$old/vipd.log" |
 		awk -v since="$(date -u -d "@$((t_p / 1000000))" +%Y-%m-%dT%H:%M:%S)" '$1 >= since' |
 		sed "s/^/    $old vipd: /" >&2 || true
 	lab_assert "$old no longer held $VIP4 when $NEW added it (last drop <= add)" test "$t_dlast" -le "$t_add"
 	lab_assert "new owner $NEW within $((max_us / 1000)) ms of the partition" test $((t_add - t_p)) -le "$max_us"
-	x=$(t_ev "$old" add "$t_del") || true
+	x=$(sc_ev "$old" add "$t_del") || true
 	# (an empty here-string is one empty line: skip blank lines)
 	x=$(awk -v h="$t_heal" -v p="$t_p" 'NF && $1 < h { printf "%s+%.0fms", sep, ($1 - p) / 1000; sep = " " }' <<<"$x")
 	if [ -n "$x" ]; then
-		t_defer_fail "round on $old: partitioned $old added $VIP4 again after it had lost it (kernel lifetime expiry at +$(t_ms "$t_p" "$t_del") ms after the partition; re-adds at $x after the partition)"
+		t_defer_fail "round on $old: partitioned $old added $VIP4 again after it had lost it (kernel lifetime expiry at +$(sc_ms "$t_p" "$t_del") ms after the partition; re-adds at $x after the partition)"
 	else
 		lab_log "ok: $old did not add $VIP4 again from its drop to the heal"
 	fi
@@ -147,7 +76,7 @@ t_round() {
 	o=$(lab_wait_owner 1) || lab_fail "not exactly one owner $((LAB_TTL + 2)) s after the heal (holders: $(lab_owner))"
 	lab_assert "$NEW still owns $VIP4 after the heal (got $o)" test "$o" = "$NEW"
 	lab_assert "client reaches $NEW after the heal" test "$(lab_client_reach)" = "$NEW"
-	x=$(t_ev "$old" add "$t_heal") || true
+	x=$(sc_ev "$old" add "$t_heal") || true
 	[ -z "$x" ] || lab_fail "$old added $VIP4 after the heal although $NEW owns it"
 	lab_assert "no overlap so far" test "$(lab_overlap_ms 2>/dev/null)" = 0
 }
@@ -163,18 +92,18 @@ scenario_up
 ttl_us=$((LAB_TTL * 1000000))
 
 # --- A: the owner is not the etcd raft leader
-lead=$(t_etcd_leader) || lab_fail "cannot tell the etcd raft leader"
+lead=$(sc_etcd_leader) || lab_fail "cannot tell the etcd raft leader"
 if [ "$lead" = "$OWNER" ]; then
 	lead=$(t_other "$OWNER")
-	t_etcd_move_leader "$lead" || lab_fail "cannot move the etcd raft leader to $lead"
+	sc_etcd_move_leader "$lead" || lab_fail "cannot move the etcd raft leader to $lead"
 fi
 lab_log "round A: owner $OWNER, etcd raft leader $lead"
 t_round "$OWNER" $((ttl_us + 3000000))
 
 # --- B: the owner is the etcd raft leader too
 lab_etcd_wait_healthy 10 || lab_fail "etcd not healthy after the heal"
-t_etcd_move_leader "$NEW" || lab_fail "cannot move the etcd raft leader to $NEW"
-lab_log "round B: owner $NEW, etcd raft leader $(t_etcd_leader || echo '?')"
+sc_etcd_move_leader "$NEW" || lab_fail "cannot move the etcd raft leader to $NEW"
+lab_log "round B: owner $NEW, etcd raft leader $(sc_etcd_leader || echo '?')"
 t_round "$NEW" $((ttl_us + 4000000))
 
 scenario_end

@@ -11,71 +11,28 @@
 set -euo pipefail
 . "$(dirname "$0")/scenario.sh"
 
-# --- local helpers (lab.sh has none for event times) -------------------------
-# t_now_us: wall clock in epoch microseconds (the monitor's clock).
-t_now_us() {
-	local t=$EPOCHREALTIME
-	echo "${t%.*}${t#*.}"
-}
-
-# t_ev NODE add|del [SINCE_US] [line]: the epoch-us stamps of the VIP4 add
-# (incl. lifetime refreshes) or Deleted events in NODE's monitor file at or
-# after SINCE_US, one a line; with "line", "US RAW-EVENT-LINE".
-t_ev() {
-	local node=n${1#n} kind=$2 since=${3:-0} mode=${4:-} line st us
-	while IFS= read -r line; do
-		[[ $line == *" inet $VIP4/"* ]] || continue
-		if [[ $line == *"] Deleted "* ]]; then
-			[ "$kind" = del ] || continue
-		else
-			[ "$kind" = add ] || continue
-		fi
-		st=${line#[}
-		st=${st%%]*}
-		us=$(date -d "${st/T/ }" +%s%6N) || return 1
-		if [ "$us" -ge "$since" ]; then
-			if [ "$mode" = line ]; then echo "$us $line"; else echo "$us"; fi
-		fi
-	done <"$LAB_DIR/$node/addr.mon"
-	return 0
-}
-
-# t_ev_first NODE add|del [SINCE_US] [line]: the first of those; non-zero if none.
-t_ev_first() {
-	local v
-	v=$(t_ev "$@") || return 1
-	[ -n "$v" ] || return 1
-	echo "${v%%$'\n'*}"
-}
-
-# t_ms FROM_US TO_US: TO - FROM in ms, one decimal.
-t_ms() {
-	awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f\n", (b - a) / 1000 }'
-}
-
-
 scenario_up
 old=$OWNER
 ttl_us=$((LAB_TTL * 1000000))
 lab_probe_start
 sleep 1
 
-t_stop=$(t_now_us)
+t_stop=$(sc_now_us)
 lab_kill "$old" vipd STOP || lab_fail "cannot SIGSTOP vipd on $old"
 lab_log "vipd on $old frozen for $((2 * LAB_TTL)) s"
 sleep $((2 * LAB_TTL))
 new=$(lab_wait_owner 0.1 "$old") || lab_fail "no single new owner after $((2 * LAB_TTL)) s with $old frozen (holders: $(lab_owner))"
-t_cont=$(t_now_us)
+t_cont=$(sc_now_us)
 lab_kill "$old" vipd CONT || lab_fail "cannot SIGCONT vipd on $old"
 lab_log "vipd on $old resumed; $new owns $VIP4"
 
-del=$(t_ev_first "$old" del "$t_stop" line) || lab_fail "no Deleted event of $VIP4 on $old while it was frozen"
+del=$(sc_ev_first "$old" del "$t_stop" line) || lab_fail "no Deleted event of $VIP4 on $old while it was frozen"
 t_del=${del%% *}
-t_add=$(t_ev_first "$new" add "$t_stop") || lab_fail "no add event of $VIP4 on $new after the freeze"
+t_add=$(sc_ev_first "$new" add "$t_stop") || lab_fail "no add event of $VIP4 on $new after the freeze"
 lab_log "$old: ${del#* }"
-lab_log "SIGSTOP -> kernel removes $VIP4 from $old: $(t_ms "$t_stop" "$t_del") ms"
-lab_log "SIGSTOP -> $new adds $VIP4: $(t_ms "$t_stop" "$t_add") ms"
-lab_log "expiry on $old -> add on $new: $(t_ms "$t_del" "$t_add") ms"
+lab_log "SIGSTOP -> kernel removes $VIP4 from $old: $(sc_ms "$t_stop" "$t_del") ms"
+lab_log "SIGSTOP -> $new adds $VIP4: $(sc_ms "$t_stop" "$t_add") ms"
+lab_log "expiry on $old -> add on $new: $(sc_ms "$t_del" "$t_add") ms"
 lab_assert "the removal on $old was the kernel's lifetime expiry (valid_lft 0sec)" \
 	test "${del#*valid_lft 0sec}" != "$del"
 lab_assert "$VIP4 left $old before $new added it" test "$t_del" -le "$t_add"
@@ -92,7 +49,7 @@ lab_probe_stop >&2
 lab_log "probe max outage: $(lab_probe_max_outage_ms) ms"
 sed -n "/$(date -u -d "@$((t_cont / 1000000))" +%Y-%m-%dT%H:%M:%S)/,\$p" "$LAB_DIR/$old/vipd.log" |
 	grep -vE 'debug: vip: announced' | head -n 20 | sed "s/^/    $old vipd after SIGCONT: /" >&2 || true
-x=$(t_ev "$old" add "$t_cont" line) || true
+x=$(sc_ev "$old" add "$t_cont" line) || true
 [ -z "$x" ] || lab_fail "$old added $VIP4 again after SIGCONT: $x"
 lab_log "ok: $old did not add $VIP4 in the 3 s after SIGCONT"
 lab_assert "vipd on $old still runs after SIGCONT" lab_pid "$old" vipd

@@ -23,51 +23,21 @@ set -euo pipefail
 
 # --- local helpers -----------------------------------------------------------
 
-now_us() {
-	local t=$EPOCHREALTIME
-	echo "${t%.*}${t#*.}"
-}
-
-ms_since() { echo $((($(now_us) - $1) / 1000)); }
-
-# mon_events NODE [ADDR]: the events for ADDR (default VIP4) in NODE's
-# monitor file, one per line: "<epoch us> add|del <valid_lft s, -1 =
-# forever>" (an add is an add or a lifetime refresh, "ip addr replace").
-mon_events() {
-	local f=$LAB_DIR/$1/addr.mon addr=${2:-$VIP4} ev
-	ev=$(awk -v vip="$addr" '
-		$1 ~ /^\[[0-9]/ {
-			st = $1; gsub(/[][]/, "", st); sub(/T/, " ", st)
-			for (i = 2; i < NF; i++)
-				if ($i == "inet" || $i == "inet6") {
-					a = $(i + 1); sub(/\/.*/, "", a)
-					if (tolower(a) != tolower(vip))
-						break
-					l = -1
-					for (j = i; j < NF; j++)
-						if ($j == "valid_lft") { l = $(j + 1); break }
-					if (l == "forever") l = -1; else sub(/sec$/, "", l)
-					print st, ($2 == "Deleted" ? "del" : "add"), l
-					break
-				}
-		}' "$f")
-	[ -n "$ev" ] || return 0
-	paste -d' ' <(cut -d' ' -f1,2 <<<"$ev" | date -f - +%s%6N) <(cut -d' ' -f3,4 <<<"$ev")
-}
+ms_since() { echo $((($(sc_now_us) - $1) / 1000)); }
 
 # wait_gone_stable TIMEOUT ADDR: wait until nobody holds ADDR for 300 ms in
 # a row (a kernel expiry the daemon undoes at once is no drop); print the
 # epoch us when that quiet run began. Non-zero on timeout.
 wait_gone_stable() {
-	local deadline=$(($(now_us) + $1 * 1000000)) since=
+	local deadline=$(($(sc_now_us) + $1 * 1000000)) since=
 	while :; do
 		if [ -z "$(lab_owner "$2")" ]; then
-			[ -n "$since" ] || since=$(now_us)
-			[ $(($(now_us) - since)) -lt 300000 ] || { echo "$since"; return 0; }
+			[ -n "$since" ] || since=$(sc_now_us)
+			[ $(($(sc_now_us) - since)) -lt 300000 ] || { echo "$since"; return 0; }
 		else
 			since=
 		fi
-		[ "$(now_us)" -lt "$deadline" ] || return 1
+		[ "$(sc_now_us)" -lt "$deadline" ] || return 1
 		sleep 0.03
 	done
 }
@@ -94,9 +64,9 @@ margin_ms=$(sed -n 's/.* info: starting .*fence_margin_ms=\([0-9]*\).*/\1/p' "$L
 [ -n "$margin_ms" ] || lab_fail "no fence_margin_ms in $OWNER's start line (log format changed?)"
 sleep 1
 
-t_loss0=$(now_us)
+t_loss0=$(sc_now_us)
 lab_quorum_loss # n3 and n2 (SIGTERM, each waited for)
-t_loss=$(now_us)
+t_loss=$(sc_now_us)
 lab_log "quorum lost (stopping took $(((t_loss - t_loss0) / 1000)) ms); owner was $OWNER"
 lab_assert "etcd has no quorum: n1 cannot read" \
 	eval '! lab_etcdctl 1 --command-timeout=1s get /x >/dev/null 2>&1'
@@ -105,7 +75,7 @@ t_gone=$(wait_gone_stable $((ttl + 3)) "$VIP4") || {
 	lab_log "holders now: $(lab_owner)"
 	lab_fail "the VIP is still held $(ms_since "$t_loss") ms after the quorum loss (TTL $ttl s + 1 s + 2 s for etcd's check-quorum)"
 }
-ev=$(mon_events "$OWNER")
+ev=$(sc_mon_events "$OWNER")
 del_us=$(awk -v t="$t_gone" '$2 == "del" && $1 <= t + 1000 { d = $1 } END { print d }' <<<"$ev")
 if [ -z "$del_us" ] || [ "$del_us" -lt "$t_loss0" ]; then
 	lab_fail "no Deleted event for the VIP on $OWNER after the loss began"
@@ -127,7 +97,7 @@ bad=$(awk -v a="$t_loss0" -v b="$del_us" -v f="$fence" '
 lab_assert "every lifetime $OWNER installed during the loss ends by its fence${bad:+ — $bad}" test -z "$bad"
 
 # Nobody takes it while there is no quorum.
-t_quiet=$(now_us)
+t_quiet=$(sc_now_us)
 until [ "$(ms_since "$t_quiet")" -ge 3000 ]; do
 	o=$(lab_owner)
 	[ -z "$o" ] || lab_fail "$o holds the VIP without etcd quorum, $(ms_since "$del_us") ms after it was dropped"
@@ -135,14 +105,14 @@ until [ "$(ms_since "$t_quiet")" -ge 3000 ]; do
 done
 for i in 1 2 3; do
 	if [ "n$i" = "$OWNER" ]; then from=$del_us; else from=$t_loss0; fi
-	adds=$(mon_events "n$i" | awk -v t="$from" '$2 == "add" && $1 > t' | wc -l)
+	adds=$(sc_mon_events "n$i" | awk -v t="$from" '$2 == "add" && $1 > t' | wc -l)
 	lab_assert "n$i added no VIP during the quorum loss after $([ "n$i" = "$OWNER" ] && echo "the drop" || echo "it began") ($adds add events)" \
 		test "$adds" -eq 0
 done
 
-t_res=$(now_us)
+t_res=$(sc_now_us)
 lab_quorum_restore || lab_fail "etcd not healthy again within 20 s"
-t_healthy=$(now_us)
+t_healthy=$(sc_now_us)
 lab_log "quorum restored: healthy after $(((t_healthy - t_res) / 1000)) ms"
 o=$(lab_wait_owner $((ttl + 5))) || lab_fail "no single owner within TTL + 5 s of the restore ($(ms_since "$t_res") ms)"
 lab_log "measured: owner $o $(ms_since "$t_res") ms after the restore began ($(ms_since "$t_healthy") ms after healthy)"

@@ -23,61 +23,7 @@
 set -euo pipefail
 . "$(dirname "$0")/scenario.sh"
 
-# --- local helpers (monitor files) -------------------------------------------
-
-now_us() {
-	local t=$EPOCHREALTIME
-	echo "${t%.*}${t#*.}"
-}
-
-# mon_events NODE [ADDR]: the events for ADDR (default VIP4) in NODE's
-# monitor file, one per line: "<epoch us> add|del <valid_lft s, -1 =
-# forever>" (an add is an add or a lifetime refresh, "ip addr replace").
-mon_events() {
-	local f=$LAB_DIR/$1/addr.mon addr=${2:-$VIP4} ev
-	ev=$(awk -v vip="$addr" '
-		$1 ~ /^\[[0-9]/ {
-			st = $1; gsub(/[][]/, "", st); sub(/T/, " ", st)
-			for (i = 2; i < NF; i++)
-				if ($i == "inet" || $i == "inet6") {
-					a = $(i + 1); sub(/\/.*/, "", a)
-					if (tolower(a) != tolower(vip))
-						break
-					l = -1
-					for (j = i; j < NF; j++)
-						if ($j == "valid_lft") { l = $(j + 1); break }
-					if (l == "forever") l = -1; else sub(/sec$/, "", l)
-					print st, ($2 == "Deleted" ? "del" : "add"), l
-					break
-				}
-		}' "$f")
-	[ -n "$ev" ] || return 0
-	paste -d' ' <(cut -d' ' -f1,2 <<<"$ev" | date -f - +%s%6N) <(cut -d' ' -f3,4 <<<"$ev")
-}
-
-# etcd_leader: the node whose etcd member leads now (n1..), "?" if unknown.
-etcd_leader() {
-	local i out
-	for i in 1 2 3; do
-		out=$(lab_etcdctl "$i" --command-timeout=1s endpoint status 2>/dev/null) || continue
-		if [ "$(awk -F', ' '{ print $5 }' <<<"$out")" = true ]; then
-			echo "n$i"
-			return 0
-		fi
-	done
-	echo "?"
-}
-
-# etcd_move_leader NODE: make NODE's etcd member the raft leader.
-etcd_move_leader() {
-	local to=$1 from id
-	from=$(etcd_leader)
-	[ "$from" != "$to" ] || return 0
-	[ "$from" != "?" ] || return 1
-	id=$(lab_etcdctl "$to" endpoint status | awk -F', ' '{ print $2 }')
-	lab_etcdctl "$from" move-leader "$id" >/dev/null || return 1
-	lab_wait_until 5 eval '[ "$(etcd_leader)" = "$to" ]'
-}
+# --- local helpers -----------------------------------------------------------
 
 # keepalives NODE: how many successful keepalives NODE's vipd logged.
 keepalives() {
@@ -90,31 +36,31 @@ keepalives() {
 # the case began, no other node added it.
 hiccup_case() {
 	local label=$1 leader=$2 phase=$3 k0 t0 t_start t_end hold_ms o ev dels i adds
-	t0=$(now_us)
-	etcd_move_leader "$leader" || lab_fail "($label) cannot make $leader the etcd leader"
-	lab_log "($label) etcd leader: $(etcd_leader); VIP owner: $OWNER"
+	t0=$(sc_now_us)
+	sc_etcd_move_leader "$leader" || lab_fail "($label) cannot make $leader the etcd leader"
+	lab_log "($label) etcd leader: $(sc_etcd_leader || echo '?'); VIP owner: $OWNER"
 	# shellcheck disable=SC2034 # read by the eval below
 	k0=$(keepalives "$OWNER")
 	lab_wait_until $((ttl + 1)) eval '[ "$(keepalives "$OWNER")" -gt "$k0" ]' ||
 		lab_fail "($label) no keepalive of $OWNER within TTL + 1 s (log format changed?)"
 	sleep "$phase"
 
-	t_start=$(now_us)
+	t_start=$(sc_now_us)
 	lab_hiccup "$OWNER" 1 # blocks for the second
-	t_end=$(now_us)
+	t_end=$(sc_now_us)
 
 	# The owner stays, uninterrupted, for TTL + 2 s after the hiccup.
 	hold_ms=$(((ttl + 2) * 1000))
-	while [ $((($(now_us) - t_end) / 1000)) -lt "$hold_ms" ]; do
+	while [ $((($(sc_now_us) - t_end) / 1000)) -lt "$hold_ms" ]; do
 		o=$(lab_owner)
 		[ "$o" = "$OWNER" ] ||
-			lab_fail "($label) $((($(now_us) - t_end) / 1000)) ms after the hiccup the VIP is held by '${o:-nobody}', not $OWNER"
+			lab_fail "($label) $((($(sc_now_us) - t_end) / 1000)) ms after the hiccup the VIP is held by '${o:-nobody}', not $OWNER"
 		sleep 0.05
 	done
 	lab_log "ok: ($label) $OWNER held the VIP throughout the $hold_ms ms after the hiccup"
 
 	# The monitor's record: not even a short gap on the owner, nothing elsewhere.
-	ev=$(mon_events "$OWNER")
+	ev=$(sc_mon_events "$OWNER")
 	dels=$(awk -v t="$t0" '$2 == "del" && $1 >= t' <<<"$ev")
 	lab_log "($label) $OWNER's vipd from 2 s before the hiccup to 3 s after it:"
 	awk -v a="$(date -u -d @$(((t_start - 2000000) / 1000000)) +%FT%T)" \
@@ -129,7 +75,7 @@ hiccup_case() {
 		test -z "$dels"
 	for i in 1 2 3; do
 		[ "n$i" = "$OWNER" ] && continue
-		adds=$(mon_events "n$i" | awk '$2 == "add"' | wc -l)
+		adds=$(sc_mon_events "n$i" | awk '$2 == "add"' | wc -l)
 		lab_assert "($label) n$i never added the VIP ($adds add events)" test "$adds" -eq 0
 	done
 }

@@ -7,40 +7,13 @@
 set -euo pipefail
 . "$(dirname "$0")/scenario.sh"
 
-# --- local helpers (monitor files) -------------------------------------------
-
-now_us() {
-	local t=$EPOCHREALTIME
-	echo "${t%.*}${t#*.}"
-}
-
-# mon_events NODE [ADDR]: the events for ADDR (default VIP4) in NODE's
-# monitor file, one per line: "<epoch us> add|del" (an add is an add or a
-# lifetime refresh, "ip addr replace").
-mon_events() {
-	local f=$LAB_DIR/$1/addr.mon addr=${2:-$VIP4} ev
-	ev=$(awk -v vip="$addr" '
-		$1 ~ /^\[[0-9]/ {
-			st = $1; gsub(/[][]/, "", st); sub(/T/, " ", st)
-			for (i = 2; i < NF; i++)
-				if ($i == "inet" || $i == "inet6") {
-					a = $(i + 1); sub(/\/.*/, "", a)
-					if (tolower(a) == tolower(vip))
-						print st, ($2 == "Deleted" ? "del" : "add")
-					break
-				}
-		}' "$f")
-	[ -n "$ev" ] || return 0
-	paste -d' ' <(cut -d' ' -f1,2 <<<"$ev" | date -f - +%s%6N) <(cut -d' ' -f3 <<<"$ev")
-}
-
 # --- the scenario ------------------------------------------------------------
 
 scenario_up
 ns=$LAB_PREFIX-$OWNER
 sleep 1 # announcements done, a keepalive or two behind us
 
-t_del=$(now_us)
+t_del=$(sc_now_us)
 ip -n "$ns" addr del "$VIP4/32" dev eth0 || lab_fail "cannot delete $VIP4 on $OWNER"
 lab_log "deleted $VIP4/32 from $OWNER's eth0 by hand"
 
@@ -50,7 +23,7 @@ sleep 1.5 # room for a wrong second add or a failover to show
 
 # From the owner's monitor: the first Deleted at or after the delete, then
 # the first add after it.
-ev=$(mon_events "$OWNER")
+ev=$(sc_mon_events "$OWNER")
 read -r d_us a_us < <(awk -v t="$t_del" '
 	$2 == "del" && $1 >= t - 2000 && d == "" { d = $1; next }
 	$2 == "add" && d != "" { print d, $1; found = 1; exit }
@@ -67,7 +40,7 @@ lab_assert "the owner lost the VIP exactly once, by hand ($dels Deleted events)"
 
 for i in 1 2 3; do
 	[ "n$i" = "$OWNER" ] && continue
-	adds=$(mon_events "n$i" | awk '$2 == "add"' | wc -l)
+	adds=$(sc_mon_events "n$i" | awk '$2 == "add"' | wc -l)
 	lab_assert "n$i never added the VIP ($adds add events)" test "$adds" -eq 0
 done
 grep -q 'address removed by someone else' "$LAB_DIR/$OWNER/vipd.log" &&

@@ -13,11 +13,6 @@ set -euo pipefail
 
 ELECTION=/vipd/election/$VIP4
 
-now_us() {
-	local t=$EPOCHREALTIME
-	echo "${t%.*}${t#*.}"
-}
-
 # elect_leader NODE: the proposal of the current leader of $ELECTION as
 # `etcdctl elect -l` (observe: prints key and value, then waits for changes
 # until interrupted) shows it from NODE; empty if none within 2 s.
@@ -52,7 +47,7 @@ for i in 1 2 3; do
 	lab_wait_until 5 grep -q 'election: campaigning' "$LAB_DIR/n$i/vipd.log" ||
 		lab_fail "vipd on n$i is not campaigning within 5 s"
 done
-t_started=$(now_us)
+t_started=$(sc_now_us)
 lab_log "every vipd campaigns"
 
 keys=$(lab_etcdctl 1 get --prefix --keys-only "$ELECTION/" | sed '/^$/d')
@@ -61,9 +56,9 @@ lab_assert "the election holds 4 keys named $ELECTION/<lease hex> (outsider + 3 
 	test "$(grep -cE "^$ELECTION/[0-9a-f]+\$" <<<"$keys")" -eq 4 -a "$(wc -l <<<"$keys")" -eq 4
 
 hold_ms=$(((ttl + 2) * 1000))
-while [ $((($(now_us) - t_started) / 1000)) -lt "$hold_ms" ]; do
+while [ $((($(sc_now_us) - t_started) / 1000)) -lt "$hold_ms" ]; do
 	o=$(lab_owner)
-	[ -z "$o" ] || lab_fail "$o took the VIP while the outsider leads ($((($(now_us) - t_started) / 1000)) ms after vipd started)"
+	[ -z "$o" ] || lab_fail "$o took the VIP while the outsider leads ($((($(sc_now_us) - t_started) / 1000)) ms after vipd started)"
 	sleep 0.05
 done
 for i in 1 2 3; do
@@ -80,12 +75,11 @@ l=$(elect_leader 2)
 lab_assert "etcdctl elect -l names the outsider (got '$l')" test "$l" = outsider
 
 # --- the outsider resigns ---------------------------------------------------------
-t_stop=$(now_us)
+t_stop=$(sc_now_us)
 lab_stop 1 outsider 5 || lab_fail "etcdctl elect ignored SIGTERM"
 lab_log "outsider stopped (exit status ${LAB_LAST_STATUS:-?}): $(tail -n +3 "$LAB_DIR/n1/outsider.log" | tr '\n' ' ')"
 o=$(lab_wait_owner 3) || lab_fail "no vipd took the VIP within 3 s of the outsider's resignation"
-st=$(grep -m1 " inet $VIP4/" "$LAB_DIR/$o/addr.mon" | sed 's/^\[\([^]]*\)\].*/\1/')
-add_us=$(date -d "${st/T/ }" +%s%6N)
+add_us=$(sc_ev_first "$o" add) || lab_fail "no add event of $VIP4 on $o in its monitor file"
 lab_log "measured: $o added the VIP $(((add_us - t_stop) / 1000)) ms after SIGTERM to the outsider (monitor stamp)"
 lab_assert "the takeover took at most 3 s" test $((add_us - t_stop)) -le 3000000
 

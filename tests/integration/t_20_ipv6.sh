@@ -10,11 +10,6 @@
 set -euo pipefail
 . "$(dirname "$0")/scenario.sh"
 
-now_us() {
-	local t=$EPOCHREALTIME
-	echo "${t%.*}${t#*.}"
-}
-
 # mac NODE: the MAC of NODE's eth0.
 mac() {
 	lab_exec "$1" cat /sys/class/net/eth0/address
@@ -42,11 +37,11 @@ lab_log "client's neighbour entry: $(client_neigh)"
 lab_assert "the client's neighbour entry for $VIP6 has $OWNER's MAC $old_mac" test "$(neigh_mac)" = "$old_mac"
 sleep 0.5 # the start-up announcements are long over
 
-t_stop=$(now_us)
+t_stop=$(sc_now_us)
 lab_vipd_stop "$OWNER" || lab_fail "vipd on $OWNER did not stop on SIGTERM"
-lab_log "vipd on $OWNER stopped (status ${LAB_LAST_STATUS:-?}) in $((($(now_us) - t_stop) / 1000)) ms"
+lab_log "vipd on $OWNER stopped (status ${LAB_LAST_STATUS:-?}) in $((($(sc_now_us) - t_stop) / 1000)) ms"
 new=$(lab_wait_owner 5 "$OWNER" "$VIP6") || lab_fail "no new owner of $VIP6 within 5 s of the graceful stop"
-t_new=$(now_us)
+t_new=$(sc_now_us)
 lab_log "measured: new owner $new $(((t_new - t_stop) / 1000)) ms after SIGTERM"
 new_mac=$(mac "$new")
 
@@ -55,7 +50,7 @@ lab_wait_until 2 eval '[ "$(neigh_mac)" = "$new_mac" ]' || {
 	lab_log "client's neighbour entry now: $(client_neigh)"
 	lab_fail "the client's neighbour entry for $VIP6 still lacks $new's MAC $new_mac 2 s after the takeover (no NA with Override?)"
 }
-lab_log "measured: client's entry shows $new's MAC $((($(now_us) - t_new) / 1000)) ms after the takeover was seen: $(client_neigh)"
+lab_log "measured: client's entry shows $new's MAC $((($(sc_now_us) - t_new) / 1000)) ms after the takeover was seen: $(client_neigh)"
 lab_assert "the client's neighbour entry changed from $old_mac to $new's MAC $new_mac" \
 	test "$old_mac" != "$new_mac" -a "$(neigh_mac)" = "$new_mac"
 

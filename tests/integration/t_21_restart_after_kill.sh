@@ -11,44 +11,14 @@
 set -euo pipefail
 . "$(dirname "$0")/scenario.sh"
 
-now_us() {
-	local t=$EPOCHREALTIME
-	echo "${t%.*}${t#*.}"
-}
-
-# mon_events NODE [ADDR]: the events for ADDR (default VIP4) in NODE's
-# monitor file, one per line: "<epoch us> add|del <valid_lft s, -1 =
-# forever>" (an add is an add or a lifetime refresh, "ip addr replace").
-mon_events() {
-	local f=$LAB_DIR/$1/addr.mon addr=${2:-$VIP4} ev
-	ev=$(awk -v vip="$addr" '
-		$1 ~ /^\[[0-9]/ {
-			st = $1; gsub(/[][]/, "", st); sub(/T/, " ", st)
-			for (i = 2; i < NF; i++)
-				if ($i == "inet" || $i == "inet6") {
-					a = $(i + 1); sub(/\/.*/, "", a)
-					if (tolower(a) != tolower(vip))
-						break
-					l = -1
-					for (j = i; j < NF; j++)
-						if ($j == "valid_lft") { l = $(j + 1); break }
-					if (l == "forever") l = -1; else sub(/sec$/, "", l)
-					print st, ($2 == "Deleted" ? "del" : "add"), l
-					break
-				}
-		}' "$f")
-	[ -n "$ev" ] || return 0
-	paste -d' ' <(cut -d' ' -f1,2 <<<"$ev" | date -f - +%s%6N) <(cut -d' ' -f3,4 <<<"$ev")
-}
-
 scenario_up
 ttl=$LAB_TTL
 sleep 1
 
-t_kill=$(now_us)
+t_kill=$(sc_now_us)
 lab_vipd_kill "$OWNER" || lab_fail "vipd on $OWNER did not die on SIGKILL"
 lab_vipd_start "$OWNER"
-t_restart=$(now_us)
+t_restart=$(sc_now_us)
 restart_ms=$(((t_restart - t_kill) / 1000))
 lab_log "vipd on $OWNER SIGKILLed and restarted in $restart_ms ms"
 lab_assert "restarted within 0.5 s of the kill ($restart_ms ms)" test "$restart_ms" -le 500
@@ -57,7 +27,7 @@ new=$(lab_wait_owner 3 "$OWNER") || lab_fail "no new owner within 3 s of the kil
 sleep 0.5 # let the records settle
 
 # When the new owner added it (its monitor), against the kill.
-add_us=$(mon_events "$new" | awk -v t="$t_kill" '$2 == "add" && $1 >= t { print $1; exit }')
+add_us=$(sc_mon_events "$new" | awk -v t="$t_kill" '$2 == "add" && $1 >= t { print $1; exit }')
 [ -n "$add_us" ] || lab_fail "no add event on $new after the kill"
 takeover_ms=$(((add_us - t_kill) / 1000))
 lab_log "measured: $new added the VIP $takeover_ms ms after the SIGKILL of $OWNER's vipd (TTL ${ttl} s)"
@@ -65,7 +35,7 @@ lab_assert "new owner $new within 2 s of the kill, not a TTL ($takeover_ms ms)" 
 
 # The old owner's leftover copy: removed by the restarted vipd (lifetime
 # left, not a kernel expiry), before the new owner added it.
-read -r del_us del_left < <(mon_events "$OWNER" | awk -v t="$t_kill" '$2 == "del" && $1 >= t { print $1, $3; exit }') || true
+read -r del_us del_left < <(sc_mon_events "$OWNER" | awk -v t="$t_kill" '$2 == "del" && $1 >= t { print $1, $3; exit }') || true
 [ -n "${del_us:-}" ] || lab_fail "no Deleted event on $OWNER after the kill: its leftover address was never removed"
 lab_log "measured: $OWNER's leftover address removed $(((del_us - t_kill) / 1000)) ms after the kill (valid_lft left ${del_left}s), $(((add_us - del_us) / 1000)) ms before $new added it"
 lab_assert "the leftover was removed with lifetime left (valid_lft ${del_left}s), i.e. by vipd, not by the kernel" \
@@ -77,10 +47,10 @@ lab_assert "the restarted vipd revoked its previous lease (log: 'revoked stale l
 
 for i in 1 2 3; do
 	[ "n$i" = "$new" ] || [ "n$i" = "$OWNER" ] && continue
-	adds=$(mon_events "n$i" | awk '$2 == "add"' | wc -l)
+	adds=$(sc_mon_events "n$i" | awk '$2 == "add"' | wc -l)
 	lab_assert "n$i never added the VIP ($adds add events)" test "$adds" -eq 0
 done
-adds=$(mon_events "$OWNER" | awk -v t="$t_kill" '$2 == "add" && $1 >= t' | wc -l)
+adds=$(sc_mon_events "$OWNER" | awk -v t="$t_kill" '$2 == "add" && $1 >= t' | wc -l)
 lab_assert "the restarted $OWNER did not take the VIP back ($adds add events since the kill)" test "$adds" -eq 0
 lab_log "owner after the restart: $new (was $OWNER)"
 scenario_end
