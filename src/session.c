@@ -16,6 +16,22 @@
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 1000 /* the cap while keeping a lease alive */
 
+/*
+ * Keepalives overlap: one goes out every period whether or not the last
+ * one has answered (as etcd's own clients keep a stream going), so a reply
+ * held up by a network hiccup does not hold up the next request; each
+ * success moves the fence from its own send time.
+ */
+#define SESSION_KA_MAX 3
+
+struct session;
+
+struct session_ka {
+	struct session *s;
+	struct etcd_req *req;     /* NULL = slot free */
+	uint64_t sent_at;
+};
+
 struct session {
 	struct loop *loop;
 	struct etcd *etcd;
@@ -28,8 +44,9 @@ struct session {
 	bool expired;             /* expired() was called for this fence */
 	bool stopping;
 	uint32_t backoff_ms;
-	uint64_t sent_at;         /* send time of the keepalive in flight */
-	struct etcd_req *req;     /* grant or keepalive in flight */
+	uint64_t sent_at;         /* send time of the grant in flight */
+	struct etcd_req *req;     /* grant or revoke in flight */
+	struct session_ka ka[SESSION_KA_MAX]; /* keepalives in flight */
 	struct loop_timer *tick;  /* next grant/keepalive */
 	struct loop_timer *fence_timer;
 	struct loop_timer *revoke_timer;
@@ -75,22 +92,31 @@ static uint32_t next_backoff(struct session *s)
  * Keepalive every TTL/4 (etcd's own clients use TTL/3). The kernel-lifetime
  * backstop works in whole seconds - for a 5 s TTL the address lives 3 s
  * past each renewal - so renewals must follow each other well within that,
- * even when one keepalive hangs to its timeout and the retry then waits out
- * a 1 s network hiccup: 1.25 + 1.25 + 0.1 s, or 1.25 + ~1.2 s, both < 3 s.
+ * even across a 1 s network hiccup: the keepalives sent during the hiccup
+ * are answered when it ends, and the next ones go out on schedule anyway.
  */
 static uint32_t ka_interval(const struct session *s)
 {
 	return s->ttl_ms / 4;
 }
 
-/* Keepalives and grants must answer within a keepalive period. */
-static uint32_t req_timeout(const struct session *s)
+/* A grant must answer within a keepalive period; a keepalive may take up
+ * to half the TTL (later ones are already on their way meanwhile). */
+static uint32_t req_timeout(const struct session *s, bool keepalive)
 {
-	uint32_t t = ka_interval(s);
+	uint32_t t = keepalive ? s->ttl_ms / 2 : ka_interval(s);
 
 	if (t < 500)
 		t = 500;
 	return t < s->timeout_ms ? t : s->timeout_ms;
+}
+
+static void cancel_keepalives(struct session *s)
+{
+	for (size_t i = 0; i < SESSION_KA_MAX; i++) {
+		etcd_cancel(s->ka[i].req);
+		s->ka[i].req = NULL;
+	}
 }
 
 static void set_fence(struct session *s, uint64_t sent_at, int64_t ttl_s)
@@ -110,25 +136,36 @@ static void lose(struct session *s, const char *why)
 	log_warnx("session: lease lost lease=%" PRIx64 " reason=\"%s\"", (uint64_t)s->lease, why);
 	s->lease = 0;
 	s->fence = 0;
+	cancel_keepalives(s);
 	loop_timer_disarm(s->fence_timer);
 	s->ops->lost(s->arg);
 	s->backoff_ms = 0;
 	loop_timer_arm(s->tick, 0); /* grant a new lease at once */
 }
 
+/* Retry sooner than the next period after a failure, with a backoff. */
+static void retry_soon(struct session *s)
+{
+	uint64_t soon = loop_now_ms() + next_backoff(s);
+
+	if (!loop_timer_armed(s->tick) || loop_timer_deadline(s->tick) > soon)
+		loop_timer_arm_at(s->tick, soon);
+}
+
 static void on_keepalive(void *arg, const struct etcd_result *r)
 {
-	struct session *s = arg;
+	struct session_ka *ka = arg;
+	struct session *s = ka->s;
 	int64_t ttl = 0;
 
-	s->req = NULL;
+	ka->req = NULL;
 	if (r->err == -EIO && r->code == ETCD_CODE_NOT_FOUND) {
 		lose(s, "lease not found");
 		return;
 	}
 	if (r->err != 0) {
-		/* Cannot tell: keep trying, quickly, until the fence decides. */
-		loop_timer_arm(s->tick, next_backoff(s));
+		/* Cannot tell: keep trying until the fence decides. */
+		retry_soon(s);
 		return;
 	}
 	/* The gateway streams keepalive replies: {"result": {...}} or, when
@@ -139,7 +176,7 @@ static void on_keepalive(void *arg, const struct etcd_result *r)
 		json_t *er = json_object_get(r->body, "error");
 		log_warnx("session: keepalive failed endpoint=%s error=\"%s\"", r->endpoint,
 		    json_string_value(json_object_get(er, "message")) ?: "reply without a result");
-		loop_timer_arm(s->tick, next_backoff(s));
+		retry_soon(s);
 		return;
 	}
 	if (ttl <= 0) {
@@ -147,10 +184,9 @@ static void on_keepalive(void *arg, const struct etcd_result *r)
 		return;
 	}
 	s->backoff_ms = 0;
-	set_fence(s, s->sent_at, ttl);
 	log_debug("session: keepalive ok lease=%" PRIx64 " ttl=%" PRId64 " rtt_ms=%" PRIu64,
-	    (uint64_t)s->lease, ttl, loop_now_ms() - s->sent_at);
-	loop_timer_arm_at(s->tick, s->sent_at + ka_interval(s));
+	    (uint64_t)s->lease, ttl, loop_now_ms() - ka->sent_at);
+	set_fence(s, ka->sent_at, ttl);
 }
 
 static void on_grant(void *arg, const struct etcd_result *r)
@@ -180,22 +216,41 @@ static void on_grant(void *arg, const struct etcd_result *r)
 	}
 }
 
+static void send_keepalive(struct session *s)
+{
+	struct session_ka *ka = NULL;
+
+	for (size_t i = 0; i < SESSION_KA_MAX && ka == NULL; i++)
+		if (s->ka[i].req == NULL)
+			ka = &s->ka[i];
+	if (ka == NULL) {
+		log_debug("session: %d keepalives unanswered, not sending another", SESSION_KA_MAX);
+		return;
+	}
+	ka->s = s;
+	ka->sent_at = loop_now_ms();
+	ka->req = etcd_call(s->etcd, "/v3/lease/keepalive",
+	    json_pack("{s:o}", "ID", etcd_json_i64(s->lease)), req_timeout(s, true),
+	    on_keepalive, ka);
+}
+
 static void on_tick(void *arg)
 {
 	struct session *s = arg;
-	json_t *body;
 
-	if (s->stopping || s->req != NULL)
+	if (s->stopping)
 		return;
-	s->sent_at = loop_now_ms();
 	if (s->lease == 0) {
-		body = json_pack("{s:o}", "TTL", json_integer(s->ttl_ms / 1000));
-		s->req = etcd_call(s->etcd, "/v3/lease/grant", body, req_timeout(s), on_grant, s);
-	} else {
-		body = json_pack("{s:o}", "ID", etcd_json_i64(s->lease));
-		s->req = etcd_call(s->etcd, "/v3/lease/keepalive", body, req_timeout(s),
-		    on_keepalive, s);
+		if (s->req != NULL)
+			return;
+		s->sent_at = loop_now_ms();
+		s->req = etcd_call(s->etcd, "/v3/lease/grant",
+		    json_pack("{s:o}", "TTL", json_integer(s->ttl_ms / 1000)),
+		    req_timeout(s, false), on_grant, s);
+		return;
 	}
+	loop_timer_arm(s->tick, ka_interval(s));
+	send_keepalive(s);
 }
 
 static void on_fence(void *arg)
@@ -237,7 +292,8 @@ static void revoke_finish(struct session *s)
 	void (*done)(void *) = s->revoke_done;
 
 	s->revoke_done = NULL;
-	loop_timer_disarm(s->revoke_timer);
+	if (s->revoke_timer)
+		loop_timer_disarm(s->revoke_timer);
 	etcd_cancel(s->req);
 	s->req = NULL;
 	if (done)
@@ -275,6 +331,7 @@ void session_revoke(struct session *s, uint32_t timeout_ms,
 	loop_timer_disarm(s->fence_timer);
 	etcd_cancel(s->req);
 	s->req = NULL;
+	cancel_keepalives(s);
 	s->lease = 0;
 	s->fence = 0;
 	s->revoke_done = done;
@@ -296,6 +353,7 @@ void session_free(struct session *s)
 	if (s == NULL)
 		return;
 	etcd_cancel(s->req);
+	cancel_keepalives(s);
 	loop_timer_free(s->tick);
 	loop_timer_free(s->fence_timer);
 	loop_timer_free(s->revoke_timer);
