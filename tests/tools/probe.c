@@ -4,21 +4,35 @@
  *   probe -a ADDR -p PORT [-i 10ms] [-t 30s] [-T 50ms] [-o FILE] [-W] [-1]
  *
  * Every interval (scheduled on CLOCK_MONOTONIC, not drifting with the time
- * each attempt takes) the probe opens a non-blocking TCP connection to
- * ADDR:PORT (IPv4 or IPv6, numeric), waits at most the attempt timeout
- * (-T, default 50 ms) for the connection AND the answer, and reads the
- * answer up to EOF: the lab's service stand-in writes the node name ("n2")
- * and closes. An attempt is "ok NODE" when a non-empty answer came back
- * within the timeout, else "fail REASON" (timeout, refused, unreach, ...).
- * If an attempt runs past its slot, the missed slots are skipped, never
- * bunched up.
+ * each attempt takes) the probe starts an attempt: a non-blocking TCP
+ * connection to ADDR:PORT (IPv4 or IPv6, numeric) that must connect AND
+ * bring the answer within the attempt timeout (-T, default 50 ms); the
+ * answer is read up to EOF: the lab's service stand-in writes the node name
+ * ("n2") and closes. An attempt is "ok NODE" when a non-empty answer came
+ * back within the timeout, else "fail REASON" (timeout, refused, unreach,
+ * ...).
  *
- * -o FILE gets one line per attempt:
+ * Attempts overlap: a new one starts on every slot whether or not the
+ * earlier ones have finished, each with its own deadline, all multiplexed
+ * with ppoll(). So a failed attempt that waits out its timeout does not
+ * blind the probe for that long, and outages are measured to about one
+ * interval. At most timeout/interval + 2 attempts are in flight (each ends
+ * by its deadline, so that bound is only reached when the probe itself was
+ * stalled); a slot that finds them all busy, or that the probe woke up too
+ * late for, is skipped, never bunched up.
+ *
+ * Every result is attributed to its attempt's START time and results are
+ * processed in attempt order (seq), also when a later attempt finishes
+ * first: completions are held back until every earlier attempt is done.
+ *
+ * -o FILE gets one line per attempt, in seq order:
  *     <unix time ms> <seq> ok <node> <latency us>
  *     <unix time ms> <seq> fail <reason> <latency us>
+ * (time = the attempt's start, latency = start to result.)
  *
- * The probe stops when the duration (-t, 0 = until a signal) has elapsed
- * or on SIGTERM/SIGINT, then prints a summary on stdout:
+ * The probe stops starting attempts when the duration (-t, 0 = until a
+ * signal) has elapsed or on SIGTERM/SIGINT, lets the attempts in flight
+ * finish (each by its deadline), then prints a summary on stdout:
  *     target ADDR PORT interval_ms I timeout_ms T
  *     attempts N ok N fail N
  *     answers n1=N n2=N ...
@@ -31,8 +45,8 @@
  * of the last successful attempt before it to the start of the first
  * successful attempt after it (the time the service was seen to be away).
  * A run at the very beginning counts from the probe's start ("before -"),
- * a run at the end lasts until the probe stops ("after -"): a VIP that
- * never comes back is an outage, not a clean run.
+ * a run at the end lasts until the probe stopped starting attempts
+ * ("after -"): a VIP that never comes back is an outage, not a clean run.
  *
  * -W (wait): failures before the first success are no outage; they are
  * reported as "initial_failures N" (a probe started before any owner).
@@ -52,16 +66,19 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #define MAX_NODES 64
 #define NAME_LEN 32
+#define ANSWER_LEN 256
 
 struct answer_count {
 	char name[NAME_LEN];
@@ -76,6 +93,27 @@ struct outage {
 	char after[NAME_LEN];
 };
 
+enum attempt_state {
+	A_FREE,                /* slot unused */
+	A_CONNECTING,          /* connect in progress: wait for writable */
+	A_READING,             /* connected: read the answer to EOF */
+	A_DONE,                /* result known, waiting for earlier attempts */
+};
+
+struct attempt {
+	enum attempt_state state;
+	unsigned long seq;     /* 1, 2, ... in start order */
+	int fd;                /* -1 unless CONNECTING/READING */
+	int64_t t0_mono;       /* start */
+	int64_t t0_wall_ms;
+	int64_t deadline;      /* t0_mono + timeout */
+	int64_t lat_us;        /* start to result */
+	size_t got;
+	int ok;
+	char what[NAME_LEN];   /* node, or failure reason */
+	char buf[ANSWER_LEN];
+};
+
 struct probe {
 	struct sockaddr_storage sa;
 	socklen_t salen;
@@ -87,6 +125,15 @@ struct probe {
 	FILE *rec;
 	int wait_first;        /* -W */
 	unsigned long initial_failures;
+
+	/* attempts in flight, a ring indexed by seq % n_slots */
+	struct attempt *slots;
+	struct pollfd *pfds;
+	size_t *pfd_slot;
+	size_t n_slots;
+	unsigned long next_seq;   /* seq of the next attempt to start */
+	unsigned long flush_seq;  /* seq of the next result to process */
+	unsigned long skipped;    /* slots with no free attempt */
 
 	unsigned long attempts, ok, fail, switches;
 	struct answer_count answers[MAX_NODES];
@@ -179,108 +226,126 @@ static const char *errno_reason(int e)
 	}
 }
 
-/* Wait for events on fd until the absolute monotonic deadline. 1 = ready. */
-static int wait_fd(int fd, short events, int64_t deadline)
+/* --- one attempt, as a state machine ------------------------------------- */
+
+/* The attempt has its result: close the socket, keep the outcome. */
+static void attempt_finish(struct attempt *a, int ok, const char *what)
 {
-	struct pollfd pfd = { .fd = fd, .events = events };
-
-	for (;;) {
-		int64_t left = deadline - mono_us();
-		int r;
-
-		if (left <= 0)
-			return 0;
-		r = poll(&pfd, 1, (int)((left + 999) / 1000));
-		if (r > 0)
-			return 1;
-		if (r == 0)
-			continue; /* re-check the deadline; poll rounds to ms */
-		if (errno != EINTR)
-			return -1;
-		/* a stop signal lets the attempt finish; it is short */
+	if (a->fd >= 0) {
+		close(a->fd);
+		a->fd = -1;
 	}
+	a->lat_us = mono_us() - a->t0_mono;
+	a->ok = ok;
+	snprintf(a->what, sizeof(a->what), "%s", what);
+	a->state = A_DONE;
 }
 
-/*
- * One attempt. Returns 1 with the node name in out, or 0 with a reason.
- */
-static int attempt(struct probe *p, char *out, size_t outlen)
+static void attempt_fail_errno(struct attempt *a, const char *prefix, int e)
 {
-	int64_t deadline = mono_us() + p->timeout_us;
-	char buf[256];
-	size_t got = 0;
-	int fd, r, err = 0;
-	socklen_t elen = sizeof(err);
+	char why[NAME_LEN];
 
-	fd = socket(p->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		snprintf(out, outlen, "socket");
-		return 0;
+	snprintf(why, sizeof(why), "%s%s", prefix, errno_reason(e));
+	attempt_finish(a, 0, why);
+}
+
+/* EOF (or a full buffer): the first word of the answer, "n2\n" -> "n2". */
+static void attempt_answer(struct attempt *a)
+{
+	char *s = a->buf, *e;
+
+	a->buf[a->got] = '\0';
+	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+		s++;
+	e = s;
+	while (*e && *e != ' ' && *e != '\t' && *e != '\r' && *e != '\n')
+		e++;
+	*e = '\0';
+	if (*s == '\0') {
+		attempt_finish(a, 0, "empty");
+		return;
 	}
-	r = connect(fd, (struct sockaddr *)&p->sa, p->salen);
-	if (r < 0 && errno != EINPROGRESS) {
-		snprintf(out, outlen, "%s", errno_reason(errno));
-		goto fail;
-	}
-	if (r < 0) {
-		r = wait_fd(fd, POLLOUT, deadline);
-		if (r <= 0) {
-			snprintf(out, outlen, r == 0 ? "timeout" : "poll");
-			goto fail;
-		}
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
-			err = errno;
-		if (err) {
-			snprintf(out, outlen, "%s", errno_reason(err));
-			goto fail;
-		}
-	}
+	attempt_finish(a, 1, s); /* truncated to NAME_LEN - 1 */
+}
+
+/* Read what is there; finishes the attempt at EOF or on an error. */
+static void attempt_read(struct attempt *a)
+{
 	for (;;) {
-		ssize_t n = read(fd, buf + got, sizeof(buf) - 1 - got);
+		ssize_t n = read(a->fd, a->buf + a->got, sizeof(a->buf) - 1 - a->got);
 
 		if (n > 0) {
-			got += (size_t)n;
-			if (got >= sizeof(buf) - 1)
-				break;
+			a->got += (size_t)n;
+			if (a->got >= sizeof(a->buf) - 1) {
+				attempt_answer(a);
+				return;
+			}
 			continue;
 		}
-		if (n == 0)
-			break;
+		if (n == 0) {
+			attempt_answer(a);
+			return;
+		}
 		if (errno == EINTR)
 			continue;
-		if (errno != EAGAIN) {
-			snprintf(out, outlen, "read-%s", errno_reason(errno));
-			goto fail;
-		}
-		r = wait_fd(fd, POLLIN, deadline);
-		if (r <= 0) {
-			snprintf(out, outlen, r == 0 ? "read-timeout" : "poll");
-			goto fail;
-		}
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			attempt_fail_errno(a, "read-", errno);
+		return; /* EAGAIN: wait for more */
 	}
-	close(fd);
-	buf[got] = '\0';
-	/* the first word of the answer, e.g. "n2\n" -> "n2" */
-	{
-		char *s = buf, *e;
-
-		while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
-			s++;
-		e = s;
-		while (*e && *e != ' ' && *e != '\t' && *e != '\r' && *e != '\n')
-			e++;
-		*e = '\0';
-		if (*s == '\0') {
-			snprintf(out, outlen, "empty");
-			return 0;
-		}
-		snprintf(out, outlen, "%.*s", NAME_LEN - 1, s);
-	}
-	return 1;
-fail:
-	close(fd);
-	return 0;
 }
+
+/* The connect completed (writable, or an error was flagged). */
+static void attempt_connected(struct attempt *a)
+{
+	int err = 0;
+	socklen_t elen = sizeof(err);
+
+	if (getsockopt(a->fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+		err = errno;
+	if (err) {
+		attempt_fail_errno(a, "", err);
+		return;
+	}
+	a->state = A_READING;
+	attempt_read(a);
+}
+
+static void attempt_start(struct probe *p, struct attempt *a, unsigned long seq)
+{
+	int r;
+
+	memset(a, 0, offsetof(struct attempt, buf));
+	a->seq = seq;
+	a->fd = -1;
+	a->t0_mono = mono_us();
+	a->t0_wall_ms = wall_ms();
+	a->deadline = a->t0_mono + p->timeout_us;
+	a->state = A_CONNECTING;
+
+	a->fd = socket(p->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (a->fd < 0) {
+		attempt_finish(a, 0, "socket");
+		return;
+	}
+	r = connect(a->fd, (struct sockaddr *)&p->sa, p->salen);
+	if (r == 0) {
+		a->state = A_READING;
+		attempt_read(a);
+	} else if (errno != EINPROGRESS) {
+		attempt_fail_errno(a, "", errno);
+	}
+}
+
+/* poll said something about the attempt's socket. */
+static void attempt_event(struct attempt *a, short revents)
+{
+	if (a->state == A_CONNECTING && (revents & (POLLOUT | POLLERR | POLLHUP)))
+		attempt_connected(a);
+	else if (a->state == A_READING && (revents & (POLLIN | POLLERR | POLLHUP)))
+		attempt_read(a);
+}
+
+/* --- results --------------------------------------------------------------- */
 
 static void count_answer(struct probe *p, const char *node)
 {
@@ -317,6 +382,7 @@ static void add_outage(struct probe *p, int64_t end_mono, const char *after)
 	snprintf(o->after, NAME_LEN, "%s", after);
 }
 
+/* One attempt's result, in seq order, attributed to the attempt's start. */
 static void record(struct probe *p, int64_t t_mono, int64_t t_wall, int ok,
 		   const char *what, int64_t lat_us)
 {
@@ -360,6 +426,105 @@ static void record(struct probe *p, int64_t t_mono, int64_t t_wall, int ok,
 	p->run_failures++;
 }
 
+/* Process the finished attempts whose predecessors are all processed. */
+static void flush_results(struct probe *p)
+{
+	while (p->flush_seq < p->next_seq) {
+		struct attempt *a = &p->slots[p->flush_seq % p->n_slots];
+
+		if (a->state != A_DONE)
+			break;
+		if (a->seq != p->flush_seq || a->seq != p->attempts + 1)
+			die("internal: result %lu out of order (expected %lu)",
+			    a->seq, p->flush_seq);
+		record(p, a->t0_mono, a->t0_wall_ms, a->ok, a->what, a->lat_us);
+		a->state = A_FREE;
+		p->flush_seq++;
+	}
+}
+
+/* --- the event loop -------------------------------------------------------- */
+
+static void usec_to_timespec(int64_t us, struct timespec *ts)
+{
+	if (us < 0)
+		us = 0;
+	ts->tv_sec = (time_t)(us / 1000000);
+	ts->tv_nsec = (long)(us % 1000000) * 1000;
+}
+
+/*
+ * Wait until the next slot (when starting is still on), the earliest
+ * deadline or a socket event; handle the events and the expired deadlines.
+ * sigmask: the mask to wait with (stop signals unblocked).
+ */
+static void service(struct probe *p, int64_t next_slot, int starting,
+		    const sigset_t *sigmask)
+{
+	int64_t wake = starting ? next_slot : INT64_MAX, now;
+	struct timespec ts;
+	nfds_t n = 0;
+	unsigned long s;
+	int r;
+
+	for (s = p->flush_seq; s < p->next_seq; s++) {
+		struct attempt *a = &p->slots[s % p->n_slots];
+
+		if (a->state != A_CONNECTING && a->state != A_READING)
+			continue;
+		if (a->deadline < wake)
+			wake = a->deadline;
+		p->pfds[n].fd = a->fd;
+		p->pfds[n].events = a->state == A_CONNECTING ? POLLOUT : POLLIN;
+		p->pfds[n].revents = 0;
+		p->pfd_slot[n] = s % p->n_slots;
+		n++;
+	}
+	if (wake == INT64_MAX)
+		return; /* nothing to wait for */
+	usec_to_timespec(wake - mono_us(), &ts);
+	r = ppoll(p->pfds, n, &ts, sigmask);
+	if (r < 0 && errno != EINTR)
+		die("ppoll: %s", strerror(errno));
+	if (r > 0) {
+		nfds_t i;
+
+		for (i = 0; i < n; i++)
+			if (p->pfds[i].revents)
+				attempt_event(&p->slots[p->pfd_slot[i]], p->pfds[i].revents);
+	}
+	/* an answer that is there counts even if we saw it late; else expire */
+	now = mono_us();
+	for (s = p->flush_seq; s < p->next_seq; s++) {
+		struct attempt *a = &p->slots[s % p->n_slots];
+
+		if (a->state == A_CONNECTING && now >= a->deadline)
+			attempt_finish(a, 0, "timeout");
+		else if (a->state == A_READING && now >= a->deadline)
+			attempt_finish(a, 0, "read-timeout");
+	}
+	flush_results(p);
+}
+
+static void setup_slots(struct probe *p, int once)
+{
+	struct rlimit rl;
+	int64_t n = once ? 1 : (p->timeout_us + p->interval_us - 1) / p->interval_us + 2;
+
+	/* leave a few descriptors for stdio and the record file */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    (rlim_t)n + 16 > rl.rlim_cur)
+		n = rl.rlim_cur > 17 ? (int64_t)rl.rlim_cur - 16 : 1;
+	p->n_slots = (size_t)n;
+	p->slots = calloc(p->n_slots, sizeof(*p->slots));
+	p->pfds = calloc(p->n_slots, sizeof(*p->pfds));
+	p->pfd_slot = calloc(p->n_slots, sizeof(*p->pfd_slot));
+	if (!p->slots || !p->pfds || !p->pfd_slot)
+		die("out of memory");
+	p->next_seq = 1;
+	p->flush_seq = 1;
+}
+
 static void summary(struct probe *p, int64_t end_mono)
 {
 	int64_t max_us = 0;
@@ -398,7 +563,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: probe -a ADDR -p PORT [-i INTERVAL] [-t DURATION] [-T TIMEOUT] [-o FILE] [-W] [-1]\n"
-		"  -i  attempt interval (default 10ms)\n"
+		"  -i  attempt interval (default 10ms); attempts overlap\n"
 		"  -t  run time, 0 = until SIGTERM/SIGINT (default 0)\n"
 		"  -T  per-attempt timeout for connect + answer (default 50ms)\n"
 		"  -o  per-attempt record file\n"
@@ -411,9 +576,10 @@ int main(int argc, char **argv)
 {
 	struct probe p;
 	struct sigaction sa;
+	sigset_t stopsigs, waitmask;
 	const char *recfile = NULL;
 	int once = 0, c;
-	int64_t start, next;
+	int64_t start, next, stop_mono = 0;
 
 	memset(&p, 0, sizeof(p));
 	p.port = -1;
@@ -455,12 +621,23 @@ int main(int argc, char **argv)
 			die("not a numeric IPv4 or IPv6 address: %s", p.addr);
 		}
 	}
+	signal(SIGPIPE, SIG_IGN);
+	setup_slots(&p, once);
 
 	if (once) {
-		char what[NAME_LEN];
-		int ok = attempt(&p, what, sizeof(what));
+		struct attempt *a = &p.slots[0];
+		int ok;
 
-		printf("%s %s\n", ok ? "ok" : "fail", what);
+		attempt_start(&p, a, p.next_seq++);
+		/* processing the result frees the slot but keeps its outcome */
+		flush_results(&p);
+		while (p.attempts == 0)
+			service(&p, 0, 0, NULL);
+		ok = a->ok;
+		printf("%s %s\n", ok ? "ok" : "fail", a->what);
+		free(p.slots);
+		free(p.pfds);
+		free(p.pfd_slot);
 		return ok ? 0 : 1;
 	}
 
@@ -471,44 +648,57 @@ int main(int argc, char **argv)
 		setvbuf(p.rec, NULL, _IOLBF, 0);
 	}
 
+	/*
+	 * The stop signals are blocked except inside ppoll(), so one that
+	 * comes between checking stop_flag and waiting is not slept through.
+	 */
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal; /* no SA_RESTART: let poll/nanosleep return */
+	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&stopsigs);
+	sigaddset(&stopsigs, SIGTERM);
+	sigaddset(&stopsigs, SIGINT);
+	sigprocmask(SIG_BLOCK, &stopsigs, &waitmask);
+	sigdelset(&waitmask, SIGTERM);
+	sigdelset(&waitmask, SIGINT);
 
 	start = mono_us();
 	next = start;
-	while (!stop_flag) {
-		char what[NAME_LEN];
-		int64_t t0 = mono_us(), t_wall = wall_ms(), now;
-		int ok;
+	for (;;) {
+		int64_t now = mono_us();
 
-		if (p.duration_us && t0 - start >= p.duration_us)
-			break;
-		ok = attempt(&p, what, sizeof(what));
-		now = mono_us();
-		record(&p, t0, t_wall, ok, what, now - t0);
-
-		next += p.interval_us;
-		if (next < now) /* overran: skip missed slots, keep the grid */
-			next += ((now - next) / p.interval_us + 1) * p.interval_us;
-		while (!stop_flag) {
-			int64_t left = next - mono_us();
-			struct timespec ts;
-
-			if (left <= 0)
+		if (!stop_mono && (stop_flag || (p.duration_us && now - start >= p.duration_us)))
+			stop_mono = now; /* no more attempts; drain those in flight */
+		if (stop_mono) {
+			if (p.flush_seq == p.next_seq)
 				break;
-			ts.tv_sec = left / 1000000;
-			ts.tv_nsec = (left % 1000000) * 1000;
-			nanosleep(&ts, NULL);
+		} else if (now >= next) {
+			if (p.next_seq - p.flush_seq < p.n_slots) {
+				attempt_start(&p, &p.slots[p.next_seq % p.n_slots], p.next_seq);
+				p.next_seq++;
+			} else {
+				p.skipped++;
+			}
+			next += p.interval_us;
+			if (next <= now) /* woke up late: skip missed slots, keep the grid */
+				next += ((now - next) / p.interval_us + 1) * p.interval_us;
+			flush_results(&p); /* an attempt may fail at once */
+			continue;
 		}
+		service(&p, next, !stop_mono, &waitmask);
 	}
-	/* a trailing outage lasts until the probe stops */
-	summary(&p, mono_us());
+	/* a trailing outage lasts until the probe stopped starting attempts */
+	summary(&p, stop_mono);
+	if (p.skipped)
+		fprintf(stderr, "probe: %lu slots skipped, %zu attempts in flight\n",
+			p.skipped, p.n_slots);
 	if (p.rec)
 		fclose(p.rec);
 	free(p.outages);
+	free(p.slots);
+	free(p.pfds);
+	free(p.pfd_slot);
 	return 0;
 }
