@@ -414,7 +414,7 @@ static void walk_lease(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_y
 	if ((v = walk_one(p, at, map, "ttl", &k)) == NULL)
 		return;
 	FIELD(p, "ttl", {
-		if (cfg_get_duration(p, k, v, 2000, 300000, &ms)) {
+		if (cfg_get_duration(p, k, v, 3000, 300000, &ms)) {
 			if (ms % 1000 != 0)
 				cfg_report(p, k, "must be whole seconds, got %s",
 				    cfg_show(v, buf));

@@ -37,6 +37,7 @@ struct daemon {
 	struct vip **vips;
 	size_t n_vips;
 	bool cleaned;             /* stale keys of an earlier run removed */
+	struct elect_cleanup *cleanup; /* that clean-up, while it runs */
 	bool stopping;
 	struct loop_timer *stop_timer;
 };
@@ -61,6 +62,7 @@ static void on_cleaned(void *arg)
 	int64_t lease = session_lease(d->session);
 
 	d->cleaned = true;
+	d->cleanup = NULL;
 	if (!d->stopping && lease != 0)
 		set_lease_all(d, lease);
 }
@@ -72,7 +74,9 @@ static void on_granted(void *arg, int64_t lease)
 	if (d->stopping)
 		return;
 	if (!d->cleaned) {
-		elect_cleanup_stale(d->etcd, d->cfg->etcd.prefix, d->node, lease, on_cleaned, d);
+		if (d->cleanup == NULL)
+			d->cleanup = elect_cleanup_stale(d->etcd, d->cfg->etcd.prefix, d->node,
+			    lease, on_cleaned, d);
 		return;
 	}
 	set_lease_all(d, lease);
@@ -165,6 +169,7 @@ static void on_stop_deadline(void *arg)
 static void on_signal(int signo, void *arg)
 {
 	struct daemon *d = arg;
+	int failed = 0;
 
 	if (signo == SIGHUP) {
 		log_info("reload: not supported by this version; configuration unchanged");
@@ -180,8 +185,17 @@ static void on_signal(int signo, void *arg)
 	/* Addresses first: once the lease is revoked another node may take
 	 * over at once, so ours must already be gone. */
 	for (size_t i = 0; i < d->n_vips; i++)
-		vip_release(d->vips[i], "stopping");
+		if (vip_release(d->vips[i], "stopping") < 0)
+			failed++;
 	loop_timer_arm(d->stop_timer, STOP_DEADLINE_MS);
+	if (failed > 0) {
+		/* An address we could not delete must not outlive our claim:
+		 * leave the lease to expire, after the address's lifetime. */
+		log_warnx("stop: %d address(es) could not be deleted; not revoking the lease, it expires by itself",
+		    failed);
+		loop_stop(d->loop);
+		return;
+	}
 	session_revoke(d->session, STOP_REVOKE_MS, stopped, d);
 }
 
@@ -245,6 +259,7 @@ int daemon_run(const struct cfg *cfg)
 {
 	struct daemon d = { .cfg = cfg };
 	struct vip_env env;
+	int rc = 0;
 
 	if (cfg->node != NULL)
 		snprintf(d.node, sizeof(d.node), "%s", cfg->node);
@@ -281,19 +296,22 @@ int daemon_run(const struct cfg *cfg)
 		d.vips[d.n_vips++] = vip_new(&env, &cfg->vips[i]);
 
 	session_start(d.session);
-	if (loop_run(d.loop) < 0)
+	if (loop_run(d.loop) < 0) {
 		log_error("event loop failed");
+		rc = 1;
+	}
 
 	for (size_t i = 0; i < d.n_vips; i++) {
 		vip_release(d.vips[i], "exiting");
 		vip_free(d.vips[i]);
 	}
 	free(d.vips);
+	elect_cleanup_cancel(d.cleanup);
 	session_free(d.session);
 	etcd_free(d.etcd);
 	nl_close(d.nl);
 	loop_timer_free(d.stop_timer);
 	loop_free(d.loop);
 	log_info("stopped");
-	return 0;
+	return rc;
 }

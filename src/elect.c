@@ -38,6 +38,8 @@ struct elect {
 	struct etcd_req *req;  /* txn / range / delete in flight */
 	struct etcd_req *watch;
 	struct etcd_req *resign_req;
+	char *resign_key;      /* a key we still owe a delete for, or NULL */
+	struct loop_timer *resign_timer;
 	char *watch_key;
 	struct loop_timer *retry;
 	struct loop_timer *recheck;
@@ -100,15 +102,24 @@ static void stop_watch(struct elect *el)
 	el->watch_key = NULL;
 }
 
-static void stop_all(struct elect *el)
+/* Stop watching and retrying; a request in flight goes on. */
+static void stop_following(struct elect *el)
 {
-	etcd_cancel(el->req);
-	el->req = NULL;
 	stop_watch(el);
 	loop_timer_disarm(el->retry);
 	loop_timer_disarm(el->recheck);
 	el->step = EL_IDLE;
 }
+
+static void stop_all(struct elect *el)
+{
+	etcd_cancel(el->req);
+	el->req = NULL;
+	stop_following(el);
+}
+
+static void resign_continue(struct elect *el);
+static void on_resigned(void *arg, const struct etcd_result *r);
 
 /* Retry the current step after a growing delay. */
 static void retry_later(struct elect *el)
@@ -148,20 +159,36 @@ static void on_watch_msg(void *arg, json_t *result)
 	int canceled = 0;
 	size_t i;
 
+	int created = 0;
+
 	etcd_get_bool(result, "canceled", &canceled);
+	etcd_get_bool(result, "created", &created);
 	if (canceled) {
 		log_info("election: watch cancelled by etcd name=%s reason=\"%s\"", el->name,
 		    json_string_value(json_object_get(result, "cancel_reason")) ?: "");
 		stop_watch(el);
-		do_check(el);
+		el->step = EL_CHECK;
+		retry_later(el); /* a watch refused at once must not spin */
 		return;
 	}
+	if (created)
+		el->backoff_ms = 0; /* following again: the trouble is over */
 	json_array_foreach(events, i, ev) {
 		const char *type = json_string_value(json_object_get(ev, "type"));
 		if (type != NULL && strcmp(type, "DELETE") == 0) {
 			log_debug("election: watched key deleted name=%s key=%s", el->name,
 			    el->watch_key);
-			stop_watch(el);
+			/* Our own key gone while leading: step down now, before
+			 * the range below, since the next candidate heard the
+			 * same event and may take over at once. */
+			if (el->leader && strcmp(el->watch_key, el->key) == 0) {
+				log_warnx("election: own key deleted while leading name=%s key=%s; stepping down",
+				    el->name, el->key);
+				stop_watch(el);
+				set_leader(el, false, "");
+			} else {
+				stop_watch(el);
+			}
 			do_check(el);
 			return;
 		}
@@ -209,11 +236,14 @@ static void on_check(void *arg, const struct etcd_result *r)
 	size_t i;
 
 	el->req = NULL;
+	if (el->resign_key != NULL) { /* resigned while the range was out */
+		resign_continue(el);
+		return;
+	}
 	if (r->err != 0) {
 		retry_later(el);
 		return;
 	}
-	el->backoff_ms = 0;
 	etcd_get_i64(json_object_get(r->body, "header"), "revision", &rev);
 	kvs = json_object_get(r->body, "kvs");
 	json_array_foreach(kvs, i, kv) {
@@ -284,6 +314,10 @@ static void on_create(void *arg, const struct etcd_result *r)
 	struct elect *el = arg;
 
 	el->req = NULL;
+	if (el->resign_key != NULL) { /* resigned while the txn was out */
+		resign_continue(el);
+		return;
+	}
 	if (r->err != 0) {
 		if (r->code == ETCD_CODE_NOT_FOUND)
 			log_info("election: lease not found while campaigning name=%s", el->name);
@@ -321,14 +355,32 @@ void elect_campaign(struct elect *el, int64_t lease)
 {
 	if (el->campaigning && el->lease == lease)
 		return;
-	stop_all(el);
+	if (el->resign_key != NULL)
+		stop_following(el); /* a request in flight still owes the delete */
+	else
+		stop_all(el);
 	free(el->key);
 	el->key = xasprintf("%s/%" PRIx64, el->name, (uint64_t)lease);
 	el->lease = lease;
 	el->campaigning = true;
 	el->backoff_ms = 0;
 	log_info("election: campaigning name=%s key=%s", el->name, el->key);
-	do_create(el);
+	/* A delete still owed from a resign goes first (on_resigned then
+	 * creates): were our new key created before it lands, the delete
+	 * would remove it. */
+	if (el->resign_key == NULL)
+		do_create(el);
+	else
+		resign_continue(el);
+}
+
+/* Send the delete a resign owes, once nothing else is in flight. */
+static void resign_continue(struct elect *el)
+{
+	if (el->resign_key == NULL || el->resign_req != NULL || el->req != NULL)
+		return;
+	el->resign_req = etcd_call(el->etcd, "/v3/kv/deleterange",
+	    json_pack("{s:o}", "key", etcd_json_b64(el->resign_key)), 0, on_resigned, el);
 }
 
 static void on_resigned(void *arg, const struct etcd_result *r)
@@ -336,26 +388,52 @@ static void on_resigned(void *arg, const struct etcd_result *r)
 	struct elect *el = arg;
 
 	el->resign_req = NULL;
-	if (r->err == 0)
-		log_info("election: resigned name=%s", el->name);
+	if (r->err != 0) {
+		/* The lease keeps the key alive (other VIPs renew it), so it
+		 * must really go: try again, with a backoff. */
+		uint32_t b = el->backoff_ms ? el->backoff_ms : BACKOFF_MIN_MS;
+		el->backoff_ms = b * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : b * 2;
+		loop_timer_arm(el->resign_timer, b);
+		return;
+	}
+	log_info("election: resigned name=%s key=%s", el->name, el->resign_key);
+	free(el->resign_key);
+	el->resign_key = NULL;
+	el->backoff_ms = 0;
+	if (el->campaigning) /* campaigning again meanwhile */
+		do_create(el);
+}
+
+static void on_resign_retry(void *arg)
+{
+	resign_continue(arg);
 }
 
 void elect_resign(struct elect *el)
 {
 	if (!el->campaigning)
 		return;
-	stop_all(el);
+	/* A txn or range in flight is left to finish (a create cancelled
+	 * locally may still be applied by etcd after our delete); its
+	 * callback sends the delete. */
+	stop_following(el);
 	el->campaigning = false;
-	/* If the delete fails, the key goes with the lease in the end. */
-	etcd_cancel(el->resign_req);
-	el->resign_req = etcd_call(el->etcd, "/v3/kv/deleterange",
-	    json_pack("{s:o}", "key", etcd_json_b64(el->key)), 0, on_resigned, el);
+	free(el->resign_key);
+	el->resign_key = xstrdup(el->key);
+	el->backoff_ms = 0;
+	resign_continue(el);
 	set_leader(el, false, "");
 }
 
 void elect_reset(struct elect *el)
 {
+	/* The lease is gone and every key on it: nothing is owed. */
 	stop_all(el);
+	etcd_cancel(el->resign_req);
+	el->resign_req = NULL;
+	loop_timer_disarm(el->resign_timer);
+	free(el->resign_key);
+	el->resign_key = NULL;
 	el->campaigning = false;
 	el->lease = 0;
 	set_leader(el, false, "");
@@ -378,6 +456,7 @@ struct elect *elect_new(struct loop *loop, struct etcd *etcd, const char *name,
 	el->arg = arg;
 	el->retry = loop_timer_new(loop, on_retry, el);
 	el->recheck = loop_timer_new(loop, on_recheck, el);
+	el->resign_timer = loop_timer_new(loop, on_resign_retry, el);
 	return el;
 }
 
@@ -387,6 +466,8 @@ void elect_free(struct elect *el)
 		return;
 	stop_all(el);
 	etcd_cancel(el->resign_req);
+	loop_timer_free(el->resign_timer);
+	free(el->resign_key);
 	loop_timer_free(el->retry);
 	loop_timer_free(el->recheck);
 	free(el->name);
@@ -400,65 +481,87 @@ void elect_free(struct elect *el)
 
 /* ---- start-up clean-up of keys left by an earlier run -------------------- */
 
-struct cleanup {
+struct stale_key;
+
+struct elect_cleanup {
 	struct etcd *etcd;
 	char *node;
 	int64_t own;
-	unsigned pending;
+	struct etcd_req *range;
+	struct stale_key *keys;   /* requests still out, one per stale key */
 	void (*done)(void *arg);
 	void *arg;
 };
 
-static void cleanup_step_done(struct cleanup *c)
+struct stale_key {
+	struct elect_cleanup *c;
+	char *key;
+	struct etcd_req *req;
+	struct stale_key *next;
+};
+
+static void stale_free(struct stale_key *sk)
 {
-	if (--c->pending > 0)
-		return;
-	c->done(c->arg);
-	free(c->node);
-	free(c);
+	for (struct stale_key **pp = &sk->c->keys; *pp; pp = &(*pp)->next) {
+		if (*pp == sk) {
+			*pp = sk->next;
+			break;
+		}
+	}
+	free(sk->key);
+	free(sk);
 }
 
-struct stale_key {
-	struct cleanup *c;
-	char *key;
-};
+/* Everything answered: report, and free the clean-up. */
+static void cleanup_maybe_done(struct elect_cleanup *c)
+{
+	void (*done)(void *) = c->done;
+	void *arg = c->arg;
+
+	if (c->range != NULL || c->keys != NULL)
+		return;
+	free(c->node);
+	free(c);
+	done(arg);
+}
 
 static void on_stale_deleted(void *arg, const struct etcd_result *r)
 {
 	struct stale_key *sk = arg;
+	struct elect_cleanup *c = sk->c;
 
 	if (r->err == 0)
 		log_info("election: removed stale key key=%s", sk->key);
-	cleanup_step_done(sk->c);
-	free(sk->key);
-	free(sk);
+	stale_free(sk);
+	cleanup_maybe_done(c);
 }
 
 static void on_stale_revoked(void *arg, const struct etcd_result *r)
 {
 	struct stale_key *sk = arg;
+	struct elect_cleanup *c = sk->c;
 
 	if (r->err == -EIO && r->code == ETCD_CODE_NOT_FOUND) {
 		/* Lease already gone but the key stayed (it was put without
 		 * our lease): delete the key itself. */
-		etcd_call(sk->c->etcd, "/v3/kv/deleterange",
+		sk->req = etcd_call(c->etcd, "/v3/kv/deleterange",
 		    json_pack("{s:o}", "key", etcd_json_b64(sk->key)), 0,
 		    on_stale_deleted, sk);
 		return;
 	}
 	if (r->err == 0)
 		log_info("election: revoked stale lease of this node key=%s", sk->key);
-	cleanup_step_done(sk->c);
-	free(sk->key);
-	free(sk);
+	stale_free(sk);
+	cleanup_maybe_done(c);
 }
 
 static void on_stale_range(void *arg, const struct etcd_result *r)
 {
-	struct cleanup *c = arg;
+	struct elect_cleanup *c = arg;
 	json_t *kv;
 	size_t i;
 
+	c->range = NULL;
 	if (r->err == 0) {
 		json_array_foreach(json_object_get(r->body, "kvs"), i, kv) {
 			char *val = etcd_get_b64(kv, "value");
@@ -473,40 +576,54 @@ static void on_stale_range(void *arg, const struct etcd_result *r)
 				free(key);
 				continue;
 			}
+			free(val);
 			log_warnx("election: key of this node under a foreign lease key=%s lease=%" PRIx64
 			    "; an earlier run left it, removing", key, (uint64_t)lease);
 			sk = xcalloc(1, sizeof(*sk));
 			sk->c = c;
 			sk->key = key;
-			c->pending++;
+			sk->next = c->keys;
+			c->keys = sk;
 			if (lease != 0)
-				etcd_call(c->etcd, "/v3/lease/revoke",
+				sk->req = etcd_call(c->etcd, "/v3/lease/revoke",
 				    json_pack("{s:o}", "ID", etcd_json_i64(lease)), 0,
 				    on_stale_revoked, sk);
 			else
-				etcd_call(c->etcd, "/v3/kv/deleterange",
+				sk->req = etcd_call(c->etcd, "/v3/kv/deleterange",
 				    json_pack("{s:o}", "key", etcd_json_b64(key)), 0,
 				    on_stale_deleted, sk);
-			free(val);
 		}
 	}
-	cleanup_step_done(c);
+	cleanup_maybe_done(c);
 }
 
-void elect_cleanup_stale(struct etcd *etcd, const char *prefix, const char *node,
-    int64_t own_lease, void (*done)(void *arg), void *arg)
+struct elect_cleanup *elect_cleanup_stale(struct etcd *etcd, const char *prefix,
+    const char *node, int64_t own_lease, void (*done)(void *arg), void *arg)
 {
-	struct cleanup *c = xcalloc(1, sizeof(*c));
+	struct elect_cleanup *c = xcalloc(1, sizeof(*c));
 	char *end = etcd_prefix_end(prefix);
 
 	c->etcd = etcd;
 	c->node = xstrdup(node);
 	c->own = own_lease;
-	c->pending = 1;
 	c->done = done;
 	c->arg = arg;
-	etcd_call(etcd, "/v3/kv/range",
+	c->range = etcd_call(etcd, "/v3/kv/range",
 	    json_pack("{s:o, s:o}", "key", etcd_json_b64(prefix),
 	    "range_end", etcd_json_b64(end)), 0, on_stale_range, c);
 	free(end);
+	return c;
+}
+
+void elect_cleanup_cancel(struct elect_cleanup *c)
+{
+	if (c == NULL)
+		return;
+	etcd_cancel(c->range);
+	while (c->keys != NULL) {
+		etcd_cancel(c->keys->req);
+		stale_free(c->keys);
+	}
+	free(c->node);
+	free(c);
 }

@@ -52,9 +52,13 @@ const char *elect_name(const struct elect *el);
  * At start-up: under prefix, find keys whose value is node but whose lease
  * is not own_lease (left by an earlier run of this node that crashed) and
  * revoke those leases (or delete the keys if the lease is already gone),
- * so the other nodes need not wait for them to expire. done runs once.
+ * so the other nodes need not wait for them to expire. done runs once,
+ * when every request has answered; the handle is freed just before.
  */
-void elect_cleanup_stale(struct etcd *etcd, const char *prefix, const char *node,
-    int64_t own_lease, void (*done)(void *arg), void *arg);
+struct elect_cleanup;
+struct elect_cleanup *elect_cleanup_stale(struct etcd *etcd, const char *prefix,
+    const char *node, int64_t own_lease, void (*done)(void *arg), void *arg);
+/* Abandon a clean-up still running (done does not run). NULL-safe. */
+void elect_cleanup_cancel(struct elect_cleanup *c);
 
 #endif

@@ -38,6 +38,7 @@ struct etcd_req {
 	bool auth_retried;
 	bool waiting_auth;        /* parked until a token arrives */
 	bool overflow;
+	json_t *last_error;       /* a stream's {"error": ...} message */
 	bool in_cb;               /* its callback is running */
 	bool cancelled;           /* cancelled while in_cb; freed after */
 	char errbuf[CURL_ERROR_SIZE];
@@ -160,6 +161,7 @@ static void req_free(struct etcd_req *r)
 	}
 	req_unlink(r);
 	curl_slist_free_all(r->hdrs);
+	json_decref(r->last_error);
 	free(r->path);
 	free(r->body);
 	free(r->buf);
@@ -195,10 +197,11 @@ again:
 			r->in_cb = false;
 			if (r->cancelled)
 				req_free(r);
-		} else {
+		} else if (json_is_object(json_object_get(msg, "error"))) {
 			/* An error inside the stream ends it; libcurl finishes
 			 * the transfer and the end callback reports it. */
-			log_debug("etcd: stream message not a result path=%s", r->path);
+			json_decref(r->last_error);
+			r->last_error = json_incref(msg);
 		}
 		json_decref(msg);
 		goto again;
@@ -276,6 +279,31 @@ static void note_success(struct etcd *e, const struct etcd_req *r)
 
 static void auth_start(struct etcd *e);
 
+/*
+ * etcd's error replies come in two shapes: unary calls answer
+ * {"error": "text", "code": N, "message": "text"}; streaming calls (watch,
+ * keepalive) answer {"error": {"grpc_code" or "code": N, "message": ...}}.
+ * Fill res->code and res->message from either; strings point into body.
+ */
+static void error_fields(json_t *body, struct etcd_result *res)
+{
+	json_t *er = json_object_get(body, "error"), *m, *c;
+
+	if (json_is_object(er)) {
+		m = json_object_get(er, "message");
+		c = json_object_get(er, "grpc_code");
+		if (c == NULL)
+			c = json_object_get(er, "code");
+	} else {
+		m = json_object_get(body, "message");
+		if (!json_is_string(m))
+			m = er;
+		c = json_object_get(body, "code");
+	}
+	res->code = (int)json_integer_value(c);
+	res->message = json_is_string(m) ? json_string_value(m) : "HTTP error";
+}
+
 /* The transfer ended: build the result, log failures, run the callback. */
 static void req_done(struct etcd_req *r, CURLcode code)
 {
@@ -301,13 +329,13 @@ static void req_done(struct etcd_req *r, CURLcode code)
 		/* A stream should never end by itself. */
 		res.err = -EPIPE;
 		res.message = "stream closed by server";
-		body = r->len ? json_loadb(r->buf, r->len, 0, &jerr) : NULL;
+		body = r->last_error;
+		r->last_error = NULL;
+		if (body == NULL && r->len)
+			body = json_loadb(r->buf, r->len, 0, &jerr);
 		if (json_is_object(json_object_get(body, "error"))) {
-			json_t *er = json_object_get(body, "error");
 			res.err = -EIO;
-			res.code = (int)json_integer_value(json_object_get(er, "grpc_code"));
-			if (json_is_string(json_object_get(er, "message")))
-				res.message = json_string_value(json_object_get(er, "message"));
+			error_fields(body, &res);
 		}
 	} else {
 		body = json_loadb(r->buf ? r->buf : "", r->len, 0, &jerr);
@@ -325,12 +353,8 @@ static void req_done(struct etcd_req *r, CURLcode code)
 				res.message = r->buf;
 			}
 		} else if (res.http_status != 200) {
-			json_t *m = json_object_get(body, "message");
-			if (m == NULL)
-				m = json_object_get(body, "error");
 			res.err = -EIO;
-			res.code = (int)json_integer_value(json_object_get(body, "code"));
-			res.message = json_is_string(m) ? json_string_value(m) : "HTTP error";
+			error_fields(body, &res);
 		} else {
 			res.body = body;
 		}
@@ -419,6 +443,11 @@ static void req_start(struct etcd_req *r)
 	curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPIDLE, 5L);
 	curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPINTVL, 2L);
+#if LIBCURL_VERSION_NUM >= 0x075700
+	/* Never wait for a stuck DNS resolver thread when a request ends:
+	 * that would block the whole event loop (fence, stop deadline). */
+	curl_easy_setopt(r->easy, CURLOPT_QUICK_EXIT, 1L);
+#endif
 	curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS,
 	    (long)(r->timeout_ms && r->timeout_ms < ETCD_CONNECT_TIMEOUT_MS ?
 	    r->timeout_ms : ETCD_CONNECT_TIMEOUT_MS));

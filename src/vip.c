@@ -37,6 +37,8 @@ struct vip {
 	bool held;                /* the address is on the link, put by us */
 	uint64_t held_since;
 	uint64_t expires_at;      /* when the kernel lifetime we set runs out */
+	int held_ifindex;         /* the link the address was put on */
+	uint32_t retry_ms;        /* backoff for failed address changes */
 	struct elect *elect;
 	unsigned announce_left;
 	struct loop_timer *announce_timer;
@@ -101,6 +103,14 @@ static void announce_start(struct vip *v)
 
 /* ---- address ------------------------------------------------------------ */
 
+static void retry_later(struct vip *v)
+{
+	uint32_t b = v->retry_ms ? v->retry_ms : VIP_RETRY_MS;
+
+	v->retry_ms = b * 2 > 5000 ? 5000 : b * 2;
+	loop_timer_arm(v->retry_timer, b);
+}
+
 /* Add or refresh the address with a kernel lifetime that ends before the
  * fence. Returns 0, -ETIME when the fence is too close for any safe
  * lifetime (nothing is installed), or a netlink -errno. */
@@ -112,8 +122,10 @@ static int install(struct vip *v, uint64_t now)
 	if (life == 0)
 		return -ETIME;
 	r = nl_addr_add(v->env.nl, v->ifindex, v->cv->family, v->cv->addr, life, life, true);
-	if (r == 0)
+	if (r == 0) {
 		v->expires_at = now + life * 1000u;
+		v->held_ifindex = v->ifindex;
+	}
 	return r;
 }
 
@@ -130,10 +142,11 @@ static void acquire(struct vip *v, uint64_t now)
 		return;
 	}
 	if (r < 0) {
-		/* Logged by netlink; try again soon. */
-		loop_timer_arm(v->retry_timer, VIP_RETRY_MS);
+		/* Logged by netlink; try again, backing off to 5 s. */
+		retry_later(v);
 		return;
 	}
+	v->retry_ms = 0;
 	v->held = true;
 	v->held_since = now;
 	log_info("vip: acquired vip=%s link=%s node=%s lease=%" PRIx64 " fence_in_ms=%" PRId64,
@@ -142,19 +155,25 @@ static void acquire(struct vip *v, uint64_t now)
 	announce_start(v);
 }
 
-static void drop(struct vip *v, const char *why)
+/* Remove the address from the link it was put on. Returns 0 (also when it
+ * was already gone) or the netlink -errno; a failure is retried later. */
+static int drop(struct vip *v, const char *why)
 {
-	int r;
+	int r = 0;
 
 	v->held = false;
 	loop_timer_disarm(v->announce_timer);
-	if (v->ifindex > 0) {
-		r = nl_addr_del(v->env.nl, v->ifindex, v->cv->family, v->cv->addr);
-		if (r < 0 && r != -EADDRNOTAVAIL && r != -ENODEV)
-			loop_timer_arm(v->retry_timer, VIP_RETRY_MS);
+	if (v->held_ifindex > 0) {
+		r = nl_addr_del(v->env.nl, v->held_ifindex, v->cv->family, v->cv->addr);
+		if (r == -EADDRNOTAVAIL || r == -ENODEV)
+			r = 0;
+		if (r < 0)
+			retry_later(v);
 	}
-	log_info("vip: released vip=%s link=%s reason=\"%s\" held_ms=%" PRIu64,
-	    v->cv->ip, v->ifname, why, loop_now_ms() - v->held_since);
+	log_info("vip: released vip=%s link=%s reason=\"%s\" held_ms=%" PRIu64 "%s",
+	    v->cv->ip, v->ifname, why, loop_now_ms() - v->held_since,
+	    r < 0 ? " (delete failed, retrying)" : "");
+	return r;
 }
 
 /* ---- the decision --------------------------------------------------------- */
@@ -214,8 +233,14 @@ static void on_retry(void *arg)
 	struct vip *v = arg;
 
 	/* A failed delete is retried as a delete; a failed add as an add. */
-	if (!v->held && v->ifindex > 0 && !elect_is_leader(v->elect))
-		(void)nl_addr_del(v->env.nl, v->ifindex, v->cv->family, v->cv->addr);
+	if (!v->held && v->held_ifindex > 0) {
+		int r = nl_addr_del(v->env.nl, v->held_ifindex, v->cv->family, v->cv->addr);
+		if (r < 0 && r != -EADDRNOTAVAIL && r != -ENODEV) {
+			retry_later(v);
+			return;
+		}
+		v->held_ifindex = 0;
+	}
 	vip_update(v);
 }
 
@@ -229,11 +254,15 @@ static void on_elect(void *arg, bool leader)
 
 void vip_set_lease(struct vip *v, int64_t lease)
 {
-	if (lease == v->lease)
+	int64_t old = v->lease;
+
+	if (lease == old)
 		return;
-	if (v->lease != 0)
-		elect_reset(v->elect);
+	/* The new lease first, so the update elect_reset() triggers does not
+	 * campaign with the dead one. */
 	v->lease = lease;
+	if (old != 0)
+		elect_reset(v->elect);
 	vip_update(v);
 }
 
@@ -249,15 +278,18 @@ void vip_renewed(struct vip *v)
 	vip_update(v);
 }
 
-void vip_release(struct vip *v, const char *why)
+int vip_release(struct vip *v, const char *why)
 {
+	int r = 0;
+
 	/* Lease first, so the update that elect_reset() triggers does not
 	 * campaign again. */
 	v->lease = 0;
 	if (v->held)
-		drop(v, why);
+		r = drop(v, why);
 	elect_reset(v->elect);
 	loop_timer_disarm(v->retry_timer);
+	return r;
 }
 
 /* ---- links and addresses ---------------------------------------------------- */
@@ -281,6 +313,7 @@ static void lost_link(struct vip *v, const char *why)
 	    v->cv->ip, v->ifname, why);
 	v->ifindex = 0;
 	v->link_up = false;
+	v->held_ifindex = 0;
 	/* The kernel removed the address with the link. */
 	if (v->held) {
 		v->held = false;
@@ -314,7 +347,7 @@ void vip_addr_changed(struct vip *v, int ifindex, int family, const void *addr, 
 {
 	if (family != v->cv->family || memcmp(addr, v->cv->addr, addr_len(v)) != 0)
 		return;
-	if (removed && v->held && ifindex == v->ifindex) {
+	if (removed && v->held && ifindex == v->held_ifindex) {
 		/* The kernel lifetime ran out (keepalives are late: the lease
 		 * is not confirmed), or someone - an operator, a network
 		 * manager - took it away while we own it. Either way update()
@@ -350,6 +383,10 @@ static void resolve_link(struct vip *v)
 	r = nl_link_by_name(v->env.nl, v->ifname, &l);
 	if (r == 0) {
 		take_link(v, &l);
+		return;
+	}
+	if (r != -ENODEV) {
+		/* Could not ask: keep what we knew (logged by netlink). */
 		return;
 	}
 	v->ifindex = 0;

@@ -47,8 +47,10 @@ void vip_renewed(struct vip *v);
 /* Re-evaluate now (the fence passed, or anything else changed). */
 void vip_update(struct vip *v);
 /* Remove the address now and stop campaigning locally (no etcd calls);
- * used when stopping. */
-void vip_release(struct vip *v, const char *why);
+ * used when stopping. Returns 0, or -errno if the address could not be
+ * deleted (then the lease must not be revoked: it has to expire, after
+ * the address's kernel lifetime). */
+int vip_release(struct vip *v, const char *why);
 
 /* Netlink events, passed on by the daemon to every VIP. */
 void vip_link_changed(struct vip *v, const struct nl_link *link);

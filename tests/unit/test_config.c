@@ -631,7 +631,7 @@ static void test_err_durations(void **state)
 	    "  lease: {ttl: 1s}\n"
 	    "  announce: {interval: 11s, refresh: 61m, count: 101}\n"
 	    "  etcd: {timeout: 50ms}\n",
-	    "t.yaml:2:11: vipd.lease.ttl: must be 2s..5m, got 1s\n"
+	    "t.yaml:2:11: vipd.lease.ttl: must be 3s..5m, got 1s\n"
 	    "t.yaml:3:14: vipd.announce.interval: must be 10ms..10s, got 11s\n"
 	    "t.yaml:3:29: vipd.announce.refresh: must be 0s (off) or 1s..60m, got 61m\n"
 	    "t.yaml:3:43: vipd.announce.count: must be 0..100, got 101\n"
@@ -761,7 +761,7 @@ static void test_err_all_reported(void **state)
 	assert_string_equal(errs,
 	    "t.yaml:5:15: machine.network.interfaces[0].vip.ip: must be an IPv4 or "
 	    "IPv6 address, got \"300.1.1.1\"\n"
-	    "t.yaml:7:11: vipd.lease.ttl: must be 2s..5m, got 1s\n"
+	    "t.yaml:7:11: vipd.lease.ttl: must be 3s..5m, got 1s\n"
 	    "t.yaml:8:9: vipd.log.levle: unknown key (did you mean \"level\"?)\n");
 	free(errs);
 }
