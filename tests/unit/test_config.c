@@ -636,8 +636,8 @@ static void test_err_durations(void **state)
 	    "t.yaml:3:29: vipd.announce.refresh: must be 0s (off) or 1s..60m, got 61m\n"
 	    "t.yaml:3:43: vipd.announce.count: must be 0..100, got 101\n"
 	    "t.yaml:4:10: vipd.etcd.timeout: must be 100ms..1m, got 50ms\n");
-	bad("vipd:\n  lease:\n    ttl: 2500ms\n",
-	    "t.yaml:3:5: vipd.lease.ttl: must be whole seconds, got 2500ms\n");
+	bad("vipd:\n  lease:\n    ttl: 3500ms\n",
+	    "t.yaml:3:5: vipd.lease.ttl: must be whole seconds, got 3500ms\n");
 }
 
 static void test_err_etcd(void **state)
