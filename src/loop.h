@@ -2,7 +2,7 @@
  * loop.h - a small event loop: file descriptors, timers and signals.
  *
  * Everything in vipd plugs in by fd (netlink, libcurl's sockets, the
- * control socket, the metrics server) or by timer. Time is CLOCK_MONOTONIC
+ * control socket, the metrics server) or by timer. Time is CLOCK_BOOTTIME
  * in milliseconds throughout, so wall-clock steps never move a deadline.
  * Callbacks run on the loop's thread; none may block.
  */
@@ -22,7 +22,9 @@ typedef void loop_fd_cb(int fd, unsigned events, void *arg);
 typedef void loop_timer_cb(void *arg);
 typedef void loop_signal_cb(int signo, void *arg);
 
-/* Current CLOCK_MONOTONIC time in milliseconds. */
+/* Current CLOCK_BOOTTIME time in milliseconds: monotonic, and it keeps
+ * counting while the machine is suspended, so a fence that passed during
+ * a suspend is seen as passed at once on resume. */
 uint64_t loop_now_ms(void);
 
 struct loop *loop_new(void);

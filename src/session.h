@@ -6,7 +6,7 @@
  *
  *     fence = send time of the last successful keepalive + granted TTL - margin
  *
- * measured on CLOCK_MONOTONIC. etcd can expire the lease no earlier than
+ * measured on CLOCK_BOOTTIME. etcd can expire the lease no earlier than
  * "receive time + TTL", and the receive time is after our send time, so the
  * fence always falls before the lease can expire on the server.
  */
