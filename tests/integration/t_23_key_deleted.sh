@@ -9,7 +9,7 @@
 # tells the old and the new leader of the deletion at the same instant, so
 # the new one may add the address a few ms before the old one has removed
 # it (seen: up to 5 ms before the owner stepped down on the watch event
-# itself; 0 ms since). Every path vipd itself controls (stop, crash,
+# itself; 0-1 ms since). Every path vipd itself controls (stop, crash,
 # freeze, partition, quorum loss) removes the address before the lease can
 # move. The overlap is printed, and bounded here by the step-down time.
 set -euo pipefail
