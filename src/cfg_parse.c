@@ -29,13 +29,10 @@ void cfg_report(struct cfg_pctx *p, struct cfg_pos at, const char *fmt, ...)
 {
 	va_list ap;
 	char *msg;
-	int n;
 
 	va_start(ap, fmt);
-	n = vasprintf(&msg, fmt, ap);
+	msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		fatal("vasprintf");
 	if (p->n_err == p->cap_err) {
 		p->cap_err = p->cap_err ? 2 * p->cap_err : 8;
 		p->err = xrealloc(p->err, p->cap_err * sizeof(*p->err));

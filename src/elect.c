@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backoff.h"
 #include "etcd.h"
 #include "etcd_codec.h"
 #include "log.h"
@@ -124,10 +125,7 @@ static void on_resigned(void *arg, const struct etcd_result *r);
 /* Retry the current step after a growing delay. */
 static void retry_later(struct elect *el)
 {
-	uint32_t b = el->backoff_ms ? el->backoff_ms : BACKOFF_MIN_MS;
-
-	el->backoff_ms = b * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : b * 2;
-	loop_timer_arm(el->retry, b);
+	loop_timer_arm(el->retry, backoff_next(&el->backoff_ms, BACKOFF_MIN_MS, BACKOFF_MAX_MS));
 }
 
 static void on_retry(void *arg)
@@ -391,9 +389,8 @@ static void on_resigned(void *arg, const struct etcd_result *r)
 	if (r->err != 0) {
 		/* The lease keeps the key alive (other VIPs renew it), so it
 		 * must really go: try again, with a backoff. */
-		uint32_t b = el->backoff_ms ? el->backoff_ms : BACKOFF_MIN_MS;
-		el->backoff_ms = b * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : b * 2;
-		loop_timer_arm(el->resign_timer, b);
+		loop_timer_arm(el->resign_timer,
+		    backoff_next(&el->backoff_ms, BACKOFF_MIN_MS, BACKOFF_MAX_MS));
 		return;
 	}
 	log_info("election: resigned name=%s key=%s", el->name, el->resign_key);

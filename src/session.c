@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 
+#include "backoff.h"
 #include "etcd.h"
 #include "etcd_codec.h"
 #include "log.h"
@@ -82,10 +83,7 @@ bool session_valid(const struct session *s, uint64_t now_ms)
 
 static uint32_t next_backoff(struct session *s)
 {
-	uint32_t b = s->backoff_ms ? s->backoff_ms : BACKOFF_MIN_MS;
-
-	s->backoff_ms = b * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : b * 2;
-	return b;
+	return backoff_next(&s->backoff_ms, BACKOFF_MIN_MS, BACKOFF_MAX_MS);
 }
 
 /*

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "announce.h"
+#include "backoff.h"
 #include "config.h"
 #include "elect.h"
 #include "log.h"
@@ -105,10 +106,7 @@ static void announce_start(struct vip *v)
 
 static void retry_later(struct vip *v)
 {
-	uint32_t b = v->retry_ms ? v->retry_ms : VIP_RETRY_MS;
-
-	v->retry_ms = b * 2 > 5000 ? 5000 : b * 2;
-	loop_timer_arm(v->retry_timer, b);
+	loop_timer_arm(v->retry_timer, backoff_next(&v->retry_ms, VIP_RETRY_MS, 5000));
 }
 
 /* Add or refresh the address with a kernel lifetime that ends before the

@@ -5,6 +5,7 @@
 #ifndef VIPD_XMEM_H
 #define VIPD_XMEM_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 void *xmalloc(size_t n);
@@ -13,5 +14,6 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 /* Like asprintf, but the result is never NULL; the caller frees it. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 #endif
