@@ -73,6 +73,8 @@ const char *elect_leader(const struct elect *el)
 	return el->leader_value;
 }
 
+/* Record who leads; value "" = unknown (we stopped following). Logs a
+ * change of our own leadership, and of the known leader while we follow. */
 static void set_leader(struct elect *el, bool leader, const char *value)
 {
 	bool changed = leader != el->leader || strcmp(value, el->leader_value) != 0;
@@ -86,11 +88,10 @@ static void set_leader(struct elect *el, bool leader, const char *value)
 		if (leader)
 			log_info("election: elected name=%s key=%s", el->name, el->key);
 		else
-			log_info("election: not leader name=%s leader=%s", el->name,
-			    value[0] ? value : "(none)");
-	} else {
-		log_info("election: leader changed name=%s leader=%s", el->name,
-		    value[0] ? value : "(none)");
+			log_info("election: not leader any more name=%s leader=%s", el->name,
+			    value[0] ? value : "(unknown)");
+	} else if (value[0] != '\0') {
+		log_info("election: leader changed name=%s leader=%s", el->name, value);
 	}
 	el->cb(el->arg, leader);
 }
@@ -264,8 +265,12 @@ static void on_check(void *arg, const struct etcd_result *r)
 		/* Our key is gone although we campaign: deleted from outside,
 		 * or its lease was revoked. Step down at once and queue up
 		 * again (if the lease is gone, the session will notice). */
-		log_warnx("election: own key vanished name=%s key=%s; stepping down",
-		    el->name, el->key);
+		if (el->leader)
+			log_warnx("election: own key vanished name=%s key=%s; stepping down",
+			    el->name, el->key);
+		else
+			log_info("election: own key gone name=%s key=%s; queueing again",
+			    el->name, el->key);
 		set_leader(el, false, leader_val);
 		stop_watch(el);
 		free(leader_val);

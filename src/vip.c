@@ -352,8 +352,9 @@ void vip_addr_changed(struct vip *v, int ifindex, int family, const void *addr, 
 		 * puts it back only with a lifetime that ends before the fence;
 		 * the kernel may remove it up to 20 ms early. */
 		if (loop_now_ms() + 50 >= v->expires_at)
-			log_warnx("vip: address expired (kernel lifetime) vip=%s link=%s fence_in_ms=%" PRId64
-			    "; keepalives are late", v->cv->ip, v->ifname,
+			log_warnx("vip: released vip=%s link=%s reason=\"kernel lifetime expired: keepalives are late\" held_ms=%" PRIu64
+			    " fence_in_ms=%" PRId64, v->cv->ip, v->ifname,
+			    loop_now_ms() - v->held_since,
 			    (int64_t)(session_fence(v->env.session) - loop_now_ms()));
 		else
 			log_warnx("vip: address removed by someone else vip=%s link=%s; restoring",
