@@ -1,0 +1,50 @@
+#!/bin/bash
+# t_28_announce_refresh: announcements reach the wire as configured. With
+# announce.count 2, interval 50ms and refresh 1s, the owner sends its
+# burst at takeover and then re-announces every second: a client whose
+# neighbour entry for the VIP was pointed at a wrong MAC is corrected by
+# the next refresh, without sending anything itself (IPv4: gratuitous ARP;
+# IPv6: unsolicited Neighbour Advertisement with Override).
+set -euo pipefail
+. "$(dirname "$0")/lab.sh"
+
+lab_up 3
+lab_etcd_up
+lab_monitor_start
+for i in 1 2 3; do
+	lab_vipd_config "$i" --v6
+	sed -i 's/^    count: 3$/    count: 2/; s/^    interval: 100ms$/    interval: 50ms\n    refresh: 1s/' "$LAB_DIR/n$i/vipd.yaml"
+	grep -q 'refresh: 1s' "$LAB_DIR/n$i/vipd.yaml" || lab_fail "could not set announce.refresh"
+	"$LAB_VIPD" --check -c "$LAB_DIR/n$i/vipd.yaml" >/dev/null || lab_fail "config rejected"
+	lab_vipd_start "$i"
+done
+o=$(lab_wait_owner 10) || lab_fail "no owner"
+o6=$(lab_wait_owner 10 - "$VIP6") || lab_fail "no owner of $VIP6"
+mac=$(lab_exec "${o#n}" cat /sys/class/net/eth0/address)
+mac6=$(lab_exec "${o6#n}" cat /sys/class/net/eth0/address)
+bogus=02:00:00:00:00:99
+
+# neigh_mac ADDR: the client's neighbour entry's MAC for ADDR ("" if none).
+neigh_mac() {
+	lab_exec cl ip neigh show "$1" dev eth0 | awk '{ for (i = 1; i < NF; i++) if ($i == "lladdr") print $(i + 1) }'
+}
+corrected() {
+	[ "$(neigh_mac "$1")" = "$2" ]
+}
+
+for round in 1 2 3; do
+	lab_exec cl ip neigh replace "$VIP4" lladdr "$bogus" dev eth0 nud stale
+	lab_exec cl ip -6 neigh replace "$VIP6" lladdr "$bogus" dev eth0 nud stale
+	lab_assert "round $round: client's entries point at the wrong MAC" test "$(neigh_mac "$VIP4")" = "$bogus"
+	t0=$(date +%s%6N)
+	lab_wait_until 1.5 corrected "$VIP4" "$mac" || lab_fail "round $round: $VIP4 entry not corrected within 1.5 s (refresh 1 s): $(neigh_mac "$VIP4")"
+	lab_wait_until 1.5 corrected "$VIP6" "$mac6" || lab_fail "round $round: $VIP6 entry not corrected within 1.5 s (refresh 1 s): $(neigh_mac "$VIP6")"
+	lab_log "round $round: both entries corrected by a refresh within $(( ($(date +%s%6N) - t0) / 1000 )) ms"
+done
+
+# The burst and the refreshes, as logged: 2 at takeover, then one a second.
+n=$(grep -c "announced vip=$VIP4" "$LAB_DIR/$o/vipd.log")
+lab_log "$o logged $n announcements of $VIP4"
+lab_assert "burst plus refreshes were sent (>= 2 + 3)" test "$n" -ge 5
+lab_assert_no_overlap "$VIP4" "$VIP6"
+lab_log "PASS"
