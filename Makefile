@@ -103,7 +103,9 @@ install: all
 	install -d $(DESTDIR)$(SYSCONFDIR)/vipd
 	install -m 0644 examples/vipd.yaml $(DESTDIR)$(SYSCONFDIR)/vipd/vipd.yaml.example
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
-	install -m 0644 contrib/vipd.service $(DESTDIR)$(PREFIX)/lib/systemd/system/vipd.service
+	sed -e 's|/usr/local/sbin|$(SBINDIR)|g' -e 's|/etc/vipd|$(SYSCONFDIR)/vipd|g' \
+		contrib/vipd.service >$(DESTDIR)$(PREFIX)/lib/systemd/system/vipd.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/vipd.service
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/vipd $(DESTDIR)$(BINDIR)/vipctl
