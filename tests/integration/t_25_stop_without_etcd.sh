@@ -8,6 +8,7 @@ set -euo pipefail
 . "$(dirname "$0")/scenario.sh"
 
 scenario_up
+leader=$(sc_etcd_leader) || leader='?'
 lab_kill "$OWNER_ID" etcd STOP
 t0=$(sc_now_us)
 lab_vipd_stop "$OWNER_ID" 5 || lab_fail "vipd on $OWNER did not stop"
@@ -21,7 +22,10 @@ lab_log "address removed $(sc_ms "$t0" "$t_del") ms after SIGTERM"
 lab_assert "the address went first, within 100 ms, not after the revoke" test $((t_del - t0)) -le 100000
 lab_assert "the revoke was given up, not waited for" \
 	grep -qE 'lease revoke (timed out|failed)' "$LAB_DIR/$OWNER/vipd.log"
-new=$(lab_wait_owner $((LAB_TTL + 3)) "$OWNER") || lab_fail "no new owner after the old lease expired"
-lab_log "new owner $new $(sc_ms "$t0" "$(sc_now_us)") ms after the stop"
-lab_kill "$OWNER_ID" etcd CONT
+# If the frozen member was etcd's raft leader, the others first elect a new
+# one, which re-arms every lease (TTL + an election timeout): allow that.
+# The frozen member stays frozen: resumed, a deposed etcd leader may still
+# revoke leases it thinks expired (etcd 3.4), which is etcd's business.
+new=$(lab_wait_owner $((LAB_TTL + 5)) "$OWNER") || lab_fail "no new owner after the old lease expired"
+lab_log "new owner $new $(sc_ms "$t0" "$(sc_now_us)") ms after the stop (etcd leader before: $leader)"
 scenario_end
