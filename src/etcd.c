@@ -406,13 +406,15 @@ static void check_done(struct etcd *e)
 }
 
 /* Set up the easy handle for r against the current endpoint and add it to
- * the multi. Authenticated clients park requests until a token exists. */
+ * the multi. */
 static void req_start(struct etcd_req *r)
 {
 	struct etcd *e = r->e;
 	char *url, *auth;
 
-	if (e->username != NULL && e->token == NULL) {
+	/* Authenticated clients park requests until a token exists; the
+	 * authenticate request itself never waits. */
+	if (e->username != NULL && e->token == NULL && r != e->auth_req) {
 		r->waiting_auth = true;
 		auth_start(e);
 		return;
@@ -573,14 +575,7 @@ static void auth_start(struct etcd *e)
 		fatalx("etcd: cannot build auth request");
 	e->auth_req = req_new(e, "/v3/auth/authenticate", body, e->timeout_ms,
 	    auth_done, NULL, e);
-	/* The auth request itself must not wait for a token. */
-	e->auth_req->waiting_auth = false;
-	{
-		char *saved = e->username;
-		e->username = NULL;
-		req_start(e->auth_req);
-		e->username = saved;
-	}
+	req_start(e->auth_req);
 }
 
 /* ---- lifetime ------------------------------------------------------------ */

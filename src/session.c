@@ -263,6 +263,8 @@ static void on_fence(void *arg)
 	s->ops->expired(s->arg);
 }
 
+static void on_revoke_timeout(void *arg);
+
 struct session *session_new(struct loop *loop, struct etcd *etcd, uint32_t ttl_ms,
     uint32_t request_timeout_ms, const struct session_ops *ops, void *arg)
 {
@@ -276,7 +278,7 @@ struct session *session_new(struct loop *loop, struct etcd *etcd, uint32_t ttl_m
 	s->timeout_ms = request_timeout_ms;
 	s->tick = loop_timer_new(loop, on_tick, s);
 	s->fence_timer = loop_timer_new(loop, on_fence, s);
-	s->revoke_timer = NULL;
+	s->revoke_timer = loop_timer_new(loop, on_revoke_timeout, s);
 	return s;
 }
 
@@ -290,8 +292,7 @@ static void revoke_finish(struct session *s)
 	void (*done)(void *) = s->revoke_done;
 
 	s->revoke_done = NULL;
-	if (s->revoke_timer)
-		loop_timer_disarm(s->revoke_timer);
+	loop_timer_disarm(s->revoke_timer);
 	etcd_cancel(s->req);
 	s->req = NULL;
 	if (done)
@@ -338,8 +339,6 @@ void session_revoke(struct session *s, uint32_t timeout_ms,
 		revoke_finish(s);
 		return;
 	}
-	if (s->revoke_timer == NULL)
-		s->revoke_timer = loop_timer_new(s->loop, on_revoke_timeout, s);
 	loop_timer_arm(s->revoke_timer, timeout_ms);
 	log_info("session: revoking lease=%" PRIx64, (uint64_t)lease);
 	s->req = etcd_call(s->etcd, "/v3/lease/revoke",
