@@ -16,6 +16,7 @@
 #     sc_etcd_leader, sc_etcd_move_leader    the etcd raft leader
 
 . "$(dirname "${BASH_SOURCE[0]}")/lab.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/bounds.sh"
 
 # scenario_up [--v6|--v6-only] [--ttl S]: lab of 3, etcd, service, monitor,
 # vipd everywhere; waits (10 s) for exactly one owner, sets OWNER and

@@ -1,11 +1,16 @@
 #!/bin/bash
 # t_11_graceful_stop: scenario 2, the owner's vipd gets SIGTERM while the
-# client probes the VIP every 10 ms: it releases the VIP and exits 0 within
-# 2 s, another node owns the VIP within 1 s of the signal (from the signal
-# to the new owner's add event in its monitor file), the old owner's delete
-# comes before that add, the probe's longest outage is printed (and must
-# stay under a generous 2 s); no overlap, the client reaches the new owner.
-# About 10 s.
+# client probes the VIP every 10 ms.
+#
+#   safety  the old owner's delete comes before the new owner's add; no
+#           overlap over the run.
+#   timing  vipd exits 0 within its stop deadline (1.8 s, STOP_DEADLINE_MS
+#           in src/daemon.c) + slack; the new owner adds the VIP within the
+#           slack of the signal (no TTL is involved: delete, revoke, watch
+#           event, add); the probe's longest outage stays within that + one
+#           probe interval. The figures are printed; the speed target
+#           (median <= 50 ms) is the benchmark's.
+# The client then reaches the new owner. About 10 s.
 set -euo pipefail
 . "$(dirname "$0")/scenario.sh"
 
@@ -16,16 +21,13 @@ lab_probe_start
 sleep 1
 
 t_sig=$(sc_now_us)
-if ! lab_vipd_stop "$old" 2; then
-	lab_fail "vipd on $old did not exit within 2 s of SIGTERM (killed; status ${LAB_LAST_STATUS:-?})"
-fi
+lab_vipd_stop "$old" 5 || lab_fail "vipd on $old did not exit within 5 s of SIGTERM (killed; status ${LAB_LAST_STATUS:-?})"
 t_exit=$(sc_now_us)
-lab_log "vipd on $old exited with status ${LAB_LAST_STATUS:-?} $(sc_ms "$t_sig" "$t_exit") ms after SIGTERM"
-lab_assert "vipd on $old exited 0" test "${LAB_LAST_STATUS:-x}" = 0
+lab_assert "vipd on $old exited 0 (status ${LAB_LAST_STATUS:-?})" test "${LAB_LAST_STATUS:-x}" = 0
 grep -E 'stop: |vip: released|session: (revoking|lease revoked)|stopped' "$LAB_DIR/$old/vipd.log" |
 	sed "s/^/    $old vipd: /" >&2 || true
 
-new=$(lab_wait_owner 3 "$old") || lab_fail "no new owner within 3 s of the stop"
+new=$(lab_wait_owner 5 "$old") || lab_fail "no new owner within 5 s of the stop"
 sleep 0.5
 lab_probe_stop >&2
 outage=$(lab_probe_max_outage_ms) || lab_fail "no probe summary"
@@ -35,10 +37,13 @@ t_add=$(sc_ev_first "$new" add "$t_sig") || lab_fail "no add event of $VIP4 on $
 lab_log "SIGTERM -> $old deletes $VIP4: $(sc_ms "$t_sig" "$t_del") ms"
 lab_log "SIGTERM -> $new adds $VIP4: $(sc_ms "$t_sig" "$t_add") ms (handover)"
 lab_log "$old delete -> $new add: $(sc_ms "$t_del" "$t_add") ms"
-lab_log "probe max outage: $outage ms"
-lab_assert "$old deleted the VIP before $new added it" test "$t_del" -le "$t_add"
-lab_assert "new owner $new within 1 s of the SIGTERM" test $((t_add - t_sig)) -le 1000000
-lab_assert "probe outage ${outage} ms <= 2000 ms (generous; target well below 1 s)" test "$outage" -le 2000
+bd_safety "$old deleted the VIP before $new added it" test "$t_del" -le "$t_add"
+bd_timing "SIGTERM -> vipd on $old exited" $(((t_exit - t_sig) / 1000)) $((1800 + BD_SLACK_MS)) \
+	"stop deadline 1800 + slack $BD_SLACK_MS"
+bd_timing "SIGTERM -> $new adds the VIP" $(((t_add - t_sig) / 1000)) "$BD_SLACK_MS" \
+	"slack $BD_SLACK_MS (delete, revoke, watch event, add: no TTL involved)"
+bd_timing "probe's longest outage" "$outage" $((BD_SLACK_MS + 10)) \
+	"the handover's bound $BD_SLACK_MS + one probe interval 10"
 got_new=$(awk -v n="$new" '$1 == "answers" { for (i = 2; i <= NF; i++) if (index($i, n "=") == 1) print substr($i, length(n) + 2) }' \
 	"$LAB_DIR/cl/probe4.log")
 lab_assert "the probe got answers from $new after the stop (${got_new:-0})" test "${got_new:-0}" -gt 0

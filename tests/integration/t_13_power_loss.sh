@@ -1,23 +1,29 @@
 #!/bin/bash
 # t_13_power_loss: scenario 4, the owner loses power (lab_power_off: every
 # process in its namespace frozen then SIGKILLed, its etcd member too, link
-# down, addresses gone). Two rounds on one lab:
+# down, addresses gone). Two rounds on one lab, the etcd raft leader placed
+# with `etcdctl move-leader`:
 #
-#  A. the etcd raft leader is another node (moved there if need be): a
-#     new owner within TTL + 2 s of the power loss; the probe's longest
-#     outage is printed (target TTL + 0.5 s) and must be <= TTL + 2 s.
+#  A. the dead owner's etcd member is a follower (the leader is moved to
+#     another node if need be);
 #  B. the node comes back (link, etcd, vipd, as a boot would) and must not
 #     take the VIP from the owner; then the owner, now made etcd raft
-#     leader too, loses power. etcd 3.4 gives every lease a fresh TTL plus
-#     one election timeout (1 s here) when a new raft leader takes over
-#     (lessor Promote), so the old owner's lease outlives it by the raft
-#     election (1-2 s) + 1 s: TTL + 2 s cannot hold. The time is printed and
-#     bounded by TTL + 4 s (2 s raft election, 1 s extension, 0.5 s expiry
-#     check, 0.5 s slack).
+#     leader too, loses power.
 #
-# Every round: the VIP left the dead node before another added it; at the
-# end no overlap over the whole run and the client reaches the owner.
-# About 30 s.
+#   safety  every round: the VIP left the dead node before another added
+#           it; the rebooted node never takes the VIP from the owner; no
+#           overlap over the whole run.
+#   timing  a new owner within bd_lease_takeover's bound of the power loss:
+#           A: TTL + lessor check + slack (7 s at TTL 5 s). B: the raft
+#           leader died with the owner; etcd 3.4 gives every lease a fresh
+#           TTL plus one election timeout when the new raft leader takes
+#           over (lessor Promote), so the bound is counted from that
+#           election, read from the members' logs: election + TTL + 1 s +
+#           lessor check + slack. A round A in which etcd happens to elect a
+#           new leader anyway (a busy machine) gets the same rule. The
+#           probe's longest outage: the same bound + one probe interval.
+#
+# The client reaches the owner at the end. About 30 s.
 set -euo pipefail
 . "$(dirname "$0")/scenario.sh"
 
@@ -35,30 +41,32 @@ t_power_off() {
 	lab_assert "$n's eth0 is down" eval '[[ $(ip -n "$LAB_PREFIX-$n" -o link show eth0) != *",UP"* ]]'
 }
 
-# t_round DEAD MAX_US: power DEAD off while probing; wait for the new
-# owner; print and check the times. Sets NEW.
+# t_round DEAD: power DEAD off while probing; wait for the new owner;
+# print and check the times. Sets NEW.
 t_round() {
-	local dead=$1 max_us=$2 t_off t_del t_add outage
+	local dead=$1 t_off t_del t_add t_seen outage bound why elections
 	lab_probe_start
 	sleep 1
 	t_off=$(sc_now_us)
 	t_power_off "$dead"
-	NEW=$(lab_wait_owner $((LAB_TTL + 6)) "$dead") || lab_fail "no new owner within TTL + 6 s of the power loss"
+	NEW=$(lab_wait_owner $((LAB_TTL + 10)) "$dead") || lab_fail "no new owner within TTL + 10 s of the power loss"
+	t_seen=$(sc_now_us)
 	sleep 0.5
 	lab_probe_stop >&2
 	outage=$(lab_probe_max_outage_ms) || lab_fail "no probe summary"
 	t_del=$(sc_ev_first "$dead" del "$t_off") || lab_fail "no Deleted event of $VIP4 on $dead after the power loss"
 	t_add=$(sc_ev_first "$NEW" add "$t_off") || lab_fail "no add event of $VIP4 on $NEW after the power loss"
+	elections=$(bd_etcd_elections "$t_off" "$t_seen" | while read -r e; do printf ' %+d' $(((e - t_off) / 1000)); done)
+	lab_log "etcd raft elections after the power loss (ms):${elections:- none}"
 	lab_log "power off -> $VIP4 gone from $dead: $(sc_ms "$t_off" "$t_del") ms"
-	lab_log "power off -> $NEW adds $VIP4: $(sc_ms "$t_off" "$t_add") ms (TTL $LAB_TTL s, bound $((max_us / 1000)) ms)"
-	lab_log "probe max outage: $outage ms (target <= $((LAB_TTL * 1000 + 500)) ms)"
-	lab_assert "$VIP4 left $dead before $NEW added it" test "$t_del" -le "$t_add"
-	lab_assert "new owner $NEW within $((max_us / 1000)) ms of the power loss" test $((t_add - t_off)) -le "$max_us"
-	lab_assert "probe outage $outage ms <= $((max_us / 1000)) ms" test "$outage" -le $((max_us / 1000))
+	lab_log "power off -> $NEW adds $VIP4: $(sc_ms "$t_off" "$t_add") ms (TTL $LAB_TTL s)"
+	bd_safety "$VIP4 left $dead before $NEW added it" test "$t_del" -le "$t_add"
+	read -r bound why <<<"$(bd_lease_takeover "$t_off" "$t_seen")"
+	bd_timing "power off -> $NEW adds the VIP" $(((t_add - t_off) / 1000)) "$bound" "$why"
+	bd_timing "probe's longest outage" "$outage" $((bound + 10)) "the takeover's bound + one probe interval 10"
 }
 
 scenario_up
-ttl_us=$((LAB_TTL * 1000000))
 
 # --- A: the owner is not the etcd raft leader
 old=$OWNER
@@ -71,7 +79,7 @@ if [ "$lead" = "$old" ]; then
 	lead=n$i
 fi
 lab_log "round A: owner $old, etcd raft leader $lead"
-t_round "$old" $((ttl_us + 2000000))
+t_round "$old"
 a_new=$NEW
 
 # --- B: the dead node boots and stays a candidate; then the owner, also
@@ -85,11 +93,10 @@ lab_wait_until 5 grep -qE "election: (not leader|leader changed) .*leader=$a_new
 	lab_fail "$old's vipd did not see $a_new as leader after its reboot"
 sleep 1
 lab_assert "$a_new still owns $VIP4 after $old came back" test "$(lab_owner)" = "$a_new"
-if x=$(sc_ev "$old" add "$t_boot") && [ -n "$x" ]; then
-	lab_fail "$old added $VIP4 after its reboot although $a_new owns it"
-fi
+x=$(sc_ev "$old" add "$t_boot") || lab_fail "cannot read $old's monitor file"
+bd_safety "$old added no $VIP4 after its reboot while $a_new owns it" test -z "$x"
 sc_etcd_move_leader "$a_new" || lab_fail "cannot move the etcd raft leader to $a_new"
 lab_log "round B: owner $a_new, etcd raft leader $(sc_etcd_leader || echo '?')"
-t_round "$a_new" $((ttl_us + 4000000))
+t_round "$a_new"
 
 scenario_end
