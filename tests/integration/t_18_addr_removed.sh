@@ -1,9 +1,13 @@
 #!/bin/bash
 # t_18_addr_removed: someone (an operator, a network manager) deletes the VIP
-# from the owner's eth0 by hand. vipd puts it back on the same node within
-# 1 s (measured in the owner's monitor file, from the Deleted event to the
-# next add), no other node ever adds it, the client reaches the owner, and
-# the ownership intervals never overlap. About 10 s.
+# from the owner's eth0 by hand.
+#
+#   safety  no other node ever adds it; no overlap.
+#   timing  vipd puts it back on the same node (the netlink event wakes it,
+#           it re-adds at once: no TTL involved) within the slack, measured
+#           in the owner's monitor file from the Deleted event to the next
+#           add.
+# The owner loses it exactly once and the client reaches it. About 10 s.
 set -euo pipefail
 . "$(dirname "$0")/scenario.sh"
 
@@ -17,7 +21,7 @@ t_del=$(sc_now_us)
 ip -n "$ns" addr del "$VIP4/32" dev eth0 || lab_fail "cannot delete $VIP4 on $OWNER"
 lab_log "deleted $VIP4/32 from $OWNER's eth0 by hand"
 
-back=$(lab_wait_owner 3) || lab_fail "the VIP did not come back within 3 s"
+back=$(lab_wait_owner 5) || lab_fail "the VIP did not come back within 5 s"
 lab_assert "the VIP came back on the same node ($back)" test "$back" = "$OWNER"
 sleep 1.5 # room for a wrong second add or a failover to show
 
@@ -33,7 +37,7 @@ read -r d_us a_us < <(awk -v t="$t_del" '
 readd_us=$((a_us - d_us))
 readd_ms=$((readd_us / 1000))
 lab_log "measured: delete -> re-add on $OWNER in $readd_ms.$(printf %03d $((readd_us % 1000))) ms (monitor stamps)"
-lab_assert "re-added within 1 s ($readd_ms ms)" test "$readd_ms" -lt 1000
+bd_timing "delete by hand -> re-add on $OWNER" "$readd_ms" "$BD_SLACK_MS" "slack $BD_SLACK_MS (a netlink event and one netlink request)"
 
 dels=$(awk '$2 == "del"' <<<"$ev" | wc -l)
 lab_assert "the owner lost the VIP exactly once, by hand ($dels Deleted events)" test "$dels" -eq 1
@@ -41,7 +45,7 @@ lab_assert "the owner lost the VIP exactly once, by hand ($dels Deleted events)"
 for i in 1 2 3; do
 	[ "n$i" = "$OWNER" ] && continue
 	adds=$(sc_mon_events "n$i" | awk '$2 == "add"' | wc -l)
-	lab_assert "n$i never added the VIP ($adds add events)" test "$adds" -eq 0
+	bd_safety "n$i never added the VIP ($adds add events)" test "$adds" -eq 0
 done
 grep -q 'address removed by someone else' "$LAB_DIR/$OWNER/vipd.log" &&
 	lab_log "vipd on $OWNER: $(grep -m1 'address removed by someone else' "$LAB_DIR/$OWNER/vipd.log")"

@@ -5,9 +5,15 @@
 # runs; then vipd starts on all 3 nodes: for TTL + 2 s no vipd takes the VIP,
 # the four keys (outsider + one per vipd, name/<lease hex>) share the
 # election and `etcdctl elect -l` names the outsider. When the outsider
-# resigns (SIGTERM), one vipd takes the VIP within a few seconds and
-# `etcdctl elect -l` names exactly the node holding the address. The client
-# reaches it; the ownership intervals never overlap. About 15 s.
+# resigns (SIGTERM), one vipd takes the VIP and `etcdctl elect -l` names
+# exactly the node holding the address. The client reaches it.
+#
+#   safety  no vipd adds the VIP while the outsider leads; one owner after;
+#           no overlap.
+#   timing  the takeover after the outsider's SIGTERM: etcdctl resigns
+#           (deletes its key) and revokes its session, the watch wakes the
+#           next candidate: no TTL involved, so the slack.
+# About 15 s.
 set -euo pipefail
 . "$(dirname "$0")/scenario.sh" # lab.sh and scenario_end; the setup is our own
 
@@ -58,12 +64,12 @@ lab_assert "the election holds 4 keys named $ELECTION/<lease hex> (outsider + 3 
 hold_ms=$(((ttl + 2) * 1000))
 while [ $((($(sc_now_us) - t_started) / 1000)) -lt "$hold_ms" ]; do
 	o=$(lab_owner)
-	[ -z "$o" ] || lab_fail "$o took the VIP while the outsider leads ($((($(sc_now_us) - t_started) / 1000)) ms after vipd started)"
+	[ -z "$o" ] || lab_fail "safety: $o took the VIP while the outsider leads ($((($(sc_now_us) - t_started) / 1000)) ms after vipd started)"
 	sleep 0.05
 done
 for i in 1 2 3; do
 	adds=$(grep -c " inet $VIP4/" "$LAB_DIR/n$i/addr.mon" || true)
-	lab_assert "n$i never added the VIP while the outsider leads ($adds add events)" test "$adds" -eq 0
+	bd_safety "n$i never added the VIP while the outsider leads ($adds add events)" test "$adds" -eq 0
 done
 lab_log "ok: nobody held the VIP for $hold_ms ms behind the outsider"
 for i in 1 2 3; do
@@ -78,13 +84,13 @@ lab_assert "etcdctl elect -l names the outsider (got '$l')" test "$l" = outsider
 t_stop=$(sc_now_us)
 lab_stop 1 outsider 5 || lab_fail "etcdctl elect ignored SIGTERM"
 lab_log "outsider stopped (exit status ${LAB_LAST_STATUS:-?}): $(tail -n +3 "$LAB_DIR/n1/outsider.log" | tr '\n' ' ')"
-o=$(lab_wait_owner 3) || lab_fail "no vipd took the VIP within 3 s of the outsider's resignation"
+o=$(lab_wait_owner 5) || lab_fail "no vipd took the VIP within 5 s of the outsider's resignation"
 add_us=$(sc_ev_first "$o" add) || lab_fail "no add event of $VIP4 on $o in its monitor file"
 lab_log "measured: $o added the VIP $(((add_us - t_stop) / 1000)) ms after SIGTERM to the outsider (monitor stamp)"
-lab_assert "the takeover took at most 3 s" test $((add_us - t_stop)) -le 3000000
+bd_timing "outsider's SIGTERM -> $o adds the VIP" $(((add_us - t_stop) / 1000)) "$BD_SLACK_MS" "slack $BD_SLACK_MS (resign, watch event, add)"
 
 l=$(elect_leader 3)
 lab_assert "etcdctl elect -l names the node holding the address ($o; got '$l')" test "$l" = "$o"
 sleep 0.5
-lab_assert "still exactly one owner ($o)" test "$(lab_owner)" = "$o"
+bd_safety "still exactly one owner ($o)" test "$(lab_owner)" = "$o"
 scenario_end

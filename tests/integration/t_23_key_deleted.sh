@@ -1,17 +1,22 @@
 #!/bin/bash
 # t_23_key_deleted: the owner watches its own election key. Deleting that
 # key from outside (etcdctl del), or revoking its lease (etcdctl lease
-# revoke), makes the owner step down at once: its address is gone within
-# 100 ms, another node owns the VIP within 1 s, and the old owner queues up
-# again as a candidate.
+# revoke), makes the owner step down at once, another node takes the VIP,
+# and the old owner queues up again as a candidate.
 #
-# Unlike every other scenario, this one cannot promise zero overlap: etcd
-# tells the old and the new leader of the deletion at the same instant, so
-# the new one may add the address a few ms before the old one has removed
-# it (seen: up to 5 ms before the owner stepped down on the watch event
-# itself; 0-1 ms since). Every path vipd itself controls (stop, crash,
-# freeze, partition, quorum loss) removes the address before the lease can
-# move. The overlap is printed, and bounded here by the step-down time.
+#   timing  the old owner's delete and the new owner's add each follow the
+#           etcd event within the slack (a watch event and a netlink
+#           request: no TTL involved), from the monitor files.
+#   overlap unlike every other scenario, this one cannot promise zero
+#           overlap: etcd tells the old and the new leader of the deletion
+#           at the same instant, so the new one may add the address a few
+#           ms before the old one has removed it (seen: up to 5 ms before
+#           the owner stepped down on the watch event itself; 0-1 ms since).
+#           It is the design's one admitted exception (docs/design.md);
+#           every path vipd itself controls (stop, crash, freeze,
+#           partition, quorum loss) removes the address before the lease
+#           can move. The overlap is printed and, as a race between two
+#           nodes' wake-ups, bounded by the slack.
 set -euo pipefail
 . "$(dirname "$0")/scenario.sh"
 
@@ -33,15 +38,25 @@ not_holding() {
 	[[ " $(lab_owner) " != *" $1 "* ]]
 }
 
+# t_step_checks WHAT OLD NEW T0_US: the step-down's timing from the monitor
+# files: OLD's delete and NEW's add after T0_US (the etcdctl command).
+t_step_checks() {
+	local what=$1 old=$2 new=$3 t0=$4 t_del t_add
+	t_del=$(sc_ev_first "$old" del "$t0") || lab_fail "no Deleted event on $old after: $what"
+	t_add=$(sc_ev_first "$new" add "$t0") || lab_fail "no add event on $new after: $what"
+	lab_log "$what -> $old deletes at +$(sc_ms "$t0" "$t_del") ms, $new adds at +$(sc_ms "$t0" "$t_add") ms"
+	bd_timing "$what -> $old steps down" $(((t_del - t0) / 1000)) "$BD_SLACK_MS" "slack $BD_SLACK_MS (watch event, netlink delete)"
+	bd_timing "$what -> $new adds the VIP" $(((t_add - t0) / 1000)) "$BD_SLACK_MS" "slack $BD_SLACK_MS (watch event, range read, add)"
+}
+
 # --- 1: the key deleted by hand
 key=$(owner_key "$OWNER")
 lab_assert "the owner $OWNER has a key under $name/" test -n "$key"
-t0=$(date +%s%N)
+t0=$(sc_now_us)
 lab_etcdctl 1 del "$key" >/dev/null
-lab_wait_until 0.1 not_holding "$OWNER" ||
-	lab_fail "$OWNER still holds the VIP 100 ms after its key was deleted"
-new=$(lab_wait_owner 1 "$OWNER") || lab_fail "no new owner within 1 s of deleting $OWNER's key"
-lab_log "key of $OWNER deleted -> $new owns the VIP after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+lab_wait_until 5 not_holding "$OWNER" || lab_fail "$OWNER still holds the VIP 5 s after its key was deleted"
+new=$(lab_wait_owner 5 "$OWNER") || lab_fail "no new owner within 5 s of deleting $OWNER's key"
+t_step_checks "key of $OWNER deleted" "$OWNER" "$new" "$t0"
 lab_assert "$OWNER logged stepping down" grep -qE 'own key (deleted while leading|vanished).*stepping down' "$LAB_DIR/$OWNER/vipd.log"
 lab_wait_until 5 has_key "$OWNER" || lab_fail "$OWNER did not campaign again"
 lab_assert "still exactly $new" test "$(lab_owner)" = "$new"
@@ -49,12 +64,11 @@ lab_assert "still exactly $new" test "$(lab_owner)" = "$new"
 # --- 2: the owner's lease revoked by hand
 key=$(owner_key "$new")
 lease=${key##*/}
-t0=$(date +%s%N)
+t0=$(sc_now_us)
 lab_etcdctl 1 lease revoke "$lease" >/dev/null
-lab_wait_until 0.1 not_holding "$new" ||
-	lab_fail "$new still holds the VIP 100 ms after its lease was revoked"
-third=$(lab_wait_owner 1 "$new") || lab_fail "no new owner within 1 s of revoking $new's lease"
-lab_log "lease of $new revoked -> $third owns the VIP after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+lab_wait_until 5 not_holding "$new" || lab_fail "$new still holds the VIP 5 s after its lease was revoked"
+third=$(lab_wait_owner 5 "$new") || lab_fail "no new owner within 5 s of revoking $new's lease"
+t_step_checks "lease of $new revoked" "$new" "$third" "$t0"
 lab_wait_until 8 grep -q 'session: lease lost' "$LAB_DIR/$new/vipd.log" ||
 	lab_fail "$new did not notice its lease was gone"
 lab_wait_until 5 has_key "$new" || lab_fail "$new did not campaign again with a new lease"
@@ -64,4 +78,4 @@ o=$(lab_wait_owner 10) || lab_fail "no single owner at the end"
 lab_assert "client reaches the owner ($o)" test "$(lab_client_reach)" = "$o"
 ov=$(lab_overlap_ms "$VIP4")
 lab_log "overlap from the two forced step-downs: $ov ms (etcd told both nodes at once)"
-lab_assert "overlap bounded by the step-down (< 100 ms)" test "$ov" -lt 100
+bd_timing "overlap from the two forced step-downs (the admitted exception)" "$ov" "$BD_SLACK_MS" "slack $BD_SLACK_MS (a race of two wake-ups)"

@@ -28,16 +28,22 @@ key6=$(lab_etcdctl 1 get --prefix "/vipd/election/$VIP6/" |
 lab_assert "$o6 has a key in the $VIP6 election" test -n "$key6"
 t0=$(sc_now_us)
 lab_etcdctl 1 del "$key6" >/dev/null
-new6=$(lab_wait_owner 2 "$o6" "$VIP6") || lab_fail "$VIP6 did not move after its owner's key was deleted"
+new6=$(lab_wait_owner 5 "$o6" "$VIP6") || lab_fail "$VIP6 did not move within 5 s after its owner's key was deleted"
+t_add6=$(sc_mon_events "$new6" "$VIP6" | awk -v t="$t0" 'NF && $2 == "add" && $1 >= t { print $1; exit }')
+[ -n "$t_add6" ] || lab_fail "no add event of $VIP6 on $new6"
+bd_timing "key deleted -> $new6 adds $VIP6" $(((t_add6 - t0) / 1000)) "$BD_SLACK_MS" "slack $BD_SLACK_MS (watch event, range read, add)"
 lab_log "$VIP6 moved $o6 -> $new6; $VIP4 should stay on $o4"
 sleep 1
 lab_assert "$VIP4 still on $o4" test "$(lab_owner "$VIP4")" = "$o4"
 dels=$(sc_mon_events "$o4" "$VIP4" | awk -v t="$t0" 'NF && $1 >= t && $2 == "del"' | wc -l)
-lab_assert "$VIP4 was not touched on $o4 (no Deleted event since)" test "$dels" = 0
+bd_safety "$VIP4 was not touched on $o4 (no Deleted event since)" test "$dels" = 0
 
 # A graceful stop moves every VIP the node held, at once.
+t_stop=$(sc_now_us)
 lab_vipd_stop "${o4#n}"
-n4=$(lab_wait_owner 2 "$o4" "$VIP4") || lab_fail "$VIP4 did not move after $o4 stopped"
+n4=$(lab_wait_owner 5 "$o4" "$VIP4") || lab_fail "$VIP4 did not move within 5 s after $o4 stopped"
+t_add4=$(sc_ev_first "$n4" add "$t_stop") || lab_fail "no add event of $VIP4 on $n4 after the stop"
+bd_timing "stop of $o4 -> $n4 adds $VIP4" $(((t_add4 - t_stop) / 1000)) "$BD_SLACK_MS" "slack $BD_SLACK_MS (delete, revoke, watch event, add)"
 lab_log "$o4 stopped: $VIP4 -> $n4, $VIP6 on $(lab_owner "$VIP6")"
 lab_assert "nothing left on $o4" test -z "$(lab_exec "${o4#n}" ip -o addr show dev eth0 | grep -E " ($VIP4|$VIP6)/")"
 scenario_end
@@ -45,4 +51,4 @@ o=$(lab_wait_owner 10 - "$VIP6") || lab_fail "no single owner of $VIP6 at the en
 lab_assert "client reaches [$VIP6] on $o" test "$(lab_client_reach v6)" = "$o"
 ov=$(lab_overlap_ms "$VIP6")
 lab_log "$VIP6 overlap from the forced step-down: $ov ms"
-lab_assert "$VIP6 overlap bounded by the step-down (< 100 ms)" test "$ov" -lt 100
+bd_timing "$VIP6 overlap from the forced step-down (the admitted exception, as t_23)" "$ov" "$BD_SLACK_MS" "slack $BD_SLACK_MS (a race of two wake-ups)"

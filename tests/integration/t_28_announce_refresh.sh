@@ -5,8 +5,12 @@
 # neighbour entry for the VIP was pointed at a wrong MAC is corrected by
 # the next refresh, without sending anything itself (IPv4: gratuitous ARP;
 # IPv6: unsolicited Neighbour Advertisement with Override).
+#
+#   safety  no overlap.
+#   timing  each wrong entry is corrected within the refresh period (1 s)
+#           + slack (the frame's arrival and the client's update).
 set -euo pipefail
-. "$(dirname "$0")/lab.sh"
+. "$(dirname "$0")/scenario.sh" # lab.sh and bounds.sh; the setup is our own
 
 lab_up 3
 lab_etcd_up
@@ -37,9 +41,10 @@ for round in 1 2 3; do
 	lab_exec cl ip -6 neigh replace "$VIP6" lladdr "$bogus" dev eth0 nud stale
 	lab_assert "round $round: client's entries point at the wrong MAC" test "$(neigh_mac "$VIP4")" = "$bogus"
 	t0=$(date +%s%6N)
-	lab_wait_until 1.5 corrected "$VIP4" "$mac" || lab_fail "round $round: $VIP4 entry not corrected within 1.5 s (refresh 1 s): $(neigh_mac "$VIP4")"
-	lab_wait_until 1.5 corrected "$VIP6" "$mac6" || lab_fail "round $round: $VIP6 entry not corrected within 1.5 s (refresh 1 s): $(neigh_mac "$VIP6")"
-	lab_log "round $round: both entries corrected by a refresh within $(( ($(date +%s%6N) - t0) / 1000 )) ms"
+	lab_wait_until 5 corrected "$VIP4" "$mac" || lab_fail "round $round: $VIP4 entry not corrected within 5 s (refresh 1 s): $(neigh_mac "$VIP4")"
+	lab_wait_until 5 corrected "$VIP6" "$mac6" || lab_fail "round $round: $VIP6 entry not corrected within 5 s (refresh 1 s): $(neigh_mac "$VIP6")"
+	bd_timing "round $round: both entries corrected" $((($(date +%s%6N) - t0) / 1000)) $((1000 + BD_SLACK_MS)) \
+		"refresh 1000 + slack $BD_SLACK_MS"
 done
 
 # The burst and the refreshes, as logged: 2 at takeover, then one a second.
