@@ -74,13 +74,15 @@ const char *elect_leader(const struct elect *el)
 }
 
 /* Record who leads; value "" = unknown (we stopped following). Logs a
- * change of our own leadership, and of the known leader while we follow. */
-static void set_leader(struct elect *el, bool leader, const char *value)
+ * change of our own leadership, and of the known leader while we follow.
+ * Returns true if anything changed. Does not tell the owner: the public
+ * calls use it directly (the owner re-reads after its call). */
+static bool note_leader(struct elect *el, bool leader, const char *value)
 {
 	bool changed = leader != el->leader || strcmp(value, el->leader_value) != 0;
 
 	if (!changed)
-		return;
+		return false;
 	free(el->leader_value);
 	el->leader_value = xstrdup(value);
 	if (leader != el->leader) {
@@ -93,7 +95,14 @@ static void set_leader(struct elect *el, bool leader, const char *value)
 	} else if (value[0] != '\0') {
 		log_info("election: leader changed name=%s leader=%s", el->name, value);
 	}
-	el->cb(el->arg, leader);
+	return true;
+}
+
+/* From the election's own event handlers only: record, and tell the owner. */
+static void set_leader(struct elect *el, bool leader, const char *value)
+{
+	if (note_leader(el, leader, value))
+		el->cb(el->arg, leader);
 }
 
 static void stop_watch(struct elect *el)
@@ -424,7 +433,7 @@ void elect_resign(struct elect *el)
 	el->resign_key = xstrdup(el->key);
 	el->backoff_ms = 0;
 	resign_continue(el);
-	set_leader(el, false, "");
+	(void)note_leader(el, false, "");
 }
 
 void elect_reset(struct elect *el)
@@ -438,7 +447,7 @@ void elect_reset(struct elect *el)
 	el->resign_key = NULL;
 	el->campaigning = false;
 	el->lease = 0;
-	set_leader(el, false, "");
+	(void)note_leader(el, false, "");
 }
 
 struct elect *elect_new(struct loop *loop, struct etcd *etcd, const char *name,

@@ -44,7 +44,6 @@ struct vip {
 	unsigned announce_left;
 	struct loop_timer *announce_timer;
 	struct loop_timer *retry_timer;
-	bool updating, again;     /* re-entrancy guard for update() */
 	bool warned_waiting;
 };
 
@@ -186,7 +185,10 @@ static void gather(const struct vip *v, uint64_t now, struct vip_facts *f)
 	f->leader = elect_is_leader(v->elect);
 }
 
-static void update_once(struct vip *v)
+/* Nothing called from here calls back into this VIP (elect, netlink and
+ * announce never call back from within a call), so no re-entrancy guard:
+ * after each call the facts are simply read again. */
+void vip_update(struct vip *v)
 {
 	uint64_t now = loop_now_ms();
 	struct vip_facts f;
@@ -203,27 +205,13 @@ static void update_once(struct vip *v)
 		else
 			elect_reset(v->elect);
 	}
-	/* Campaigning may have changed leadership synchronously. */
+	/* Standing aside made leader false: read the facts again. */
 	gather(v, now, &f);
 	w = policy_decide(&f);
 	if (w.hold && !v->held)
 		acquire(v, now);
 	else if (!w.hold && v->held)
 		drop(v, policy_why_not(&f));
-}
-
-void vip_update(struct vip *v)
-{
-	if (v->updating) {
-		v->again = true;
-		return;
-	}
-	v->updating = true;
-	do {
-		v->again = false;
-		update_once(v);
-	} while (v->again);
-	v->updating = false;
 }
 
 static void on_retry(void *arg)
@@ -256,11 +244,9 @@ void vip_set_lease(struct vip *v, int64_t lease)
 
 	if (lease == old)
 		return;
-	/* The new lease first, so the update elect_reset() triggers does not
-	 * campaign with the dead one. */
 	v->lease = lease;
 	if (old != 0)
-		elect_reset(v->elect);
+		elect_reset(v->elect); /* the old key went with the old lease */
 	vip_update(v);
 }
 
@@ -280,8 +266,6 @@ int vip_release(struct vip *v, const char *why)
 {
 	int r = 0;
 
-	/* Lease first, so the update that elect_reset() triggers does not
-	 * campaign again. */
 	v->lease = 0;
 	if (v->held)
 		r = drop(v, why);
