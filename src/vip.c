@@ -199,6 +199,10 @@ void vip_update(struct vip *v)
 	if (w.campaign && !elect_is_campaigning(v->elect))
 		elect_campaign(v->elect, v->lease);
 	else if (!w.campaign && elect_is_campaigning(v->elect)) {
+		/* The address before the key: once the key is deleted the next
+		 * candidate may take over at once (as when stopping). */
+		if (v->held)
+			drop(v, policy_why_not(&f));
 		log_info("vip: standing aside vip=%s reason=\"%s\"", v->cv->ip, policy_why_not(&f));
 		if (f.have_lease)
 			elect_resign(v->elect);
