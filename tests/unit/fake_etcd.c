@@ -139,8 +139,9 @@ void etcd_cancel(struct etcd_req *r)
 
 void fake_etcd_reset(void)
 {
-	if (live != NULL)
-		die("reset while the etcd handle is alive (etcd_free missing)", NULL);
+	/* A handle still alive belongs to a test that failed half-way:
+	 * forget it (its requests go below). */
+	live = NULL;
 	for (size_t i = 0; i < n_reqs; i++) {
 		json_decref(reqs[i]->body);
 		free(reqs[i]->path);

@@ -31,7 +31,8 @@ enum fake_req_state {
 	FAKE_REQ_CANCELLED,  /* etcd_cancel() or etcd_free() before an answer */
 };
 
-/* Forget every request (frees them); the fake etcd handle must be gone. */
+/* Forget every request (frees them). Call it once the code under test
+ * has freed its handle (a handle still alive is forgotten, not freed). */
 void fake_etcd_reset(void);
 
 /* Every request so far, in the order sent: index 0 .. count-1. */

@@ -53,8 +53,9 @@ static void die(const char *msg)
 
 void fake_loop_reset(void)
 {
-	if (cur != NULL)
-		die("reset while a loop is still alive (loop_free missing)");
+	/* A loop still alive here belongs to a test that failed half-way
+	 * (cmocka jumped out of it): drop it, so later tests still run. */
+	cur = NULL;
 	now_ms = FAKE_LOOP_T0;
 	seq = 0;
 	runner = NULL;

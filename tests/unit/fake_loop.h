@@ -21,8 +21,8 @@ struct loop;
  * since 0 means "disarmed" or "no fence" in the code under test. */
 #define FAKE_LOOP_T0 1000000u
 
-/* Back to FAKE_LOOP_T0, no runner, sequence counter to 0. The loop itself
- * must have been freed (loop_free) by the code under test or the test. */
+/* Back to FAKE_LOOP_T0, no runner, sequence counter to 0. A loop still
+ * alive (a test that failed half-way) is forgotten, not freed. */
 void fake_loop_reset(void);
 
 /* Move the clock forward by ms, firing every timer that falls due on the
