@@ -39,6 +39,7 @@ struct vip {
 	uint64_t held_since;
 	uint64_t expires_at;      /* when the kernel lifetime we set runs out */
 	int held_ifindex;         /* the link the address was put on */
+	bool del_owed;            /* a delete failed: the address may be on it */
 	uint32_t retry_ms;        /* backoff for failed address changes */
 	struct elect *elect;
 	unsigned announce_left;
@@ -122,7 +123,20 @@ static int install(struct vip *v, uint64_t now)
 	if (r == 0) {
 		v->expires_at = now + life * 1000u;
 		v->held_ifindex = v->ifindex;
+		v->del_owed = false;
 	}
+	return r;
+}
+
+/* Delete the address from the link it was put on. Returns 0 (also when it
+ * was already gone) or the netlink -errno; a failure leaves it owed. */
+static int del_now(struct vip *v)
+{
+	int r = nl_addr_del(v->env.nl, v->held_ifindex, v->cv->family, v->cv->addr);
+
+	if (r == -EADDRNOTAVAIL || r == -ENODEV)
+		r = 0;
+	v->del_owed = r < 0;
 	return r;
 }
 
@@ -161,9 +175,7 @@ static int drop(struct vip *v, const char *why)
 	v->held = false;
 	loop_timer_disarm(v->announce_timer);
 	if (v->held_ifindex > 0) {
-		r = nl_addr_del(v->env.nl, v->held_ifindex, v->cv->family, v->cv->addr);
-		if (r == -EADDRNOTAVAIL || r == -ENODEV)
-			r = 0;
+		r = del_now(v);
 		if (r < 0)
 			retry_later(v);
 	}
@@ -224,8 +236,7 @@ static void on_retry(void *arg)
 
 	/* A failed delete is retried as a delete; a failed add as an add. */
 	if (!v->held && v->held_ifindex > 0) {
-		int r = nl_addr_del(v->env.nl, v->held_ifindex, v->cv->family, v->cv->addr);
-		if (r < 0 && r != -EADDRNOTAVAIL && r != -ENODEV) {
+		if (del_now(v) < 0) {
 			retry_later(v);
 			return;
 		}
@@ -271,8 +282,16 @@ int vip_release(struct vip *v, const char *why)
 	int r = 0;
 
 	v->lease = 0;
-	if (v->held)
+	if (v->held) {
 		r = drop(v, why);
+	} else if (v->del_owed && v->held_ifindex > 0) {
+		/* An earlier delete failed and waits for its retry: the
+		 * address may still be on the link. Try once more now. */
+		r = del_now(v);
+		if (r < 0)
+			log_warnx("vip: delete still failing vip=%s link=%s reason=\"%s\": %s",
+			    v->cv->ip, v->ifname, why, strerror(-r));
+	}
 	elect_reset(v->elect);
 	loop_timer_disarm(v->retry_timer);
 	return r;
@@ -300,6 +319,7 @@ static void lost_link(struct vip *v, const char *why)
 	v->ifindex = 0;
 	v->link_up = false;
 	v->held_ifindex = 0;
+	v->del_owed = false;
 	/* The kernel removed the address with the link. */
 	if (v->held) {
 		v->held = false;

@@ -331,6 +331,39 @@ static void test_second_signal_exits_at_once(void **state)
 	assert_int_equal(fake_nl_count_kind(FAKE_NL_DEL), 2);
 }
 
+static void scen_stop_while_delete_owed(struct t *t)
+{
+	up();
+	/* The fence passes and the kernel refuses the deletes: they are owed,
+	 * and retried every 200 ms, 400 ms, ... */
+	fake_nl_fail(FAKE_NL_DEL, -EBUSY);
+	fake_loop_advance_to(T0 + FENCE);
+	assert_int_equal(fake_nl_count_kind(FAKE_NL_DEL), 2);
+	assert_true(fake_nl_has_addr(IFX, AF_INET, VIP4));
+	/* Stopped before a retry got through: the addresses may still be on
+	 * the link, so the lease must not be revoked. */
+	fake_loop_advance(50);
+	sigterm(t);
+	until_stopped(t, 3000);
+}
+
+/* A delete that failed before the stop is as much a failed delete as one
+ * that fails during it: the stop tries it again and, failing, leaves the
+ * lease to expire after the address's kernel lifetime. */
+static void test_stop_while_delete_owed_keeps_lease(void **state)
+{
+	struct t *t = *state;
+	size_t after = 0;
+
+	assert_int_equal(run(t, scen_stop_while_delete_owed), 0);
+	assert_int_equal(fake_etcd_count_path("/v3/lease/revoke"), 0);
+	assert_int_equal(t->stopped_at, T0 + FENCE + 50);
+	for (size_t i = 0; i < fake_nl_count(); i++)
+		after += fake_nl_op(i)->kind == FAKE_NL_DEL && fake_nl_op(i)->seq > t->sigterm_seq;
+	/* Each VIP's delete tried again by the stop, and once more on exit. */
+	assert_int_equal(after, 4);
+}
+
 /* ---- start-up and the shared lease -------------------------------------------------- */
 
 static void scen_stale_key(struct t *t)
@@ -404,6 +437,7 @@ int main(void)
 		T(test_stop_revoke_answered),
 		T(test_stop_before_any_lease),
 		T(test_second_signal_exits_at_once),
+		T(test_stop_while_delete_owed_keeps_lease),
 		T(test_stale_key_of_this_node_cleaned_before_campaign),
 		T(test_fence_drops_every_vip_at_once),
 #undef T
