@@ -367,6 +367,57 @@ static void test_recheck_finds_key_gone(void **state)
 	assert_int_equal(fake_req_state(w), FAKE_REQ_CANCELLED);
 }
 
+/* Range replies the code must survive (raw bytes, judged as the transport
+ * judges them). A reply that is not a JSON object is a failed read: it
+ * proves nothing, leadership stays as it was (the fence guards it). A
+ * readable reply without our key first steps down. */
+static void test_unreadable_range_replies(void **state)
+{
+	static const struct {
+		const char *body;
+		bool leads;
+	} cases[] = {
+		{ "garbage", true },
+		{ "[]", true },
+		{ "{}", false },
+		{ "{\"kvs\":\"x\"}", false },
+		{ "{\"kvs\":[1,2]}", false },
+		{ "{\"kvs\":[{\"key\":\"!!!\"}]}", false },
+		{ "{\"kvs\":[{\"key\":5,\"value\":[]}],\"header\":{\"revision\":\"x\"}}", false },
+		{ "{\"kvs\":[{}],\"header\":{\"revision\":\"-5\"}}", false },
+		/* our key first (base64 of OURKEY), odd value and header */
+		{ "{\"kvs\":[{\"key\":\"L3ZpcGQvZWxlY3Rpb24vMTk4LjE4LjAuMTAwLzEyMzQ=\",\"value\":7}],"
+		  "\"header\":[]}", true },
+	};
+	struct t *t = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct etcd_req *w = lead(t), *rg;
+		const char *b = cases[i].body;
+
+		fake_loop_advance(RECHECK);
+		rg = fake_etcd_pending("/v3/kv/range");
+		assert_non_null(rg);
+		fake_etcd_reply_raw(rg, 200, b, strlen(b));
+		assert_int_equal(elect_is_leader(t->el), cases[i].leads);
+		/* Watch messages that carry nothing must not disturb. */
+		w = fake_etcd_pending("/v3/watch");
+		if (w != NULL) {
+			static const char *const msgs[] = {
+				"nonsense",
+				"{\"result\":{\"events\":\"x\"}}",
+				"{\"result\":{\"events\":[{\"type\":7}]}}",
+				"{\"result\":{\"events\":[{\"type\":\"PUT\"}],\"canceled\":\"yes\"}}",
+			};
+			for (size_t m = 0; m < sizeof(msgs) / sizeof(msgs[0]); m++)
+				fake_etcd_push_raw(w, msgs[m], strlen(msgs[m]));
+			assert_int_equal(fake_req_state(w), FAKE_REQ_PENDING);
+			assert_int_equal(elect_is_leader(t->el), cases[i].leads);
+		}
+		reset(t);
+	}
+}
+
 /* ---- resign and reset -------------------------------------------------------------- */
 
 /* A campaign txn cancelled locally may still be applied by etcd, so the
@@ -549,6 +600,7 @@ int main(void)
 		T(test_watch_compacted_rereads_with_backoff),
 		T(test_own_key_deleted_steps_down_before_reread),
 		T(test_recheck_finds_key_gone),
+		T(test_unreadable_range_replies),
 		T(test_resign_while_campaign_txn_in_flight),
 		T(test_resign_while_leading_retries_the_delete),
 		T(test_reset_forgets_without_etcd_calls),

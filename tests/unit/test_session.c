@@ -389,6 +389,60 @@ static void test_grant_failure_retries_with_backoff(void **state)
 	assert_int_equal(session_fence(t->s), T0 + 300 + FENCE_MS);
 }
 
+/* Replies as the transport judges raw bytes (fake_etcd_reply_raw): only
+ * a result with TTL <= 0 (or missing) or etcd's NOT_FOUND loses the
+ * lease; anything else unreadable is a failed keepalive, retried. */
+static void test_keepalive_unreadable_replies(void **state)
+{
+	static const struct {
+		long status;
+		const char *body;
+		bool lost;
+	} cases[] = {
+		{ 200, "not json", false },
+		{ 200, "[1,2]", false },
+		{ 200, "", false },
+		{ 200, "{\"result\":\"x\"}", false },
+		{ 200, "{\"result\":{\"TTL\":true}}", false },
+		{ 200, "{\"result\":{\"TTL\":\"12abc\"}}", false },
+		{ 200, "{\"error\":{\"grpc_code\":14,\"message\":\"no leader\"}}", false },
+		{ 503, "<html>proxy</html>", false },
+		{ 500, "{\"error\":\"etcdserver: request timed out\",\"code\":14}", false },
+		{ 404, "{\"error\":\"etcdserver: requested lease not found\",\"code\":5,"
+		       "\"message\":\"etcdserver: requested lease not found\"}", true },
+		{ 200, "{\"result\":{}}", true },
+	};
+	struct t *t = *state;
+
+	granted(t);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct etcd_req *k;
+		size_t lost = count(t, EV_LOST);
+
+		if (session_lease(t->s) == 0) { /* lost by the case before */
+			fake_loop_run_due();
+			fake_etcd_reply(fake_etcd_pending("/v3/lease/grant"),
+			    "{\"ID\":\"%lld\",\"TTL\":\"5\"}", LEASE);
+		}
+		for (int ms = 0; ms < 2000 && !fake_etcd_pending("/v3/lease/keepalive"); ms++)
+			fake_loop_advance(1);
+		k = fake_etcd_pending("/v3/lease/keepalive");
+		assert_non_null(k);
+		fake_etcd_reply_raw(k, cases[i].status, cases[i].body, strlen(cases[i].body));
+		assert_int_equal(count(t, EV_LOST) - lost, cases[i].lost);
+		assert_int_equal(session_lease(t->s) == 0, cases[i].lost);
+		if (cases[i].lost)
+			continue;
+		/* Retried within the backoff (at most 1 s): answer it. */
+		for (int ms = 0; ms < 1000 && !fake_etcd_pending("/v3/lease/keepalive"); ms++)
+			fake_loop_advance(1);
+		assert_non_null(fake_etcd_pending("/v3/lease/keepalive"));
+		while ((k = fake_etcd_pending("/v3/lease/keepalive")) != NULL)
+			ka_ok(k);
+	}
+	assert_int_equal(count(t, EV_EXPIRED), 0);
+}
+
 /* ---- revoke ---------------------------------------------------------------- */
 
 static void revoke(struct t *t, bool expect_started)
@@ -477,6 +531,7 @@ int main(void)
 		T(test_keepalive_lease_not_found),
 		T(test_keepalive_failure_retries_sooner_with_backoff),
 		T(test_grant_failure_retries_with_backoff),
+		T(test_keepalive_unreadable_replies),
 		T(test_revoke_answered),
 		T(test_revoke_times_out),
 		T(test_revoke_without_lease),
