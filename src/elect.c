@@ -37,6 +37,7 @@ struct elect {
 	bool leader;
 	enum el_step step;
 	struct etcd_req *req;  /* txn / range / delete in flight */
+	bool stale;            /* the range in flight predates a reported delete */
 	struct etcd_req *watch;
 	struct etcd_req *resign_req;
 	char *resign_key;      /* a key we still owe a delete for, or NULL */
@@ -126,6 +127,7 @@ static void stop_all(struct elect *el)
 {
 	etcd_cancel(el->req);
 	el->req = NULL;
+	el->stale = false;
 	stop_following(el);
 }
 
@@ -197,6 +199,11 @@ static void on_watch_msg(void *arg, json_t *result)
 			} else {
 				stop_watch(el);
 			}
+			/* A range already in flight (the periodic re-read) may
+			 * have been read before this delete: its answer must
+			 * not count, or we could lead again on a dead key. */
+			if (el->req != NULL && el->step == EL_CHECK)
+				el->stale = true;
 			do_check(el);
 			return;
 		}
@@ -245,7 +252,13 @@ static void on_check(void *arg, const struct etcd_result *r)
 
 	el->req = NULL;
 	if (el->resign_key != NULL) { /* resigned while the range was out */
+		el->stale = false;
 		resign_continue(el);
+		return;
+	}
+	if (el->stale) { /* read before a delete the watch reported */
+		el->stale = false;
+		do_check(el);
 		return;
 	}
 	if (r->err != 0) {
