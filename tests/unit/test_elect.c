@@ -350,6 +350,52 @@ static void test_own_key_deleted_steps_down_before_reread(void **state)
 	assert_non_null(fake_etcd_pending("/v3/kv/txn"));
 }
 
+/* The periodic re-read is in flight (read at revision 10) when the watch
+ * reports our key deleted (revision 30). Its answer predates the deletion
+ * and still shows us first: acting on it would lead again - and hold the
+ * address - while the next candidate takes over. It must be read again. */
+static void test_read_in_flight_when_own_key_deleted_is_stale(void **state)
+{
+	struct t *t = *state;
+	struct etcd_req *w = lead(t), *stale;
+
+	fake_loop_advance(RECHECK);
+	stale = fake_etcd_pending("/v3/kv/range");
+	assert_non_null(stale);
+	push_delete(w, OURKEY, 30);
+	assert_false(elect_is_leader(t->el));
+	assert_int_equal(t->calls, 2);
+	range_reply(10, kv(OURKEY, NODE, LEASE, 9), NULL);
+	assert_false(elect_is_leader(t->el));
+	assert_int_equal(t->calls, 2);
+	/* Read again; this time the key is gone: queue again. */
+	assert_true(fake_req_seq(fake_etcd_pending("/v3/kv/range")) > fake_req_end_seq(stale));
+	range_reply(31, kv(NAME "/8888", "node-c", 0x8888, 25), NULL);
+	assert_false(elect_is_leader(t->el));
+	fake_loop_advance(50);
+	assert_non_null(fake_etcd_pending("/v3/kv/txn"));
+}
+
+/* Same for a waiter: a read in flight when the predecessor's deletion is
+ * reported is read again (it would only watch the dead key). */
+static void test_read_in_flight_when_predecessor_deleted_rereads(void **state)
+{
+	struct t *t = *state;
+	struct etcd_req *w;
+
+	campaign(t, LEASE);
+	txn_ok();
+	range_reply(20, kv(PREDKEY, "node-b", 0x7777, 5), kv(OURKEY, NODE, LEASE, 19));
+	w = watching(PREDKEY, 21);
+	fake_loop_advance(RECHECK);
+	push_delete(w, PREDKEY, 40);
+	range_reply(20, kv(PREDKEY, "node-b", 0x7777, 5), kv(OURKEY, NODE, LEASE, 19));
+	assert_int_equal(fake_etcd_count_state("/v3/watch", FAKE_REQ_PENDING), 0);
+	range_reply(40, kv(OURKEY, NODE, LEASE, 19), NULL);
+	assert_true(elect_is_leader(t->el));
+	watching(OURKEY, 41);
+}
+
 /* The periodic re-read catches a watch that died silently. */
 static void test_recheck_finds_key_gone(void **state)
 {
@@ -599,6 +645,8 @@ int main(void)
 		T(test_watch_broken_rereads_before_watching_again),
 		T(test_watch_compacted_rereads_with_backoff),
 		T(test_own_key_deleted_steps_down_before_reread),
+		T(test_read_in_flight_when_own_key_deleted_is_stale),
+		T(test_read_in_flight_when_predecessor_deleted_rereads),
 		T(test_recheck_finds_key_gone),
 		T(test_unreadable_range_replies),
 		T(test_resign_while_campaign_txn_in_flight),

@@ -381,6 +381,33 @@ static void test_own_key_deleted_drops_before_reread(void **state)
 	assert_true(fake_nl_op(1)->seq < fake_req_seq(fake_etcd_last("/v3/kv/range")));
 }
 
+/* The periodic re-read (every TTL) is in flight when the own key is
+ * deleted; its answer predates the deletion. The address must stay off. */
+static void test_no_add_from_read_older_than_own_key_deletion(void **state)
+{
+	struct t *t = *state;
+	struct etcd_req *w, *rg;
+	char *k = etcd_b64_encode(KEY, strlen(KEY)), *old;
+
+	elected(t, 0);
+	w = fake_etcd_pending("/v3/watch");
+	for (unsigned i = 1; i <= 4; i++) {
+		fake_loop_advance_to(T0 + i * KA);
+		ka_reply(ka_at(T0 + i * KA), 5);
+	}
+	rg = fake_etcd_pending("/v3/kv/range");
+	assert_non_null(rg);
+	fake_etcd_push(w, "{\"events\":[{\"type\":\"DELETE\",\"kv\":{\"key\":\"%s\"}}]}", k);
+	free(k);
+	assert_int_equal(fake_nl_last()->kind, FAKE_NL_DEL);
+	assert_int_equal(fake_nl_last()->at_ms, T0 + 4 * KA);
+	old = kv(KEY, LEASE, 9);
+	fake_etcd_reply(rg, "{\"header\":{\"revision\":\"9\"},\"kvs\":[%s]}", old);
+	free(old);
+	assert_int_equal(fake_nl_last()->kind, FAKE_NL_DEL);
+	assert_false(fake_nl_has_addr(IFX, AF_INET, VIP4));
+}
+
 /* ---- the address on the link ------------------------------------------------------ */
 
 static void test_removed_by_someone_else_is_restored_only_before_fence(void **state)
@@ -497,6 +524,7 @@ int main(void)
 		T(test_keepalive_ttl_zero_drops_at_once),
 		T(test_lease_not_found_drops_at_once),
 		T(test_own_key_deleted_drops_before_reread),
+		T(test_no_add_from_read_older_than_own_key_deletion),
 		T(test_removed_by_someone_else_is_restored_only_before_fence),
 		T(test_leftover_removed_at_start),
 		T(test_added_by_someone_else_while_not_owner),
