@@ -312,12 +312,18 @@ static void take_link(struct vip *v, const struct nl_link *l)
 	v->warned_waiting = false;
 }
 
-static void lost_link(struct vip *v, const char *why)
+static void lost_link(struct vip *v, const char *why, bool deleted)
 {
 	log_warnx("vip: link gone vip=%s link=%s reason=\"%s\"; waiting for it",
 	    v->cv->ip, v->ifname, why);
+	/* A renamed link keeps its addresses: delete ours from it now (a
+	 * failure is retried there, by ifindex, and reported at stop). */
+	if (!deleted && v->held)
+		drop(v, "link renamed");
 	v->ifindex = 0;
 	v->link_up = false;
+	if (!deleted)
+		return;
 	v->held_ifindex = 0;
 	v->del_owed = false;
 	/* The kernel removed the address with the link. */
@@ -336,7 +342,7 @@ void vip_link_changed(struct vip *v, const struct nl_link *l)
 		take_link(v, l);
 		vip_update(v);
 	} else if (l->ifindex == v->ifindex) {
-		lost_link(v, "renamed");
+		lost_link(v, "renamed", false);
 		vip_update(v);
 	}
 }
@@ -345,7 +351,7 @@ void vip_link_removed(struct vip *v, int ifindex)
 {
 	if (v->ifindex == 0 || ifindex != v->ifindex)
 		return;
-	lost_link(v, "deleted");
+	lost_link(v, "deleted", true);
 	vip_update(v);
 }
 
