@@ -478,6 +478,26 @@ static void test_link_down_drops_and_resigns(void **state)
 	assert_op(2, FAKE_NL_REPLACE, T0 + 300, 3);
 }
 
+/* A renamed link keeps its addresses (only a deleted one loses them):
+ * the address must be deleted before the election key goes. */
+static void test_link_renamed_while_held_deletes_before_resign(void **state)
+{
+	struct t *t = *state;
+	struct nl_link renamed = { .ifindex = IFX, .name = "eth9", .up = true };
+	struct etcd_req *del;
+
+	elected(t, 0);
+	memcpy(renamed.mac, MAC, 6);
+	fake_nl_set_link(IFX, "eth9", true, MAC);
+	fake_loop_advance(300);
+	vip_link_changed(t->v, &renamed);
+	assert_op(1, FAKE_NL_DEL, T0 + 300, 0);
+	assert_false(fake_nl_has_addr(IFX, AF_INET, VIP4));
+	del = fake_etcd_pending("/v3/kv/deleterange");
+	assert_non_null(del);
+	assert_true(fake_req_seq(del) > fake_nl_op(1)->seq);
+}
+
 static void test_failed_delete_at_fence_is_retried(void **state)
 {
 	struct t *t = *state;
@@ -529,6 +549,7 @@ int main(void)
 		T(test_leftover_removed_at_start),
 		T(test_added_by_someone_else_while_not_owner),
 		T(test_link_down_drops_and_resigns),
+		T(test_link_renamed_while_held_deletes_before_resign),
 		T(test_failed_delete_at_fence_is_retried),
 		T(test_release_reports_failed_delete),
 #undef T
