@@ -196,7 +196,8 @@ static void on_signal(int signo, void *arg)
 		loop_stop(d->loop);
 		return;
 	}
-	session_revoke(d->session, STOP_REVOKE_MS, stopped, d);
+	if (!session_revoke(d->session, STOP_REVOKE_MS, stopped, d))
+		loop_stop(d->loop); /* no lease: nothing to revoke */
 }
 
 /* ---- start-up ------------------------------------------------------------- */

@@ -37,6 +37,7 @@ struct elect {
 	bool leader;
 	enum el_step step;
 	struct etcd_req *req;  /* txn / range / delete in flight */
+	bool stale;            /* the range in flight predates a reported delete */
 	struct etcd_req *watch;
 	struct etcd_req *resign_req;
 	char *resign_key;      /* a key we still owe a delete for, or NULL */
@@ -74,13 +75,15 @@ const char *elect_leader(const struct elect *el)
 }
 
 /* Record who leads; value "" = unknown (we stopped following). Logs a
- * change of our own leadership, and of the known leader while we follow. */
-static void set_leader(struct elect *el, bool leader, const char *value)
+ * change of our own leadership, and of the known leader while we follow.
+ * Returns true if anything changed. Does not tell the owner: the public
+ * calls use it directly (the owner re-reads after its call). */
+static bool note_leader(struct elect *el, bool leader, const char *value)
 {
 	bool changed = leader != el->leader || strcmp(value, el->leader_value) != 0;
 
 	if (!changed)
-		return;
+		return false;
 	free(el->leader_value);
 	el->leader_value = xstrdup(value);
 	if (leader != el->leader) {
@@ -93,7 +96,14 @@ static void set_leader(struct elect *el, bool leader, const char *value)
 	} else if (value[0] != '\0') {
 		log_info("election: leader changed name=%s leader=%s", el->name, value);
 	}
-	el->cb(el->arg, leader);
+	return true;
+}
+
+/* From the election's own event handlers only: record, and tell the owner. */
+static void set_leader(struct elect *el, bool leader, const char *value)
+{
+	if (note_leader(el, leader, value))
+		el->cb(el->arg, leader);
 }
 
 static void stop_watch(struct elect *el)
@@ -117,6 +127,7 @@ static void stop_all(struct elect *el)
 {
 	etcd_cancel(el->req);
 	el->req = NULL;
+	el->stale = false;
 	stop_following(el);
 }
 
@@ -188,6 +199,11 @@ static void on_watch_msg(void *arg, json_t *result)
 			} else {
 				stop_watch(el);
 			}
+			/* A range already in flight (the periodic re-read) may
+			 * have been read before this delete: its answer must
+			 * not count, or we could lead again on a dead key. */
+			if (el->req != NULL && el->step == EL_CHECK)
+				el->stale = true;
 			do_check(el);
 			return;
 		}
@@ -236,7 +252,13 @@ static void on_check(void *arg, const struct etcd_result *r)
 
 	el->req = NULL;
 	if (el->resign_key != NULL) { /* resigned while the range was out */
+		el->stale = false;
 		resign_continue(el);
+		return;
+	}
+	if (el->stale) { /* read before a delete the watch reported */
+		el->stale = false;
+		do_check(el);
 		return;
 	}
 	if (r->err != 0) {
@@ -424,7 +446,7 @@ void elect_resign(struct elect *el)
 	el->resign_key = xstrdup(el->key);
 	el->backoff_ms = 0;
 	resign_continue(el);
-	set_leader(el, false, "");
+	(void)note_leader(el, false, "");
 }
 
 void elect_reset(struct elect *el)
@@ -438,7 +460,7 @@ void elect_reset(struct elect *el)
 	el->resign_key = NULL;
 	el->campaigning = false;
 	el->lease = 0;
-	set_leader(el, false, "");
+	(void)note_leader(el, false, "");
 }
 
 struct elect *elect_new(struct loop *loop, struct etcd *etcd, const char *name,

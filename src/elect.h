@@ -23,7 +23,10 @@ struct loop;
 struct etcd;
 struct elect;
 
-/* Called whenever leadership or the known leader changes. */
+/* Called whenever leadership or the known leader changes, from the
+ * election's own event handlers (an etcd answer, a watch event, a timer),
+ * never from within a call the owner made (elect_campaign, elect_resign,
+ * elect_reset): after those the owner re-reads elect_is_leader(). */
 typedef void elect_cb(void *arg, bool leader);
 
 /* name: the election name (prefix + VIP); value: this node's name. */
@@ -33,12 +36,15 @@ struct elect *elect_new(struct loop *loop, struct etcd *etcd, const char *name,
 void elect_free(struct elect *el);
 
 /* Campaign with lease (create the key if absent, then follow the queue).
- * Calling it again with the same lease does nothing. */
+ * Calling it again with the same lease does nothing. Never calls back
+ * from within this call. */
 void elect_campaign(struct elect *el, int64_t lease);
-/* Stand aside: delete our key, stop following. Leader becomes false. */
+/* Stand aside: delete our key, stop following. Leader is false when this
+ * returns; never calls back from within this call (the caller knows). */
 void elect_resign(struct elect *el);
 /* The lease is gone (and the key with it): forget everything, no etcd
- * calls. Leader becomes false. */
+ * calls. Leader is false when this returns; never calls back from within
+ * this call. */
 void elect_reset(struct elect *el);
 
 bool elect_is_leader(const struct elect *el);
@@ -53,7 +59,8 @@ const char *elect_name(const struct elect *el);
  * is not own_lease (left by an earlier run of this node that crashed) and
  * revoke those leases (or delete the keys if the lease is already gone),
  * so the other nodes need not wait for them to expire. done runs once,
- * when every request has answered; the handle is freed just before.
+ * when every request has answered (always later, from an etcd answer,
+ * never from within this call); the handle is freed just before.
  */
 struct elect_cleanup;
 struct elect_cleanup *elect_cleanup_stale(struct etcd *etcd, const char *prefix,

@@ -48,7 +48,8 @@ struct etcd_result {
 	json_t *body;         /* the reply object (borrowed; NULL on error) */
 };
 
-/* Called once when a request completes or fails (never after cancel).
+/* Called once when a request completes or fails (never after cancel),
+ * from the loop - never from within etcd_call, etcd_stream or etcd_cancel.
  * The request is freed right after it returns. */
 typedef void etcd_cb(void *arg, const struct etcd_result *r);
 /* Called for each message of a streaming reply (watch): the "result"

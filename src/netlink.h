@@ -26,9 +26,11 @@ struct nl_link {
 	unsigned char mac[6]; /* hardware address (Ethernet), zeros if none */
 };
 
-/* Callbacks run on the loop's thread. They may make requests on the same
- * struct nl (a separate socket), and may call nl_close() on it: no further
- * callback runs after that. Any member may be NULL. */
+/* Callbacks run on the loop's thread, from the monitor socket's handler
+ * only - never from within a request (nl_addr_*, nl_link_by_*). They may
+ * make requests on the same struct nl (a separate socket), and may call
+ * nl_close() on it: no further callback runs after that. Any member may
+ * be NULL. */
 struct nl_watch_ops {
 	/* A link appeared or changed (name, flags, mac); always full state. */
 	void (*link_changed)(void *arg, const struct nl_link *link);

@@ -320,7 +320,7 @@ static void on_revoke_timeout(void *arg)
 	revoke_finish(s);
 }
 
-void session_revoke(struct session *s, uint32_t timeout_ms,
+bool session_revoke(struct session *s, uint32_t timeout_ms,
     void (*done)(void *arg), void *arg)
 {
 	int64_t lease = s->lease;
@@ -333,16 +333,15 @@ void session_revoke(struct session *s, uint32_t timeout_ms,
 	cancel_keepalives(s);
 	s->lease = 0;
 	s->fence = 0;
+	if (lease == 0)
+		return false; /* nothing to revoke: the caller carries on */
 	s->revoke_done = done;
 	s->revoke_arg = arg;
-	if (lease == 0) {
-		revoke_finish(s);
-		return;
-	}
 	loop_timer_arm(s->revoke_timer, timeout_ms);
 	log_info("session: revoking lease=%" PRIx64, (uint64_t)lease);
 	s->req = etcd_call(s->etcd, "/v3/lease/revoke",
 	    json_pack("{s:o}", "ID", etcd_json_i64(lease)), timeout_ms, on_revoke, s);
+	return true;
 }
 
 void session_free(struct session *s)

@@ -20,6 +20,8 @@ struct loop;
 struct etcd;
 struct session;
 
+/* Each runs from the session's own event handlers (an etcd answer, a
+ * timer), never from within a call the owner made into the session. */
 struct session_ops {
 	/* A new lease was granted: campaign with it. */
 	void (*granted)(void *arg, int64_t lease);
@@ -42,7 +44,8 @@ struct session *session_new(struct loop *loop, struct etcd *etcd, uint32_t ttl_m
 /* NULL-safe; cancels requests in flight without revoking the lease. */
 void session_free(struct session *s);
 
-/* Grant the first lease and start keeping it alive. */
+/* Grant the first lease and start keeping it alive (the grant goes out
+ * from the loop; no callback from within this call). */
 void session_start(struct session *s);
 
 /* The current lease ID, 0 when there is none. */
@@ -54,10 +57,13 @@ bool session_valid(const struct session *s, uint64_t now_ms);
 
 /*
  * Stop keeping the lease alive and revoke it, so every election key on it
- * goes at once. done runs once: when etcd confirmed, failed, or after
- * timeout_ms, whichever is first. With no lease it runs at once.
+ * goes at once. Returns true when a revoke is under way: done then runs
+ * once, later, from the session's own event handlers - when etcd
+ * confirmed, failed, or after timeout_ms, whichever is first. Returns
+ * false when there was no lease to revoke: done never runs. Never calls
+ * back from within this call.
  */
-void session_revoke(struct session *s, uint32_t timeout_ms,
+bool session_revoke(struct session *s, uint32_t timeout_ms,
     void (*done)(void *arg), void *arg);
 
 #endif

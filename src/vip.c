@@ -39,12 +39,12 @@ struct vip {
 	uint64_t held_since;
 	uint64_t expires_at;      /* when the kernel lifetime we set runs out */
 	int held_ifindex;         /* the link the address was put on */
+	bool del_owed;            /* a delete failed: the address may be on it */
 	uint32_t retry_ms;        /* backoff for failed address changes */
 	struct elect *elect;
 	unsigned announce_left;
 	struct loop_timer *announce_timer;
 	struct loop_timer *retry_timer;
-	bool updating, again;     /* re-entrancy guard for update() */
 	bool warned_waiting;
 };
 
@@ -123,7 +123,20 @@ static int install(struct vip *v, uint64_t now)
 	if (r == 0) {
 		v->expires_at = now + life * 1000u;
 		v->held_ifindex = v->ifindex;
+		v->del_owed = false;
 	}
+	return r;
+}
+
+/* Delete the address from the link it was put on. Returns 0 (also when it
+ * was already gone) or the netlink -errno; a failure leaves it owed. */
+static int del_now(struct vip *v)
+{
+	int r = nl_addr_del(v->env.nl, v->held_ifindex, v->cv->family, v->cv->addr);
+
+	if (r == -EADDRNOTAVAIL || r == -ENODEV)
+		r = 0;
+	v->del_owed = r < 0;
 	return r;
 }
 
@@ -162,9 +175,7 @@ static int drop(struct vip *v, const char *why)
 	v->held = false;
 	loop_timer_disarm(v->announce_timer);
 	if (v->held_ifindex > 0) {
-		r = nl_addr_del(v->env.nl, v->held_ifindex, v->cv->family, v->cv->addr);
-		if (r == -EADDRNOTAVAIL || r == -ENODEV)
-			r = 0;
+		r = del_now(v);
 		if (r < 0)
 			retry_later(v);
 	}
@@ -186,7 +197,10 @@ static void gather(const struct vip *v, uint64_t now, struct vip_facts *f)
 	f->leader = elect_is_leader(v->elect);
 }
 
-static void update_once(struct vip *v)
+/* Nothing called from here calls back into this VIP (elect, netlink and
+ * announce never call back from within a call), so no re-entrancy guard:
+ * after each call the facts are simply read again. */
+void vip_update(struct vip *v)
 {
 	uint64_t now = loop_now_ms();
 	struct vip_facts f;
@@ -197,13 +211,17 @@ static void update_once(struct vip *v)
 	if (w.campaign && !elect_is_campaigning(v->elect))
 		elect_campaign(v->elect, v->lease);
 	else if (!w.campaign && elect_is_campaigning(v->elect)) {
+		/* The address before the key: once the key is deleted the next
+		 * candidate may take over at once (as when stopping). */
+		if (v->held)
+			drop(v, policy_why_not(&f));
 		log_info("vip: standing aside vip=%s reason=\"%s\"", v->cv->ip, policy_why_not(&f));
 		if (f.have_lease)
 			elect_resign(v->elect);
 		else
 			elect_reset(v->elect);
 	}
-	/* Campaigning may have changed leadership synchronously. */
+	/* Standing aside made leader false: read the facts again. */
 	gather(v, now, &f);
 	w = policy_decide(&f);
 	if (w.hold && !v->held)
@@ -212,28 +230,13 @@ static void update_once(struct vip *v)
 		drop(v, policy_why_not(&f));
 }
 
-void vip_update(struct vip *v)
-{
-	if (v->updating) {
-		v->again = true;
-		return;
-	}
-	v->updating = true;
-	do {
-		v->again = false;
-		update_once(v);
-	} while (v->again);
-	v->updating = false;
-}
-
 static void on_retry(void *arg)
 {
 	struct vip *v = arg;
 
 	/* A failed delete is retried as a delete; a failed add as an add. */
 	if (!v->held && v->held_ifindex > 0) {
-		int r = nl_addr_del(v->env.nl, v->held_ifindex, v->cv->family, v->cv->addr);
-		if (r < 0 && r != -EADDRNOTAVAIL && r != -ENODEV) {
+		if (del_now(v) < 0) {
 			retry_later(v);
 			return;
 		}
@@ -256,11 +259,9 @@ void vip_set_lease(struct vip *v, int64_t lease)
 
 	if (lease == old)
 		return;
-	/* The new lease first, so the update elect_reset() triggers does not
-	 * campaign with the dead one. */
 	v->lease = lease;
 	if (old != 0)
-		elect_reset(v->elect);
+		elect_reset(v->elect); /* the old key went with the old lease */
 	vip_update(v);
 }
 
@@ -280,11 +281,17 @@ int vip_release(struct vip *v, const char *why)
 {
 	int r = 0;
 
-	/* Lease first, so the update that elect_reset() triggers does not
-	 * campaign again. */
 	v->lease = 0;
-	if (v->held)
+	if (v->held) {
 		r = drop(v, why);
+	} else if (v->del_owed && v->held_ifindex > 0) {
+		/* An earlier delete failed and waits for its retry: the
+		 * address may still be on the link. Try once more now. */
+		r = del_now(v);
+		if (r < 0)
+			log_warnx("vip: delete still failing vip=%s link=%s reason=\"%s\": %s",
+			    v->cv->ip, v->ifname, why, strerror(-r));
+	}
 	elect_reset(v->elect);
 	loop_timer_disarm(v->retry_timer);
 	return r;
@@ -305,13 +312,20 @@ static void take_link(struct vip *v, const struct nl_link *l)
 	v->warned_waiting = false;
 }
 
-static void lost_link(struct vip *v, const char *why)
+static void lost_link(struct vip *v, const char *why, bool deleted)
 {
 	log_warnx("vip: link gone vip=%s link=%s reason=\"%s\"; waiting for it",
 	    v->cv->ip, v->ifname, why);
+	/* A renamed link keeps its addresses: delete ours from it now (a
+	 * failure is retried there, by ifindex, and reported at stop). */
+	if (!deleted && v->held)
+		drop(v, "link renamed");
 	v->ifindex = 0;
 	v->link_up = false;
+	if (!deleted)
+		return;
 	v->held_ifindex = 0;
+	v->del_owed = false;
 	/* The kernel removed the address with the link. */
 	if (v->held) {
 		v->held = false;
@@ -328,7 +342,7 @@ void vip_link_changed(struct vip *v, const struct nl_link *l)
 		take_link(v, l);
 		vip_update(v);
 	} else if (l->ifindex == v->ifindex) {
-		lost_link(v, "renamed");
+		lost_link(v, "renamed", false);
 		vip_update(v);
 	}
 }
@@ -337,7 +351,7 @@ void vip_link_removed(struct vip *v, int ifindex)
 {
 	if (v->ifindex == 0 || ifindex != v->ifindex)
 		return;
-	lost_link(v, "deleted");
+	lost_link(v, "deleted", true);
 	vip_update(v);
 }
 

@@ -46,10 +46,11 @@ void vip_set_lease(struct vip *v, int64_t lease);
 void vip_renewed(struct vip *v);
 /* Re-evaluate now (the fence passed, or anything else changed). */
 void vip_update(struct vip *v);
-/* Remove the address now and stop campaigning locally (no etcd calls);
- * used when stopping. Returns 0, or -errno if the address could not be
- * deleted (then the lease must not be revoked: it has to expire, after
- * the address's kernel lifetime). */
+/* Remove the address now - also one whose earlier delete failed and is
+ * still owed - and stop campaigning locally (no etcd calls); used when
+ * stopping. Returns 0, or -errno if the address could not be deleted
+ * (then the lease must not be revoked: it has to expire, after the
+ * address's kernel lifetime). */
 int vip_release(struct vip *v, const char *why);
 
 /* Netlink events, passed on by the daemon to every VIP. */

@@ -1,0 +1,661 @@
+/*
+ * test_elect.c - elect.c (the etcd election recipe and the start-up
+ * clean-up) against the fake etcd and the virtual clock: the exact
+ * requests each step sends, and the orders of events the lab reaches only
+ * by luck (a watch broken between the read and the watch, compaction, a
+ * resign while the campaign txn is out, the own key deleted while leading).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "elect.h"
+#include "etcd.h"
+#include "etcd_codec.h"
+#include "fake_etcd.h"
+#include "fake_loop.h"
+#include "log.h"
+#include "loop.h"
+
+#define NAME    "/vipd/election/198.18.0.100"
+#define NODE    "node-a"
+#define LEASE   0x1234LL
+#define OURKEY  NAME "/1234"
+#define PREDKEY NAME "/7777"
+#define RECHECK 5000u
+
+struct t {
+	struct loop *loop;
+	struct etcd *etcd;
+	struct elect *el;
+	bool in_call;        /* inside a call the test made into elect */
+	unsigned calls;      /* owner callbacks */
+	bool last;           /* leader as reported last */
+	size_t ranges_at_cb; /* range requests sent when the last callback ran */
+};
+
+static void on_elect(void *arg, bool leader)
+{
+	struct t *t = arg;
+
+	assert_false(t->in_call); /* never from within the owner's own call */
+	assert_int_equal(leader, elect_is_leader(t->el));
+	t->calls++;
+	t->last = leader;
+	t->ranges_at_cb = fake_etcd_count_path("/v3/kv/range");
+}
+
+static int setup(void **state)
+{
+	struct t *t = calloc(1, sizeof(*t));
+
+	log_init("test_elect", LOG_LVL_ERROR);
+	fake_loop_reset();
+	t->loop = loop_new();
+	t->etcd = etcd_new(t->loop, NULL);
+	t->el = elect_new(t->loop, t->etcd, NAME, NODE, RECHECK, on_elect, t);
+	*state = t;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct t *t = *state;
+
+	elect_free(t->el);
+	etcd_free(t->etcd);
+	loop_free(t->loop);
+	fake_etcd_reset();
+	free(t);
+	return 0;
+}
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+static void campaign(struct t *t, int64_t lease)
+{
+	t->in_call = true;
+	elect_campaign(t->el, lease);
+	t->in_call = false;
+}
+
+static void resign(struct t *t)
+{
+	t->in_call = true;
+	elect_resign(t->el);
+	t->in_call = false;
+}
+
+static void reset(struct t *t)
+{
+	t->in_call = true;
+	elect_reset(t->el);
+	t->in_call = false;
+}
+
+/* One kv of a range reply, JSON text (caller frees). */
+static char *kv(const char *key, const char *value, int64_t lease, int64_t crev)
+{
+	char *k = etcd_b64_encode(key, strlen(key));
+	char *v = etcd_b64_encode(value, strlen(value));
+	char *s = NULL;
+
+	assert_true(asprintf(&s, "{\"key\":\"%s\",\"value\":\"%s\",\"lease\":\"%lld\","
+	    "\"create_revision\":\"%lld\",\"mod_revision\":\"%lld\"}",
+	    k, v, (long long)lease, (long long)crev, (long long)crev) > 0);
+	free(k);
+	free(v);
+	return s;
+}
+
+/* Answer the pending range with rev and kvs (JSON texts, freed here). */
+static void range_reply(int64_t rev, char *kv1, char *kv2)
+{
+	struct etcd_req *r = fake_etcd_pending("/v3/kv/range");
+
+	assert_non_null(r);
+	fake_etcd_reply(r, "{\"header\":{\"revision\":\"%lld\"},\"kvs\":[%s%s%s],\"count\":\"%d\"}",
+	    (long long)rev, kv1 ? kv1 : "", kv2 ? "," : "", kv2 ? kv2 : "",
+	    (kv1 != NULL) + (kv2 != NULL));
+	free(kv1);
+	free(kv2);
+}
+
+static void txn_ok(void)
+{
+	struct etcd_req *r = fake_etcd_pending("/v3/kv/txn");
+
+	assert_non_null(r);
+	fake_etcd_reply(r, "{\"header\":{\"revision\":\"10\"},\"succeeded\":true}");
+}
+
+/* The open watch must be on key from start_revision from. */
+static struct etcd_req *watching(const char *key, int64_t from)
+{
+	struct etcd_req *w = fake_etcd_pending("/v3/watch");
+	char *k;
+
+	assert_non_null(w);
+	assert_true(fake_req_is_stream(w));
+	k = fake_req_b64(w, "create_request.key");
+	assert_string_equal(k, key);
+	free(k);
+	assert_int_equal(fake_req_i64(w, "create_request.start_revision"), from);
+	assert_string_equal(json_string_value(fake_req_get(w, "create_request.filters.0")), "NOPUT");
+	return w;
+}
+
+static void push_delete(struct etcd_req *w, const char *key, int64_t rev)
+{
+	char *k = etcd_b64_encode(key, strlen(key));
+
+	fake_etcd_push(w, "{\"header\":{\"revision\":\"%lld\"},\"events\":[{\"type\":\"DELETE\","
+	    "\"kv\":{\"key\":\"%s\",\"mod_revision\":\"%lld\"}}]}", (long long)rev, k, (long long)rev);
+	free(k);
+}
+
+/* Campaign and become leader: txn, range [ours] at rev 10, watch own key. */
+static struct etcd_req *lead(struct t *t)
+{
+	campaign(t, LEASE);
+	txn_ok();
+	range_reply(10, kv(OURKEY, NODE, LEASE, 9), NULL);
+	assert_true(elect_is_leader(t->el));
+	return watching(OURKEY, 11);
+}
+
+/* ---- campaign ------------------------------------------------------------------ */
+
+static void test_campaign_txn_range_lead_watch_own_key(void **state)
+{
+	struct t *t = *state;
+	struct etcd_req *txn, *rg;
+	char *s;
+
+	campaign(t, LEASE);
+	assert_true(elect_is_campaigning(t->el));
+	assert_int_equal(fake_etcd_count(), 1);
+	txn = fake_etcd_pending("/v3/kv/txn");
+	assert_non_null(txn);
+	s = fake_req_b64(txn, "compare.0.key");
+	assert_string_equal(s, OURKEY);
+	free(s);
+	assert_string_equal(json_string_value(fake_req_get(txn, "compare.0.target")), "CREATE");
+	assert_string_equal(json_string_value(fake_req_get(txn, "compare.0.result")), "EQUAL");
+	assert_int_equal(fake_req_i64(txn, "compare.0.create_revision"), 0);
+	s = fake_req_b64(txn, "success.0.request_put.key");
+	assert_string_equal(s, OURKEY);
+	free(s);
+	s = fake_req_b64(txn, "success.0.request_put.value");
+	assert_string_equal(s, NODE);
+	free(s);
+	assert_int_equal(fake_req_i64(txn, "success.0.request_put.lease"), LEASE);
+	s = fake_req_b64(txn, "failure.0.request_range.key");
+	assert_string_equal(s, OURKEY);
+	free(s);
+
+	/* Campaigning again with the same lease sends nothing. */
+	campaign(t, LEASE);
+	assert_int_equal(fake_etcd_count(), 1);
+
+	txn_ok();
+	rg = fake_etcd_pending("/v3/kv/range");
+	assert_non_null(rg);
+	s = fake_req_b64(rg, "key");
+	assert_string_equal(s, NAME "/");
+	free(s);
+	s = fake_req_b64(rg, "range_end");
+	assert_string_equal(s, NAME "0");
+	free(s);
+	assert_string_equal(json_string_value(fake_req_get(rg, "sort_target")), "CREATE");
+	assert_string_equal(json_string_value(fake_req_get(rg, "sort_order")), "ASCEND");
+	assert_int_equal(t->calls, 0);
+
+	range_reply(10, kv(OURKEY, NODE, LEASE, 9), NULL);
+	assert_int_equal(t->calls, 1);
+	assert_true(t->last);
+	assert_string_equal(elect_leader(t->el), NODE);
+	watching(OURKEY, 11);
+}
+
+static void test_create_lease_not_found_retries_the_txn(void **state)
+{
+	struct t *t = *state;
+
+	campaign(t, LEASE);
+	fake_etcd_fail(fake_etcd_pending("/v3/kv/txn"), -EIO, ETCD_CODE_NOT_FOUND,
+	    "etcdserver: requested lease not found");
+	assert_int_equal(fake_etcd_count(), 1);
+	fake_loop_advance(49);
+	assert_int_equal(fake_etcd_count(), 1);
+	fake_loop_advance(1);
+	assert_non_null(fake_etcd_pending("/v3/kv/txn"));
+	assert_null(fake_etcd_pending("/v3/kv/range"));
+	assert_false(elect_is_leader(t->el));
+	assert_int_equal(t->calls, 0);
+}
+
+/* ---- watches -------------------------------------------------------------------- */
+
+/* A waiter watches its predecessor from the revision its range read + 1,
+ * so a deletion that happened between the read and the watch is still
+ * delivered (etcd replays it from start_revision). */
+static void test_delete_between_read_and_watch_is_delivered(void **state)
+{
+	struct t *t = *state;
+	struct etcd_req *w;
+
+	campaign(t, LEASE);
+	txn_ok();
+	range_reply(20, kv(PREDKEY, "node-b", 0x7777, 5), kv(OURKEY, NODE, LEASE, 19));
+	assert_false(elect_is_leader(t->el));
+	assert_string_equal(elect_leader(t->el), "node-b");
+	assert_int_equal(t->calls, 1); /* the known leader changed */
+	assert_false(t->last);
+	w = watching(PREDKEY, 21);
+	/* The predecessor went at revision 21, before the watch existed. */
+	fake_etcd_push(w, "{\"header\":{\"revision\":\"21\"},\"created\":true}");
+	push_delete(w, PREDKEY, 21);
+	assert_int_equal(fake_req_state(w), FAKE_REQ_CANCELLED);
+	assert_int_equal(fake_etcd_count_state("/v3/kv/range", FAKE_REQ_PENDING), 1);
+	range_reply(21, kv(OURKEY, NODE, LEASE, 19), NULL);
+	assert_true(elect_is_leader(t->el));
+	assert_true(t->last);
+	watching(OURKEY, 22);
+}
+
+/* The watch breaks (member restart) before it delivered anything: the
+ * election reads again and watches from the new read, never re-watches
+ * from a revision it read before the break. */
+static void test_watch_broken_rereads_before_watching_again(void **state)
+{
+	struct t *t = *state;
+	struct etcd_req *w;
+
+	campaign(t, LEASE);
+	txn_ok();
+	range_reply(20, kv(PREDKEY, "node-b", 0x7777, 5), kv(OURKEY, NODE, LEASE, 19));
+	w = watching(PREDKEY, 21);
+	fake_etcd_end(w, -EPIPE, 0, "stream closed by server");
+	assert_int_equal(fake_etcd_count_path("/v3/watch"), 1);
+	assert_null(fake_etcd_pending("/v3/kv/range"));
+	fake_loop_advance(50);
+	assert_int_equal(fake_etcd_count_path("/v3/watch"), 1); /* no blind re-watch */
+	/* Meanwhile the predecessor went and someone queued behind us. */
+	range_reply(40, kv(OURKEY, NODE, LEASE, 19), kv(NAME "/8888", "node-c", 0x8888, 35));
+	assert_true(elect_is_leader(t->el));
+	watching(OURKEY, 41);
+}
+
+static void test_watch_compacted_rereads_with_backoff(void **state)
+{
+	struct t *t = *state;
+	struct etcd_req *w;
+
+	campaign(t, LEASE);
+	txn_ok();
+	range_reply(20, kv(PREDKEY, "node-b", 0x7777, 5), kv(OURKEY, NODE, LEASE, 19));
+	w = watching(PREDKEY, 21);
+	fake_etcd_push(w, "{\"header\":{\"revision\":\"60\"},\"canceled\":true,"
+	    "\"compact_revision\":\"50\",\"cancel_reason\":\"mvcc: required revision has been compacted\"}");
+	assert_int_equal(fake_req_state(w), FAKE_REQ_CANCELLED);
+	assert_null(fake_etcd_pending(NULL));
+	fake_loop_advance(50);
+	range_reply(60, kv(PREDKEY, "node-b", 0x7777, 5), kv(OURKEY, NODE, LEASE, 19));
+	w = watching(PREDKEY, 61);
+	/* Refused again at once: the next read waits longer (no spin). */
+	fake_etcd_push(w, "{\"canceled\":true,\"compact_revision\":\"70\"}");
+	fake_loop_advance(99);
+	assert_null(fake_etcd_pending(NULL));
+	fake_loop_advance(1);
+	range_reply(71, kv(PREDKEY, "node-b", 0x7777, 5), kv(OURKEY, NODE, LEASE, 19));
+	w = watching(PREDKEY, 72);
+	/* A created watch means following again: the backoff starts over. */
+	fake_etcd_push(w, "{\"created\":true}");
+	fake_etcd_push(w, "{\"canceled\":true}");
+	fake_loop_advance(49);
+	assert_null(fake_etcd_pending(NULL));
+	fake_loop_advance(1);
+	assert_non_null(fake_etcd_pending("/v3/kv/range"));
+	assert_false(elect_is_leader(t->el));
+}
+
+/* Our own key deleted from outside while leading: etcd tells the next
+ * candidate at the same instant, so the owner is told before the
+ * re-read is even sent. */
+static void test_own_key_deleted_steps_down_before_reread(void **state)
+{
+	struct t *t = *state;
+	struct etcd_req *w = lead(t);
+	size_t ranges = fake_etcd_count_path("/v3/kv/range");
+
+	push_delete(w, OURKEY, 30);
+	assert_false(elect_is_leader(t->el));
+	assert_int_equal(t->calls, 2);
+	assert_false(t->last);
+	assert_int_equal(t->ranges_at_cb, ranges); /* told before the range */
+	assert_int_equal(fake_etcd_count_path("/v3/kv/range"), ranges + 1);
+	/* The re-read shows our key gone: queue again at the back. */
+	range_reply(30, kv(NAME "/8888", "node-c", 0x8888, 25), NULL);
+	assert_false(elect_is_leader(t->el));
+	assert_null(fake_etcd_pending(NULL));
+	fake_loop_advance(50);
+	assert_non_null(fake_etcd_pending("/v3/kv/txn"));
+}
+
+/* The periodic re-read is in flight (read at revision 10) when the watch
+ * reports our key deleted (revision 30). Its answer predates the deletion
+ * and still shows us first: acting on it would lead again - and hold the
+ * address - while the next candidate takes over. It must be read again. */
+static void test_read_in_flight_when_own_key_deleted_is_stale(void **state)
+{
+	struct t *t = *state;
+	struct etcd_req *w = lead(t), *stale;
+
+	fake_loop_advance(RECHECK);
+	stale = fake_etcd_pending("/v3/kv/range");
+	assert_non_null(stale);
+	push_delete(w, OURKEY, 30);
+	assert_false(elect_is_leader(t->el));
+	assert_int_equal(t->calls, 2);
+	range_reply(10, kv(OURKEY, NODE, LEASE, 9), NULL);
+	assert_false(elect_is_leader(t->el));
+	assert_int_equal(t->calls, 2);
+	/* Read again; this time the key is gone: queue again. */
+	assert_true(fake_req_seq(fake_etcd_pending("/v3/kv/range")) > fake_req_end_seq(stale));
+	range_reply(31, kv(NAME "/8888", "node-c", 0x8888, 25), NULL);
+	assert_false(elect_is_leader(t->el));
+	fake_loop_advance(50);
+	assert_non_null(fake_etcd_pending("/v3/kv/txn"));
+}
+
+/* Same for a waiter: a read in flight when the predecessor's deletion is
+ * reported is read again (it would only watch the dead key). */
+static void test_read_in_flight_when_predecessor_deleted_rereads(void **state)
+{
+	struct t *t = *state;
+	struct etcd_req *w;
+
+	campaign(t, LEASE);
+	txn_ok();
+	range_reply(20, kv(PREDKEY, "node-b", 0x7777, 5), kv(OURKEY, NODE, LEASE, 19));
+	w = watching(PREDKEY, 21);
+	fake_loop_advance(RECHECK);
+	push_delete(w, PREDKEY, 40);
+	range_reply(20, kv(PREDKEY, "node-b", 0x7777, 5), kv(OURKEY, NODE, LEASE, 19));
+	assert_int_equal(fake_etcd_count_state("/v3/watch", FAKE_REQ_PENDING), 0);
+	range_reply(40, kv(OURKEY, NODE, LEASE, 19), NULL);
+	assert_true(elect_is_leader(t->el));
+	watching(OURKEY, 41);
+}
+
+/* The periodic re-read catches a watch that died silently. */
+static void test_recheck_finds_key_gone(void **state)
+{
+	struct t *t = *state;
+	struct etcd_req *w = lead(t);
+
+	fake_loop_advance(RECHECK - 1);
+	assert_null(fake_etcd_pending("/v3/kv/range"));
+	fake_loop_advance(1);
+	assert_int_equal(fake_req_state(w), FAKE_REQ_PENDING);
+	range_reply(50, kv(NAME "/8888", "node-c", 0x8888, 45), NULL);
+	assert_false(elect_is_leader(t->el));
+	assert_false(t->last);
+	assert_string_equal(elect_leader(t->el), "node-c");
+	assert_int_equal(fake_req_state(w), FAKE_REQ_CANCELLED);
+}
+
+/* Range replies the code must survive (raw bytes, judged as the transport
+ * judges them). A reply that is not a JSON object is a failed read: it
+ * proves nothing, leadership stays as it was (the fence guards it). A
+ * readable reply without our key first steps down. */
+static void test_unreadable_range_replies(void **state)
+{
+	static const struct {
+		const char *body;
+		bool leads;
+	} cases[] = {
+		{ "garbage", true },
+		{ "[]", true },
+		{ "{}", false },
+		{ "{\"kvs\":\"x\"}", false },
+		{ "{\"kvs\":[1,2]}", false },
+		{ "{\"kvs\":[{\"key\":\"!!!\"}]}", false },
+		{ "{\"kvs\":[{\"key\":5,\"value\":[]}],\"header\":{\"revision\":\"x\"}}", false },
+		{ "{\"kvs\":[{}],\"header\":{\"revision\":\"-5\"}}", false },
+		/* our key first (base64 of OURKEY), odd value and header */
+		{ "{\"kvs\":[{\"key\":\"L3ZpcGQvZWxlY3Rpb24vMTk4LjE4LjAuMTAwLzEyMzQ=\",\"value\":7}],"
+		  "\"header\":[]}", true },
+	};
+	struct t *t = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct etcd_req *w = lead(t), *rg;
+		const char *b = cases[i].body;
+
+		fake_loop_advance(RECHECK);
+		rg = fake_etcd_pending("/v3/kv/range");
+		assert_non_null(rg);
+		fake_etcd_reply_raw(rg, 200, b, strlen(b));
+		assert_int_equal(elect_is_leader(t->el), cases[i].leads);
+		/* Watch messages that carry nothing must not disturb. */
+		w = fake_etcd_pending("/v3/watch");
+		if (w != NULL) {
+			static const char *const msgs[] = {
+				"nonsense",
+				"{\"result\":{\"events\":\"x\"}}",
+				"{\"result\":{\"events\":[{\"type\":7}]}}",
+				"{\"result\":{\"events\":[{\"type\":\"PUT\"}],\"canceled\":\"yes\"}}",
+			};
+			for (size_t m = 0; m < sizeof(msgs) / sizeof(msgs[0]); m++)
+				fake_etcd_push_raw(w, msgs[m], strlen(msgs[m]));
+			assert_int_equal(fake_req_state(w), FAKE_REQ_PENDING);
+			assert_int_equal(elect_is_leader(t->el), cases[i].leads);
+		}
+		reset(t);
+	}
+}
+
+/* ---- resign and reset -------------------------------------------------------------- */
+
+/* A campaign txn cancelled locally may still be applied by etcd, so the
+ * resign waits for its answer and only then deletes the key. */
+static void test_resign_while_campaign_txn_in_flight(void **state)
+{
+	struct t *t = *state;
+	struct etcd_req *txn, *del;
+	char *k;
+
+	campaign(t, LEASE);
+	txn = fake_etcd_pending("/v3/kv/txn");
+	resign(t);
+	assert_false(elect_is_campaigning(t->el));
+	assert_false(elect_is_leader(t->el));
+	assert_int_equal(t->calls, 0);
+	assert_int_equal(fake_req_state(txn), FAKE_REQ_PENDING);
+	assert_int_equal(fake_etcd_count(), 1);
+	txn_ok();
+	/* Now the delete, and no range. */
+	del = fake_etcd_pending("/v3/kv/deleterange");
+	assert_non_null(del);
+	k = fake_req_b64(del, "key");
+	assert_string_equal(k, OURKEY);
+	free(k);
+	assert_true(fake_req_seq(del) > fake_req_end_seq(txn));
+	assert_int_equal(fake_etcd_count_path("/v3/kv/range"), 0);
+	/* Campaigning again before the delete is answered: the new txn waits
+	 * for the delete, or the delete would remove the new key. */
+	campaign(t, LEASE);
+	assert_null(fake_etcd_pending("/v3/kv/txn"));
+	fake_etcd_reply(del, "{\"header\":{\"revision\":\"12\"},\"deleted\":\"1\"}");
+	assert_non_null(fake_etcd_pending("/v3/kv/txn"));
+	assert_true(fake_req_seq(fake_etcd_pending("/v3/kv/txn")) > fake_req_end_seq(del));
+	assert_int_equal(t->calls, 0);
+}
+
+static void test_resign_while_leading_retries_the_delete(void **state)
+{
+	struct t *t = *state;
+	struct etcd_req *w = lead(t), *del;
+
+	resign(t);
+	assert_false(elect_is_leader(t->el));
+	assert_int_equal(t->calls, 1); /* only the election of lead() */
+	assert_int_equal(fake_req_state(w), FAKE_REQ_CANCELLED);
+	del = fake_etcd_pending("/v3/kv/deleterange");
+	assert_non_null(del);
+	fake_etcd_fail(del, -ETIMEDOUT, 0, "timeout");
+	fake_loop_advance(49);
+	assert_null(fake_etcd_pending(NULL));
+	fake_loop_advance(1);
+	del = fake_etcd_pending("/v3/kv/deleterange");
+	assert_non_null(del);
+	fake_etcd_fail(del, -ECONNREFUSED, 0, "refused");
+	fake_loop_advance(100);
+	del = fake_etcd_pending("/v3/kv/deleterange");
+	assert_non_null(del);
+	fake_etcd_reply(del, "{\"deleted\":\"1\"}");
+	fake_loop_advance(10000);
+	assert_null(fake_etcd_pending(NULL));
+	assert_int_equal(fake_etcd_count_path("/v3/kv/deleterange"), 3);
+	assert_int_equal(fake_etcd_count_path("/v3/kv/txn"), 1);
+}
+
+static void test_reset_forgets_without_etcd_calls(void **state)
+{
+	struct t *t = *state;
+	struct etcd_req *w = lead(t), *rg;
+	size_t n;
+
+	fake_loop_advance(RECHECK);
+	rg = fake_etcd_pending("/v3/kv/range");
+	assert_non_null(rg);
+	n = fake_etcd_count();
+	reset(t);
+	assert_false(elect_is_leader(t->el));
+	assert_false(elect_is_campaigning(t->el));
+	assert_int_equal(t->calls, 1);
+	assert_int_equal(fake_req_state(w), FAKE_REQ_CANCELLED);
+	assert_int_equal(fake_req_state(rg), FAKE_REQ_CANCELLED);
+	fake_loop_advance(60000);
+	assert_int_equal(fake_etcd_count(), n);
+	assert_int_equal(fake_loop_armed(), 0);
+}
+
+/* ---- start-up clean-up ------------------------------------------------------------ */
+
+struct cleanup_rec {
+	unsigned done;
+};
+
+static void on_cleaned(void *arg)
+{
+	((struct cleanup_rec *)arg)->done++;
+}
+
+static void test_cleanup_revokes_or_deletes_only_own_stale_keys(void **state)
+{
+	struct cleanup_rec c = { 0 };
+	struct etcd_req *rg, *rv, *del;
+	struct t *t = *state;
+	char *k;
+
+	assert_non_null(elect_cleanup_stale(t->etcd, "/vipd/election/", NODE, LEASE, on_cleaned, &c));
+	assert_int_equal(c.done, 0);
+	rg = fake_etcd_pending("/v3/kv/range");
+	k = fake_req_b64(rg, "key");
+	assert_string_equal(k, "/vipd/election/");
+	free(k);
+	k = fake_req_b64(rg, "range_end");
+	assert_string_equal(k, "/vipd/election0");
+	free(k);
+	{
+		char *a = kv(NAME "/99", NODE, 0x99, 3);             /* ours, old lease */
+		char *b = kv(NAME "/1234", NODE, LEASE, 4);          /* ours, this lease */
+		char *d = kv(NAME "/55", "node-b", 0x55, 5);         /* another node */
+		char *e = kv("/vipd/election/fd00::1/0", NODE, 0, 6); /* ours, no lease */
+		fake_etcd_reply(rg, "{\"header\":{\"revision\":\"9\"},\"kvs\":[%s,%s,%s,%s]}", a, b, d, e);
+		free(a);
+		free(b);
+		free(d);
+		free(e);
+	}
+	assert_int_equal(fake_etcd_count(), 3);
+	rv = fake_etcd_pending("/v3/lease/revoke");
+	assert_int_equal(fake_req_i64(rv, "ID"), 0x99);
+	del = fake_etcd_pending("/v3/kv/deleterange");
+	k = fake_req_b64(del, "key");
+	assert_string_equal(k, "/vipd/election/fd00::1/0");
+	free(k);
+	fake_etcd_reply(del, "{\"deleted\":\"1\"}");
+	assert_int_equal(c.done, 0);
+	/* The old lease is gone but its key stayed: delete the key itself. */
+	fake_etcd_fail(rv, -EIO, ETCD_CODE_NOT_FOUND, "etcdserver: requested lease not found");
+	assert_int_equal(c.done, 0);
+	del = fake_etcd_pending("/v3/kv/deleterange");
+	k = fake_req_b64(del, "key");
+	assert_string_equal(k, NAME "/99");
+	free(k);
+	fake_etcd_reply(del, "{\"deleted\":\"1\"}");
+	assert_int_equal(c.done, 1);
+	assert_int_equal(fake_etcd_count(), 4);
+}
+
+static void test_cleanup_range_failure_still_done(void **state)
+{
+	struct cleanup_rec c = { 0 };
+	struct t *t = *state;
+
+	elect_cleanup_stale(t->etcd, "/vipd/election/", NODE, LEASE, on_cleaned, &c);
+	fake_etcd_fail(fake_etcd_pending(NULL), -ETIMEDOUT, 0, "timeout");
+	assert_int_equal(c.done, 1);
+	assert_int_equal(fake_etcd_count(), 1);
+}
+
+static void test_cleanup_cancel_never_calls_done(void **state)
+{
+	struct cleanup_rec c = { 0 };
+	struct t *t = *state;
+	struct elect_cleanup *cl;
+	char *a = kv(NAME "/99", NODE, 0x99, 3);
+
+	cl = elect_cleanup_stale(t->etcd, "/vipd/election/", NODE, LEASE, on_cleaned, &c);
+	fake_etcd_reply(fake_etcd_pending(NULL), "{\"kvs\":[%s]}", a);
+	free(a);
+	elect_cleanup_cancel(cl);
+	assert_int_equal(fake_req_state(fake_etcd_last("/v3/lease/revoke")), FAKE_REQ_CANCELLED);
+	assert_int_equal(c.done, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+		T(test_campaign_txn_range_lead_watch_own_key),
+		T(test_create_lease_not_found_retries_the_txn),
+		T(test_delete_between_read_and_watch_is_delivered),
+		T(test_watch_broken_rereads_before_watching_again),
+		T(test_watch_compacted_rereads_with_backoff),
+		T(test_own_key_deleted_steps_down_before_reread),
+		T(test_read_in_flight_when_own_key_deleted_is_stale),
+		T(test_read_in_flight_when_predecessor_deleted_rereads),
+		T(test_recheck_finds_key_gone),
+		T(test_unreadable_range_replies),
+		T(test_resign_while_campaign_txn_in_flight),
+		T(test_resign_while_leading_retries_the_delete),
+		T(test_reset_forgets_without_etcd_calls),
+		T(test_cleanup_revokes_or_deletes_only_own_stale_keys),
+		T(test_cleanup_range_failure_still_done),
+		T(test_cleanup_cancel_never_calls_done),
+#undef T
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

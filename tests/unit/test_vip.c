@@ -1,0 +1,558 @@
+/*
+ * test_vip.c - one VIP on the real session and election, with the fake
+ * etcd, netlink, announcements and clock: what happens to the address
+ * (add/replace/delete, its kernel lifetime, the order) in the sequences
+ * the lab reaches only by luck.
+ *
+ * The session is wired to the VIP as daemon.c wires it. TTL 5 s: fence =
+ * send + 4500 ms; the address lifetime is
+ * floor((fence - now - 1000 ms) / 1000) s and nothing is installed when
+ * that is 0.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "etcd.h"
+#include "etcd_codec.h"
+#include "fake_announce.h"
+#include "fake_etcd.h"
+#include "fake_loop.h"
+#include "fake_nl.h"
+#include "loop.h"
+#include "netlink.h"
+#include "session.h"
+#include "vip.h"
+
+#define T0      ((uint64_t)FAKE_LOOP_T0)
+#define FENCE   4500u
+#define KA      1250u
+#define LEASE   0xabcLL
+#define IFX     2
+#define KEY     "/vipd/election/198.18.0.100/abc"
+
+static const unsigned char VIP4[4] = { 198, 18, 0, 100 };
+static const unsigned char MAC[6] = { 0x02, 0, 0, 0, 0, 0x0a };
+
+static const char yaml[] =
+	"machine:\n"
+	"  network:\n"
+	"    interfaces:\n"
+	"      - interface: eth0\n"
+	"        vip:\n"
+	"          ip: 198.18.0.100\n"
+	"vipd:\n"
+	"  node: node-a\n"
+	"  etcd:\n"
+	"    endpoints: [\"http://127.0.0.1:2379\"]\n";
+
+struct t {
+	struct cfg *cfg;
+	struct loop *loop;
+	struct etcd *etcd;
+	struct nl *nl;
+	struct session *s;
+	struct vip *v;
+};
+
+static void on_granted(void *arg, int64_t lease) { vip_set_lease(((struct t *)arg)->v, lease); }
+static void on_renewed(void *arg, uint64_t fence) { (void)fence; vip_renewed(((struct t *)arg)->v); }
+static void on_expired(void *arg) { vip_update(((struct t *)arg)->v); }
+static void on_lost(void *arg) { vip_set_lease(((struct t *)arg)->v, 0); }
+
+static const struct session_ops sops = {
+	.granted = on_granted, .renewed = on_renewed,
+	.expired = on_expired, .lost = on_lost,
+};
+
+static void make(struct t *t)
+{
+	struct vip_env env;
+
+	t->loop = loop_new();
+	t->etcd = etcd_new(t->loop, NULL);
+	t->nl = nl_open(t->loop, NULL, NULL);
+	t->s = session_new(t->loop, t->etcd, t->cfg->lease_ttl_ms, t->cfg->etcd.timeout_ms, &sops, t);
+	env = (struct vip_env){ .loop = t->loop, .etcd = t->etcd, .session = t->s,
+	    .nl = t->nl, .cfg = t->cfg, .node = "node-a" };
+	t->v = vip_new(&env, &t->cfg->vips[0]);
+}
+
+static int setup(void **state)
+{
+	struct t *t = calloc(1, sizeof(*t));
+
+	log_init("test_vip", LOG_LVL_ERROR);
+	fake_loop_reset();
+	fake_nl_reset();
+	fake_announce_reset();
+	fake_nl_set_link(IFX, "eth0", true, MAC);
+	t->cfg = cfg_load_string("test", yaml, sizeof(yaml) - 1, stderr);
+	assert_non_null(t->cfg);
+	assert_int_equal(t->cfg->lease_ttl_ms, 5000);
+	*state = t;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct t *t = *state;
+
+	vip_free(t->v);
+	session_free(t->s);
+	etcd_free(t->etcd);
+	nl_close(t->nl);
+	loop_free(t->loop);
+	fake_etcd_reset();
+	fake_nl_reset();
+	fake_announce_reset();
+	cfg_free(t->cfg);
+	free(t);
+	return 0;
+}
+
+/* ---- helpers ----------------------------------------------------------------- */
+
+static char *kv(const char *key, int64_t lease, int64_t crev)
+{
+	char *k = etcd_b64_encode(key, strlen(key));
+	char *v = etcd_b64_encode("node-a", 6);
+	char *s = NULL;
+
+	assert_true(asprintf(&s, "{\"key\":\"%s\",\"value\":\"%s\",\"lease\":\"%lld\","
+	    "\"create_revision\":\"%lld\"}", k, v, (long long)lease, (long long)crev) > 0);
+	free(k);
+	free(v);
+	return s;
+}
+
+static void grant(int64_t lease)
+{
+	fake_loop_run_due();
+	fake_etcd_reply(fake_etcd_pending("/v3/lease/grant"), "{\"ID\":\"%lld\",\"TTL\":\"5\"}",
+	    (long long)lease);
+}
+
+/* Answer the campaign: txn ok, range with only our key for lease. */
+static void win(int64_t lease)
+{
+	char key[64], *k;
+
+	snprintf(key, sizeof(key), "/vipd/election/198.18.0.100/%llx", (long long)lease);
+	fake_etcd_reply(fake_etcd_pending("/v3/kv/txn"), "{\"succeeded\":true}");
+	k = kv(key, lease, 9);
+	fake_etcd_reply(fake_etcd_pending("/v3/kv/range"), "{\"header\":{\"revision\":\"9\"},\"kvs\":[%s]}", k);
+	free(k);
+}
+
+/* Start, get the lease at T0, win the election at T0 + after. */
+static void elected(struct t *t, uint64_t after)
+{
+	make(t);
+	session_start(t->s);
+	grant(LEASE);
+	fake_loop_advance(after);
+	win(LEASE);
+}
+
+static void assert_op(size_t i, enum fake_nl_kind kind, uint64_t at, uint32_t life)
+{
+	const struct fake_nl_op *o = fake_nl_op(i);
+
+	assert_non_null(o);
+	assert_int_equal(o->kind, kind);
+	assert_int_equal(o->at_ms, at);
+	assert_int_equal(o->ifindex, IFX);
+	assert_int_equal(o->family, AF_INET);
+	assert_memory_equal(o->addr, VIP4, 4);
+	if (kind != FAKE_NL_DEL) {
+		assert_int_equal(o->valid_s, life);
+		assert_int_equal(o->preferred_s, life);
+	}
+}
+
+static struct etcd_req *ka_at(uint64_t at)
+{
+	for (size_t i = 0; i < fake_etcd_count(); i++) {
+		struct etcd_req *r = fake_etcd_nth(i);
+		if (strcmp(fake_req_path(r), "/v3/lease/keepalive") == 0 && fake_req_sent_ms(r) == at &&
+		    fake_req_state(r) == FAKE_REQ_PENDING)
+			return r;
+	}
+	fail_msg("no keepalive sent at T0+%llu", (unsigned long long)(at - T0));
+	return NULL;
+}
+
+static void ka_reply(struct etcd_req *r, int ttl)
+{
+	fake_etcd_reply(r, "{\"result\":{\"ID\":\"%lld\",\"TTL\":\"%d\"}}", LEASE, ttl);
+}
+
+/* True when the election watches our own key: the leader does. */
+static bool watches_own_key(void)
+{
+	struct etcd_req *w = fake_etcd_pending("/v3/watch");
+	char *k = w ? fake_req_b64(w, "create_request.key") : NULL;
+	bool own = k != NULL && strcmp(k, KEY) == 0;
+
+	free(k);
+	return own;
+}
+
+/* ---- acquiring ----------------------------------------------------------------- */
+
+static void test_acquire_with_floored_lifetime_then_announce(void **state)
+{
+	struct t *t = *state;
+
+	/* Elected 600 ms after the grant was sent: the fence is 3900 ms
+	 * away, the kernel lifetime floor((3900 - 1000) / 1000) = 2 s. */
+	elected(t, 600);
+	assert_int_equal(fake_nl_count(), 1);
+	assert_op(0, FAKE_NL_REPLACE, T0 + 600, 2);
+	assert_true(fake_nl_has_addr(IFX, AF_INET, VIP4));
+	/* Announced right after the address went on, then twice 200 ms apart. */
+	assert_int_equal(fake_announce_count(), 1);
+	assert_true(fake_announce_nth(0)->seq > fake_nl_op(0)->seq);
+	assert_memory_equal(fake_announce_nth(0)->mac, MAC, 6);
+	fake_loop_advance(200);
+	fake_loop_advance(200);
+	fake_loop_advance(1000);
+	assert_int_equal(fake_announce_count(), 3);
+	assert_int_equal(fake_announce_nth(1)->at_ms, T0 + 800);
+	assert_int_equal(fake_announce_nth(2)->at_ms, T0 + 1000);
+}
+
+/* Elected when the fence is less than 2 s away: no whole second fits, so
+ * the address is not installed at all until a keepalive moves the fence. */
+static void test_no_add_when_fence_too_close(void **state)
+{
+	struct t *t = *state;
+
+	make(t);
+	session_start(t->s);
+	grant(LEASE);
+	fake_loop_advance(KA);
+	ka_at(T0 + KA); /* leave it unanswered */
+	fake_loop_advance_to(T0 + 2500 + 1); /* fence 1999 ms away */
+	win(LEASE);
+	assert_true(watches_own_key()); /* elected */
+	assert_int_equal(fake_nl_count(), 0);
+	assert_int_equal(fake_announce_count(), 0);
+	fake_loop_advance(10);
+	ka_reply(ka_at(T0 + KA), 5); /* fence T0+5750, 3239 ms away */
+	assert_int_equal(fake_nl_count(), 1);
+	assert_op(0, FAKE_NL_REPLACE, T0 + 2511, 2);
+}
+
+static void test_each_renewal_replaces_with_new_lifetime(void **state)
+{
+	struct t *t = *state;
+
+	elected(t, 0);
+	assert_op(0, FAKE_NL_REPLACE, T0, 3);
+	fake_loop_advance(KA);
+	fake_loop_advance(50);
+	ka_reply(ka_at(T0 + KA), 5);
+	/* fence T0+5750 at T0+1300: floor(3450 / 1000) = 3 */
+	assert_int_equal(fake_nl_count(), 2);
+	assert_op(1, FAKE_NL_REPLACE, T0 + 1300, 3);
+	fake_loop_advance(KA - 50);
+	fake_loop_advance(900);
+	ka_reply(ka_at(T0 + 2 * KA), 5);
+	/* fence T0+7000 at T0+3400: floor(2600 / 1000) = 2 */
+	assert_op(2, FAKE_NL_REPLACE, T0 + 3400, 2);
+	assert_int_equal(fake_nl_count_kind(FAKE_NL_DEL), 0);
+}
+
+/* ---- losing the fence or the lease ------------------------------------------------- */
+
+static void test_fence_passes_while_keepalive_in_flight(void **state)
+{
+	struct t *t = *state;
+
+	elected(t, 0);
+	fake_loop_advance_to(T0 + FENCE - 1);
+	assert_int_equal(fake_nl_count(), 1);
+	fake_loop_advance(1);
+	/* Deleted exactly at the fence, three keepalives still out. */
+	assert_int_equal(fake_nl_count(), 2);
+	assert_op(1, FAKE_NL_DEL, T0 + FENCE, 0);
+	assert_false(fake_nl_has_addr(IFX, AF_INET, VIP4));
+	assert_int_equal(fake_etcd_count_state("/v3/lease/keepalive", FAKE_REQ_PENDING), 3);
+	/* The oldest answers at T0+4600: fence T0+5750, 1150 ms away - no
+	 * whole second fits, so nothing is added although we still lead. */
+	fake_loop_advance(100);
+	ka_reply(ka_at(T0 + KA), 5);
+	assert_int_equal(fake_nl_count(), 2);
+	/* The others answer later still: the fence moves to T0+7000 and
+	 * T0+8250, and only a lifetime that ends 1 s before it goes on. */
+	fake_loop_advance_to(T0 + 5000);
+	ka_reply(ka_at(T0 + 2 * KA), 5);
+	assert_int_equal(fake_nl_count(), 3);
+	assert_op(2, FAKE_NL_REPLACE, T0 + 5000, 1);
+	fake_loop_advance(100);
+	ka_reply(ka_at(T0 + 3 * KA), 5);
+	assert_op(3, FAKE_NL_REPLACE, T0 + 5100, 2);
+	/* Never anything after the fence without a renewal: check every add
+	 * against the fence it was made under. */
+	for (size_t i = 0; i < fake_nl_count(); i++) {
+		const struct fake_nl_op *o = fake_nl_op(i);
+		if (o->kind != FAKE_NL_DEL)
+			assert_true(o->at_ms < T0 + FENCE || o->at_ms >= T0 + 4600);
+	}
+}
+
+static void check_dropped_and_requeued(struct t *t, const struct fake_nl_op *del_expected_after)
+{
+	struct etcd_req *g, *txn;
+	char *k;
+
+	(void)t;
+	assert_int_equal(fake_nl_count(), 2);
+	assert_int_equal(fake_nl_op(1)->kind, FAKE_NL_DEL);
+	assert_false(fake_nl_has_addr(IFX, AF_INET, VIP4));
+	(void)del_expected_after;
+	/* Dropped before the new lease is even asked for. */
+	fake_loop_run_due();
+	g = fake_etcd_pending("/v3/lease/grant");
+	assert_non_null(g);
+	assert_true(fake_req_seq(g) > fake_nl_op(1)->seq);
+	/* The old key went with the lease: nothing to delete. */
+	assert_int_equal(fake_etcd_count_path("/v3/kv/deleterange"), 0);
+	fake_etcd_reply(g, "{\"ID\":\"%d\",\"TTL\":\"5\"}", 0xdef);
+	txn = fake_etcd_pending("/v3/kv/txn");
+	assert_non_null(txn);
+	k = fake_req_b64(txn, "success.0.request_put.key");
+	assert_string_equal(k, "/vipd/election/198.18.0.100/def");
+	free(k);
+	assert_int_equal(fake_req_i64(txn, "success.0.request_put.lease"), 0xdef);
+	assert_int_equal(fake_nl_count(), 2);
+}
+
+static void test_keepalive_ttl_zero_drops_at_once(void **state)
+{
+	struct t *t = *state;
+
+	elected(t, 0);
+	fake_loop_advance(KA + 20);
+	ka_reply(ka_at(T0 + KA), 0);
+	assert_op(1, FAKE_NL_DEL, T0 + KA + 20, 0);
+	check_dropped_and_requeued(t, NULL);
+}
+
+static void test_lease_not_found_drops_at_once(void **state)
+{
+	struct t *t = *state;
+
+	elected(t, 0);
+	fake_loop_advance(KA + 20);
+	fake_etcd_fail(ka_at(T0 + KA), -EIO, ETCD_CODE_NOT_FOUND, "etcdserver: requested lease not found");
+	assert_op(1, FAKE_NL_DEL, T0 + KA + 20, 0);
+	check_dropped_and_requeued(t, NULL);
+}
+
+/* The own key deleted in etcd while we hold: the address goes on the
+ * watch event itself, before the re-read is sent. */
+static void test_own_key_deleted_drops_before_reread(void **state)
+{
+	struct t *t = *state;
+	struct etcd_req *w;
+	char *k = etcd_b64_encode(KEY, strlen(KEY));
+	size_t ranges;
+
+	elected(t, 0);
+	w = fake_etcd_pending("/v3/watch");
+	ranges = fake_etcd_count_path("/v3/kv/range");
+	fake_loop_advance(700);
+	fake_etcd_push(w, "{\"events\":[{\"type\":\"DELETE\",\"kv\":{\"key\":\"%s\"}}]}", k);
+	free(k);
+	assert_op(1, FAKE_NL_DEL, T0 + 700, 0);
+	assert_int_equal(fake_etcd_count_path("/v3/kv/range"), ranges + 1);
+	assert_true(fake_nl_op(1)->seq < fake_req_seq(fake_etcd_last("/v3/kv/range")));
+}
+
+/* The periodic re-read (every TTL) is in flight when the own key is
+ * deleted; its answer predates the deletion. The address must stay off. */
+static void test_no_add_from_read_older_than_own_key_deletion(void **state)
+{
+	struct t *t = *state;
+	struct etcd_req *w, *rg;
+	char *k = etcd_b64_encode(KEY, strlen(KEY)), *old;
+
+	elected(t, 0);
+	w = fake_etcd_pending("/v3/watch");
+	for (unsigned i = 1; i <= 4; i++) {
+		fake_loop_advance_to(T0 + i * KA);
+		ka_reply(ka_at(T0 + i * KA), 5);
+	}
+	rg = fake_etcd_pending("/v3/kv/range");
+	assert_non_null(rg);
+	fake_etcd_push(w, "{\"events\":[{\"type\":\"DELETE\",\"kv\":{\"key\":\"%s\"}}]}", k);
+	free(k);
+	assert_int_equal(fake_nl_last()->kind, FAKE_NL_DEL);
+	assert_int_equal(fake_nl_last()->at_ms, T0 + 4 * KA);
+	old = kv(KEY, LEASE, 9);
+	fake_etcd_reply(rg, "{\"header\":{\"revision\":\"9\"},\"kvs\":[%s]}", old);
+	free(old);
+	assert_int_equal(fake_nl_last()->kind, FAKE_NL_DEL);
+	assert_false(fake_nl_has_addr(IFX, AF_INET, VIP4));
+}
+
+/* ---- the address on the link ------------------------------------------------------ */
+
+static void test_removed_by_someone_else_is_restored_only_before_fence(void **state)
+{
+	struct t *t = *state;
+
+	elected(t, 0);
+	fake_loop_advance(1000);
+	fake_nl_del_link(IFX); /* the operator's ip addr del, modelled: */
+	fake_nl_set_link(IFX, "eth0", true, MAC);
+	vip_addr_changed(t->v, IFX, AF_INET, VIP4, true);
+	assert_op(1, FAKE_NL_REPLACE, T0 + 1000, 2);
+	assert_int_equal(fake_announce_count(), 3 + 1); /* announced again */
+	/* Removed again 2.6 s after the last renewal: 1.9 s to the fence,
+	 * no whole second fits: stays off. */
+	fake_loop_advance(KA - 1000);
+	fake_loop_advance(1350);
+	vip_addr_changed(t->v, IFX, AF_INET, VIP4, true);
+	assert_int_equal(fake_nl_count(), 2);
+}
+
+static void test_leftover_removed_at_start(void **state)
+{
+	struct t *t = *state;
+
+	fake_nl_put_addr(IFX, AF_INET, VIP4);
+	make(t);
+	assert_int_equal(fake_nl_count(), 1);
+	assert_op(0, FAKE_NL_DEL, T0, 0);
+	assert_int_equal(fake_etcd_count(), 0);
+}
+
+static void test_added_by_someone_else_while_not_owner(void **state)
+{
+	struct t *t = *state;
+
+	make(t);
+	session_start(t->s);
+	grant(LEASE);
+	fake_nl_put_addr(IFX, AF_INET, VIP4);
+	vip_addr_changed(t->v, IFX, AF_INET, VIP4, false);
+	assert_int_equal(fake_nl_count(), 1);
+	assert_op(0, FAKE_NL_DEL, T0, 0);
+	assert_false(fake_nl_has_addr(IFX, AF_INET, VIP4));
+}
+
+static void test_link_down_drops_and_resigns(void **state)
+{
+	struct t *t = *state;
+	struct nl_link down = { .ifindex = IFX, .name = "eth0", .up = false };
+	struct etcd_req *del;
+
+	elected(t, 0);
+	memcpy(down.mac, MAC, 6);
+	fake_loop_advance(300);
+	vip_link_changed(t->v, &down);
+	assert_op(1, FAKE_NL_DEL, T0 + 300, 0);
+	del = fake_etcd_pending("/v3/kv/deleterange");
+	assert_non_null(del);
+	assert_true(fake_req_seq(del) > fake_nl_op(1)->seq);
+	fake_etcd_reply(del, "{\"deleted\":\"1\"}");
+	/* Back up: campaign again (a new txn), the address waits for the win. */
+	down.up = true;
+	vip_link_changed(t->v, &down);
+	assert_non_null(fake_etcd_pending("/v3/kv/txn"));
+	assert_int_equal(fake_nl_count(), 2);
+	win(LEASE);
+	assert_op(2, FAKE_NL_REPLACE, T0 + 300, 3);
+}
+
+/* A renamed link keeps its addresses (only a deleted one loses them):
+ * the address must be deleted before the election key goes. */
+static void test_link_renamed_while_held_deletes_before_resign(void **state)
+{
+	struct t *t = *state;
+	struct nl_link renamed = { .ifindex = IFX, .name = "eth9", .up = true };
+	struct etcd_req *del;
+
+	elected(t, 0);
+	memcpy(renamed.mac, MAC, 6);
+	fake_nl_set_link(IFX, "eth9", true, MAC);
+	fake_loop_advance(300);
+	vip_link_changed(t->v, &renamed);
+	assert_op(1, FAKE_NL_DEL, T0 + 300, 0);
+	assert_false(fake_nl_has_addr(IFX, AF_INET, VIP4));
+	del = fake_etcd_pending("/v3/kv/deleterange");
+	assert_non_null(del);
+	assert_true(fake_req_seq(del) > fake_nl_op(1)->seq);
+}
+
+static void test_failed_delete_at_fence_is_retried(void **state)
+{
+	struct t *t = *state;
+
+	elected(t, 0);
+	fake_nl_fail(FAKE_NL_DEL, -EBUSY);
+	fake_loop_advance_to(T0 + FENCE);
+	assert_op(1, FAKE_NL_DEL, T0 + FENCE, 0);
+	assert_int_equal(fake_nl_op(1)->result, -EBUSY);
+	fake_loop_advance(200);
+	assert_op(2, FAKE_NL_DEL, T0 + FENCE + 200, 0);
+	fake_nl_fail(FAKE_NL_DEL, 0);
+	fake_loop_advance(400);
+	assert_op(3, FAKE_NL_DEL, T0 + FENCE + 600, 0);
+	assert_int_equal(fake_nl_op(3)->result, 0);
+	assert_false(fake_nl_has_addr(IFX, AF_INET, VIP4));
+	fake_loop_advance(10000);
+	assert_int_equal(fake_nl_count_kind(FAKE_NL_DEL), 3);
+	assert_int_equal(fake_nl_count_kind(FAKE_NL_REPLACE), 1);
+}
+
+static void test_release_reports_failed_delete(void **state)
+{
+	struct t *t = *state;
+
+	elected(t, 0);
+	fake_nl_fail(FAKE_NL_DEL, -EBUSY);
+	assert_int_equal(vip_release(t->v, "stopping"), -EBUSY);
+	fake_nl_fail(FAKE_NL_DEL, 0);
+	/* Released: no retry, no campaign, no request from the VIP. */
+	fake_loop_advance(300);
+	assert_int_equal(fake_nl_count(), 2);
+	assert_int_equal(fake_etcd_count_path("/v3/kv/deleterange"), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+		T(test_acquire_with_floored_lifetime_then_announce),
+		T(test_no_add_when_fence_too_close),
+		T(test_each_renewal_replaces_with_new_lifetime),
+		T(test_fence_passes_while_keepalive_in_flight),
+		T(test_keepalive_ttl_zero_drops_at_once),
+		T(test_lease_not_found_drops_at_once),
+		T(test_own_key_deleted_drops_before_reread),
+		T(test_no_add_from_read_older_than_own_key_deletion),
+		T(test_removed_by_someone_else_is_restored_only_before_fence),
+		T(test_leftover_removed_at_start),
+		T(test_added_by_someone_else_while_not_owner),
+		T(test_link_down_drops_and_resigns),
+		T(test_link_renamed_while_held_deletes_before_resign),
+		T(test_failed_delete_at_fence_is_retried),
+		T(test_release_reports_failed_delete),
+#undef T
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
