@@ -74,12 +74,21 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
+		/* Notes and warnings go to stderr: stdout stays the normalized
+		 * form, which reads back unchanged. Neither fails the check. */
+		for (size_t i = 0; i < cfg->n_notes; i++)
+			fprintf(stderr, "%s\n", cfg->notes[i]);
+		if (cfg->n_vips == 0)
+			fprintf(stderr, "%s: warning: no VIP configured: vipd would run "
+			    "and hold no address\n", path);
 		cfg_print(cfg, stdout);
 		cfg_free(cfg);
 		return 0;
 	}
 
 	log_init("vipd", verbose ? LOG_LVL_DEBUG : cfg->log_level);
+	for (size_t i = 0; i < cfg->n_notes; i++)
+		log_info("config: %s", cfg->notes[i]);
 	rc = daemon_run(cfg);
 	cfg_free(cfg);
 	return rc;
