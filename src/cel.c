@@ -377,6 +377,16 @@ static struct cel_expr *parse_rel(struct parser *p)
 	enum tok t = p->t;
 	size_t at;
 
+	if (a != NULL && t == T_IDENT) {
+		/* "in", or a missing operator between two operands */
+		if (tok_is(p, "in"))
+			fail(p, p->t_at, "unsupported operator \"in\" (lists are not "
+			    "supported)");
+		else
+			fail_here(p, "an operator (==, !=, &&, ||)");
+		cel_free(a);
+		return NULL;
+	}
 	if (a == NULL || (t != T_EQ && t != T_NE))
 		return a;
 	at = p->t_at;

@@ -62,7 +62,7 @@ struct cfg_pctx {
 	char **notes;           /* "file:line:col: note: ...", for cfg->notes */
 	size_t n_notes;
 	const struct cfg_ynode *hostname; /* machine.network.hostname */
-	struct cfg_pos hostname_at;
+	const struct cfg_ynode *hostname_doc; /* HostnameConfig.hostname */
 	struct cfg_talos *talos; /* typed documents seen (cfg_talos.c) */
 };
 

@@ -193,8 +193,10 @@ static void put_typed(FILE *out, const struct cfg *c)
 		for (size_t j = n_legacy(c); j < i; j++) {
 			const struct cfg_vip *w = &c->vips[j];
 
-			alias_done |= w->alias && strcmp(w->alias->name, v->alias->name) == 0;
-			vlan_done |= w->vlan_name && strcmp(w->vlan_name, v->vlan_name) == 0;
+			alias_done |= !alias_done && w->alias &&
+			    strcmp(w->alias->name, v->alias->name) == 0;
+			vlan_done |= !vlan_done && w->vlan_name &&
+			    strcmp(w->vlan_name, v->vlan_name) == 0;
 		}
 		if (!alias_done) {
 			put_doc(out, "LinkAliasConfig", v->alias->name);

@@ -255,6 +255,32 @@ static void walk_alias(struct cfg_pctx *p, const struct cfg_ynode *root, size_t 
 	t->alias[t->n_alias++] = ta;
 }
 
+/*
+ * HostnameConfig.hostname, like machine.network.hostname (which wins when
+ * both are set), is the node name unless vipd.node is set. Its other keys
+ * (auto, ...) do not concern vipd.
+ */
+static void walk_hostname(struct cfg_pctx *p, const struct cfg_ynode *root)
+{
+	static const char *const names[] = { "hostname", NULL };
+	const struct cfg_ynode *v[CFG_MAX_FIELDS];
+	struct cfg_pos k[CFG_MAX_FIELDS];
+	char buf[CFG_SHOW_LEN];
+	const char *s, *why;
+
+	cfg_fields(p, root, names, false, v, k);
+	if (v[0] == NULL)
+		return;
+	FIELD(p, "HostnameConfig.hostname", {
+		s = cfg_get_str(p, k[0], v[0]);
+		why = s && *s ? cfg_check_node(s) : NULL;
+		if (why != NULL)
+			cfg_report(p, k[0], "%s, got \"%s\"", why, cfg_show(v[0], buf));
+		else if (s != NULL && *s && p->hostname_doc == NULL)
+			p->hostname_doc = v[0];
+	});
+}
+
 static const char *const link_keys[] = {
 	"apiVersion", "kind", "name", "up", "mtu", "addresses", "routes", "multicast", NULL
 };
@@ -269,12 +295,20 @@ void cfg_talos_doc(struct cfg_pctx *p, const struct cfg_ynode *root, size_t inde
 	size_t klen, old;
 
 	cfg_fields(p, root, head, false, v, k);
-	if (v[1] == NULL || (kind = cfg_get_str(p, k[1], v[1])) == NULL) {
+	kind = NULL;
+	FIELD(p, "kind", {
 		if (v[1] == NULL)
-			FIELD(p, "kind", cfg_report(p, k[1], "must name the document's kind"));
+			cfg_report(p, k[1], "must name the document's kind");
+		else
+			kind = cfg_get_str(p, k[1], v[1]);
+	});
+	if (kind == NULL)
+		return;
+	klen = strlen(kind);
+	if (strcmp(kind, "HostnameConfig") == 0 && cfg_has_key(root, "hostname")) {
+		walk_hostname(p, root);
 		return;
 	}
-	klen = strlen(kind);
 	if (strcmp(kind, "Layer2VIPConfig") != 0 && strcmp(kind, "VLANConfig") != 0 &&
 	    strcmp(kind, "LinkAliasConfig") != 0 && strcmp(kind, "LinkConfig") != 0 &&
 	    (klen < 9 || strcmp(kind + klen - 9, "VIPConfig") != 0)) {
@@ -335,7 +369,8 @@ static struct cfg_pos expr_at(const struct cfg_ynode *v, size_t off, bool *exact
 /* Report alias a's expression error once, at its place in the file. */
 static void report_cel(struct cfg_pctx *p, struct talias *a)
 {
-	size_t old;
+	size_t plen, pcap;
+	char *path;
 	bool exact;
 	struct cfg_pos at;
 
@@ -343,13 +378,22 @@ static void report_cel(struct cfg_pctx *p, struct talias *a)
 		return;
 	a->reported = true;
 	at = expr_at(a->match, a->err.offset, &exact);
-	old = cfg_path_key(p, "LinkAliasConfig.selector.match");
+	/* The error belongs to the alias's document, not the VIP's path. */
+	path = p->path;
+	plen = p->plen;
+	pcap = p->pcap;
+	p->path = NULL;
+	p->plen = p->pcap = 0;
+	cfg_path_key(p, "LinkAliasConfig.selector.match");
 	if (exact)
 		cfg_report(p, at, "%s", a->err.msg);
 	else
 		cfg_report(p, at, "%s (at character %zu of the expression)", a->err.msg,
 		    a->err.offset + 1);
-	cfg_path_set(p, old);
+	free(p->path);
+	p->path = path;
+	p->plen = plen;
+	p->pcap = pcap;
 }
 
 /*

@@ -404,6 +404,8 @@ struct cfg *cfg_load_string(const char *name, const char *text, size_t len, FILE
 			walk_doc(&p, docs[i], i + 1);
 		cfg_talos_finish(&p);
 		check_vips(&p);
+		if (p.hostname == NULL)
+			p.hostname = p.hostname_doc;
 		if (c->node == NULL && p.hostname != NULL)
 			c->node = xstrdup(p.hostname->str);
 	}
