@@ -1037,7 +1037,7 @@ static void test_typed_errors(void **state)
 	    "---\nmachine: {network: {interfaces: [{interface: eth1, "
 	    "vip: {ip: 198.18.0.1}}]}}\n",
 	    "t.yaml:3:1: Layer2VIPConfig.name: 198.18.0.1 is configured twice "
-	    "(also at 6:57)\n");
+	    "(also at 6:58)\n");
 	/* A fixed alias and a VLANConfig of the same name. */
 	bad("apiVersion: v1alpha1\nkind: LinkAliasConfig\nname: mgmt\n"
 	    "selector: {match: 'link.kind == \"\"'}\n"
