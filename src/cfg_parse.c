@@ -44,6 +44,20 @@ void cfg_report(struct cfg_pctx *p, struct cfg_pos at, const char *fmt, ...)
 	free(msg);
 }
 
+void cfg_note(struct cfg_pctx *p, struct cfg_pos at, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	p->notes = xrealloc(p->notes, (p->n_notes + 1) * sizeof(*p->notes));
+	p->notes[p->n_notes++] = xasprintf("%s:%u:%u: note: %s", p->name, at.line,
+	    at.col, msg);
+	free(msg);
+}
+
 static int perr_cmp(const void *a, const void *b)
 {
 	const struct cfg_perr *x = a, *y = b;
@@ -235,6 +249,13 @@ int cfg_yaml_build(struct cfg_pctx *p, const char *text, size_t len,
 			memcpy(n->str, ev.data.scalar.value, n->len);
 			n->str[n->len] = '\0';
 			n->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+			switch (ev.data.scalar.style) {
+			case YAML_SINGLE_QUOTED_SCALAR_STYLE: n->style = '\''; break;
+			case YAML_DOUBLE_QUOTED_SCALAR_STYLE: n->style = '"'; break;
+			case YAML_LITERAL_SCALAR_STYLE: n->style = '|'; break;
+			case YAML_FOLDED_SCALAR_STYLE: n->style = '>'; break;
+			default: n->style = 0; break;
+			}
 			tag = ev.data.scalar.tag;
 			break;
 		case YAML_SEQUENCE_START_EVENT:
@@ -258,6 +279,8 @@ int cfg_yaml_build(struct cfg_pctx *p, const char *text, size_t len,
 			break;
 		}
 		if (n != NULL) {
+			n->end_line = (unsigned)ev.end_mark.line + 1;
+			n->end_col = (unsigned)ev.end_mark.column + 1;
 			if (tag != NULL)
 				n->tag = xstrdup((const char *)tag);
 			if (depth > 0)
@@ -702,5 +725,15 @@ const char *cfg_check_ifname(const char *s)
 	for (; *s; s++)
 		if (*s == '/' || *s == ':' || (unsigned char)*s <= ' ' || *s == 0x7f)
 			return "must not contain '/', ':' or spaces";
+	return NULL;
+}
+
+const char *cfg_check_node(const char *s)
+{
+	if (*s == '\0')
+		return "must not be empty";
+	if (strlen(s) > 253 || strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") != strlen(s))
+		return "must be a host name (letters, digits, '.', '-', '_'; at most 253)";
 	return NULL;
 }

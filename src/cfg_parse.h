@@ -26,6 +26,8 @@ struct cfg_ynode {
 	char *str;              /* scalar text or alias name, NUL-terminated */
 	size_t len;             /* bytes in str (a quoted scalar may hold NUL) */
 	bool plain;             /* unquoted scalar: may be null, bool, integer */
+	char style;             /* scalar: 0 plain, '\'' or '"' quoted, '|' or '>' block */
+	unsigned end_line, end_col; /* just after the node (libyaml's end mark) */
 	char *tag;              /* explicit tag, or NULL */
 	struct cfg_ynode **kid; /* seq: items; map: key, value, key, value... */
 	size_t n, cap;
@@ -57,10 +59,26 @@ struct cfg_pctx {
 	struct cfg_vip_at *vip_at; /* parallel to cfg->vips */
 	struct cfg_pos carrier; /* where the document with machine/vipd is */
 	size_t n_vip_blocks;    /* vip: blocks seen, valid or not */
+	char **notes;           /* "file:line:col: note: ...", for cfg->notes */
+	size_t n_notes;
+	const struct cfg_ynode *hostname; /* machine.network.hostname */
+	const struct cfg_ynode *hostname_doc; /* HostnameConfig.hostname */
+	struct cfg_talos *talos; /* typed documents seen (cfg_talos.c) */
 };
+
+/* Walk into field name of the current mapping: push, call, pop. */
+#define FIELD(p, name, call)                      \
+	do {                                      \
+		size_t old_ = cfg_path_key((p), (name)); \
+		call;                             \
+		cfg_path_set((p), old_);              \
+	} while (0)
 
 /* Record an error at "at" for the field p->path. */
 void cfg_report(struct cfg_pctx *p, struct cfg_pos at, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Record a note (not an error) at "at": "file:line:col: note: ...". */
+void cfg_note(struct cfg_pctx *p, struct cfg_pos at, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /*
  * Print the errors sorted by position, one per line, to errs (NULL: do
@@ -118,6 +136,25 @@ bool cfg_get_uint(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode 
 bool cfg_get_duration(struct cfg_pctx *p, struct cfg_pos at,
     const struct cfg_ynode *v, uint32_t min, uint32_t max, uint32_t *out);
 
+/* Append vip (moved: the caller no longer owns its strings) to p->cfg. */
+void cfg_add_vip(struct cfg_pctx *p, const struct cfg_vip *vip, struct cfg_pos at);
+
+/* The vipd: section (cfg_vipd.c); at is where its key stands. */
+void cfg_walk_vipd(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode *map);
+
+/*
+ * Talos typed documents (cfg_talos.c). cfg_talos_doc takes one document
+ * with a "kind" key (index: 1-based place in the stream) and remembers
+ * what vipd needs; cfg_talos_finish, after the last document, resolves
+ * every Layer2VIPConfig's link, appends its VIP, and frees p->talos.
+ */
+void cfg_talos_doc(struct cfg_pctx *p, const struct cfg_ynode *root, size_t index);
+void cfg_talos_finish(struct cfg_pctx *p);
+
+/* NULL-safe; free an alias and what it holds / copy one. */
+void cfg_alias_free(struct cfg_alias *a);
+struct cfg_alias *cfg_alias_dup(const struct cfg_alias *a);
+
 /*
  * Value checks on plain strings. Each returns NULL if s is fine, else
  * what is wrong, phrased to be followed by ", got ...".
@@ -130,5 +167,7 @@ const char *cfg_check_hostport(const char *s, size_t len, bool need_port);
 const char *cfg_check_endpoint(const char *s);
 /* A link name the kernel accepts: 1..15 bytes, no '/', ':' or space. */
 const char *cfg_check_ifname(const char *s);
+/* A node name: letters, digits, '.', '-', '_'; 1..253 bytes. */
+const char *cfg_check_node(const char *s);
 
 #endif

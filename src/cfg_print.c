@@ -7,6 +7,9 @@
  */
 #include "config.h"
 
+#include "cel.h"
+#include "linksel.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,11 +86,11 @@ static void put_vip(FILE *out, int indent, const struct cfg_vip *v)
  * so that reading the output back gives the same order: the same link;
  * its own vip (VLAN 0) only first; each VLAN once.
  */
-static size_t group_end(const struct cfg *c, size_t i)
+static size_t group_end(const struct cfg *c, size_t i, size_t n)
 {
 	size_t j;
 
-	for (j = i + 1; j < c->n_vips; j++) {
+	for (j = i + 1; j < n; j++) {
 		const struct cfg_vip *v = &c->vips[j];
 
 		if (v->vlan == 0 || !cfg_vip_same_link(&c->vips[i], v))
@@ -120,20 +123,32 @@ static void put_link(FILE *out, const struct cfg_vip *v)
 		put_key_str(out, 10, "driver", s->driver);
 	if (s->bus_path != NULL)
 		put_key_str(out, 10, "busPath", s->bus_path);
+	if (s->pci_id != NULL)
+		put_key_str(out, 10, "pciID", s->pci_id);
+}
+
+/* The machine.network.interfaces VIPs: those before the first typed one. */
+static size_t n_legacy(const struct cfg *c)
+{
+	size_t n = 0;
+
+	while (n < c->n_vips && !c->vips[n].typed)
+		n++;
+	return n;
 }
 
 static void put_interfaces(FILE *out, const struct cfg *c)
 {
-	size_t i = 0, j, k;
+	size_t i = 0, j, k, n = n_legacy(c);
 
 	fputs("machine:\n  network:\n", out);
-	if (c->n_vips == 0) {
+	if (n == 0) {
 		fputs("    interfaces: []\n", out);
 		return;
 	}
 	fputs("    interfaces:\n", out);
-	for (; i < c->n_vips; i = j) {
-		j = group_end(c, i);
+	for (; i < n; i = j) {
+		j = group_end(c, i, n);
 		put_link(out, &c->vips[i]);
 		k = i;
 		if (c->vips[k].vlan == 0)
@@ -144,6 +159,68 @@ static void put_interfaces(FILE *out, const struct cfg *c)
 			fprintf(out, "          - vlanId: %u\n", c->vips[k].vlan);
 			put_vip(out, 12, &c->vips[k]);
 		}
+	}
+}
+
+/* The name a VIP's alias gives its link ("net%d", 2: "net2"). */
+static const char *alias_link(const struct cfg_vip *v, char *buf, size_t len)
+{
+	if (!linksel_alias_name(v->alias->name, v->alias_index, buf, len))
+		snprintf(buf, len, "%s", v->alias->name);
+	return buf;
+}
+
+static void put_doc(FILE *out, const char *kind, const char *name)
+{
+	fprintf(out, "---\napiVersion: v1alpha1\nkind: %s\n", kind);
+	put_key_str(out, 0, "name", name);
+}
+
+/*
+ * The Layer2VIPConfig VIPs as documents after the first, in order, each
+ * preceded by the LinkAliasConfig and VLANConfig it needs, each of those
+ * printed once.
+ */
+static void put_typed(FILE *out, const struct cfg *c)
+{
+	char buf[64];
+	char *match;
+
+	for (size_t i = n_legacy(c); i < c->n_vips; i++) {
+		const struct cfg_vip *v = &c->vips[i];
+		bool alias_done = v->alias == NULL, vlan_done = v->vlan_name == NULL;
+
+		for (size_t j = n_legacy(c); j < i; j++) {
+			const struct cfg_vip *w = &c->vips[j];
+
+			alias_done |= !alias_done && w->alias &&
+			    strcmp(w->alias->name, v->alias->name) == 0;
+			vlan_done |= !vlan_done && w->vlan_name &&
+			    strcmp(w->vlan_name, v->vlan_name) == 0;
+		}
+		if (!alias_done) {
+			put_doc(out, "LinkAliasConfig", v->alias->name);
+			match = cel_format(v->alias->match);
+			fputs("selector:\n", out);
+			put_key_str(out, 2, "match", match);
+			free(match);
+		}
+		if (!vlan_done) {
+			put_doc(out, "VLANConfig", v->vlan_name);
+			fprintf(out, "vlanID: %u\n", v->vlan);
+			if (v->vlan_mode == CFG_VLAN_8021AD)
+				fputs("vlanMode: 802.1ad\n", out);
+			put_key_str(out, 0, "parent", v->alias ? alias_link(v, buf, sizeof(buf)) :
+			    v->interface);
+		}
+		/* The address as in put_vip: IPv4 plain, IPv6 quoted. */
+		fputs("---\napiVersion: v1alpha1\nkind: Layer2VIPConfig\nname: ", out);
+		if (v->family == AF_INET)
+			fputs(v->ip, out);
+		else
+			put_str(out, v->ip);
+		fputc('\n', out);
+		put_key_str(out, 0, "link", v->link);
 	}
 }
 
@@ -180,6 +257,7 @@ void cfg_print(const struct cfg *c, FILE *out)
 	fputs("  metrics:\n", out);
 	put_key_str(out, 4, "listen", c->metrics_listen);
 	fprintf(out, "  log:\n    level: %s\n", log_level_name(c->log_level));
+	put_typed(out, c);
 }
 
 int cfg_duration_parse(const char *s, uint32_t *ms)
@@ -260,13 +338,24 @@ static bool selector_equal(const struct cfg_selector *a, const struct cfg_select
 	    str_eq(a->hardware_addr, b->hardware_addr) &&
 	    str_eq(a->permanent_addr, b->permanent_addr) &&
 	    str_eq(a->driver, b->driver) &&
-	    str_eq(a->bus_path, b->bus_path);
+	    str_eq(a->bus_path, b->bus_path) &&
+	    str_eq(a->pci_id, b->pci_id);
+}
+
+static bool alias_equal(const struct cfg_alias *a, const struct cfg_alias *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a->name, b->name) == 0 && cel_equal(a->match, b->match);
 }
 
 bool cfg_vip_same_link(const struct cfg_vip *a, const struct cfg_vip *b)
 {
 	return str_eq(a->interface, b->interface) &&
-	    selector_equal(a->selector, b->selector);
+	    selector_equal(a->selector, b->selector) &&
+	    str_eq(a->vlan_name, b->vlan_name) &&
+	    alias_equal(a->alias, b->alias) &&
+	    (a->alias == NULL || a->alias_index == b->alias_index);
 }
 
 bool cfg_vip_equal(const struct cfg_vip *a, const struct cfg_vip *b)
@@ -275,7 +364,8 @@ bool cfg_vip_equal(const struct cfg_vip *a, const struct cfg_vip *b)
 
 	return a->family == b->family && memcmp(a->addr, b->addr, alen) == 0 &&
 	    strcmp(a->ip, b->ip) == 0 && a->vlan == b->vlan &&
-	    cfg_vip_same_link(a, b);
+	    a->typed == b->typed && str_eq(a->link, b->link) &&
+	    a->vlan_mode == b->vlan_mode && cfg_vip_same_link(a, b);
 }
 
 bool cfg_equal(const struct cfg *a, const struct cfg *b)

@@ -23,15 +23,7 @@
 #define CFG_MAX_FILE (4u << 20)
 
 
-/* Walk into field name of the current mapping: push, call, pop. */
-#define FIELD(p, name, call)                      \
-	do {                                      \
-		size_t old_ = cfg_path_key((p), (name)); \
-		call;                             \
-		cfg_path_set((p), old_);              \
-	} while (0)
-
-static void add_vip(struct cfg_pctx *p, const struct cfg_vip *vip, struct cfg_pos at)
+void cfg_add_vip(struct cfg_pctx *p, const struct cfg_vip *vip, struct cfg_pos at)
 {
 	struct cfg *c = p->cfg;
 
@@ -51,6 +43,7 @@ static void selector_free(struct cfg_selector *s)
 	free(s->permanent_addr);
 	free(s->driver);
 	free(s->bus_path);
+	free(s->pci_id);
 	free(s);
 }
 
@@ -66,6 +59,7 @@ static struct cfg_selector *selector_dup(const struct cfg_selector *s)
 	d->permanent_addr = s->permanent_addr ? xstrdup(s->permanent_addr) : NULL;
 	d->driver = s->driver ? xstrdup(s->driver) : NULL;
 	d->bus_path = s->bus_path ? xstrdup(s->bus_path) : NULL;
+	d->pci_id = s->pci_id ? xstrdup(s->pci_id) : NULL;
 	return d;
 }
 
@@ -112,7 +106,7 @@ static void walk_vip(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_yno
 			vip.selector = selector_dup(l->sel);
 			vip.vlan = l->vlan;
 			vip.line = v[V_IP]->line;
-			add_vip(p, &vip, k[V_IP]);
+			cfg_add_vip(p, &vip, k[V_IP]);
 		}
 	});
 }
@@ -130,7 +124,8 @@ static struct cfg_selector *walk_selector(struct cfg_pctx *p, struct cfg_pos at,
 	const struct cfg_ynode *v[CFG_MAX_FIELDS];
 	struct cfg_pos k[CFG_MAX_FIELDS];
 	struct cfg_selector *sel;
-	char **dst[] = { NULL, NULL, NULL, NULL, NULL };
+	char buf[CFG_SHOW_LEN];
+	char **dst[] = { NULL, NULL, NULL, NULL, NULL, NULL };
 	bool any = false;
 
 	if (!cfg_want(p, at, map, CFG_Y_MAP))
@@ -140,16 +135,17 @@ static struct cfg_selector *walk_selector(struct cfg_pctx *p, struct cfg_pos at,
 	dst[S_PERMADDR] = &sel->permanent_addr;
 	dst[S_DRIVER] = &sel->driver;
 	dst[S_BUSPATH] = &sel->bus_path;
+	dst[S_PCIID] = &sel->pci_id;
 	cfg_fields(p, map, selector_keys, true, v, k);
 	for (size_t i = 0; selector_keys[i] != NULL; i++)
 		any |= k[i].line != 0;
 	if (!any)
 		cfg_report(p, at, "empty: it would match every link; give physical, "
-		    "hardwareAddr, permanentAddr, driver or busPath");
+		    "hardwareAddr, permanentAddr, driver, busPath or pciID");
 	if (v[S_PHYSICAL] != NULL)
 		FIELD(p, "physical", sel->has_physical =
 		    cfg_get_bool(p, k[S_PHYSICAL], v[S_PHYSICAL], &sel->physical));
-	for (size_t i = S_HWADDR; i <= S_BUSPATH; i++) {
+	for (size_t i = S_HWADDR; i <= S_PCIID; i++) {
 		if (v[i] == NULL)
 			continue;
 		FIELD(p, selector_keys[i], {
@@ -157,9 +153,13 @@ static struct cfg_selector *walk_selector(struct cfg_pctx *p, struct cfg_pos at,
 				cfg_report(p, k[i], "must not be empty");
 		});
 	}
-	if (k[S_PCIID].line != 0)
-		FIELD(p, "pciID", cfg_report(p, k[S_PCIID], "not supported by vipd; "
-		    "select by busPath, driver or hardwareAddr"));
+	/* Compared exactly (not a glob): a malformed one would match nothing. */
+	if (sel->pci_id != NULL && (strlen(sel->pci_id) != 9 || sel->pci_id[4] != ':' ||
+	    strspn(sel->pci_id, "0123456789abcdefABCDEF") != 4 ||
+	    strspn(sel->pci_id + 5, "0123456789abcdefABCDEF") != 4))
+		FIELD(p, "pciID", cfg_report(p, k[S_PCIID], "must be the vendor and "
+		    "device ids in hex, such as 8086:100E, got \"%s\"",
+		    cfg_show(v[S_PCIID], buf)));
 	return sel;
 }
 
@@ -167,7 +167,7 @@ enum { L_ID, L_VIP };
 static const char *const vlan_keys[] = {
 	"vlanId", "vip",
 	/* Talos keys vipd does not act on */
-	"addresses", "routes", "dhcp", "dhcpOptions", "mtu", NULL
+	"addresses", "cidr", "routes", "dhcp", "dhcpOptions", "mtu", NULL
 };
 
 /* The vlans: list of an interface entry whose link is l. */
@@ -268,9 +268,11 @@ static void walk_iface(struct cfg_pctx *p, const struct cfg_ynode *item)
 static void walk_machine(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode *map)
 {
 	static const char *const machine_keys[] = { "network", NULL };
-	static const char *const network_keys[] = { "interfaces", NULL };
+	static const char *const network_keys[] = { "interfaces", "hostname", NULL };
 	const struct cfg_ynode *v[CFG_MAX_FIELDS], *net, *ifs;
 	struct cfg_pos k[CFG_MAX_FIELDS];
+	char buf[CFG_SHOW_LEN];
+	const char *s, *why;
 
 	if (!cfg_want(p, at, map, CFG_Y_MAP))
 		return;
@@ -281,6 +283,16 @@ static void walk_machine(struct cfg_pctx *p, struct cfg_pos at, const struct cfg
 	if (!cfg_want(p, k[0], net, CFG_Y_MAP))
 		return;
 	cfg_fields(p, net, network_keys, false, v, k);
+	/* Talos's host name is the node's name unless vipd.node says. */
+	if (v[1] != NULL)
+		FIELD(p, "hostname", {
+			s = cfg_get_str(p, k[1], v[1]);
+			why = s && *s ? cfg_check_node(s) : NULL;
+			if (why != NULL)
+				cfg_report(p, k[1], "%s, got \"%s\"", why, cfg_show(v[1], buf));
+			else if (s != NULL && *s)
+				p->hostname = v[1];
+		});
 	if ((ifs = v[0]) == NULL)
 		return;
 	cfg_path_key(p, "interfaces");
@@ -294,265 +306,6 @@ static void walk_machine(struct cfg_pctx *p, struct cfg_pos at, const struct cfg
 	}
 }
 
-enum { E_ENDPOINTS, E_CA, E_CERT, E_KEY, E_USER, E_PASS, E_PREFIX, E_TIMEOUT };
-static const char *const etcd_keys[] = {
-	"endpoints", "caFile", "certFile", "keyFile", "username", "passwordFile",
-	"prefix", "timeout", NULL
-};
-
-static void walk_endpoints(struct cfg_pctx *p, struct cfg_pos at,
-    const struct cfg_ynode *seq)
-{
-	struct cfg_etcd *e = &p->cfg->etcd;
-	char buf[CFG_SHOW_LEN];
-	const char *s, *why;
-
-	if (!cfg_want(p, at, seq, CFG_Y_SEQ))
-		return;
-	if (seq->n == 0) {
-		cfg_report(p, at, "must list at least one endpoint");
-		return;
-	}
-	e->endpoints = xcalloc(seq->n, sizeof(*e->endpoints));
-	for (size_t i = 0; i < seq->n; i++) {
-		const struct cfg_ynode *item = seq->kid[i];
-		size_t old = cfg_path_idx(p, i), len;
-
-		s = cfg_get_str(p, cfg_pos_of(item), item);
-		why = s ? cfg_check_endpoint(s) : NULL;
-		if (why != NULL)
-			cfg_report(p, cfg_pos_of(item), "%s, got \"%s\"", why,
-			    cfg_show(item, buf));
-		if (s == NULL || why != NULL)
-			goto next;
-		len = strlen(s);
-		len -= s[len - 1] == '/';
-		e->endpoints[e->n_endpoints] = xasprintf("%.*s", (int)len, s);
-		for (size_t j = 0; j < e->n_endpoints; j++)
-			if (strcmp(e->endpoints[j], e->endpoints[e->n_endpoints]) == 0) {
-				cfg_report(p, cfg_pos_of(item), "%s is listed twice",
-				    e->endpoints[j]);
-				break;
-			}
-		e->n_endpoints++;
-next:
-		cfg_path_set(p, old);
-	}
-}
-
-static void walk_etcd(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode *map)
-{
-	static const int pairs[][2] = { { E_CERT, E_KEY }, { E_USER, E_PASS } };
-	const struct cfg_ynode *v[CFG_MAX_FIELDS];
-	struct cfg_pos k[CFG_MAX_FIELDS];
-	struct cfg_etcd *e = &p->cfg->etcd;
-	char **dst[] = { [E_CA] = &e->ca_file, [E_CERT] = &e->cert_file,
-		[E_KEY] = &e->key_file, [E_USER] = &e->username,
-		[E_PASS] = &e->password_file };
-	bool ok[E_TIMEOUT + 1];
-	char buf[CFG_SHOW_LEN];
-	const char *s;
-
-	if (!cfg_want(p, at, map, CFG_Y_MAP))
-		return;
-	cfg_fields(p, map, etcd_keys, true, v, k);
-	if (v[E_ENDPOINTS] != NULL)
-		FIELD(p, "endpoints", walk_endpoints(p, k[E_ENDPOINTS], v[E_ENDPOINTS]));
-	for (int i = E_CA; i <= E_PASS; i++) {
-		ok[i] = true;
-		if (v[i] != NULL)
-			FIELD(p, etcd_keys[i],
-			    ok[i] = cfg_set_str(p, k[i], v[i], dst[i]));
-	}
-	/* certFile+keyFile and username+passwordFile come in pairs. */
-	for (size_t i = 0; i < 2; i++) {
-		int a = pairs[i][0], b = pairs[i][1], have = *dst[a] ? a : b;
-
-		if (ok[a] && ok[b] && (*dst[a] == NULL) != (*dst[b] == NULL))
-			FIELD(p, etcd_keys[have], cfg_report(p, k[have],
-			    "needs %s as well", etcd_keys[have == a ? b : a]));
-	}
-	if (v[E_PREFIX] != NULL)
-		FIELD(p, "prefix", {
-			s = cfg_get_str(p, k[E_PREFIX], v[E_PREFIX]);
-			if (s != NULL && s[0] != '/') {
-				cfg_report(p, k[E_PREFIX], "must start with \"/\", got \"%s\"",
-				    cfg_show(v[E_PREFIX], buf));
-			} else if (s != NULL) {
-				free(e->prefix);
-				e->prefix = xasprintf("%s%s", s,
-				    s[strlen(s) - 1] == '/' ? "" : "/");
-			}
-		});
-	if (v[E_TIMEOUT] != NULL)
-		FIELD(p, "timeout", cfg_get_duration(p, k[E_TIMEOUT], v[E_TIMEOUT],
-		    100, 60000, &e->timeout_ms));
-}
-
-/* A mapping with the single key name (lease, metrics, log): its value. */
-static const struct cfg_ynode *walk_one(struct cfg_pctx *p, struct cfg_pos at,
-    const struct cfg_ynode *map, const char *name, struct cfg_pos *kat)
-{
-	const char *names[] = { name, NULL };
-	const struct cfg_ynode *v[CFG_MAX_FIELDS];
-	struct cfg_pos k[CFG_MAX_FIELDS];
-
-	if (!cfg_want(p, at, map, CFG_Y_MAP))
-		return NULL;
-	cfg_fields(p, map, names, true, v, k);
-	*kat = k[0];
-	return v[0];
-}
-
-static void walk_lease(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode *map)
-{
-	const struct cfg_ynode *v;
-	struct cfg_pos k;
-	char buf[CFG_SHOW_LEN];
-	uint32_t ms;
-
-	if ((v = walk_one(p, at, map, "ttl", &k)) == NULL)
-		return;
-	FIELD(p, "ttl", {
-		if (cfg_get_duration(p, k, v, 3000, 300000, &ms)) {
-			if (ms % 1000 != 0)
-				cfg_report(p, k, "must be whole seconds, got %s",
-				    cfg_show(v, buf));
-			else
-				p->cfg->lease_ttl_ms = ms;
-		}
-	});
-}
-
-enum { A_COUNT, A_INTERVAL, A_REFRESH };
-static const char *const announce_keys[] = { "count", "interval", "refresh", NULL };
-
-static void walk_announce(struct cfg_pctx *p, struct cfg_pos at,
-    const struct cfg_ynode *map)
-{
-	const struct cfg_ynode *v[CFG_MAX_FIELDS];
-	struct cfg_pos k[CFG_MAX_FIELDS];
-	struct cfg *c = p->cfg;
-	char buf[CFG_SHOW_LEN];
-	uint32_t ms;
-
-	if (!cfg_want(p, at, map, CFG_Y_MAP))
-		return;
-	cfg_fields(p, map, announce_keys, true, v, k);
-	if (v[A_COUNT] != NULL)
-		FIELD(p, "count", cfg_get_uint(p, k[A_COUNT], v[A_COUNT], 0, 100,
-		    &c->announce_count));
-	if (v[A_INTERVAL] != NULL)
-		FIELD(p, "interval", cfg_get_duration(p, k[A_INTERVAL], v[A_INTERVAL],
-		    10, 10000, &c->announce_interval_ms));
-	if (v[A_REFRESH] != NULL)
-		FIELD(p, "refresh", {
-			if (!cfg_get_duration(p, k[A_REFRESH], v[A_REFRESH], 0,
-			    UINT32_MAX, &ms))
-				;
-			else if (ms != 0 && (ms < 1000 || ms > 3600000))
-				cfg_report(p, k[A_REFRESH], "must be 0s (off) or "
-				    "1s..60m, got %s", cfg_show(v[A_REFRESH], buf));
-			else
-				c->announce_refresh_ms = ms;
-		});
-}
-
-/* node: a host-name-like word; it is the value of the election key. */
-static void walk_node(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode *v)
-{
-	char buf[CFG_SHOW_LEN];
-	const char *s = cfg_get_str(p, at, v);
-
-	if (s == NULL || *s == '\0')
-		return;
-	if (strlen(s) > 253 || strspn(s, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") != strlen(s)) {
-		cfg_report(p, at, "must be a host name (letters, digits, '.', '-', "
-		    "'_'; at most 253), got \"%s\"", cfg_show(v, buf));
-		return;
-	}
-	p->cfg->node = xstrdup(s);
-}
-
-static void walk_socket(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode *v)
-{
-	char buf[CFG_SHOW_LEN];
-	const char *s = cfg_get_str(p, at, v);
-
-	if (s == NULL)
-		return;
-	if (s[0] != '/')
-		cfg_report(p, at, "must be an absolute path, got \"%s\"", cfg_show(v, buf));
-	else if (strlen(s) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-		cfg_report(p, at, "must be shorter than %zu bytes (a socket path)",
-		    sizeof(((struct sockaddr_un *)0)->sun_path));
-	else
-		cfg_set_str(p, at, v, &p->cfg->control_socket);
-}
-
-static void walk_metrics(struct cfg_pctx *p, struct cfg_pos at,
-    const struct cfg_ynode *map)
-{
-	const struct cfg_ynode *v;
-	struct cfg_pos k;
-	char buf[CFG_SHOW_LEN];
-	const char *s, *why;
-
-	if ((v = walk_one(p, at, map, "listen", &k)) == NULL)
-		return;
-	FIELD(p, "listen", {
-		s = cfg_get_str(p, k, v);
-		why = s && *s ? cfg_check_hostport(s, strlen(s), true) : NULL;
-		if (why != NULL)
-			cfg_report(p, k, "%s, got \"%s\"", why, cfg_show(v, buf));
-		else if (s != NULL) {
-			free(p->cfg->metrics_listen);
-			p->cfg->metrics_listen = xstrdup(s); /* "" = off */
-		}
-	});
-}
-
-static void walk_log(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode *map)
-{
-	const struct cfg_ynode *v;
-	struct cfg_pos k;
-	char buf[CFG_SHOW_LEN];
-	const char *s;
-
-	if ((v = walk_one(p, at, map, "level", &k)) == NULL)
-		return;
-	FIELD(p, "level", {
-		s = cfg_get_str(p, k, v);
-		if (s != NULL && log_level_parse(s, &p->cfg->log_level) < 0)
-			cfg_report(p, k, "must be debug, info, warn or error, got \"%s\"",
-			    cfg_show(v, buf));
-	});
-}
-
-enum { D_NODE, D_ETCD, D_LEASE, D_ANNOUNCE, D_SOCKET, D_METRICS, D_LOG };
-static const char *const vipd_keys[] = {
-	"node", "etcd", "lease", "announce", "controlSocket", "metrics", "log", NULL
-};
-
-static void walk_vipd(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode *map)
-{
-	static void (*const walk[])(struct cfg_pctx *, struct cfg_pos,
-	    const struct cfg_ynode *) = {
-		walk_node, walk_etcd, walk_lease, walk_announce, walk_socket,
-		walk_metrics, walk_log
-	};
-	const struct cfg_ynode *v[CFG_MAX_FIELDS];
-	struct cfg_pos k[CFG_MAX_FIELDS];
-
-	if (!cfg_want(p, at, map, CFG_Y_MAP))
-		return;
-	cfg_fields(p, map, vipd_keys, true, v, k);
-	for (size_t i = 0; i <= D_LOG; i++)
-		if (v[i] != NULL)
-			FIELD(p, vipd_keys[i], walk[i](p, k[i], v[i]));
-}
-
 enum { T_MACHINE, T_VIPD };
 static const char *const top_keys[] = {
 	"machine", "vipd",
@@ -560,8 +313,8 @@ static const char *const top_keys[] = {
 	"version", "debug", "persist", "cluster", NULL
 };
 
-/* One YAML document. */
-static void walk_doc(struct cfg_pctx *p, const struct cfg_ynode *root)
+/* One YAML document, the index-th (from 1) of the stream. */
+static void walk_doc(struct cfg_pctx *p, const struct cfg_ynode *root, size_t index)
 {
 	const struct cfg_ynode *v[CFG_MAX_FIELDS];
 	struct cfg_pos k[CFG_MAX_FIELDS], first;
@@ -573,9 +326,11 @@ static void walk_doc(struct cfg_pctx *p, const struct cfg_ynode *root)
 		    root->type == CFG_Y_SEQ ? "a list" : "a single value");
 		return;
 	}
-	/* Talos's other documents (apiVersion/kind) do not concern vipd. */
-	if (cfg_has_key(root, "kind"))
+	/* Talos's typed documents (apiVersion/kind): cfg_talos.c. */
+	if (cfg_has_key(root, "kind")) {
+		cfg_talos_doc(p, root, index);
 		return;
+	}
 	cfg_fields(p, root, top_keys, true, v, k);
 	first = k[T_MACHINE].line != 0 ? k[T_MACHINE] : k[T_VIPD];
 	if (first.line == 0)
@@ -590,7 +345,7 @@ static void walk_doc(struct cfg_pctx *p, const struct cfg_ynode *root)
 	if (v[T_MACHINE] != NULL)
 		FIELD(p, "machine", walk_machine(p, k[T_MACHINE], v[T_MACHINE]));
 	if (v[T_VIPD] != NULL)
-		FIELD(p, "vipd", walk_vipd(p, k[T_VIPD], v[T_VIPD]));
+		FIELD(p, "vipd", cfg_walk_vipd(p, k[T_VIPD], v[T_VIPD]));
 }
 
 /* The same address twice, anywhere, is an error at the second. */
@@ -646,9 +401,17 @@ struct cfg *cfg_load_string(const char *name, const char *text, size_t len, FILE
 		for (size_t i = 0; i < n_docs; i++)
 			cfg_yaml_check(&p, docs[i]);
 		for (size_t i = 0; i < n_docs; i++)
-			walk_doc(&p, docs[i]);
+			walk_doc(&p, docs[i], i + 1);
+		cfg_talos_finish(&p);
 		check_vips(&p);
+		if (p.hostname == NULL)
+			p.hostname = p.hostname_doc;
+		if (c->node == NULL && p.hostname != NULL)
+			c->node = xstrdup(p.hostname->str);
 	}
+	cfg_talos_finish(&p); /* NULL-safe: frees what a failed build left */
+	c->notes = p.notes;
+	c->n_notes = p.n_notes;
 	if (c->etcd.n_endpoints == 0) {
 		free(c->etcd.endpoints);
 		c->etcd.endpoints = xmalloc(sizeof(*c->etcd.endpoints));
@@ -724,14 +487,14 @@ void cfg_free(struct cfg *c)
 	free(c->etcd.prefix);
 	for (size_t i = 0; i < c->n_vips; i++) {
 		free(c->vips[i].interface);
-		if (c->vips[i].selector != NULL) {
-			free(c->vips[i].selector->hardware_addr);
-			free(c->vips[i].selector->permanent_addr);
-			free(c->vips[i].selector->driver);
-			free(c->vips[i].selector->bus_path);
-			free(c->vips[i].selector);
-		}
+		selector_free(c->vips[i].selector);
+		free(c->vips[i].link);
+		free(c->vips[i].vlan_name);
+		cfg_alias_free(c->vips[i].alias);
 	}
+	for (size_t i = 0; i < c->n_notes; i++)
+		free(c->notes[i]);
+	free(c->notes);
 	free(c->vips);
 	free(c->path);
 	free(c->node);

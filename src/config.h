@@ -5,7 +5,9 @@
  * live state, so a reload can build a new config beside the running one
  * and compare. The file accepts the Talos Linux machine-config form
  * (machine.network.interfaces[].vip.ip, vlans[].vip.ip, deviceSelector)
- * plus a "vipd:" section for the daemon itself.
+ * plus a "vipd:" section for the daemon itself, and the typed documents
+ * of Talos 1.12+ (Layer2VIPConfig, VLANConfig, LinkAliasConfig, ...) in
+ * the same YAML stream.
  */
 #ifndef VIPD_CONFIG_H
 #define VIPD_CONFIG_H
@@ -26,7 +28,24 @@ struct cfg_selector {
 	char *permanent_addr; /* glob; NULL = any */
 	char *driver;        /* glob; NULL = any */
 	char *bus_path;      /* glob; NULL = any */
+	char *pci_id;        /* "VVVV:DDDD", exact, any case; NULL = any */
 };
+
+struct cel_expr;
+
+/*
+ * A Talos LinkAliasConfig: the link whose facts satisfy match is called
+ * name. A name with "%d" (such as "net%d") is a pattern: every matching
+ * link gets one, numbered in hardware-address order (linksel.h); a fixed
+ * name must match exactly one link at run time.
+ */
+struct cfg_alias {
+	char *name;              /* "mgmt" or "net%d" */
+	struct cel_expr *match;  /* selector.match, parsed (cel.h) */
+	unsigned line;           /* where its document starts */
+};
+
+enum cfg_vlan_mode { CFG_VLAN_8021Q = 0, CFG_VLAN_8021AD };
 
 struct cfg_vip {
 	int family;              /* AF_INET or AF_INET6 */
@@ -36,6 +55,24 @@ struct cfg_vip {
 	struct cfg_selector *selector; /* or NULL when named */
 	unsigned vlan;           /* 0 = the link itself, else 1..4094 */
 	unsigned line;           /* where "ip:" stands, for messages */
+
+	/*
+	 * From a Talos Layer2VIPConfig document (typed); zero for the
+	 * machine.network.interfaces form. The link is, by its "link":
+	 *   a link name     interface = name
+	 *   a VLANConfig    interface = parent, vlan = vlanID, vlan_name,
+	 *                   vlan_mode; if the parent is an alias: interface
+	 *                   NULL and alias, alias_index as below
+	 *   an alias        interface NULL, alias, alias_index (the n of
+	 *                   "net%d"; 0 for a fixed name)
+	 * selector stays NULL.
+	 */
+	bool typed;
+	char *link;              /* Layer2VIPConfig.link as written */
+	char *vlan_name;         /* the VLANConfig's name (the VLAN link's) */
+	enum cfg_vlan_mode vlan_mode;
+	struct cfg_alias *alias; /* owned copy, or NULL */
+	unsigned alias_index;
 };
 
 struct cfg_etcd {
@@ -61,8 +98,12 @@ struct cfg {
 	char *control_socket;
 	char *metrics_listen;    /* "" = off */
 	enum log_level log_level;
-	struct cfg_vip *vips;
+	struct cfg_vip *vips;    /* machine.network.interfaces' first, then
+				    the Layer2VIPConfig documents' */
 	size_t n_vips;
+	char **notes;            /* "file:line:col: note: ..." lines: documents
+				    read but not acted on (not compared) */
+	size_t n_notes;
 };
 
 /*

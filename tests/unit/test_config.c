@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "cel.h"
 #include "config.h"
 
 /* Parse text; *errs gets everything written to the error stream. */
@@ -114,6 +115,17 @@ static void assert_cfg_equal(const struct cfg *a, const struct cfg *b)
 			STR_EQ(vips[i].selector->permanent_addr);
 			STR_EQ(vips[i].selector->driver);
 			STR_EQ(vips[i].selector->bus_path);
+			STR_EQ(vips[i].selector->pci_id);
+		}
+		assert_int_equal(x->typed, y->typed);
+		STR_EQ(vips[i].link);
+		STR_EQ(vips[i].vlan_name);
+		assert_int_equal(x->vlan_mode, y->vlan_mode);
+		assert_int_equal(x->alias == NULL, y->alias == NULL);
+		if (x->alias != NULL) {
+			STR_EQ(vips[i].alias->name);
+			assert_true(cel_equal(x->alias->match, y->alias->match));
+			assert_int_equal(x->alias_index, y->alias_index);
 		}
 	}
 #undef STR_EQ
@@ -498,9 +510,9 @@ static void test_err_link(void **state)
 	    "deviceSelector to say which link carries its vip\n"
 	    "t.yaml:6:9: machine.network.interfaces[2].deviceSelector: empty: it "
 	    "would match every link; give physical, hardwareAddr, permanentAddr, "
-	    "driver or busPath\n"
-	    "t.yaml:8:26: machine.network.interfaces[3].deviceSelector.pciID: not "
-	    "supported by vipd; select by busPath, driver or hardwareAddr\n"
+	    "driver, busPath or pciID\n"
+	    "t.yaml:8:26: machine.network.interfaces[3].deviceSelector.pciID: must "
+	    "be the vendor and device ids in hex, such as 8086:100E, got \"8086:*\"\n"
 	    "t.yaml:9:26: machine.network.interfaces[4].deviceSelector.driver: must "
 	    "not be empty\n"
 	    "t.yaml:10:9: machine.network.interfaces[5].interface: must be at most "
@@ -905,6 +917,136 @@ static void test_round_trip_grouping(void **state)
 	cfg_free(c);
 }
 
+
+/* --- Talos typed documents ---------------------------------------------- */
+
+static const char typed_stream[] =
+    "apiVersion: v1alpha1\nkind: Layer2VIPConfig\nname: 198.18.0.1\nlink: eth0\n"
+    "---\napiVersion: v1alpha1\nkind: VLANConfig\nname: vl5\nvlanID: 5\n"
+    "parent: eth0\nvlanMode: 802.1ad\nmtu: 1500\n"
+    "---\napiVersion: v1alpha1\nkind: Layer2VIPConfig\nname: 198.18.5.1\nlink: vl5\n"
+    "---\napiVersion: v1alpha1\nkind: LinkAliasConfig\nname: net%d\n"
+    "selector: {match: 'link.driver == \"e1000\"'}\n"
+    "---\napiVersion: v1alpha1\nkind: Layer2VIPConfig\nname: fd00::1\nlink: net3\n"
+    "---\napiVersion: v1alpha1\nkind: VLANConfig\nname: net0.7\nvlanID: 7\n"
+    "parent: net0\n"
+    "---\napiVersion: v1alpha1\nkind: Layer2VIPConfig\nname: 198.18.7.1\nlink: net0.7\n"
+    "---\nmachine:\n  network:\n    interfaces:\n"
+    "      - interface: eth9\n        vip: {ip: 198.18.9.1}\n";
+
+/* What each form puts in struct cfg_vip; vip.c reads interface and vlan. */
+static void test_typed_forms(void **state)
+{
+	struct cfg *c = ok(typed_stream);
+	const struct cfg_vip *v = c->vips;
+	const struct link_facts e1000 = { .driver = "e1000" }, other = { .driver = "igb" };
+
+	(void)state;
+	assert_int_equal(c->n_vips, 5);
+	/* The machine.network.interfaces form first, whatever the order. */
+	assert_string_equal(v[0].ip, "198.18.9.1");
+	assert_false(v[0].typed);
+	assert_null(v[0].link);
+	/* A plain link name: as interface: eth0. */
+	assert_true(v[1].typed);
+	assert_string_equal(v[1].interface, "eth0");
+	assert_int_equal(v[1].vlan, 0);
+	assert_string_equal(v[1].link, "eth0");
+	assert_null(v[1].alias);
+	assert_null(v[1].selector);
+	/* A VLANConfig: parent and id, as the legacy vlans form, plus its name. */
+	assert_string_equal(v[2].interface, "eth0");
+	assert_int_equal(v[2].vlan, 5);
+	assert_string_equal(v[2].vlan_name, "vl5");
+	assert_int_equal(v[2].vlan_mode, CFG_VLAN_8021AD);
+	/* An alias: no interface, the alias and which of its matches. */
+	assert_null(v[3].interface);
+	assert_null(v[3].selector);
+	assert_int_equal(v[3].vlan, 0);
+	assert_string_equal(v[3].alias->name, "net%d");
+	assert_int_equal(v[3].alias_index, 3);
+	assert_true(cel_eval(v[3].alias->match, &e1000));
+	assert_false(cel_eval(v[3].alias->match, &other));
+	/* A VLANConfig on an alias. */
+	assert_null(v[4].interface);
+	assert_int_equal(v[4].vlan, 7);
+	assert_string_equal(v[4].vlan_name, "net0.7");
+	assert_int_equal(v[4].vlan_mode, CFG_VLAN_8021Q);
+	assert_int_equal(v[4].alias_index, 0);
+	assert_ptr_not_equal(v[4].alias, v[3].alias); /* each VIP owns a copy */
+	round_trip(c);
+	cfg_free(c);
+}
+
+static void test_typed_notes_and_hostname(void **state)
+{
+	struct cfg *c;
+
+	(void)state;
+	c = ok("apiVersion: v1alpha1\nkind: HostnameConfig\nhostname: cp7\n"
+	    "---\napiVersion: v1alpha1\nkind: KubeSpanConfig\nenabled: true\n"
+	    "---\napiVersion: v1alpha1\nkind: LinkConfig\nname: eth0\nup: true\n");
+	assert_string_equal(c->node, "cp7");
+	assert_int_equal(c->n_vips, 0);
+	assert_int_equal(c->n_notes, 2);
+	assert_string_equal(c->notes[0], "t.yaml:5:1: note: ignored: kind KubeSpanConfig, "
+	    "document 2");
+	assert_string_equal(c->notes[1], "t.yaml:9:1: note: ignored: kind LinkConfig, "
+	    "document 3 (vipd does not configure links)");
+	cfg_free(c);
+	/* machine.network.hostname before HostnameConfig; vipd.node first. */
+	c = ok("machine: {network: {hostname: cp8}}\n---\n"
+	    "apiVersion: v1alpha1\nkind: HostnameConfig\nhostname: cp7\n");
+	assert_string_equal(c->node, "cp8");
+	cfg_free(c);
+	c = ok("machine: {network: {hostname: cp8}}\nvipd: {node: cp9}\n");
+	assert_string_equal(c->node, "cp9");
+	round_trip(c);
+	cfg_free(c);
+}
+
+static void test_typed_errors(void **state)
+{
+	(void)state;
+	/* The column of the offending token, in plain and quoted scalars. */
+	bad("apiVersion: v1alpha1\nkind: LinkAliasConfig\nname: a\n"
+	    "selector: {match: link.bogus == \"x\"}\n"
+	    "---\napiVersion: v1alpha1\nkind: LinkAliasConfig\nname: b\n"
+	    "selector:\n  match: \"link.kind == 'x' && link.mtu == '1'\"\n"
+	    "---\napiVersion: v1alpha1\nkind: LinkAliasConfig\nname: c\n"
+	    "selector:\n  match: >\n    link.kind == 'x' &&\n    link.mtu == '1'\n"
+	    "---\napiVersion: v1alpha1\nkind: Layer2VIPConfig\nname: 198.18.0.1\nlink: a\n"
+	    "---\napiVersion: v1alpha1\nkind: Layer2VIPConfig\nname: 198.18.0.2\nlink: b\n"
+	    "---\napiVersion: v1alpha1\nkind: Layer2VIPConfig\nname: 198.18.0.3\nlink: c\n",
+	    "t.yaml:4:24: LinkAliasConfig.selector.match: unsupported field link.bogus "
+	    "(supported: driver, hardware_addr, permanent_addr, bus_path, pci_id, kind, type)\n"
+	    "t.yaml:10:36: LinkAliasConfig.selector.match: unsupported field link.mtu "
+	    "(supported: driver, hardware_addr, permanent_addr, bus_path, pci_id, kind, type)\n"
+	    "t.yaml:16:10: LinkAliasConfig.selector.match: unsupported field link.mtu "
+	    "(supported: driver, hardware_addr, permanent_addr, bus_path, pci_id, kind, type) "
+	    "(at character 26 of the expression)\n");
+	/* A VIP Talos moves through a cloud API is never dropped silently. */
+	bad("apiVersion: v1alpha1\nkind: HCloudVIPConfig\nname: 198.18.0.1\nlink: eth0\n"
+	    "apiToken: x\n",
+	    "t.yaml:2:1: HCloudVIPConfig: vipd cannot serve this VIP: Talos moves it "
+	    "through the Hetzner Cloud API, vipd only announces on the local network; "
+	    "use Layer2VIPConfig where that reaches the clients, or leave this VIP to "
+	    "Talos\n");
+	/* The same address in both forms. */
+	bad("apiVersion: v1alpha1\nkind: Layer2VIPConfig\nname: 198.18.0.1\nlink: eth0\n"
+	    "---\nmachine: {network: {interfaces: [{interface: eth1, "
+	    "vip: {ip: 198.18.0.1}}]}}\n",
+	    "t.yaml:3:1: Layer2VIPConfig.name: 198.18.0.1 is configured twice "
+	    "(also at 6:58)\n");
+	/* A fixed alias and a VLANConfig of the same name. */
+	bad("apiVersion: v1alpha1\nkind: LinkAliasConfig\nname: mgmt\n"
+	    "selector: {match: 'link.kind == \"\"'}\n"
+	    "---\napiVersion: v1alpha1\nkind: VLANConfig\nname: mgmt\nvlanID: 3\n"
+	    "parent: eth0\n",
+	    "t.yaml:6:1: VLANConfig.name: mgmt is also the name of alias mgmt (at 1:1); "
+	    "give the VLAN another name\n");
+}
+
 /* cfg_equal sees every kind of difference. */
 static void test_equal(void **state)
 {
@@ -962,6 +1104,9 @@ int main(void)
 		cmocka_unit_test(test_print),
 		cmocka_unit_test(test_round_trip_grouping),
 		cmocka_unit_test(test_equal),
+		cmocka_unit_test(test_typed_forms),
+		cmocka_unit_test(test_typed_notes_and_hostname),
+		cmocka_unit_test(test_typed_errors),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
