@@ -70,10 +70,11 @@ struct link {
 	unsigned vlan;
 };
 
-enum { V_IP };
+enum { V_IP, V_EQUINIX, V_HCLOUD };
 static const char *const vip_keys[] = {
 	"ip",
-	/* Talos: cloud provider APIs that move the address; vipd does not. */
+	/* Talos: cloud provider APIs that move the address; vipd cannot, so
+	 * a VIP with either is an error, never served half (as HCloudVIPConfig). */
 	"equinixMetal", "hcloud", NULL
 };
 
@@ -91,6 +92,16 @@ static void walk_vip(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_yno
 	if (!cfg_want(p, at, map, CFG_Y_MAP))
 		return;
 	cfg_fields(p, map, vip_keys, true, v, k);
+	if (v[V_EQUINIX] != NULL)
+		FIELD(p, "equinixMetal", cfg_report(p, k[V_EQUINIX], "vipd cannot serve "
+		    "this VIP: Talos moves it through the Equinix Metal API, vipd only "
+		    "announces on the local network; remove the key where announcing "
+		    "reaches the clients, or leave this VIP to Talos"));
+	if (v[V_HCLOUD] != NULL)
+		FIELD(p, "hcloud", cfg_report(p, k[V_HCLOUD], "vipd cannot serve "
+		    "this VIP: Talos moves it through the Hetzner Cloud API, vipd only "
+		    "announces on the local network; remove the key where announcing "
+		    "reaches the clients, or leave this VIP to Talos"));
 	if (v[V_IP] == NULL) {
 		cfg_report(p, at, "missing ip");
 		return;
