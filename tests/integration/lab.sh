@@ -44,6 +44,7 @@ if [ "${_LAB_LOADED:-}" != "$$" ]; then
 fi
 LAB_VIPD=${LAB_VIPD:-$LAB_ROOT/build/vipd}
 LAB_PROBE=${LAB_PROBE:-$LAB_ROOT/build/tools/probe}
+LAB_STANDIN=${LAB_STANDIN:-$LAB_ROOT/build/tools/standin}
 LAB_OWNERS_AWK=${LAB_OWNERS_AWK:-$LAB_ROOT/tests/integration/owners.awk}
 LAB_SERVICE_PORT=6443
 LAB_LAST_STATUS=                         # exit status seen by lab_wait_exit

@@ -10,15 +10,18 @@ _lab_reach_quiet() {
 }
 
 # lab_reach FROM ADDR [PORT]: one TCP connect from node/client FROM to
-# ADDR:PORT (default 6443), 1 s timeout; prints the answer (node name).
+# ADDR:PORT (default 6443), 0.9 s to connect, 2 s more for the answer;
+# prints the answer (node name). Non-zero if none; the probe's failure kind
+# (connect-timeout, refused, ...) goes to the log with LAB_REACH_VERBOSE=1.
 lab_reach() {
-	local from=$1 addr=$2 port=${3:-$LAB_SERVICE_PORT} target out
+	local from=$1 addr=$2 port=${3:-$LAB_SERVICE_PORT} bin out
 	_lab_addr_ok "$addr" || return 2
-	case $addr in
-	*:*) target="TCP6:[$addr]:$port" ;;
-	*) target="TCP4:$addr:$port" ;;
-	esac
-	out=$(lab_exec "$from" timeout 3 socat -T 2 -u "$target,connect-timeout=1" STDOUT 2>/dev/null) || return 1
+	bin=$(_lab_tool probe) || return 1
+	out=$(lab_exec "$from" timeout 5 "$bin" -1 -a "$addr" -p "$port" -T 900ms -R 2s 2>/dev/null) || {
+		[ "${LAB_REACH_VERBOSE:-0}" = 0 ] || lab_log "lab_reach $from -> $addr:$port: ${out:-no answer}"
+		return 1
+	}
+	out=${out#ok }
 	[ -n "$out" ] || return 1
 	echo "$out"
 }
@@ -46,23 +49,27 @@ _lab_probe_name() {
 }
 
 # lab_probe_start [v6] [PROBE_ARGS...]: run build/tools/probe in the client
-# against VIP4:6443 (VIP6 with v6), every 10 ms, 50 ms per attempt, until
-# lab_probe_stop. Records to $LAB_DIR/cl/probe4.rec, summary to probe4.log.
-# Failures before the first answer count as an outage; start it once the
-# VIP answers, or pass -W to leave them out.
+# against VIP4:6443 (VIP6 with v6) until lab_probe_stop: an attempt every
+# 10 ms, 50 ms to connect, 1 s for the answer, only n1..nN count as
+# answers, SCHED_FIFO so a busy machine does not delay its attempts
+# (tests/tools/probe.c explains what it measures and how exactly). Record
+# $LAB_DIR/cl/probe4.rec, summary probe4.log. Failures before the first
+# answer count as an outage; start it once the VIP answers, or pass -W to
+# leave them out. Returns once the probe runs.
 lab_probe_start() {
-	local fam=${1:-} name addr
+	local fam=${1:-} name addr bin i names=
 	if [ "$fam" = v6 ] || [ "$fam" = v4 ]; then
 		shift
 	fi
 	name=$(_lab_probe_name "$fam")
 	if [ "$fam" = v6 ]; then addr=$VIP6; else addr=$VIP4; fi
-	if [ ! -x "$LAB_PROBE" ]; then
-		make -s -C "$LAB_ROOT" "build/tools/probe" >&2 || lab_fail "cannot build the probe"
-	fi
-	rm -f "$LAB_DIR/cl/$name.log"
-	lab_run cl "$name" "$LAB_PROBE" -a "$addr" -p "$LAB_SERVICE_PORT" -i 10ms -T 50ms \
-		-o "$LAB_DIR/cl/$name.rec" "$@"
+	bin=$(_lab_tool probe) || return 1
+	for ((i = 1; i <= LAB_N; i++)); do
+		names="$names${names:+,}n$i"
+	done
+	rm -f "$LAB_DIR/cl/$name.log" "$LAB_DIR/cl/$name.rec"
+	lab_run cl "$name" "$bin" -a "$addr" -p "$LAB_SERVICE_PORT" -i 10ms -T 50ms -R 1s \
+		-x "$names" -r -o "$LAB_DIR/cl/$name.rec" "$@"
 }
 
 # lab_probe_stop [v6]: stop the probe (SIGTERM) and print its summary.
@@ -71,6 +78,25 @@ lab_probe_stop() {
 	name=$(_lab_probe_name "${1:-}")
 	lab_stop cl "$name" 5 || true
 	cat "$LAB_DIR/cl/$name.log" 2>/dev/null || lab_log "lab_probe_stop: no $name output"
+}
+
+# lab_probe_outages [v6]: the outage lines of the stopped probe's summary
+# ("outage K start_ms S duration_ms D failures F before A after B kinds
+# KIND=N,.. lo_ms L hi_ms H"), one a line; nothing if there was none.
+lab_probe_outages() {
+	local name
+	name=$(_lab_probe_name "${1:-}")
+	awk '$1 == "outage"' "$LAB_DIR/cl/$name.log" 2>/dev/null || true
+}
+
+# lab_probe_value KEY [v6]: the first value of summary line KEY (e.g.
+# "switches", "outages", "skipped"); non-zero if the line is missing.
+lab_probe_value() {
+	local name v
+	name=$(_lab_probe_name "${2:-}")
+	v=$(awk -v k="$1" '$1 == k { print $2; exit }' "$LAB_DIR/cl/$name.log" 2>/dev/null) || true
+	[ -n "$v" ] || return 1
+	echo "$v"
 }
 
 # lab_probe_max_outage_ms [v6]: the longest outage of the stopped probe, ms.
@@ -174,6 +200,7 @@ lab_owners_report() {
 lab_overlap_ms() {
 	local addr=${1:-$VIP4} rep v
 	rep=$(lab_owners_report "$addr") || return 2
+	# shellcheck disable=SC2001 # a prefix on every line
 	sed "s|^|[owners $addr] |" <<<"$rep" >&2
 	v=$(awk '$1 == "overlap_ms" { print $2 }' <<<"$rep")
 	[ -n "$v" ] || return 2

@@ -134,7 +134,7 @@ lab_dump() {
 		done
 		for f in "$LAB_DIR"/cl/probe*.log; do
 			[ -s "$f" ] || continue
-			echo "--- client $(basename "$f" .log): $(grep -E '^(attempts|max_outage_ms|outages) ' "$f" | tr '\n' ' ')"
+			echo "--- client $(basename "$f" .log): $(grep -E '^(attempts|failures|max_outage_ms|outages|skipped) ' "$f" | tr '\n' ' ')"
 		done
 		echo "===== end of lab state ====="
 	} >&2
@@ -486,11 +486,25 @@ lab_vipd_kill() {
 	lab_wait_exit "$1" vipd 5
 }
 
-# --- service stand-in and client ------------------------------------------------
+# --- service stand-in ---------------------------------------------------------------
 
-# lab_service_up: in every node a TCP service on port 6443, dual stack
-# ([::]:6443 with v4-mapped addresses), answering the node name and
-# closing; waits until the client reaches each node on its own address.
+# _lab_tool NAME: the path of build/tools/NAME (tests/tools/NAME.c), built
+# on demand; fails the test if it cannot be built.
+_lab_tool() {
+	local bin=$LAB_ROOT/build/tools/$1
+	case $1 in
+	probe) bin=$LAB_PROBE ;;
+	standin) bin=$LAB_STANDIN ;;
+	esac
+	if [ ! -x "$bin" ]; then
+		make -s -C "$LAB_ROOT" "build/tools/$1" >&2 || lab_fail "cannot build $1 (make tests-bin)"
+	fi
+	echo "$bin"
+}
+
+# lab_service_up: in every node the API server's stand-in on port 6443,
+# dual stack ([::]:6443 with v4-mapped addresses), answering the node name
+# and closing; waits until the client reaches each node on its own address.
 lab_service_up() {
 	local i
 	for ((i = 1; i <= LAB_N; i++)); do
@@ -503,12 +517,13 @@ lab_service_up() {
 	lab_log "service stand-in up on $LAB_N nodes"
 }
 
-# lab_service_start ID: start the service stand-in on one node (e.g. after
-# lab_power_on); does not wait.
 lab_service_start() {
+	local bin
 	_lab_resolve "$1" || return 1
-	lab_run "$_ID" service socat \
-		"TCP6-LISTEN:$LAB_SERVICE_PORT,ipv6only=0,reuseaddr,fork,backlog=128" \
-		"EXEC:echo n$_ID"
+	bin=$(_lab_tool standin) || return 1
+	# one process, poll(), answers in microseconds (tests/tools/standin.c);
+	# a forking server (socat ...,fork EXEC:echo) took longer than the
+	# probe's timeouts on a busy machine
+	lab_run "$_ID" service "$bin" -n "n$_ID" -p "$LAB_SERVICE_PORT"
 }
 
