@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck source-path=SCRIPTDIR
 # lab.sh - the vipd integration-test lab: network namespaces, a bridge, a
 # real etcd member per node, faults, an ownership recorder and a client probe.
 #

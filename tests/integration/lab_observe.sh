@@ -10,14 +10,14 @@ _lab_reach_quiet() {
 }
 
 # lab_reach FROM ADDR [PORT]: one TCP connect from node/client FROM to
-# ADDR:PORT (default 6443), 0.9 s to connect, 2 s more for the answer;
+# ADDR:PORT (default 6443), 1 s to connect, 2 s more for the answer;
 # prints the answer (node name). Non-zero if none; the probe's failure kind
 # (connect-timeout, refused, ...) goes to the log with LAB_REACH_VERBOSE=1.
 lab_reach() {
 	local from=$1 addr=$2 port=${3:-$LAB_SERVICE_PORT} bin out
 	_lab_addr_ok "$addr" || return 2
 	bin=$(_lab_tool probe) || return 1
-	out=$(lab_exec "$from" timeout 5 "$bin" -1 -a "$addr" -p "$port" -T 900ms -R 2s 2>/dev/null) || {
+	out=$(lab_exec "$from" timeout 5 "$bin" -1 -a "$addr" -p "$port" -T 1s -R 2s 2>/dev/null) || {
 		[ "${LAB_REACH_VERBOSE:-0}" = 0 ] || lab_log "lab_reach $from -> $addr:$port: ${out:-no answer}"
 		return 1
 	}
