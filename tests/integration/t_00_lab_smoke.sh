@@ -5,7 +5,7 @@
 # partition cuts node 1 from its peers but not from the client, and
 # lab_down leaves nothing behind. No vipd involved. Well under 30 s.
 #
-# shellcheck disable=SC2016,SC2119 # eval expands the quoted tests; lab functions take optional args
+# shellcheck disable=SC2016 # eval expands the quoted tests
 set -euo pipefail
 # shellcheck source=lab.sh
 . "$(dirname "$0")/lab.sh"
