@@ -116,11 +116,22 @@ lab_probe_max_outage_ms() {
 # lab_monitor_start: record address events in every node (ip -ts -o monitor
 # address -> $LAB_DIR/n<i>/addr.mon). Call before vipd starts; returns once
 # every monitor listens.
+#
+# The stamps are NOT the kernel's: `ip` prints gettimeofday() when it reads
+# the event, so a monitor waiting for the CPU stamps late, and across nodes
+# a late delete can look like an overlap with the next owner's add. On a
+# busy box that lag reached several ms (an apparent 2.5 ms overlap on a
+# graceful handover whose causal chain - delete, lease revoke, etcd commit,
+# watch, add - takes 5 ms). So the monitors run SCHED_FIFO (chrt execs ip in
+# place: the pid stays ip's) and read within microseconds of the event.
 lab_monitor_start() {
-	local i pid deadline
+	local i pid deadline rt=()
+	if command -v chrt >/dev/null 2>&1; then
+		rt=(chrt -f 20)
+	fi
 	for ((i = 1; i <= LAB_N; i++)); do
 		_lab_spawn "$LAB_PREFIX-n$i" "$LAB_DIR/n$i" addrmon "$LAB_DIR/n$i/addr.mon" \
-			ip -ts -o monitor address || lab_fail "cannot start the monitor on n$i"
+			"${rt[@]}" ip -ts -o monitor address || lab_fail "cannot start the monitor on n$i"
 	done
 	# listening = its netlink socket exists (ip binds the groups at open)
 	for ((i = 1; i <= LAB_N; i++)); do
