@@ -518,12 +518,19 @@ lab_service_up() {
 }
 
 lab_service_start() {
-	local bin
+	local bin rt=()
 	_lab_resolve "$1" || return 1
 	bin=$(_lab_tool standin) || return 1
-	# one process, poll(), answers in microseconds (tests/tools/standin.c);
+	# One process, poll(), answers in microseconds (tests/tools/standin.c);
 	# a forking server (socat ...,fork EXEC:echo) took longer than the
-	# probe's timeouts on a busy machine
-	lab_run "$_ID" service "$bin" -n "n$_ID" -p "$LAB_SERVICE_PORT"
+	# probe's timeouts on a busy machine. SCHED_FIFO (chrt execs it in
+	# place, the pid stays the stand-in's): the service is equipment, not
+	# what is measured; a stand-in waiting for the CPU leaves a connected
+	# attempt without its answer when a fault begins in between, and the
+	# probe places that failure at the attempt's start, early by the wait.
+	if command -v chrt >/dev/null 2>&1; then
+		rt=(chrt -f 10)
+	fi
+	lab_run "$_ID" service "${rt[@]}" "$bin" -n "n$_ID" -p "$LAB_SERVICE_PORT"
 }
 
