@@ -8,18 +8,18 @@
  * each attempt takes) the probe starts an attempt: a non-blocking TCP
  * connection to ADDR:PORT (IPv4 or IPv6, numeric), then the answer read up
  * to its newline (or EOF): the lab's stand-in service writes the node name
- * ("n2\n") and closes. Attempts overlap: a new one starts on every slot whether or not
- * earlier ones have finished, each with its own deadlines, all multiplexed
- * with ppoll(), so a failed attempt waiting out its timeout never blinds
- * the probe.
+ * ("n2\n") and closes. Attempts overlap: a new one starts on every slot
+ * whether or not earlier ones have finished, each with its own deadlines,
+ * all multiplexed with ppoll(), so a failed attempt waiting out its
+ * timeout never blinds the probe.
  *
  * What an attempt proves, and when. The two phases are judged separately
  * because they say different things:
  *
  *  - the CONNECT must complete within -T (default 50 ms; must stay below
  *    TCP's initial SYN retransmission timeout of 1 s, so every SYN is sent
- *    exactly once, at the attempt's start; -1 allows more). Its completion is done by the
- *    kernels alone (SYN, SYN-ACK): it proves the path to the VIP and a
+ *    exactly once, at the attempt's start; -1 allows more). The kernels
+ *    alone complete it (SYN, SYN-ACK): it proves the path to the VIP and a
  *    listener on its owner, and it does not depend on when any user-space
  *    process gets the CPU.
  *  - the ANSWER may then take up to -R (default 1 s): it only names the node
@@ -30,15 +30,26 @@
  *    kernel measured (TCP_INFO tcpi_rtt, from the SYN's send to the
  *    SYN-ACK): normally ~0.1 ms after the start, but a SYN that waited in a
  *    queue (an unresolved neighbour) is placed when it got through. A failed
- *    attempt is placed at its start, when its SYN was sent. Results are
- *    processed in attempt order (seq), also when a later attempt finishes
- *    first.
+ *    attempt is placed at its start, when its SYN was sent (a failure after
+ *    the connect, e.g. an answer lost to a fault that began just then, is
+ *    early by the service's answer time: microseconds for the lab's
+ *    stand-in). Results are processed in attempt order (seq), also when a
+ *    later attempt finishes first.
+ *
+ *    Why: this probe used to demand connect + answer + EOF within one 50 ms
+ *    deadline. The lab's stand-in then was socat forking an echo per
+ *    connection; on a busy machine that chain of processes took longer, so
+ *    attempts to a VIP that never moved failed as "read-timeout" and runs
+ *    of them were reported as outages of seconds, and the probe itself,
+ *    not real-time, skipped slots. The time needed to answer says nothing
+ *    about the VIP.
  *
  * Failure kinds (record file and per outage):
  *     connect-timeout   no SYN-ACK within -T (dropped: no owner, a filter,
  *                       a stale neighbour entry); with a soft ICMP error
  *                       pending it is named after that error instead
- *     hostunreach, netunreach, addrnotavail, ...   the kernel said so
+ *     hostunreach, netunreach   the kernel said so (any other errno:
+ *                       "other", the record says errno-N)
  *     refused           a RST to the SYN: the owner has no listener
  *     read-timeout      connected, but no complete answer within -R
  *     reset             connected, then reset before the answer ended
