@@ -23,6 +23,17 @@
 # (the client). Functions whose output is meant for $(...) print only the
 # result on stdout; all logging goes to stderr.
 #
+# The functions live in one file per concern, all sourced here (a test
+# sources only lab.sh):
+#     lab_base.sh      logging, assertions, waiting, time, node ids
+#     lab_topology.sh  namespaces, bridge, links, addresses, host settings
+#     lab_procs.sh     processes, etcd, vipd, the service stand-in; the
+#                      watchdog, lab_down, the failure dump, the exit handler
+#     lab_faults.sh    partition, hiccup, kernel-timed windows (drop,
+#                      refuse, misanswer), power loss, quorum loss
+#     lab_observe.sh   reachability, the client probe, the ownership
+#                      monitor and the overlap analysis (owners.awk)
+#
 # Run directly for housekeeping:
 #     bash tests/integration/lab.sh list         labs present on this machine
 #     bash tests/integration/lab.sh down PREFIX  remove one (e.g. a kept one)
