@@ -1,0 +1,118 @@
+# shellcheck shell=bash
+# lab_topology.sh - part of lab.sh (sourced by it; not on its own): the
+# namespaces, the bridge, the veth links, the address plan and the kernel
+# settings of each host (docs/testing.md, "The picture", "Address plan").
+
+# Lab addresses only: 198.18.0.0/15 and fd00::/8.
+_lab_addr_ok() {
+	case $1 in
+	198.18.* | 198.19.*) return 0 ;;
+	[fF][dD][0-9a-fA-F][0-9a-fA-F]:*) return 0 ;;
+	esac
+	lab_log "lab: refusing address outside the lab ranges: $1"
+	return 1
+}
+
+lab_node_addr4() { echo "198.18.0.$((10 + ${1#n}))"; }
+lab_node_addr6() { echo "fd00:18::$((10 + ${1#n}))"; }
+
+# --- lab up and down --------------------------------------------------------
+
+# lab_up N [--ttl SECONDS] [--client-arp-accept]: create the lab:
+# namespaces br (bridge br0), n1..nN and cl, each node/client attached to
+# br0 by a veth pair (eth0 inside), addresses from the plan, loopback up,
+# DAD off and router advertisements ignored everywhere.
+#
+# Nodes: arp_accept=1 and arp_notify=1. The client keeps Linux's defaults
+# for neighbour handling (arp_accept=0, arp_notify=0), as client hosts in
+# the field do: a gratuitous ARP then updates an EXISTING neighbour entry
+# (with override: arp_process() treats a GARP as newer than locktime) but
+# never creates one; an unsolicited NA with Override likewise updates only
+# an existing IPv6 entry. --client-arp-accept sets arp_accept=1 on the
+# client too (a GARP then also creates a missing entry).
+# Exits 77 if etcd, etcdctl, nft, ip or ping is missing; fails if not root.
+lab_up() {
+	local n=$1 i ns mac t0 cl_arp_accept=0
+	shift
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--ttl)
+			LAB_TTL=$2
+			shift 2
+			;;
+		--client-arp-accept)
+			cl_arp_accept=1
+			shift
+			;;
+		*) lab_fail "lab_up: unknown option $1" ;;
+		esac
+	done
+	[ "$(id -u)" -eq 0 ] || lab_skip "integration tests need root (network namespaces)"
+	_lab_need etcd etcdctl || lab_skip "etcd/etcdctl not installed (apt-get install etcd-server etcd-client, or scripts/install-deps)"
+	_lab_need nft || lab_skip "nft not installed (apt-get install nftables, or scripts/install-deps)"
+	_lab_need ip ping || lab_skip "iproute2 or ping missing (scripts/install-deps)"
+	if ! [[ $n =~ ^[0-9]+$ ]] || [ "$n" -lt 1 ] || [ "$n" -gt 80 ]; then
+		lab_fail "lab_up: node count 1..80, got $n"
+	fi
+	t0=$(_lab_now_us)
+
+	# A lab left by an earlier process with our pid is dead: clear it.
+	_lab_remove_namespaces
+	LAB_N=$n
+	local base=${LAB_TMPDIR:-/dev/shm}
+	[ -d "$base" ] && [ -w "$base" ] || base=${TMPDIR:-/tmp}
+	LAB_DIR=$(mktemp -d "$base/vipd-lab.$LAB_PREFIX.XXXXXX") || lab_fail "mktemp failed"
+	export LAB_DIR LAB_N LAB_PREFIX LAB_TTL
+	printf 'LAB_PREFIX=%s\nLAB_DIR=%s\nLAB_N=%s\nLAB_TTL=%s\n' \
+		"$LAB_PREFIX" "$LAB_DIR" "$LAB_N" "$LAB_TTL" >"$LAB_DIR/lab.env"
+	mkdir -p "$LAB_DIR/cl"
+	for ((i = 1; i <= n; i++)); do
+		mkdir -p "$LAB_DIR/n$i"
+	done
+	_lab_watchdog
+
+	# The switch: its own namespace, no IP at all.
+	ns=$LAB_PREFIX-br
+	ip netns add "$ns" || lab_fail "ip netns add $ns"
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 >/dev/null
+	ip -n "$ns" link set lo up
+	ip -n "$ns" link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0 ||
+		lab_fail "cannot create bridge in $ns"
+	ip -n "$ns" link set br0 up
+
+	for i in $(seq 1 "$n") cl; do
+		local name port a4 a6 plen4=24 plen6=64 accept=1 notify=1
+		if [ "$i" = cl ]; then
+			name=cl port=pcl mac=02:00:00:00:00:05 a4=$LAB_CLIENT4 a6=$LAB_CLIENT6
+			accept=$cl_arp_accept notify=0 # Linux defaults unless asked
+		else
+			name=n$i port=p$i a4=$(lab_node_addr4 "$i") a6=$(lab_node_addr6 "$i")
+			mac=$(printf '02:00:00:00:00:%02x' $((10 + i)))
+		fi
+		ns=$LAB_PREFIX-$name
+		ip netns add "$ns" || lab_fail "ip netns add $ns"
+		ip -n "$ns" link set lo up
+		# DAD off before any link exists so nothing stays tentative.
+		ip netns exec "$ns" sysctl -qw \
+			net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+			net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0 \
+			net.ipv4.conf.all.arp_accept=$accept net.ipv4.conf.default.arp_accept=$accept \
+			net.ipv4.conf.all.arp_notify=$notify net.ipv4.conf.default.arp_notify=$notify >/dev/null
+		ip -n "$LAB_PREFIX-br" link add "$port" type veth peer name eth0 address "$mac" netns "$ns" ||
+			lab_fail "cannot create veth for $name"
+		ip netns exec "$ns" sysctl -qw \
+			net.ipv6.conf.eth0.accept_dad=0 net.ipv6.conf.eth0.accept_ra=0 \
+			net.ipv4.conf.eth0.arp_accept=$accept net.ipv4.conf.eth0.arp_notify=$notify >/dev/null
+		ip -n "$ns" addr add "$a4/$plen4" dev eth0
+		ip -n "$ns" addr add "$a6/$plen6" dev eth0 nodad
+		ip -n "$LAB_PREFIX-br" link set "$port" master br0 up
+		ip -n "$ns" link set eth0 up
+	done
+	lab_log "lab $LAB_PREFIX up: $n nodes + client in $(( ($(_lab_now_us) - t0) / 1000 )) ms, dir $LAB_DIR"
+}
+
+# Every namespace whose name starts with "$LAB_PREFIX-".
+_lab_namespaces() {
+	ip netns list 2>/dev/null | awk -v p="$LAB_PREFIX-" 'index($1, p) == 1 { print $1 }'
+}
+
