@@ -217,19 +217,16 @@ _lab_answers() {
 
 # lab_power_off ID: a power loss: freeze every process in node ID's
 # namespace (SIGSTOP), take eth0 down and flush its addresses (RAM is gone:
-# the VIP too, which the ownership monitor records), then SIGKILL them.
-# The lab's own address monitor keeps running (it is the observer).
+# the VIP too, which the ownership recorder records), then SIGKILL them.
+# The recorder lives in the bridge namespace (the observer) and keeps
+# running.
 lab_power_off() {
-	local mon
 	_lab_resolve "$1" || return 1
-	mon=$(_lab_pidfile_pid "$_DIR/addrmon.pid" 2>/dev/null) || mon=
 	# shellcheck disable=SC2046
-	_lab_kill_ns STOP "$mon $(_lab_wrappers $(ip netns pids "$_NS"))" "$_NS"
+	_lab_kill_ns STOP "$(_lab_wrappers $(ip netns pids "$_NS"))" "$_NS"
 	ip -n "$_NS" link set eth0 down
 	ip -n "$_NS" addr flush dev eth0
-	# the monitor's own spawn wrapper is its parent
-	_lab_kill_ns KILL "$mon $(awk '$1 == "PPid:" { print $2 }' "/proc/$mon/status" 2>/dev/null)" "$_NS" ||
-		lab_log "lab_power_off: processes left in $_NS"
+	_lab_kill_ns KILL "" "$_NS" || lab_log "lab_power_off: processes left in $_NS"
 	lab_log "power off $_NAME"
 }
 

@@ -113,37 +113,78 @@ lab_probe_max_outage_ms() {
 
 # --- ownership ----------------------------------------------------------------
 
-# lab_monitor_start: record address events in every node (ip -ts -o monitor
-# address -> $LAB_DIR/n<i>/addr.mon). Call before vipd starts; returns once
-# every monitor listens.
+# lab_monitor_start: record every node's address events, in the order the
+# kernel made them, to $LAB_DIR/n<i>/addr.mon (lines as `ip -ts -o monitor
+# address` prints them). Call before vipd starts; returns once the recorder
+# hears every node.
 #
-# The stamps are NOT the kernel's: `ip` prints gettimeofday() when it reads
-# the event, so a monitor waiting for the CPU stamps late, and across nodes
-# a late delete can look like an overlap with the next owner's add. On a
-# busy box that lag reached several ms (an apparent 2.5 ms overlap on a
-# graceful handover whose causal chain - delete, lease revoke, etcd commit,
-# watch, add - takes 5 ms). So the monitors run SCHED_FIFO (chrt execs ip in
-# place: the pid stays ip's) and read within microseconds of the event.
+# One recorder for all nodes: `ip monitor address all-nsid` in the bridge
+# namespace, where every node's namespace has an id (nsid i for node i), so
+# every node's events arrive through ONE netlink socket, queued in the
+# order the kernel made them. The stamps are not the kernel's (`ip` prints
+# gettimeofday() when it reads an event), but read from one queue they
+# keep that order: an old owner's delete, which causally precedes the next
+# owner's add (delete acknowledged, lease revoked, etcd commit, watch,
+# add), is always stamped before it, however late the recorder runs. With
+# one monitor per node, a busy box once stamped a node's delete 2.5 ms
+# after the next owner's add: a false overlap. The recorder also runs
+# SCHED_FIFO when chrt exists, to keep the stamps close to the events. It
+# lives outside the nodes, so a node's power loss never touches it. A small
+# sh loop splits the lines by nsid into the per-node files through
+# $LAB_DIR/nsid/<id> -> n<i> (dropping the "[nsid N]" tag; the link shows
+# as if<index>, the node's index, since the names are not visible from the
+# bridge namespace).
 lab_monitor_start() {
-	local i pid deadline rt=()
+	local i id ids pid deadline rt=() br=$LAB_PREFIX-br probe=198.18.1.1
 	if command -v chrt >/dev/null 2>&1; then
 		rt=(chrt -f 20)
 	fi
+	mkdir -p "$LAB_DIR/nsid"
 	for ((i = 1; i <= LAB_N; i++)); do
-		_lab_spawn "$LAB_PREFIX-n$i" "$LAB_DIR/n$i" addrmon "$LAB_DIR/n$i/addr.mon" \
-			"${rt[@]}" ip -ts -o monitor address || lab_fail "cannot start the monitor on n$i"
+		ids=$(ip -n "$br" netns list-id) || lab_fail "cannot list the nsids in $br"
+		id=$(awk -v n="$LAB_PREFIX-n$i" '$1 == "nsid" && $NF == n ")" { print $2 }' <<<"$ids")
+		if [ -z "$id" ]; then # not made by a veth: give it one
+			id=$((1000 + i))
+			ip -n "$br" netns set "$LAB_PREFIX-n$i" "$id" || lab_fail "cannot give n$i an nsid in $br"
+		fi
+		ln -sfn "../n$i" "$LAB_DIR/nsid/$id"
+		: >>"$LAB_DIR/n$i/addr.mon"
 	done
-	# listening = its netlink socket exists (ip binds the groups at open)
+	# shellcheck disable=SC2016 # the sh expands them
+	_lab_spawn "$br" "$LAB_DIR" addrmon "$LAB_DIR/addrmon.log" \
+		"${rt[@]}" sh -c '
+			ip -ts -o monitor address all-nsid | while IFS= read -r line; do
+				case $line in
+				"["*"] [nsid "[0-9]*"]"*) ;;
+				*) continue ;;
+				esac
+				stamp=${line%%"] [nsid "*}]
+				rest=${line#*"] [nsid "}
+				id=${rest%%"]"*}
+				[ -d "$1/nsid/$id" ] || continue
+				printf "%s %s\n" "$stamp" "${rest#*"]"}" >>"$1/nsid/$id/addr.mon"
+			done' addrmon "$LAB_DIR" || lab_fail "cannot start the ownership recorder"
+	# Listening: an address added and removed on each node's lo shows in
+	# that node's file (198.18.1.0/24 is no lab address or VIP).
 	for ((i = 1; i <= LAB_N; i++)); do
-		pid=$(_lab_pidfile_pid "$LAB_DIR/n$i/addrmon.pid")
-		deadline=$(_lab_deadline 3)
-		# (no "| grep -q": under pipefail its early exit can fail the pipe)
-		until [[ $(ls -l "/proc/$pid/fd" 2>/dev/null) == *socket:* ]]; do
-			_lab_past "$deadline" && lab_fail "monitor on n$i not listening"
-			sleep 0.01
+		deadline=$(_lab_deadline 5)
+		while :; do
+			ip -n "$LAB_PREFIX-n$i" addr replace "$probe/32" dev lo 2>/dev/null || true
+			[[ $(<"$LAB_DIR/n$i/addr.mon") != *" inet $probe/32 "* ]] || break
+			_lab_past "$deadline" && lab_fail "the recorder does not hear n$i"
+			sleep 0.02
 		done
+		ip -n "$LAB_PREFIX-n$i" addr del "$probe/32" dev lo 2>/dev/null || true
 	done
-	sleep 0.05
+	pid=$(_lab_pidfile_pid "$LAB_DIR/addrmon.pid") || lab_fail "no recorder pid"
+	lab_log "ownership recorder (pid $pid) hears $LAB_N nodes"
+}
+
+# lab_monitor_alive: true while the ownership recorder runs.
+lab_monitor_alive() {
+	local pid
+	pid=$(_lab_pidfile_pid "$LAB_DIR/addrmon.pid") || return 1
+	_lab_alive "$pid"
 }
 
 # lab_owner [ADDR]: print the nodes holding ADDR (default VIP4) now, e.g.

@@ -158,7 +158,7 @@ for p in etcd service churn; do
 		lab_fail "$p survived the power loss of n3"
 	fi
 done
-lab_assert "n3's monitor (the observer) survived" eval 'lab_pid 3 addrmon >/dev/null'
+lab_assert "the ownership recorder (the observer) survived" lab_monitor_alive
 lab_assert "n3's eth0 is down" eval '[[ $(ip -n "$LAB_PREFIX-n3" -o link show eth0) != *",UP"* ]]'
 lab_assert "n3 has no address on eth0" eval '[[ $(ip -n "$LAB_PREFIX-n3" -o addr show dev eth0) != *198.18.* ]]'
 lab_power_on 3
