@@ -155,7 +155,7 @@ static void win_all(void)
 		struct etcd_req *rg;
 		char *k;
 
-		fake_etcd_reply(txn, "{\"succeeded\":true}");
+		fake_etcd_reply(txn, "{\"header\":{\"revision\":\"9\"},\"succeeded\":true}");
 		rg = fake_etcd_last("/v3/kv/range");
 		assert_int_equal(fake_req_state(rg), FAKE_REQ_PENDING);
 		k = kv(key, "node-a", lease, 9);

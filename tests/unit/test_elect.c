@@ -23,6 +23,7 @@
 #include "fake_loop.h"
 #include "log.h"
 #include "loop.h"
+#include "xmem.h"
 
 #define NAME    "/vipd/election/198.18.0.100"
 #define NODE    "node-a"
@@ -128,12 +129,14 @@ static void range_reply(int64_t rev, char *kv1, char *kv2)
 	free(kv2);
 }
 
-static void txn_ok(void)
+/* The campaign txn put our key at revision rev (its create revision). */
+static void txn_ok(int64_t rev)
 {
 	struct etcd_req *r = fake_etcd_pending("/v3/kv/txn");
 
 	assert_non_null(r);
-	fake_etcd_reply(r, "{\"header\":{\"revision\":\"10\"},\"succeeded\":true}");
+	fake_etcd_reply(r, "{\"header\":{\"revision\":\"%lld\"},\"succeeded\":true}",
+	    (long long)rev);
 }
 
 /* The open watch must be on key from start_revision from. */
@@ -165,7 +168,7 @@ static void push_delete(struct etcd_req *w, const char *key, int64_t rev)
 static struct etcd_req *lead(struct t *t)
 {
 	campaign(t, LEASE);
-	txn_ok();
+	txn_ok(9);
 	range_reply(10, kv(OURKEY, NODE, LEASE, 9), NULL);
 	assert_true(elect_is_leader(t->el));
 	return watching(OURKEY, 11);
@@ -205,7 +208,7 @@ static void test_campaign_txn_range_lead_watch_own_key(void **state)
 	campaign(t, LEASE);
 	assert_int_equal(fake_etcd_count(), 1);
 
-	txn_ok();
+	txn_ok(9);
 	rg = fake_etcd_pending("/v3/kv/range");
 	assert_non_null(rg);
 	s = fake_req_b64(rg, "key");
@@ -253,7 +256,7 @@ static void test_delete_between_read_and_watch_is_delivered(void **state)
 	struct etcd_req *w;
 
 	campaign(t, LEASE);
-	txn_ok();
+	txn_ok(19);
 	range_reply(20, kv(PREDKEY, "node-b", 0x7777, 5), kv(OURKEY, NODE, LEASE, 19));
 	assert_false(elect_is_leader(t->el));
 	assert_string_equal(elect_leader(t->el), "node-b");
@@ -280,7 +283,7 @@ static void test_watch_broken_rereads_before_watching_again(void **state)
 	struct etcd_req *w;
 
 	campaign(t, LEASE);
-	txn_ok();
+	txn_ok(19);
 	range_reply(20, kv(PREDKEY, "node-b", 0x7777, 5), kv(OURKEY, NODE, LEASE, 19));
 	w = watching(PREDKEY, 21);
 	fake_etcd_end(w, -EPIPE, 0, "stream closed by server");
@@ -300,7 +303,7 @@ static void test_watch_compacted_rereads_with_backoff(void **state)
 	struct etcd_req *w;
 
 	campaign(t, LEASE);
-	txn_ok();
+	txn_ok(19);
 	range_reply(20, kv(PREDKEY, "node-b", 0x7777, 5), kv(OURKEY, NODE, LEASE, 19));
 	w = watching(PREDKEY, 21);
 	fake_etcd_push(w, "{\"header\":{\"revision\":\"60\"},\"canceled\":true,"
@@ -384,7 +387,7 @@ static void test_read_in_flight_when_predecessor_deleted_rereads(void **state)
 	struct etcd_req *w;
 
 	campaign(t, LEASE);
-	txn_ok();
+	txn_ok(19);
 	range_reply(20, kv(PREDKEY, "node-b", 0x7777, 5), kv(OURKEY, NODE, LEASE, 19));
 	w = watching(PREDKEY, 21);
 	fake_loop_advance(RECHECK);
@@ -415,8 +418,10 @@ static void test_recheck_finds_key_gone(void **state)
 
 /* Range replies the code must survive (raw bytes, judged as the transport
  * judges them). A reply that is not a JSON object is a failed read: it
- * proves nothing, leadership stays as it was (the fence guards it). A
- * readable reply without our key first steps down. */
+ * proves nothing, leadership stays as it was (the fence guards it), and
+ * so is a reply without a revision a watch can start after. A readable
+ * reply without our key (its exact bytes, our lease and the create
+ * revision our txn reported) steps down. */
 static void test_unreadable_range_replies(void **state)
 {
 	static const struct {
@@ -431,9 +436,20 @@ static void test_unreadable_range_replies(void **state)
 		{ "{\"kvs\":[{\"key\":\"!!!\"}]}", false },
 		{ "{\"kvs\":[{\"key\":5,\"value\":[]}],\"header\":{\"revision\":\"x\"}}", false },
 		{ "{\"kvs\":[{}],\"header\":{\"revision\":\"-5\"}}", false },
-		/* our key first (base64 of OURKEY), odd value and header */
+		/* our key's name first, but without our lease and create
+		 * revision: not ours (someone else wrote it) */
 		{ "{\"kvs\":[{\"key\":\"L3ZpcGQvZWxlY3Rpb24vMTk4LjE4LjAuMTAwLzEyMzQ=\",\"value\":7}],"
-		  "\"header\":[]}", true },
+		  "\"header\":[]}", false },
+		/* our key first, odd value, but no usable revision to watch
+		 * from (missing, <= 0, INT64_MAX: rev + 1 would overflow): a
+		 * read that proves nothing */
+		{ "{\"kvs\":[{\"key\":\"L3ZpcGQvZWxlY3Rpb24vMTk4LjE4LjAuMTAwLzEyMzQ=\",\"value\":7,"
+		  "\"lease\":\"4660\",\"create_revision\":\"9\"}],\"header\":[]}", true },
+		{ "{\"kvs\":[{\"key\":\"L3ZpcGQvZWxlY3Rpb24vMTk4LjE4LjAuMTAwLzEyMzQ=\","
+		  "\"lease\":\"4660\",\"create_revision\":\"9\"}],\"header\":{\"revision\":\"-5\"}}", true },
+		{ "{\"kvs\":[{\"key\":\"L3ZpcGQvZWxlY3Rpb24vMTk4LjE4LjAuMTAwLzEyMzQ=\","
+		  "\"lease\":\"4660\",\"create_revision\":\"9\"}],"
+		  "\"header\":{\"revision\":\"9223372036854775807\"}}", true },
 	};
 	struct t *t = *state;
 
@@ -464,6 +480,294 @@ static void test_unreadable_range_replies(void **state)
 	}
 }
 
+/* ---- a hostile writer under the prefix, against a small etcd model ------------ */
+
+/*
+ * Just enough of etcd to run two elections against it: keys are bytes
+ * (NULs included), revisions count up, ranges sort by create revision,
+ * txns create only if absent, watches get the deletes of their exact key
+ * from their start revision on. The test plays a third client with write
+ * access to the prefix.
+ */
+struct mkv {
+	char key[64];
+	size_t klen;
+	char value[32];
+	int64_t lease, crev;
+	bool live;
+};
+
+struct mdel {
+	char key[64];
+	size_t klen;
+	int64_t rev;
+};
+
+static struct model {
+	struct mkv kv[32];
+	size_t n;
+	struct mdel del[32];
+	size_t n_del;
+	int64_t rev;
+	struct etcd_req *watch[64]; /* watches seen, and the last delete each got */
+	int64_t delivered[64];
+	size_t n_watch;
+} M;
+
+static struct mkv *m_find(const char *key, size_t klen)
+{
+	for (size_t i = 0; i < M.n; i++)
+		if (M.kv[i].live && M.kv[i].klen == klen && memcmp(M.kv[i].key, key, klen) == 0)
+			return &M.kv[i];
+	return NULL;
+}
+
+static void m_put(const char *key, size_t klen, const char *value, int64_t lease)
+{
+	struct mkv *kv = &M.kv[M.n++];
+
+	assert_null(m_find(key, klen));
+	assert_true(M.n <= 32 && klen <= sizeof(kv->key));
+	memcpy(kv->key, key, klen);
+	kv->klen = klen;
+	snprintf(kv->value, sizeof(kv->value), "%s", value);
+	kv->lease = lease;
+	kv->crev = ++M.rev;
+	kv->live = true;
+}
+
+static void m_delete(const char *key, size_t klen)
+{
+	struct mkv *kv = m_find(key, klen);
+
+	if (kv == NULL)
+		return;
+	kv->live = false;
+	M.del[M.n_del].rev = ++M.rev;
+	memcpy(M.del[M.n_del].key, key, klen);
+	M.del[M.n_del++].klen = klen;
+}
+
+static char *m_kv_json(const struct mkv *kv)
+{
+	char *k = etcd_b64_encode(kv->key, kv->klen);
+	char *v = etcd_b64_encode(kv->value, strlen(kv->value));
+	char *s = NULL;
+
+	assert_true(asprintf(&s, "{\"key\":\"%s\",\"value\":\"%s\",\"lease\":\"%lld\","
+	    "\"create_revision\":\"%lld\",\"mod_revision\":\"%lld\"}", k, v,
+	    (long long)kv->lease, (long long)kv->crev, (long long)kv->crev) > 0);
+	free(k);
+	free(v);
+	return s;
+}
+
+/* bytes a (alen) < b (blen), as etcd orders keys */
+static int m_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+
+	return c != 0 ? c : (alen > blen) - (alen < blen);
+}
+
+static void m_answer(struct etcd_req *r)
+{
+	const char *path = fake_req_path(r);
+	size_t klen = 0, elen = 0;
+	char *key = NULL, *end = NULL, *all = xstrdup(""), *one;
+	const char *s;
+
+	if (strcmp(path, "/v3/kv/txn") == 0) {
+		struct mkv *kv;
+
+		s = json_string_value(fake_req_get(r, "compare.0.key"));
+		key = etcd_b64_decode(s, &klen);
+		if ((kv = m_find(key, klen)) != NULL) {
+			one = m_kv_json(kv);
+			fake_etcd_reply(r, "{\"header\":{\"revision\":\"%lld\"},\"succeeded\":false,"
+			    "\"responses\":[{\"response_range\":{\"kvs\":[%s],\"count\":\"1\"}}]}",
+			    (long long)M.rev, one);
+			free(one);
+		} else {
+			char *val = fake_req_b64(r, "success.0.request_put.value");
+
+			m_put(key, klen, val, fake_req_i64(r, "success.0.request_put.lease"));
+			free(val);
+			fake_etcd_reply(r, "{\"header\":{\"revision\":\"%lld\"},\"succeeded\":true,"
+			    "\"responses\":[{\"response_put\":{}}]}", (long long)M.rev);
+		}
+	} else if (strcmp(path, "/v3/kv/range") == 0) {
+		key = etcd_b64_decode(json_string_value(fake_req_get(r, "key")), &klen);
+		s = json_string_value(fake_req_get(r, "range_end"));
+		end = s ? etcd_b64_decode(s, &elen) : NULL;
+		for (size_t i = 0; i < M.n; i++) {
+			const struct mkv *kv = &M.kv[i];
+			bool in = end ? m_cmp(kv->key, kv->klen, key, klen) >= 0 &&
+			    m_cmp(kv->key, kv->klen, end, elen) < 0 :
+			    m_cmp(kv->key, kv->klen, key, klen) == 0;
+			char *tmp;
+
+			if (!kv->live || !in)
+				continue;
+			one = m_kv_json(kv);
+			tmp = all;
+			all = xasprintf("%s%s%s", tmp, *tmp ? "," : "", one);
+			free(tmp);
+			free(one);
+		}
+		fake_etcd_reply(r, "{\"header\":{\"revision\":\"%lld\"},\"kvs\":[%s]}",
+		    (long long)M.rev, all);
+	} else if (strcmp(path, "/v3/kv/deleterange") == 0) {
+		key = etcd_b64_decode(json_string_value(fake_req_get(r, "key")), &klen);
+		m_delete(key, klen);
+		fake_etcd_reply(r, "{\"header\":{\"revision\":\"%lld\"}}", (long long)M.rev);
+	} else {
+		fail_msg("model: unexpected request %s", path);
+	}
+	free(key);
+	free(end);
+	free(all);
+}
+
+/* Deliver the next delete a watch has not had yet. Returns true if one went. */
+static bool m_watch_step(struct etcd_req *w)
+{
+	size_t klen, wi;
+	int64_t from = fake_req_i64(w, "create_request.start_revision");
+	char *key = etcd_b64_decode(json_string_value(fake_req_get(w, "create_request.key")), &klen);
+	for (wi = 0; wi < M.n_watch && M.watch[wi] != w; wi++)
+		;
+	if (wi == M.n_watch) {
+		M.watch[M.n_watch] = w;
+		M.delivered[M.n_watch++] = 0;
+	}
+	for (size_t i = 0; i < M.n_del; i++) {
+		const struct mdel *d = &M.del[i];
+		char *k;
+
+		if (d->rev < from || d->rev <= M.delivered[wi] ||
+		    m_cmp(d->key, d->klen, key, klen) != 0)
+			continue;
+		M.delivered[wi] = d->rev;
+		free(key);
+		k = etcd_b64_encode(d->key, d->klen);
+		fake_etcd_push(w, "{\"header\":{\"revision\":\"%lld\"},\"events\":[{\"type\":\"DELETE\","
+		    "\"kv\":{\"key\":\"%s\",\"mod_revision\":\"%lld\"}}]}", (long long)d->rev, k,
+		    (long long)d->rev);
+		free(k);
+		return true;
+	}
+	free(key);
+	return false;
+}
+
+/* Answer everything pending, in the order sent, until nothing moves. */
+static void m_pump(void)
+{
+	bool moved = true;
+
+	while (moved) {
+		moved = false;
+		for (size_t i = 0; i < fake_etcd_count() && !moved; i++) {
+			struct etcd_req *r = fake_etcd_nth(i);
+
+			if (fake_req_state(r) != FAKE_REQ_PENDING)
+				continue;
+			if (fake_req_is_stream(r)) {
+				moved = m_watch_step(r);
+			} else {
+				m_answer(r);
+				moved = true;
+			}
+		}
+	}
+}
+
+static void on_model_elect(void *arg, bool leader)
+{
+	(void)arg;
+	(void)leader;
+}
+
+/* A leader's claim is justified: its exact key exists, on its lease, and no
+ * key under the election was created before it. */
+static void assert_justified(struct elect *el, const char *key, int64_t lease)
+{
+	const struct mkv *mine = m_find(key, strlen(key));
+
+	if (!elect_is_leader(el))
+		return;
+	assert_non_null(mine);
+	assert_int_equal(mine->lease, lease);
+	for (size_t i = 0; i < M.n; i++)
+		assert_false(M.kv[i].live && M.kv[i].crev < mine->crev);
+}
+
+/* Let retries and re-reads run (less than B's re-read period), checking
+ * after every step that at most one node leads, and only by right. */
+static void settle(struct elect *a, struct elect *b)
+{
+	for (int i = 0; i < 40; i++) {
+		m_pump();
+		assert_false(elect_is_leader(a) && elect_is_leader(b));
+		assert_justified(a, NAME "/a", 0xa);
+		assert_justified(b, NAME "/b", 0xb);
+		fake_loop_advance(25);
+	}
+}
+
+/*
+ * The issue's attack: a client with write access to the prefix puts
+ * NAME/a "\0x" - a different key whose C-string prefix is node A's key -
+ * then deletes A's real key, then B's, then its own. Before the fix A took
+ * the foreign key for its own, led on it while watching "NAME/a" (a key
+ * that no longer existed), and B led too at its next re-read.
+ */
+static void test_hostile_writer_never_two_leaders(void **state)
+{
+	static const char evil[] = NAME "/a\0x";
+	struct elect *a, *b;
+	struct t *t = *state;
+
+	memset(&M, 0, sizeof(M));
+	M.rev = 1;
+	/* A re-reads only after a minute, B every 5 s. */
+	a = elect_new(t->loop, t->etcd, NAME, "node-a", 60000, on_model_elect, NULL);
+	b = elect_new(t->loop, t->etcd, NAME, "node-b", 5000, on_model_elect, NULL);
+	elect_campaign(a, 0xa);
+	settle(a, b);
+	elect_campaign(b, 0xb);
+	settle(a, b);
+	assert_true(elect_is_leader(a));
+	assert_false(elect_is_leader(b));
+
+	m_put(evil, sizeof(evil) - 1, "evil", 0);          /* 1 */
+	settle(a, b);
+	m_delete(NAME "/a", strlen(NAME "/a"));             /* 2 */
+	settle(a, b);
+	m_delete(NAME "/b", strlen(NAME "/b"));             /* 3 */
+	settle(a, b);
+	m_delete(evil, sizeof(evil) - 1);                   /* 4 */
+	settle(a, b);
+	fake_loop_advance(5000);                            /* 5: B re-reads */
+	settle(a, b);
+	/* Someone leads again, by right. */
+	assert_true(elect_is_leader(a) || elect_is_leader(b));
+
+	/* A key of A's exact name on no lease (written by the hostile
+	 * client while A is away) is not A's to lead with. */
+	elect_reset(a);
+	elect_reset(b);
+	m_delete(NAME "/a", strlen(NAME "/a"));
+	m_delete(NAME "/b", strlen(NAME "/b"));
+	m_put(NAME "/a", strlen(NAME "/a"), "node-a", 0);
+	elect_campaign(a, 0xa);
+	settle(a, b);
+	assert_false(elect_is_leader(a));
+	elect_free(a);
+	elect_free(b);
+}
+
 /* ---- resign and reset -------------------------------------------------------------- */
 
 /* A campaign txn cancelled locally may still be applied by etcd, so the
@@ -482,7 +786,7 @@ static void test_resign_while_campaign_txn_in_flight(void **state)
 	assert_int_equal(t->calls, 0);
 	assert_int_equal(fake_req_state(txn), FAKE_REQ_PENDING);
 	assert_int_equal(fake_etcd_count(), 1);
-	txn_ok();
+	txn_ok(10);
 	/* Now the delete, and no range. */
 	del = fake_etcd_pending("/v3/kv/deleterange");
 	assert_non_null(del);
@@ -649,6 +953,7 @@ int main(void)
 		T(test_read_in_flight_when_predecessor_deleted_rereads),
 		T(test_recheck_finds_key_gone),
 		T(test_unreadable_range_replies),
+		T(test_hostile_writer_never_two_leaders),
 		T(test_resign_while_campaign_txn_in_flight),
 		T(test_resign_while_leading_retries_the_delete),
 		T(test_reset_forgets_without_etcd_calls),
