@@ -73,10 +73,20 @@ static void on_granted(void *arg, int64_t lease)
 
 	if (d->stopping)
 		return;
-	if (!d->cleaned) {
-		if (d->cleanup == NULL)
-			d->cleanup = elect_cleanup_stale(d->etcd, d->cfg->etcd.prefix, d->node,
+	if (!d->cleaned && d->n_vips > 0) {
+		if (d->cleanup == NULL) {
+			char **names = xcalloc(d->n_vips, sizeof(*names));
+
+			/* Only this daemon's own elections are cleaned. */
+			for (size_t i = 0; i < d->n_vips; i++)
+				names[i] = xasprintf("%s%s", d->cfg->etcd.prefix,
+				    d->cfg->vips[i].ip);
+			d->cleanup = elect_cleanup_stale(d->etcd, names, d->n_vips, d->node,
 			    lease, on_cleaned, d);
+			for (size_t i = 0; i < d->n_vips; i++)
+				free(names[i]);
+			free(names);
+		}
 		return;
 	}
 	set_lease_all(d, lease);
