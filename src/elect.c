@@ -33,6 +33,8 @@ struct elect {
 	char *key;             /* name/<lease hex>, NULL when not campaigning */
 	int64_t my_rev;        /* our key's create revision, from our txn; 0 = unknown */
 	char *leader_value;    /* as last read; "" if none */
+	char *leader_key;      /* base64 of the key leader_value belongs to, or NULL */
+	struct etcd_req *value_req; /* reading the leader's value */
 	int64_t lease;
 	bool campaigning;
 	bool leader;
@@ -123,6 +125,10 @@ static void stop_watch(struct elect *el)
 static void stop_following(struct elect *el)
 {
 	stop_watch(el);
+	etcd_cancel(el->value_req);
+	el->value_req = NULL;
+	free(el->leader_key);
+	el->leader_key = NULL;
 	loop_timer_disarm(el->retry);
 	loop_timer_disarm(el->recheck);
 	el->step = EL_IDLE;
@@ -279,6 +285,52 @@ static bool kv_is_mine(const struct elect *el, const json_t *kv)
 	return mine;
 }
 
+/* Node names are short; a longer value is shown cut (it is only shown). */
+#define LEADER_VALUE_MAX 255
+
+static void on_value(void *arg, const struct etcd_result *r)
+{
+	struct elect *el = arg;
+	json_t *kv = json_array_get(json_object_get(r->body, "kvs"), 0);
+	const char *key = json_string_value(json_object_get(kv, "key"));
+	char *val;
+
+	el->value_req = NULL;
+	if (r->err != 0 || key == NULL || el->leader_key == NULL ||
+	    strcmp(key, el->leader_key) != 0 || el->leader)
+		return; /* gone or moved on: the next read asks again */
+	val = etcd_get_b64(kv, "value");
+	if (val == NULL)
+		val = xstrdup("?");
+	if (strlen(val) > LEADER_VALUE_MAX)
+		val[LEADER_VALUE_MAX] = '\0';
+	set_leader(el, false, val);
+	free(val);
+}
+
+/*
+ * The leader's value (node name) to show, given first, the first kv of a
+ * keys_only read (or NULL): the one known if the leading key is the same
+ * as before, else "" for now while one request reads that key's value.
+ * Election reads leave values out, so that a few huge values written under
+ * the prefix cannot push every read over the reply size cap. Caller frees.
+ */
+static char *leader_value_of(struct elect *el, const json_t *first)
+{
+	const char *key = json_string_value(json_object_get(first, "key"));
+
+	if (key != NULL && el->leader_key != NULL && strcmp(key, el->leader_key) == 0)
+		return xstrdup(el->leader_value);
+	etcd_cancel(el->value_req);
+	el->value_req = NULL;
+	free(el->leader_key);
+	el->leader_key = key ? xstrdup(key) : NULL;
+	if (key != NULL)
+		el->value_req = etcd_call(el->etcd, "/v3/kv/range",
+		    json_pack("{s:s}", "key", key), 0, on_value, el);
+	return xstrdup("");
+}
+
 static void on_check(void *arg, const struct etcd_result *r)
 {
 	struct elect *el = arg;
@@ -312,9 +364,13 @@ static void on_check(void *arg, const struct etcd_result *r)
 		pred = kv;
 	}
 	first = json_array_get(kvs, 0);
-	leader_val = first ? etcd_get_b64(first, "value") : xstrdup("");
-	if (leader_val == NULL)
-		leader_val = xstrdup("?");
+	if (found && pred == NULL) { /* we lead: the value is ours */
+		free(el->leader_key);
+		el->leader_key = xstrdup(json_string_value(json_object_get(first, "key")));
+		leader_val = xstrdup(el->value);
+	} else {
+		leader_val = leader_value_of(el, first);
+	}
 
 	if (!found) {
 		/* Our key is gone although we campaign: deleted from outside,
@@ -374,11 +430,12 @@ static void do_check(struct elect *el)
 	if (el->req != NULL)
 		return;
 	el->step = EL_CHECK;
-	body = json_pack("{s:o, s:o, s:s, s:s}",
+	body = json_pack("{s:o, s:o, s:s, s:s, s:b}",
 	    "key", etcd_json_b64(el->prefix),
 	    "range_end", etcd_json_b64(el->prefix_end),
 	    "sort_order", "ASCEND",
-	    "sort_target", "CREATE");
+	    "sort_target", "CREATE",
+	    "keys_only", 1);
 	el->req = etcd_call(el->etcd, "/v3/kv/range", body, 0, on_check, el);
 }
 

@@ -122,9 +122,15 @@ static void range_reply(int64_t rev, char *kv1, char *kv2)
 	struct etcd_req *r = fake_etcd_pending("/v3/kv/range");
 
 	assert_non_null(r);
+	assert_true(json_is_true(fake_req_get(r, "keys_only")));
 	fake_etcd_reply(r, "{\"header\":{\"revision\":\"%lld\"},\"kvs\":[%s%s%s],\"count\":\"%d\"}",
 	    (long long)rev, kv1 ? kv1 : "", kv2 ? "," : "", kv2 ? kv2 : "",
 	    (kv1 != NULL) + (kv2 != NULL));
+	/* A follower reads the leader's value (the first key) by itself. */
+	r = fake_etcd_pending("/v3/kv/range");
+	if (r != NULL && fake_req_get(r, "range_end") == NULL && kv1 != NULL)
+		fake_etcd_reply(r, "{\"header\":{\"revision\":\"%lld\"},\"kvs\":[%s]}",
+		    (long long)rev, kv1);
 	free(kv1);
 	free(kv2);
 }
@@ -243,6 +249,41 @@ static void test_create_lease_not_found_retries_the_txn(void **state)
 	assert_null(fake_etcd_pending("/v3/kv/range"));
 	assert_false(elect_is_leader(t->el));
 	assert_int_equal(t->calls, 0);
+}
+
+/* Election reads leave values out (keys_only): a few huge values under
+ * the prefix cannot push every read over the client's 4 MiB reply cap and
+ * freeze the election. The leader's name is read once per leading key. */
+static void test_reads_keys_only_leader_value_once(void **state)
+{
+	struct t *t = *state;
+	struct etcd_req *rg, *val;
+	char *k;
+
+	campaign(t, LEASE);
+	txn_ok(19);
+	rg = fake_etcd_pending("/v3/kv/range");
+	assert_true(json_is_true(fake_req_get(rg, "keys_only")));
+	fake_etcd_reply(rg, "{\"header\":{\"revision\":\"20\"},\"kvs\":["
+	    "{\"key\":\"L3ZpcGQvZWxlY3Rpb24vMTk4LjE4LjAuMTAwLzc3Nzc=\",\"lease\":\"30583\",\"create_revision\":\"5\"},"
+	    "{\"key\":\"L3ZpcGQvZWxlY3Rpb24vMTk4LjE4LjAuMTAwLzEyMzQ=\",\"lease\":\"4660\",\"create_revision\":\"19\"}]}");
+	assert_false(elect_is_leader(t->el));
+	watching(PREDKEY, 21);
+	val = fake_etcd_pending("/v3/kv/range");
+	assert_non_null(val);
+	assert_null(fake_req_get(val, "range_end"));
+	k = fake_req_b64(val, "key");
+	assert_string_equal(k, PREDKEY);
+	free(k);
+	fake_etcd_reply(val, "{\"kvs\":[{\"key\":\"L3ZpcGQvZWxlY3Rpb24vMTk4LjE4LjAuMTAwLzc3Nzc=\","
+	    "\"value\":\"bm9kZS1i\"}]}");
+	assert_string_equal(elect_leader(t->el), "node-b");
+	/* The periodic re-read: same leader, no second value read. */
+	fake_loop_advance(RECHECK);
+	range_reply(30, kv(PREDKEY, "node-b", 0x7777, 5), kv(OURKEY, NODE, LEASE, 19));
+	assert_null(fake_etcd_pending("/v3/kv/range"));
+	assert_int_equal(fake_etcd_count_path("/v3/kv/range"), 3);
+	assert_string_equal(elect_leader(t->el), "node-b");
 }
 
 /* ---- watches -------------------------------------------------------------------- */
@@ -1019,6 +1060,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_campaign_txn_range_lead_watch_own_key),
 		T(test_create_lease_not_found_retries_the_txn),
+		T(test_reads_keys_only_leader_value_once),
 		T(test_delete_between_read_and_watch_is_delivered),
 		T(test_watch_broken_rereads_before_watching_again),
 		T(test_watch_compacted_rereads_with_backoff),
