@@ -19,6 +19,7 @@
 #include "log.h"
 #include "loop.h"
 #include "netlink.h"
+#include "privs.h"
 #include "session.h"
 #include "vip.h"
 #include "xmem.h"
@@ -212,29 +213,20 @@ static void on_signal(int signo, void *arg)
 
 /* ---- start-up ------------------------------------------------------------- */
 
-/* Read the etcd password file: first line, without its newline. */
-static char *read_password(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-
-	if (f == NULL)
-		fatal("etcd: cannot read passwordFile %s", path);
-	n = getline(&line, &cap, f);
-	fclose(f);
-	if (n < 0)
-		fatalx("etcd: passwordFile %s is empty", path);
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		line[--n] = '\0';
-	return line;
-}
-
 static void check_readable(const char *what, const char *path)
 {
 	if (path != NULL && access(path, R_OK) < 0)
 		fatal("etcd: %s %s not readable", what, path);
+}
+
+/* Sockets are open and secrets read: keep only what the VIPs need. */
+static void drop_privileges(void)
+{
+	char why[512];
+
+	if (privs_drop(why, sizeof(why)) < 0)
+		fatalx("capabilities: %s", why);
+	log_debug("capabilities: kept CAP_NET_ADMIN CAP_NET_RAW only");
 }
 
 static struct etcd *make_etcd(struct loop *loop, const struct cfg *c)
@@ -247,15 +239,18 @@ static struct etcd *make_etcd(struct loop *loop, const struct cfg *c)
 		.key_file = c->etcd.key_file,
 		.username = c->etcd.username,
 		.timeout_ms = c->etcd.timeout_ms,
+		.allow_insecure = c->etcd.allow_insecure,
 	};
+	char why[256];
 	char *password = NULL;
 	struct etcd *e;
 
 	check_readable("caFile", c->etcd.ca_file);
 	check_readable("certFile", c->etcd.cert_file);
 	check_readable("keyFile", c->etcd.key_file);
-	if (c->etcd.username != NULL && c->etcd.password_file != NULL)
-		password = read_password(c->etcd.password_file);
+	if (c->etcd.username != NULL && c->etcd.password_file != NULL &&
+	    privs_read_secret(c->etcd.password_file, &password, why, sizeof(why)) < 0)
+		fatalx("etcd: passwordFile %s %s", c->etcd.password_file, why);
 	o.password = password;
 	e = etcd_new(loop, &o);
 	if (password)
@@ -292,6 +287,7 @@ int daemon_run(const struct cfg *cfg)
 	d.etcd = make_etcd(d.loop, cfg);
 	d.session = session_new(d.loop, d.etcd, cfg->lease_ttl_ms, cfg->etcd.timeout_ms,
 	    &session_ops, &d);
+	drop_privileges();
 
 	log_info("starting version=%s node=%s vips=%zu etcd=%s ttl_ms=%u fence_margin_ms=%u",
 	    VIPD_VERSION, d.node, cfg->n_vips, cfg->etcd.endpoints[0], cfg->lease_ttl_ms,
