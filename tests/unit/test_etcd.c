@@ -1,0 +1,241 @@
+/*
+ * test_etcd.c - the real etcd.c transport (libcurl on the real loop)
+ * against a one-shot HTTP server in a thread on 127.0.0.1: vipd talks to
+ * etcd only as configured (no proxy from the environment, no credentials
+ * in clear) and etcd's texts reach the log escaped.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "etcd.h"
+#include "log.h"
+#include "loop.h"
+
+struct server {
+	int fd;
+	int port;
+	const char *reply;  /* the whole HTTP response */
+	char req[8192];     /* what came in */
+	pthread_t th;
+};
+
+static int listen_any(int *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 8), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/* Accept one connection, read one request (headers and a JSON body), answer. */
+static void *serve_one(void *arg)
+{
+	struct server *s = arg;
+	int c = accept(s->fd, NULL, NULL);
+	size_t got = 0;
+
+	if (c < 0)
+		return NULL;
+	while (got < sizeof(s->req) - 1) {
+		ssize_t n = read(c, s->req + got, sizeof(s->req) - 1 - got);
+		char *body;
+
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		s->req[got] = '\0';
+		body = strstr(s->req, "\r\n\r\n");
+		if (body != NULL && strchr(body, '}') != NULL)
+			break;
+	}
+	(void)!write(c, s->reply, strlen(s->reply));
+	close(c);
+	return NULL;
+}
+
+static void server_start(struct server *s, const char *reply)
+{
+	s->fd = listen_any(&s->port);
+	s->reply = reply;
+	assert_int_equal(pthread_create(&s->th, NULL, serve_one, s), 0);
+}
+
+static void server_stop(struct server *s)
+{
+	shutdown(s->fd, SHUT_RDWR);
+	pthread_join(s->th, NULL);
+	close(s->fd);
+}
+
+struct got {
+	struct loop *loop;
+	int err;
+	int code;
+	char message[512];
+	bool done;
+};
+
+static void on_done(void *arg, const struct etcd_result *r)
+{
+	struct got *g = arg;
+
+	g->err = r->err;
+	g->code = r->code;
+	snprintf(g->message, sizeof(g->message), "%s", r->message);
+	g->done = true;
+	loop_stop(g->loop);
+}
+
+static void on_deadline(void *arg)
+{
+	loop_stop(arg);
+}
+
+/* One call to http://127.0.0.1:port, run until answered (or 5 s). */
+static void call(struct got *g, int port)
+{
+	char url[64], *eps[] = { url };
+	struct etcd_opts o = { .endpoints = eps, .n_endpoints = 1, .timeout_ms = 3000 };
+	struct loop_timer *deadline;
+	struct etcd *e;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	g->loop = loop_new();
+	assert_non_null(g->loop);
+	e = etcd_new(g->loop, &o);
+	assert_non_null(e);
+	deadline = loop_timer_new(g->loop, on_deadline, g->loop);
+	loop_timer_arm(deadline, 5000);
+	etcd_call(e, "/v3/kv/range", json_pack("{s:s}", "key", "YQ=="), 0, on_done, g);
+	loop_run(g->loop);
+	assert_true(g->done);
+	etcd_free(e);
+	loop_timer_free(deadline);
+	loop_free(g->loop);
+}
+
+/* http_proxy, HTTPS_PROXY, ALL_PROXY set: vipd still goes straight to
+ * etcd. Before the fix libcurl sent the request to the proxy. */
+static void test_proxy_environment_ignored(void **state)
+{
+	struct server s = { 0 };
+	struct pollfd pfd;
+	struct got g = { 0 };
+	char proxy[64];
+	int pport, pfd_fd = listen_any(&pport);
+
+	(void)state;
+	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", pport);
+	setenv("http_proxy", proxy, 1);
+	setenv("HTTPS_PROXY", proxy, 1);
+	setenv("ALL_PROXY", proxy, 1);
+	unsetenv("no_proxy");
+	unsetenv("NO_PROXY");
+	server_start(&s, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 2\r\nConnection: close\r\n\r\n{}");
+	call(&g, s.port);
+	server_stop(&s);
+	unsetenv("http_proxy");
+	unsetenv("HTTPS_PROXY");
+	unsetenv("ALL_PROXY");
+	pfd = (struct pollfd){ .fd = pfd_fd, .events = POLLIN };
+	assert_int_equal(poll(&pfd, 1, 0), 0); /* nobody knocked at the proxy */
+	close(pfd_fd);
+	assert_int_equal(g.err, 0);
+	assert_non_null(strstr(s.req, "POST /v3/kv/range HTTP/1.1"));
+}
+
+/* etcd's error text with a newline must not forge a log line. */
+static void test_error_text_escaped_in_log(void **state)
+{
+	static const char body[] = "{\"error\":\"x\",\"code\":2,\"message\":"
+	    "\"boom\\n2026-01-01T00:00:00.000Z vipd[1] info: vip: acquired vip=198.18.0.100\"}";
+	char reply[1024], log[4096] = "", *nl;
+	struct server s = { 0 };
+	struct got g = { 0 };
+	int pipefd[2], saved;
+	ssize_t n;
+
+	(void)state;
+	snprintf(reply, sizeof(reply), "HTTP/1.1 500 Internal Server Error\r\n"
+	    "Content-Type: application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+	    strlen(body), body);
+	server_start(&s, reply);
+	assert_int_equal(pipe(pipefd), 0);
+	saved = dup(STDERR_FILENO);
+	dup2(pipefd[1], STDERR_FILENO);
+	call(&g, s.port);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(pipefd[1]);
+	n = read(pipefd[0], log, sizeof(log) - 1);
+	close(pipefd[0]);
+	server_stop(&s);
+	assert_true(n > 0);
+	log[n] = '\0';
+	assert_int_equal(g.err, -EIO);
+	/* One line, the newline shown as \x0a. */
+	nl = strchr(log, '\n');
+	assert_non_null(nl);
+	assert_string_equal(nl + 1, "");
+	assert_non_null(strstr(log, "error=\"boom\\x0a2026-01-01T00:00:00.000Z vipd[1] info: vip: acquired"));
+}
+
+/* A username with an http endpoint is refused unless allowInsecure. */
+static void test_credentials_never_in_clear(void **state)
+{
+	char ep1[] = "https://127.0.0.1:1", ep2[] = "http://127.0.0.1:2";
+	char *eps[] = { ep1, ep2 };
+	struct etcd_opts o = { .endpoints = eps, .n_endpoints = 2, .username = "u",
+		.password = "p" };
+	struct loop *l = loop_new();
+	struct etcd *e;
+
+	(void)state;
+	errno = 0;
+	assert_null(etcd_new(l, &o));
+	assert_int_equal(errno, EINVAL);
+	o.allow_insecure = true;
+	e = etcd_new(l, &o);
+	assert_non_null(e);
+	etcd_free(e);
+	o.n_endpoints = 1;
+	o.allow_insecure = false;
+	e = etcd_new(l, &o);
+	assert_non_null(e);
+	etcd_free(e);
+	loop_free(l);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_proxy_environment_ignored),
+		cmocka_unit_test(test_error_text_escaped_in_log),
+		cmocka_unit_test(test_credentials_never_in_clear),
+	};
+
+	log_init("test_etcd", LOG_LVL_INFO);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
