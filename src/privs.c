@@ -29,6 +29,41 @@ static const struct {
 };
 #define N_KEPT (sizeof(kept) / sizeof(kept[0]))
 
+static bool is_kept(cap_value_t c)
+{
+	for (size_t i = 0; i < N_KEPT; i++)
+		if (kept[i].cap == c)
+			return true;
+	return false;
+}
+
+/* Does the process hold anything beyond the kept capabilities, in any set? */
+static bool needs_drop(cap_t now)
+{
+	for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++) {
+		cap_flag_value_t p = CAP_CLEAR, e = CAP_CLEAR, i = CAP_CLEAR;
+
+		if (!CAP_IS_SUPPORTED(c))
+			continue;
+		if (cap_get_ambient(c) == 1)
+			return true;
+		if (is_kept(c)) {
+			cap_get_flag(now, c, CAP_EFFECTIVE, &e);
+			if (e != CAP_SET) /* permitted (checked before) but not raised */
+				return true;
+			continue;
+		}
+		if (cap_get_bound(c) == 1)
+			return true;
+		cap_get_flag(now, c, CAP_PERMITTED, &p);
+		cap_get_flag(now, c, CAP_EFFECTIVE, &e);
+		cap_get_flag(now, c, CAP_INHERITABLE, &i);
+		if (p == CAP_SET || e == CAP_SET || i == CAP_SET)
+			return true;
+	}
+	return false;
+}
+
 int privs_drop(char *why, size_t len)
 {
 	cap_t now = cap_get_proc(), want = NULL;
@@ -59,14 +94,12 @@ int privs_drop(char *why, size_t len)
 		    "(systemd: AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW)");
 		goto out;
 	}
+	if (!needs_drop(now))
+		goto out; /* e.g. under the systemd unit, whose filter denies capset */
 	/* The bounding set first (dropping from it needs CAP_SETPCAP, which
 	 * goes with the rest below); a capability we lack is skipped. */
 	for (cap_value_t c = 0; c <= CAP_LAST_CAP; c++) {
-		bool k = false;
-
-		for (size_t i = 0; i < N_KEPT; i++)
-			k |= c == keep[i];
-		if (!k && CAP_IS_SUPPORTED(c) && cap_get_bound(c) == 1 && cap_drop_bound(c) < 0 &&
+		if (!is_kept(c) && CAP_IS_SUPPORTED(c) && cap_get_bound(c) == 1 && cap_drop_bound(c) < 0 &&
 		    errno != EPERM) {
 			rc = -errno;
 			snprintf(why, len, "cannot drop capability %d from the bounding set: %s",
