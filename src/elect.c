@@ -96,11 +96,11 @@ static bool note_leader(struct elect *el, bool leader, const char *value)
 		if (leader)
 			log_info("election: elected name=%s key=%s", el->name, el->key);
 		else
-			log_info("election: not leader any more name=%s leader=\"%s\"", el->name,
-			    value[0] ? log_esc(esc, value) : "(unknown)");
+			log_info("election: not leader any more name=%s leader=%s", el->name,
+			    value[0] ? log_esc_word(esc, value) : "(unknown)");
 	} else if (value[0] != '\0') {
-		log_info("election: leader changed name=%s leader=\"%s\"", el->name,
-		    log_esc(esc, value));
+		log_info("election: leader changed name=%s leader=%s", el->name,
+		    log_esc_word(esc, value));
 	}
 	return true;
 }

@@ -4,6 +4,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,7 +129,7 @@ void fatalx(const char *fmt, ...)
 	exit(1);
 }
 
-const char *log_escn(char buf[LOG_ESC_LEN], const void *data, size_t len)
+static const char *escape(char buf[LOG_ESC_LEN], const void *data, size_t len, bool word)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = data;
@@ -143,7 +144,7 @@ const char *log_escn(char buf[LOG_ESC_LEN], const void *data, size_t len)
 			tmp[0] = '\\';
 			tmp[1] = (char)c;
 			n = 2;
-		} else if (c < 0x20 || c >= 0x7f) {
+		} else if (c < 0x20 || c >= 0x7f || (word && c == ' ')) {
 			tmp[0] = '\\';
 			tmp[1] = 'x';
 			tmp[2] = hex[c >> 4];
@@ -165,7 +166,17 @@ const char *log_escn(char buf[LOG_ESC_LEN], const void *data, size_t len)
 	return buf;
 }
 
+const char *log_escn(char buf[LOG_ESC_LEN], const void *data, size_t len)
+{
+	return escape(buf, data, len, false);
+}
+
 const char *log_esc(char buf[LOG_ESC_LEN], const char *s)
 {
-	return log_escn(buf, s ? s : "", s ? strlen(s) : 0);
+	return escape(buf, s ? s : "", s ? strlen(s) : 0, false);
+}
+
+const char *log_esc_word(char buf[LOG_ESC_LEN], const char *s)
+{
+	return escape(buf, s ? s : "", s ? strlen(s) : 0, true);
 }
