@@ -18,7 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "etcd.h"
@@ -228,12 +232,159 @@ static void test_credentials_never_in_clear(void **state)
 	loop_free(l);
 }
 
+/* ---- caFile pins ------------------------------------------------------------ */
+
+struct tls_got {
+	int err;
+	char message[512];
+	bool done;
+	struct loop *loop;
+};
+
+static void on_tls_done(void *arg, const struct etcd_result *r)
+{
+	struct tls_got *g = arg;
+
+	g->err = r->err;
+	snprintf(g->message, sizeof(g->message), "%s", r->message);
+	g->done = true;
+	loop_stop(g->loop);
+}
+
+/* One call to https://127.0.0.1:port trusting ca only; 0 if it answered. */
+static int tls_call(int port, const char *ca, struct tls_got *g)
+{
+	char url[64], *eps[] = { url };
+	struct etcd_opts o = { .endpoints = eps, .n_endpoints = 1, .timeout_ms = 3000,
+		.ca_file = ca };
+	struct loop_timer *deadline;
+	struct etcd *e;
+
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d", port);
+	g->loop = loop_new();
+	e = etcd_new(g->loop, &o);
+	if (e == NULL)
+		return -1;
+	deadline = loop_timer_new(g->loop, on_deadline, g->loop);
+	loop_timer_arm(deadline, 5000);
+	etcd_call(e, "/v3/kv/range", json_pack("{s:s}", "key", "YQ=="), 0, on_tls_done, g);
+	loop_run(g->loop);
+	etcd_free(e);
+	loop_timer_free(deadline);
+	loop_free(g->loop);
+	return g->done ? 0 : -1;
+}
+
+static int sh(const char *dir, const char *cmd)
+{
+	char *full = NULL;
+	int rc;
+
+	if (asprintf(&full, "cd %s && %s >/dev/null 2>&1", dir, cmd) < 0)
+		return -1;
+	rc = system(full);
+	free(full);
+	return rc;
+}
+
+/*
+ * In a private mount namespace (a forked child), the system CA directory
+ * (/etc/ssl/certs, libcurl's CAPATH) holds only CA "b", which signed the
+ * server's certificate; caFile names CA "a". A pinned caFile must refuse
+ * the server. Before the fix libcurl trusted the directory too and the
+ * TLS handshake succeeded.
+ */
+static int child_pins(const char *dir)
+{
+	char path[512], hash[64] = "", cmd[512];
+	struct tls_got g = { 0 };
+	pid_t srv;
+	int port, fd, rc = 0;
+	FILE *f;
+
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", "/etc/ssl/certs", "tmpfs", 0, "mode=0755") < 0)
+		return 10;
+	snprintf(cmd, sizeof(cmd), "cd %s && openssl x509 -hash -noout -in b.crt", dir);
+	if ((f = popen(cmd, "r")) == NULL || fgets(hash, sizeof(hash), f) == NULL)
+		return 11;
+	pclose(f);
+	hash[strcspn(hash, "\n")] = '\0';
+	snprintf(cmd, sizeof(cmd), "cp b.crt /etc/ssl/certs/%s.0", hash);
+	if (sh(dir, cmd) != 0)
+		return 12;
+	fd = listen_any(&port);
+	close(fd);
+	srv = fork();
+	if (srv == 0) {
+		char acc[32];
+
+		snprintf(acc, sizeof(acc), "127.0.0.1:%d", port);
+		if (chdir(dir) < 0)
+			_exit(1);
+		freopen("/dev/null", "w", stdout);
+		freopen("/dev/null", "w", stderr);
+		execlp("openssl", "openssl", "s_server", "-accept", acc, "-cert", "srv.crt",
+		    "-key", "srv.key", "-www", "-quiet", (char *)NULL);
+		_exit(127);
+	}
+	usleep(500 * 1000);
+	/* Control: trusting b, the handshake works (the answer is not etcd's). */
+	snprintf(path, sizeof(path), "%s/b.crt", dir);
+	if (tls_call(port, path, &g) < 0 || strstr(g.message, "certificate") != NULL) {
+		fprintf(stderr, "control: err=%d message=%s\n", g.err, g.message);
+		rc = 13;
+		goto out;
+	}
+	memset(&g, 0, sizeof(g));
+	snprintf(path, sizeof(path), "%s/a.crt", dir);
+	if (tls_call(port, path, &g) < 0 || g.err == 0 || strstr(g.message, "certificate") == NULL) {
+		fprintf(stderr, "pinned: err=%d message=%s\n", g.err, g.message);
+		rc = 14;
+	}
+out:
+	kill(srv, SIGTERM);
+	waitpid(srv, NULL, 0);
+	return rc;
+}
+
+static void test_cafile_pins(void **state)
+{
+	char dir[] = "/tmp/test_etcd.XXXXXX", *rm = NULL;
+	pid_t pid;
+	int st;
+
+	(void)state;
+	if (geteuid() != 0 || system("command -v openssl >/dev/null 2>&1") != 0)
+		skip();
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(sh(dir, "openssl req -x509 -newkey rsa:2048 -nodes -keyout a.key -out a.crt "
+	    "-subj /CN=vipd-test-a -days 1"), 0);
+	assert_int_equal(sh(dir, "openssl req -x509 -newkey rsa:2048 -nodes -keyout b.key -out b.crt "
+	    "-subj /CN=vipd-test-b -days 1"), 0);
+	assert_int_equal(sh(dir, "openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr "
+	    "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1"), 0);
+	assert_int_equal(sh(dir, "openssl x509 -req -in srv.csr -CA b.crt -CAkey b.key "
+	    "-CAcreateserial -out srv.crt -days 1 -copy_extensions copy"), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(child_pins(dir));
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(asprintf(&rm, "rm -rf %s", dir) > 0);
+	assert_int_equal(system(rm), 0);
+	free(rm);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_proxy_environment_ignored),
 		cmocka_unit_test(test_error_text_escaped_in_log),
 		cmocka_unit_test(test_credentials_never_in_clear),
+		cmocka_unit_test(test_cafile_pins),
 	};
 
 	log_init("test_etcd", LOG_LVL_INFO);
