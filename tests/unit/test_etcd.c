@@ -302,7 +302,7 @@ static int child_pins(const char *dir)
 	int port, fd, rc = 0;
 	FILE *f;
 
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
 	    mount("tmpfs", "/etc/ssl/certs", "tmpfs", 0, "mode=0755") < 0)
 		return 10;
 	snprintf(cmd, sizeof(cmd), "cd %s && openssl x509 -hash -noout -in b.crt", dir);
