@@ -11,6 +11,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,8 +176,12 @@ static void req_free(struct etcd_req *r)
 	curl_slist_free_all(r->hdrs);
 	json_decref(r->last_error);
 	free(r->path);
-	if (r->body != NULL && r->secret) /* the authenticate body holds the password */
-		explicit_bzero(r->body, strlen(r->body));
+	if (r->secret) { /* the authenticate body and its reply: password, token */
+		if (r->body != NULL)
+			explicit_bzero(r->body, strlen(r->body));
+		if (r->buf != NULL)
+			explicit_bzero(r->buf, r->cap);
+	}
 	free(r->body);
 	free(r->buf);
 	free(r);
@@ -640,12 +645,23 @@ static char *dup_or_null(const char *s)
 	return s ? xstrdup(s) : NULL;
 }
 
+/* jansson's buffers carry the password (the authenticate body) and the
+ * token (its reply) through json_pack, json_dumps and json_loadb: scrub
+ * every one of them when it is freed. */
+static void scrub_free(void *p)
+{
+	if (p != NULL)
+		explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
+
 struct etcd *etcd_new(struct loop *loop, const struct etcd_opts *o)
 {
 	static int curl_ready;
 	struct etcd *e;
 
 	if (!curl_ready) {
+		json_set_alloc_funcs(malloc, scrub_free);
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 			errno = EIO;
 			return NULL;
