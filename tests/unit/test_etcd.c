@@ -22,6 +22,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,7 +34,10 @@ struct server {
 	int fd;
 	int port;
 	const char *reply;  /* the whole HTTP response */
-	char req[8192];     /* what came in */
+	const char *auth_reply; /* to /v3/auth/authenticate, if not NULL */
+	int conns;          /* connections to serve (0: 1) */
+	char req[8192];     /* what came in, every request one after another */
+	size_t got;
 	pthread_t th;
 };
 
@@ -52,29 +56,36 @@ static int listen_any(int *port)
 	return fd;
 }
 
-/* Accept one connection, read one request (headers and a JSON body), answer. */
+/* Accept conns connections (default one), read one request each (headers
+ * and a JSON body), answer each. */
 static void *serve_one(void *arg)
 {
 	struct server *s = arg;
-	int c = accept(s->fd, NULL, NULL);
-	size_t got = 0;
 
-	if (c < 0)
-		return NULL;
-	while (got < sizeof(s->req) - 1) {
-		ssize_t n = read(c, s->req + got, sizeof(s->req) - 1 - got);
-		char *body;
+	for (int i = 0; i < (s->conns ? s->conns : 1); i++) {
+		int c = accept(s->fd, NULL, NULL);
+		size_t start = s->got;
+		const char *reply = s->reply;
 
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-		s->req[got] = '\0';
-		body = strstr(s->req, "\r\n\r\n");
-		if (body != NULL && strchr(body, '}') != NULL)
-			break;
+		if (c < 0)
+			return NULL;
+		while (s->got < sizeof(s->req) - 1) {
+			ssize_t n = read(c, s->req + s->got, sizeof(s->req) - 1 - s->got);
+			char *body;
+
+			if (n <= 0)
+				break;
+			s->got += (size_t)n;
+			s->req[s->got] = '\0';
+			body = strstr(s->req + start, "\r\n\r\n");
+			if (body != NULL && strchr(body, '}') != NULL)
+				break;
+		}
+		if (s->auth_reply != NULL && strstr(s->req + start, "/v3/auth/authenticate") != NULL)
+			reply = s->auth_reply;
+		(void)!write(c, reply, strlen(reply));
+		close(c);
 	}
-	(void)!write(c, s->reply, strlen(s->reply));
-	close(c);
 	return NULL;
 }
 
@@ -348,15 +359,10 @@ out:
 	return rc;
 }
 
-static void test_cafile_pins(void **state)
+/* In a new temporary directory dir: CAs a and b, and srv.crt/srv.key for
+ * 127.0.0.1 signed by b. */
+static void make_pki(char *dir)
 {
-	char dir[] = "/tmp/test_etcd.XXXXXX", *rm = NULL;
-	pid_t pid;
-	int st;
-
-	(void)state;
-	if (geteuid() != 0 || system("command -v openssl >/dev/null 2>&1") != 0)
-		skip();
 	assert_non_null(mkdtemp(dir));
 	assert_int_equal(sh(dir, "openssl req -x509 -newkey rsa:2048 -nodes -keyout a.key -out a.crt "
 	    "-subj /CN=vipd-test-a -days 1"), 0);
@@ -366,6 +372,18 @@ static void test_cafile_pins(void **state)
 	    "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1"), 0);
 	assert_int_equal(sh(dir, "openssl x509 -req -in srv.csr -CA b.crt -CAkey b.key "
 	    "-CAcreateserial -out srv.crt -days 1 -copy_extensions copy"), 0);
+}
+
+static void test_cafile_pins(void **state)
+{
+	char dir[] = "/tmp/test_etcd.XXXXXX", *rm = NULL;
+	pid_t pid;
+	int st;
+
+	(void)state;
+	if (geteuid() != 0 || system("command -v openssl >/dev/null 2>&1") != 0)
+		skip();
+	make_pki(dir);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
@@ -378,6 +396,118 @@ static void test_cafile_pins(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* ---- a token obtained over TLS never goes to an http endpoint --------------- */
+
+static const char tls_script[] =
+	"#!/bin/sh\n"
+	"# one request: authenticate -> a token; anything else -> hang up\n"
+	"read -r line\n"
+	"case \"$line\" in\n"
+	"*/v3/auth/authenticate*)\n"
+	"  body='{\"header\":{},\"token\":\"tok-over-tls\"}'\n"
+	"  printf 'HTTP/1.1 200 OK\\r\\nContent-Type: application/json\\r\\nContent-Length: %d\\r\\n"
+	"Connection: close\\r\\n\\r\\n%s' ${#body} \"$body\" ;;\n"
+	"esac\n";
+
+static void on_any(void *arg, const struct etcd_result *r)
+{
+	struct got *g = arg;
+
+	g->err = r->err;
+	g->done = true;
+	loop_stop(g->loop);
+}
+
+/* Run the loop until g is answered (or 5 s). */
+static void wait_for(struct got *g)
+{
+	struct loop_timer *deadline = loop_timer_new(g->loop, on_deadline, g->loop);
+
+	loop_timer_arm(deadline, 5000);
+	loop_run(g->loop);
+	loop_timer_free(deadline);
+	assert_true(g->done);
+}
+
+/*
+ * With allowInsecure and endpoints [https, http]: the token obtained over
+ * https must not go to the http endpoint after a fail-over; vipd
+ * authenticates there afresh. Before the fix the TLS token went out in
+ * clear.
+ */
+static void test_tls_token_never_sent_over_http(void **state)
+{
+	char dir[] = "/tmp/test_etcd.XXXXXX", cmd[1024], url1[64], url2[64], ca[256];
+	char *eps[] = { url1, url2 }, *rm = NULL;
+	struct server s = { 0 };
+	struct got g1 = { 0 }, g2 = { 0 };
+	struct etcd_opts o = { .endpoints = eps, .n_endpoints = 2, .timeout_ms = 2000,
+		.username = "u", .password = "p", .allow_insecure = true, .ca_file = ca };
+	struct etcd *e;
+	struct loop *l;
+	int p1, fd;
+	pid_t srv;
+	FILE *f;
+
+	(void)state;
+	if (system("command -v openssl >/dev/null 2>&1 && command -v socat >/dev/null 2>&1") != 0)
+		skip();
+	make_pki(dir);
+	snprintf(cmd, sizeof(cmd), "%s/tls.sh", dir);
+	f = fopen(cmd, "w");
+	assert_non_null(f);
+	fputs(tls_script, f);
+	fclose(f);
+	assert_int_equal(chmod(cmd, 0700), 0);
+	fd = listen_any(&p1);
+	close(fd);
+	srv = fork();
+	assert_true(srv >= 0);
+	if (srv == 0) {
+		char lis[256];
+
+		snprintf(lis, sizeof(lis), "OPENSSL-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,"
+		    "cert=srv.crt,key=srv.key,verify=0", p1);
+		if (chdir(dir) < 0)
+			_exit(1);
+		execlp("socat", "socat", lis, "EXEC:./tls.sh", (char *)NULL);
+		_exit(127);
+	}
+	usleep(500 * 1000);
+	server_start(&s, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 2\r\nConnection: close\r\n\r\n{}");
+	s.auth_reply = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 24\r\nConnection: close\r\n\r\n{\"token\":\"tok-in-clear\"}";
+	s.conns = 2;
+	snprintf(url1, sizeof(url1), "https://127.0.0.1:%d", p1);
+	snprintf(url2, sizeof(url2), "http://127.0.0.1:%d", s.port);
+	snprintf(ca, sizeof(ca), "%s/b.crt", dir);
+	l = loop_new();
+	g1.loop = g2.loop = l;
+	e = etcd_new(l, &o);
+	assert_non_null(e);
+	/* Authenticated over TLS; the range then finds the https endpoint
+	 * hanging up: the next request goes to the http one. */
+	etcd_call(e, "/v3/kv/range", json_pack("{s:s}", "key", "YQ=="), 0, on_any, &g1);
+	wait_for(&g1);
+	assert_true(g1.err != 0);
+	etcd_call(e, "/v3/kv/range", json_pack("{s:s}", "key", "YQ=="), 0, on_any, &g2);
+	wait_for(&g2);
+	etcd_free(e);
+	loop_free(l);
+	server_stop(&s);
+	kill(srv, SIGTERM);
+	waitpid(srv, NULL, 0);
+	assert_true(asprintf(&rm, "rm -rf %s", dir) > 0);
+	assert_int_equal(system(rm), 0);
+	free(rm);
+	if (strstr(s.req, "tok-over-tls") != NULL)
+		fail_msg("the TLS token went to the http endpoint:\n%s", s.req);
+	assert_int_equal(strncmp(s.req, "POST /v3/auth/authenticate ", 27), 0);
+	assert_non_null(strstr(s.req, "Authorization: tok-in-clear"));
+	assert_int_equal(g2.err, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -385,6 +515,7 @@ int main(void)
 		cmocka_unit_test(test_error_text_escaped_in_log),
 		cmocka_unit_test(test_credentials_never_in_clear),
 		cmocka_unit_test(test_cafile_pins),
+		cmocka_unit_test(test_tls_token_never_sent_over_http),
 	};
 
 	log_init("test_etcd", LOG_LVL_INFO);
