@@ -6,6 +6,9 @@
  *            attached to the lease, created only if absent
  *            (txn: create_revision(key) == 0 ? put : get);
  *   leader = the key under NAME "/" with the lowest create revision;
+ *   our key = the one our txn created (its create revision), of exactly
+ *            our bytes, on our lease - never a look-alike someone else
+ *            wrote (a NUL after our name, another lease);
  *   a waiter watches the key just ahead of it for deletion, then re-checks;
  *   the leader watches its own key: deleted from outside -> it steps down.
  *
@@ -51,7 +54,9 @@ void elect_reset(struct elect *el);
 bool elect_is_leader(const struct elect *el);
 /* True while campaigning (from elect_campaign to resign/reset). */
 bool elect_is_campaigning(const struct elect *el);
-/* The current leader's value (node name) as last read, or "" if none. */
+/* The current leader's value (node name) as last read, or "" if none or
+ * not read yet (election reads are keys_only; a follower reads the
+ * leader's value by itself, once per leading key). At most 255 bytes. */
 const char *elect_leader(const struct elect *el);
 const char *elect_name(const struct elect *el);
 
