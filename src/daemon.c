@@ -219,7 +219,9 @@ static void check_readable(const char *what, const char *path)
 		fatal("etcd: %s %s not readable", what, path);
 }
 
-/* Sockets are open and secrets read: keep only what the VIPs need. */
+/* Keep only what the VIPs need, before any file is opened: what is
+ * readable at start (check_readable) stays readable for libcurl's later
+ * connections, which read caFile, certFile and keyFile again. */
 static void drop_privileges(void)
 {
 	char why[512];
@@ -281,13 +283,13 @@ int daemon_run(const struct cfg *cfg)
 	    loop_signal(d.loop, SIGHUP, on_signal, &d) < 0)
 		fatal("signalfd");
 	d.stop_timer = loop_timer_new(d.loop, on_stop_deadline, &d);
+	drop_privileges();
 	d.nl = nl_open(d.loop, &nl_ops, &d);
 	if (d.nl == NULL)
 		fatal("netlink");
 	d.etcd = make_etcd(d.loop, cfg);
 	d.session = session_new(d.loop, d.etcd, cfg->lease_ttl_ms, cfg->etcd.timeout_ms,
 	    &session_ops, &d);
-	drop_privileges();
 
 	log_info("starting version=%s node=%s vips=%zu etcd=%s ttl_ms=%u fence_margin_ms=%u",
 	    VIPD_VERSION, d.node, cfg->n_vips, cfg->etcd.endpoints[0], cfg->lease_ttl_ms,

@@ -18,7 +18,9 @@
 void privs_early(void);
 
 /*
- * After start-up (sockets open, secrets read): keep only CAP_NET_ADMIN
+ * Early in start-up, before any file is opened (libcurl reads the TLS
+ * files again at every connection, so they are checked under the final
+ * privileges): keep only CAP_NET_ADMIN
  * (addresses) and CAP_NET_RAW (AF_PACKET announcements), in the permitted
  * and effective sets; the inheritable, ambient and bounding sets lose
  * every other capability. Without either of the two, nothing is changed
