@@ -9,7 +9,7 @@ SYSCONFDIR ?= /etc
 DESTDIR ?=
 
 CC      ?= cc
-PKGS    := yaml-0.1 jansson libcurl libmnl libmicrohttpd
+PKGS    := yaml-0.1 jansson libcurl libmnl libmicrohttpd libcap
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
@@ -69,7 +69,7 @@ $(B)/tests/fake_%.o: tests/unit/fake_%.c
 	$(CC) $(CPPFLAGS) $(XCFLAGS) $(CFLAGS) -Isrc -MMD -MP -c -o $@ $<
 
 FAKE_ETCD := $(B)/tests/fake_loop.o $(B)/tests/fake_etcd.o
-FAKE_ALL  := $(FAKE_ETCD) $(B)/tests/fake_nl.o $(B)/tests/fake_announce.o
+FAKE_ALL  := $(FAKE_ETCD) $(B)/tests/fake_nl.o $(B)/tests/fake_announce.o $(B)/tests/fake_privs.o
 $(B)/tests/test_session $(B)/tests/test_elect: $(FAKE_ETCD)
 $(B)/tests/test_vip $(B)/tests/test_daemon: $(FAKE_ALL)
 

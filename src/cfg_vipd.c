@@ -11,11 +11,44 @@
 #include "cfg_parse.h"
 #include "xmem.h"
 
-enum { E_ENDPOINTS, E_CA, E_CERT, E_KEY, E_USER, E_PASS, E_PREFIX, E_TIMEOUT };
+enum { E_ENDPOINTS, E_CA, E_CERT, E_KEY, E_USER, E_PASS, E_PREFIX, E_TIMEOUT,
+	E_INSECURE };
 static const char *const etcd_keys[] = {
 	"endpoints", "caFile", "certFile", "keyFile", "username", "passwordFile",
-	"prefix", "timeout", NULL
+	"prefix", "timeout", "allowInsecure", NULL
 };
+
+/*
+ * Why prefix (as written) is not an election prefix vipd may own, or NULL.
+ * Every key under it is read, and this node's old keys deleted, so it must
+ * be a path of vipd's own: at least two non-empty segments ("/vipd/election",
+ * not "/" or "/vipd" - a shallow prefix is too easily shared with other
+ * programs' keys), no empty, "." or ".." segment, printable ASCII only.
+ */
+static const char *prefix_problem(const char *s)
+{
+	size_t segs = 0;
+
+	if (s[0] != '/')
+		return "must start with \"/\"";
+	for (const char *c = s; *c; c++)
+		if ((unsigned char)*c < 0x21 || (unsigned char)*c > 0x7e)
+			return "must be printable ASCII without spaces";
+	for (const char *p = s + 1; *p; ) {
+		size_t n = strcspn(p, "/");
+
+		if (n == 0 && p[n] != '\0')
+			return "must not have an empty segment (\"//\")";
+		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return "must not have \".\" or \"..\" segments";
+		segs += n > 0;
+		p += n + (p[n] == '/');
+	}
+	if (segs < 2)
+		return "must be at least two segments deep, such as /vipd/election "
+		    "(vipd reads every key under it and deletes its own old ones)";
+	return NULL;
+}
 
 static void walk_endpoints(struct cfg_pctx *p, struct cfg_pos at,
     const struct cfg_ynode *seq)
@@ -91,9 +124,11 @@ static void walk_etcd(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_yn
 	}
 	if (v[E_PREFIX] != NULL)
 		FIELD(p, "prefix", {
+			const char *why = NULL;
+
 			s = cfg_get_str(p, k[E_PREFIX], v[E_PREFIX]);
-			if (s != NULL && s[0] != '/') {
-				cfg_report(p, k[E_PREFIX], "must start with \"/\", got \"%s\"",
+			if (s != NULL && (why = prefix_problem(s)) != NULL) {
+				cfg_report(p, k[E_PREFIX], "%s, got \"%s\"", why,
 				    cfg_show(v[E_PREFIX], buf));
 			} else if (s != NULL) {
 				free(e->prefix);
@@ -104,6 +139,22 @@ static void walk_etcd(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_yn
 	if (v[E_TIMEOUT] != NULL)
 		FIELD(p, "timeout", cfg_get_duration(p, k[E_TIMEOUT], v[E_TIMEOUT],
 		    100, 60000, &e->timeout_ms));
+	if (v[E_INSECURE] != NULL)
+		FIELD(p, "allowInsecure", cfg_get_bool(p, k[E_INSECURE], v[E_INSECURE],
+		    &e->allow_insecure));
+	/* The password, and the token it buys, must never cross the network
+	 * in clear: an http endpoint (fail-over may reach it) with auth is
+	 * an error unless explicitly allowed. */
+	if (ok[E_USER] && e->username != NULL && !e->allow_insecure) {
+		for (size_t i = 0; i < e->n_endpoints; i++) {
+			if (strncmp(e->endpoints[i], "http://", 7) != 0)
+				continue;
+			FIELD(p, "username", cfg_report(p, k[E_USER], "would send the password "
+			    "and the auth token in clear to %s; use https endpoints, or set "
+			    "allowInsecure: true (a network you trust)", e->endpoints[i]));
+			break;
+		}
+	}
 }
 
 /* A mapping with the single key name (lease, metrics, log): its value. */

@@ -149,9 +149,10 @@ static struct cfg_selector *walk_selector(struct cfg_pctx *p, struct cfg_pos at,
 	dst[S_PCIID] = &sel->pci_id;
 	cfg_fields(p, map, selector_keys, true, v, k);
 	for (size_t i = 0; selector_keys[i] != NULL; i++)
-		any |= k[i].line != 0;
+		any |= v[i] != NULL; /* a key given as null selects nothing */
 	if (!any)
-		cfg_report(p, at, "empty: it would match every link; give physical, "
+		cfg_report(p, at, "empty (or every value null): it would match every "
+		    "link; give physical, "
 		    "hardwareAddr, permanentAddr, driver, busPath or pciID");
 	if (v[S_PHYSICAL] != NULL)
 		FIELD(p, "physical", sel->has_physical =

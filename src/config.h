@@ -83,7 +83,8 @@ struct cfg_etcd {
 	char *key_file;
 	char *username;          /* NULL = no etcd auth */
 	char *password_file;
-	char *prefix;            /* election prefix, ends in "/" */
+	char *prefix;            /* election prefix, ends in "/", >= 2 segments */
+	bool allow_insecure;     /* username with http:// endpoints allowed */
 	uint32_t timeout_ms;     /* per request */
 };
 

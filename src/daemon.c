@@ -19,6 +19,7 @@
 #include "log.h"
 #include "loop.h"
 #include "netlink.h"
+#include "privs.h"
 #include "session.h"
 #include "vip.h"
 #include "xmem.h"
@@ -73,10 +74,20 @@ static void on_granted(void *arg, int64_t lease)
 
 	if (d->stopping)
 		return;
-	if (!d->cleaned) {
-		if (d->cleanup == NULL)
-			d->cleanup = elect_cleanup_stale(d->etcd, d->cfg->etcd.prefix, d->node,
+	if (!d->cleaned && d->n_vips > 0) {
+		if (d->cleanup == NULL) {
+			char **names = xcalloc(d->n_vips, sizeof(*names));
+
+			/* Only this daemon's own elections are cleaned. */
+			for (size_t i = 0; i < d->n_vips; i++)
+				names[i] = xasprintf("%s%s", d->cfg->etcd.prefix,
+				    d->cfg->vips[i].ip);
+			d->cleanup = elect_cleanup_stale(d->etcd, names, d->n_vips, d->node,
 			    lease, on_cleaned, d);
+			for (size_t i = 0; i < d->n_vips; i++)
+				free(names[i]);
+			free(names);
+		}
 		return;
 	}
 	set_lease_all(d, lease);
@@ -202,29 +213,22 @@ static void on_signal(int signo, void *arg)
 
 /* ---- start-up ------------------------------------------------------------- */
 
-/* Read the etcd password file: first line, without its newline. */
-static char *read_password(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
-
-	if (f == NULL)
-		fatal("etcd: cannot read passwordFile %s", path);
-	n = getline(&line, &cap, f);
-	fclose(f);
-	if (n < 0)
-		fatalx("etcd: passwordFile %s is empty", path);
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		line[--n] = '\0';
-	return line;
-}
-
 static void check_readable(const char *what, const char *path)
 {
 	if (path != NULL && access(path, R_OK) < 0)
 		fatal("etcd: %s %s not readable", what, path);
+}
+
+/* Keep only what the VIPs need, before any file is opened: what is
+ * readable at start (check_readable) stays readable for libcurl's later
+ * connections, which read caFile, certFile and keyFile again. */
+static void drop_privileges(void)
+{
+	char why[512];
+
+	if (privs_drop(why, sizeof(why)) < 0)
+		fatalx("capabilities: %s", why);
+	log_debug("capabilities: kept CAP_NET_ADMIN CAP_NET_RAW only");
 }
 
 static struct etcd *make_etcd(struct loop *loop, const struct cfg *c)
@@ -237,15 +241,18 @@ static struct etcd *make_etcd(struct loop *loop, const struct cfg *c)
 		.key_file = c->etcd.key_file,
 		.username = c->etcd.username,
 		.timeout_ms = c->etcd.timeout_ms,
+		.allow_insecure = c->etcd.allow_insecure,
 	};
+	char why[256];
 	char *password = NULL;
 	struct etcd *e;
 
 	check_readable("caFile", c->etcd.ca_file);
 	check_readable("certFile", c->etcd.cert_file);
 	check_readable("keyFile", c->etcd.key_file);
-	if (c->etcd.username != NULL && c->etcd.password_file != NULL)
-		password = read_password(c->etcd.password_file);
+	if (c->etcd.username != NULL && c->etcd.password_file != NULL &&
+	    privs_read_secret(c->etcd.password_file, &password, why, sizeof(why)) < 0)
+		fatalx("etcd: passwordFile %s %s", c->etcd.password_file, why);
 	o.password = password;
 	e = etcd_new(loop, &o);
 	if (password)
@@ -276,6 +283,7 @@ int daemon_run(const struct cfg *cfg)
 	    loop_signal(d.loop, SIGHUP, on_signal, &d) < 0)
 		fatal("signalfd");
 	d.stop_timer = loop_timer_new(d.loop, on_stop_deadline, &d);
+	drop_privileges();
 	d.nl = nl_open(d.loop, &nl_ops, &d);
 	if (d.nl == NULL)
 		fatal("netlink");

@@ -31,7 +31,10 @@ struct elect {
 	char *prefix_end;
 	char *value;           /* our node name */
 	char *key;             /* name/<lease hex>, NULL when not campaigning */
+	int64_t my_rev;        /* our key's create revision, from our txn; 0 = unknown */
 	char *leader_value;    /* as last read; "" if none */
+	char *leader_key;      /* base64 of the key leader_value belongs to, or NULL */
+	struct etcd_req *value_req; /* reading the leader's value */
 	int64_t lease;
 	bool campaigning;
 	bool leader;
@@ -42,7 +45,8 @@ struct elect {
 	struct etcd_req *resign_req;
 	char *resign_key;      /* a key we still owe a delete for, or NULL */
 	struct loop_timer *resign_timer;
-	char *watch_key;
+	char *watch_key;       /* the watched key's base64, exactly as etcd sent it */
+	bool watch_own;        /* that key is our own (we lead) */
 	struct loop_timer *retry;
 	struct loop_timer *recheck;
 	uint32_t recheck_ms;
@@ -81,6 +85,7 @@ const char *elect_leader(const struct elect *el)
 static bool note_leader(struct elect *el, bool leader, const char *value)
 {
 	bool changed = leader != el->leader || strcmp(value, el->leader_value) != 0;
+	char esc[LOG_ESC_LEN];
 
 	if (!changed)
 		return false;
@@ -92,9 +97,10 @@ static bool note_leader(struct elect *el, bool leader, const char *value)
 			log_info("election: elected name=%s key=%s", el->name, el->key);
 		else
 			log_info("election: not leader any more name=%s leader=%s", el->name,
-			    value[0] ? value : "(unknown)");
+			    value[0] ? log_esc_word(esc, value) : "(unknown)");
 	} else if (value[0] != '\0') {
-		log_info("election: leader changed name=%s leader=%s", el->name, value);
+		log_info("election: leader changed name=%s leader=%s", el->name,
+		    log_esc_word(esc, value));
 	}
 	return true;
 }
@@ -112,12 +118,17 @@ static void stop_watch(struct elect *el)
 	el->watch = NULL;
 	free(el->watch_key);
 	el->watch_key = NULL;
+	el->watch_own = false;
 }
 
 /* Stop watching and retrying; a request in flight goes on. */
 static void stop_following(struct elect *el)
 {
 	stop_watch(el);
+	etcd_cancel(el->value_req);
+	el->value_req = NULL;
+	free(el->leader_key);
+	el->leader_key = NULL;
 	loop_timer_disarm(el->retry);
 	loop_timer_disarm(el->recheck);
 	el->step = EL_IDLE;
@@ -174,8 +185,10 @@ static void on_watch_msg(void *arg, json_t *result)
 	etcd_get_bool(result, "canceled", &canceled);
 	etcd_get_bool(result, "created", &created);
 	if (canceled) {
+		char esc[LOG_ESC_LEN];
+
 		log_info("election: watch cancelled by etcd name=%s reason=\"%s\"", el->name,
-		    json_string_value(json_object_get(result, "cancel_reason")) ?: "");
+		    log_esc(esc, json_string_value(json_object_get(result, "cancel_reason"))));
 		stop_watch(el);
 		el->step = EL_CHECK;
 		retry_later(el); /* a watch refused at once must not spin */
@@ -186,12 +199,12 @@ static void on_watch_msg(void *arg, json_t *result)
 	json_array_foreach(events, i, ev) {
 		const char *type = json_string_value(json_object_get(ev, "type"));
 		if (type != NULL && strcmp(type, "DELETE") == 0) {
-			log_debug("election: watched key deleted name=%s key=%s", el->name,
+			log_debug("election: watched key deleted name=%s key_b64=%s", el->name,
 			    el->watch_key);
 			/* Our own key gone while leading: step down now, before
 			 * the range below, since the next candidate heard the
 			 * same event and may take over at once. */
-			if (el->leader && strcmp(el->watch_key, el->key) == 0) {
+			if (el->leader && el->watch_own) {
 				log_warnx("election: own key deleted while leading name=%s key=%s; stepping down",
 				    el->name, el->key);
 				stop_watch(el);
@@ -213,33 +226,110 @@ static void on_watch_msg(void *arg, json_t *result)
 static void on_watch_end(void *arg, const struct etcd_result *r)
 {
 	struct elect *el = arg;
+	char esc[LOG_ESC_LEN];
 
 	el->watch = NULL;
-	log_debug("election: watch ended name=%s error=\"%s\"", el->name, r->message);
+	log_debug("election: watch ended name=%s error=\"%s\"", el->name,
+	    log_esc(esc, r->message));
 	free(el->watch_key);
 	el->watch_key = NULL;
+	el->watch_own = false;
 	if (el->campaigning && el->req == NULL) {
 		el->step = EL_CHECK;
 		retry_later(el);
 	}
 }
 
-static void start_watch(struct elect *el, const char *key, int64_t from_rev)
+/* Watch the key whose base64 is key_b64 - the bytes etcd sent, never a
+ * decoded and re-encoded copy, so a key with a NUL inside is watched as
+ * itself and not by a shorter name. */
+static void start_watch(struct elect *el, const char *key_b64, bool own, int64_t from_rev)
 {
 	json_t *body;
 
-	if (el->watch != NULL && strcmp(el->watch_key, key) == 0)
+	if (el->watch != NULL && strcmp(el->watch_key, key_b64) == 0 && el->watch_own == own)
 		return; /* already following that key */
 	stop_watch(el);
-	body = json_pack("{s:{s:o, s:o, s:[s]}}", "create_request",
-	    "key", etcd_json_b64(key),
+	body = json_pack("{s:{s:s, s:o, s:[s]}}", "create_request",
+	    "key", key_b64,
 	    "start_revision", etcd_json_i64(from_rev),
 	    "filters", "NOPUT");
-	el->watch_key = xstrdup(key);
+	if (body == NULL)
+		fatalx("election: cannot build watch");
+	el->watch_key = xstrdup(key_b64);
+	el->watch_own = own;
 	el->watch = etcd_stream(el->etcd, "/v3/watch", body, on_watch_msg, on_watch_end, el);
 }
 
 /* ---- check: who leads? --------------------------------------------------- */
+
+/*
+ * Is kv our key? As etcd's concurrency package identifies it: by the
+ * create revision our txn created it at (or found it at); and further,
+ * the key's bytes are exactly ours (length included: a key with a NUL
+ * after our name is another key) and it hangs on our lease. A key anyone
+ * else wrote under the prefix matches none of these by accident.
+ */
+static bool kv_is_mine(const struct elect *el, const json_t *kv)
+{
+	size_t len;
+	char *k = etcd_get_b64n(kv, "key", &len);
+	int64_t crev = 0, lease = 0;
+	bool mine;
+
+	mine = k != NULL && len == strlen(el->key) && memcmp(k, el->key, len) == 0 &&
+	    el->my_rev > 0 && etcd_get_i64(kv, "create_revision", &crev) == 0 &&
+	    crev == el->my_rev && etcd_get_i64(kv, "lease", &lease) == 0 &&
+	    lease == el->lease;
+	free(k);
+	return mine;
+}
+
+/* Node names are short; a longer value is shown cut (it is only shown). */
+#define LEADER_VALUE_MAX 255
+
+static void on_value(void *arg, const struct etcd_result *r)
+{
+	struct elect *el = arg;
+	json_t *kv = json_array_get(json_object_get(r->body, "kvs"), 0);
+	const char *key = json_string_value(json_object_get(kv, "key"));
+	char *val;
+
+	el->value_req = NULL;
+	if (r->err != 0 || key == NULL || el->leader_key == NULL ||
+	    strcmp(key, el->leader_key) != 0 || el->leader)
+		return; /* gone or moved on: the next read asks again */
+	val = etcd_get_b64(kv, "value");
+	if (val == NULL)
+		val = xstrdup("?");
+	if (strlen(val) > LEADER_VALUE_MAX)
+		val[LEADER_VALUE_MAX] = '\0';
+	set_leader(el, false, val);
+	free(val);
+}
+
+/*
+ * The leader's value (node name) to show, given first, the first kv of a
+ * keys_only read (or NULL): the one known if the leading key is the same
+ * as before, else "" for now while one request reads that key's value.
+ * Election reads leave values out, so that a few huge values written under
+ * the prefix cannot push every read over the reply size cap. Caller frees.
+ */
+static char *leader_value_of(struct elect *el, const json_t *first)
+{
+	const char *key = json_string_value(json_object_get(first, "key"));
+
+	if (key != NULL && el->leader_key != NULL && strcmp(key, el->leader_key) == 0)
+		return xstrdup(el->leader_value);
+	etcd_cancel(el->value_req);
+	el->value_req = NULL;
+	free(el->leader_key);
+	el->leader_key = key ? xstrdup(key) : NULL;
+	if (key != NULL)
+		el->value_req = etcd_call(el->etcd, "/v3/kv/range",
+		    json_pack("{s:s}", "key", key), 0, on_value, el);
+	return xstrdup("");
+}
 
 static void on_check(void *arg, const struct etcd_result *r)
 {
@@ -265,23 +355,22 @@ static void on_check(void *arg, const struct etcd_result *r)
 		retry_later(el);
 		return;
 	}
-	etcd_get_i64(json_object_get(r->body, "header"), "revision", &rev);
 	kvs = json_object_get(r->body, "kvs");
 	json_array_foreach(kvs, i, kv) {
-		char *k = etcd_get_b64(kv, "key");
-		bool mine = k != NULL && strcmp(k, el->key) == 0;
-
-		free(k);
-		if (mine) {
+		if (kv_is_mine(el, kv)) {
 			found = true;
 			break;
 		}
 		pred = kv;
 	}
 	first = json_array_get(kvs, 0);
-	leader_val = first ? etcd_get_b64(first, "value") : xstrdup("");
-	if (leader_val == NULL)
-		leader_val = xstrdup("?");
+	if (found && pred == NULL) { /* we lead: the value is ours */
+		free(el->leader_key);
+		el->leader_key = xstrdup(json_string_value(json_object_get(first, "key")));
+		leader_val = xstrdup(el->value);
+	} else {
+		leader_val = leader_value_of(el, first);
+	}
 
 	if (!found) {
 		/* Our key is gone although we campaign: deleted from outside,
@@ -300,17 +389,34 @@ static void on_check(void *arg, const struct etcd_result *r)
 		retry_later(el);
 		return;
 	}
+	if (etcd_header_rev(r->body, &rev) < 0) {
+		/* Nothing to watch from: a read that proves nothing
+		 * (leadership stays as it was; the fence guards it). */
+		log_warnx("election: range reply without a valid revision name=%s", el->name);
+		free(leader_val);
+		retry_later(el);
+		return;
+	}
 	el->step = EL_WATCH;
 	if (pred == NULL) {
+		char *own = etcd_b64_encode(el->key, strlen(el->key));
+
 		set_leader(el, true, el->value);
-		start_watch(el, el->key, rev + 1);
+		start_watch(el, own, true, rev + 1);
+		free(own);
 	} else {
-		char *pkey = etcd_get_b64(pred, "key");
+		const char *pkey = json_string_value(json_object_get(pred, "key"));
 
 		set_leader(el, false, leader_val);
-		if (pkey != NULL)
-			start_watch(el, pkey, rev + 1);
-		free(pkey);
+		/* Any key ahead of ours holds us back, foreign or not (the
+		 * safe side); it is watched by its exact bytes. */
+		if (pkey != NULL) {
+			start_watch(el, pkey, false, rev + 1);
+		} else {
+			stop_watch(el);
+			el->step = EL_CHECK;
+			retry_later(el);
+		}
 	}
 	free(leader_val);
 	if (el->recheck_ms)
@@ -324,15 +430,52 @@ static void do_check(struct elect *el)
 	if (el->req != NULL)
 		return;
 	el->step = EL_CHECK;
-	body = json_pack("{s:o, s:o, s:s, s:s}",
+	body = json_pack("{s:o, s:o, s:s, s:s, s:b}",
 	    "key", etcd_json_b64(el->prefix),
 	    "range_end", etcd_json_b64(el->prefix_end),
 	    "sort_order", "ASCEND",
-	    "sort_target", "CREATE");
+	    "sort_target", "CREATE",
+	    "keys_only", 1);
 	el->req = etcd_call(el->etcd, "/v3/kv/range", body, 0, on_check, el);
 }
 
 /* ---- create: put our key if absent ---------------------------------------- */
+
+/*
+ * The revision our key was created at, from the campaign txn's answer, as
+ * etcd's concurrency package takes it: succeeded -> the txn's header
+ * revision; not succeeded (the key existed: an earlier txn of ours was
+ * applied but its answer lost) -> the existing key's create revision, but
+ * only if it hangs on our lease: a key of our name on another lease (or
+ * none) was written by someone else and is not ours to lead with.
+ * Returns the revision, or 0 if the answer does not give ours.
+ */
+static int64_t created_rev(struct elect *el, const json_t *body)
+{
+	json_t *kv = json_array_get(json_object_get(json_object_get(json_array_get(
+	    json_object_get(body, "responses"), 0), "response_range"), "kvs"), 0);
+	int succeeded = 0;
+	int64_t rev = 0, lease = 0;
+	size_t len;
+	char *k;
+
+	if (etcd_get_bool(body, "succeeded", &succeeded) < 0)
+		return 0;
+	if (succeeded)
+		return etcd_header_rev(body, &rev) == 0 ? rev : 0;
+	k = etcd_get_b64n(kv, "key", &len);
+	if (k == NULL || len != strlen(el->key) || memcmp(k, el->key, len) != 0 ||
+	    etcd_get_i64(kv, "lease", &lease) < 0 || lease != el->lease ||
+	    etcd_get_i64(kv, "create_revision", &rev) < 0 || rev <= 0 || rev == INT64_MAX) {
+		free(k);
+		log_warnx("election: our key exists but is not ours (another lease or none) "
+		    "name=%s key=%s lease=%" PRIx64 "; someone else wrote it, waiting",
+		    el->name, el->key, (uint64_t)lease);
+		return 0;
+	}
+	free(k);
+	return rev;
+}
 
 static void on_create(void *arg, const struct etcd_result *r)
 {
@@ -346,6 +489,11 @@ static void on_create(void *arg, const struct etcd_result *r)
 	if (r->err != 0) {
 		if (r->code == ETCD_CODE_NOT_FOUND)
 			log_info("election: lease not found while campaigning name=%s", el->name);
+		retry_later(el);
+		return;
+	}
+	el->my_rev = created_rev(el, r->body);
+	if (el->my_rev == 0) {
 		retry_later(el);
 		return;
 	}
@@ -387,6 +535,7 @@ void elect_campaign(struct elect *el, int64_t lease)
 	free(el->key);
 	el->key = xasprintf("%s/%" PRIx64, el->name, (uint64_t)lease);
 	el->lease = lease;
+	el->my_rev = 0;
 	el->campaigning = true;
 	el->backoff_ms = 0;
 	log_info("election: campaigning name=%s key=%s", el->name, el->key);
@@ -501,153 +650,4 @@ void elect_free(struct elect *el)
 	free(el->key);
 	free(el->leader_value);
 	free(el);
-}
-
-/* ---- start-up clean-up of keys left by an earlier run -------------------- */
-
-struct stale_key;
-
-struct elect_cleanup {
-	struct etcd *etcd;
-	char *node;
-	int64_t own;
-	struct etcd_req *range;
-	struct stale_key *keys;   /* requests still out, one per stale key */
-	void (*done)(void *arg);
-	void *arg;
-};
-
-struct stale_key {
-	struct elect_cleanup *c;
-	char *key;
-	struct etcd_req *req;
-	struct stale_key *next;
-};
-
-static void stale_free(struct stale_key *sk)
-{
-	for (struct stale_key **pp = &sk->c->keys; *pp; pp = &(*pp)->next) {
-		if (*pp == sk) {
-			*pp = sk->next;
-			break;
-		}
-	}
-	free(sk->key);
-	free(sk);
-}
-
-/* Everything answered: report, and free the clean-up. */
-static void cleanup_maybe_done(struct elect_cleanup *c)
-{
-	void (*done)(void *) = c->done;
-	void *arg = c->arg;
-
-	if (c->range != NULL || c->keys != NULL)
-		return;
-	free(c->node);
-	free(c);
-	done(arg);
-}
-
-static void on_stale_deleted(void *arg, const struct etcd_result *r)
-{
-	struct stale_key *sk = arg;
-	struct elect_cleanup *c = sk->c;
-
-	if (r->err == 0)
-		log_info("election: removed stale key key=%s", sk->key);
-	stale_free(sk);
-	cleanup_maybe_done(c);
-}
-
-static void on_stale_revoked(void *arg, const struct etcd_result *r)
-{
-	struct stale_key *sk = arg;
-	struct elect_cleanup *c = sk->c;
-
-	if (r->err == -EIO && r->code == ETCD_CODE_NOT_FOUND) {
-		/* Lease already gone but the key stayed (it was put without
-		 * our lease): delete the key itself. */
-		sk->req = etcd_call(c->etcd, "/v3/kv/deleterange",
-		    json_pack("{s:o}", "key", etcd_json_b64(sk->key)), 0,
-		    on_stale_deleted, sk);
-		return;
-	}
-	if (r->err == 0)
-		log_info("election: revoked stale lease of this node key=%s", sk->key);
-	stale_free(sk);
-	cleanup_maybe_done(c);
-}
-
-static void on_stale_range(void *arg, const struct etcd_result *r)
-{
-	struct elect_cleanup *c = arg;
-	json_t *kv;
-	size_t i;
-
-	c->range = NULL;
-	if (r->err == 0) {
-		json_array_foreach(json_object_get(r->body, "kvs"), i, kv) {
-			char *val = etcd_get_b64(kv, "value");
-			char *key = etcd_get_b64(kv, "key");
-			int64_t lease = 0;
-			struct stale_key *sk;
-
-			etcd_get_i64(kv, "lease", &lease);
-			if (val == NULL || key == NULL || strcmp(val, c->node) != 0 ||
-			    lease == c->own) {
-				free(val);
-				free(key);
-				continue;
-			}
-			free(val);
-			log_warnx("election: key of this node under a foreign lease key=%s lease=%" PRIx64
-			    "; an earlier run left it, removing", key, (uint64_t)lease);
-			sk = xcalloc(1, sizeof(*sk));
-			sk->c = c;
-			sk->key = key;
-			sk->next = c->keys;
-			c->keys = sk;
-			if (lease != 0)
-				sk->req = etcd_call(c->etcd, "/v3/lease/revoke",
-				    json_pack("{s:o}", "ID", etcd_json_i64(lease)), 0,
-				    on_stale_revoked, sk);
-			else
-				sk->req = etcd_call(c->etcd, "/v3/kv/deleterange",
-				    json_pack("{s:o}", "key", etcd_json_b64(key)), 0,
-				    on_stale_deleted, sk);
-		}
-	}
-	cleanup_maybe_done(c);
-}
-
-struct elect_cleanup *elect_cleanup_stale(struct etcd *etcd, const char *prefix,
-    const char *node, int64_t own_lease, void (*done)(void *arg), void *arg)
-{
-	struct elect_cleanup *c = xcalloc(1, sizeof(*c));
-	char *end = etcd_prefix_end(prefix);
-
-	c->etcd = etcd;
-	c->node = xstrdup(node);
-	c->own = own_lease;
-	c->done = done;
-	c->arg = arg;
-	c->range = etcd_call(etcd, "/v3/kv/range",
-	    json_pack("{s:o, s:o}", "key", etcd_json_b64(prefix),
-	    "range_end", etcd_json_b64(end)), 0, on_stale_range, c);
-	free(end);
-	return c;
-}
-
-void elect_cleanup_cancel(struct elect_cleanup *c)
-{
-	if (c == NULL)
-		return;
-	etcd_cancel(c->range);
-	while (c->keys != NULL) {
-		etcd_cancel(c->keys->req);
-		stale_free(c->keys);
-	}
-	free(c->node);
-	free(c);
 }

@@ -6,6 +6,9 @@
  *            attached to the lease, created only if absent
  *            (txn: create_revision(key) == 0 ? put : get);
  *   leader = the key under NAME "/" with the lowest create revision;
+ *   our key = the one our txn created (its create revision), of exactly
+ *            our bytes, on our lease - never a look-alike someone else
+ *            wrote (a NUL after our name, another lease);
  *   a waiter watches the key just ahead of it for deletion, then re-checks;
  *   the leader watches its own key: deleted from outside -> it steps down.
  *
@@ -17,6 +20,7 @@
 #define VIPD_ELECT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct loop;
@@ -50,21 +54,29 @@ void elect_reset(struct elect *el);
 bool elect_is_leader(const struct elect *el);
 /* True while campaigning (from elect_campaign to resign/reset). */
 bool elect_is_campaigning(const struct elect *el);
-/* The current leader's value (node name) as last read, or "" if none. */
+/* The current leader's value (node name) as last read, or "" if none or
+ * not read yet (election reads are keys_only; a follower reads the
+ * leader's value by itself, once per leading key). At most 255 bytes. */
 const char *elect_leader(const struct elect *el);
 const char *elect_name(const struct elect *el);
 
 /*
- * At start-up: under prefix, find keys whose value is node but whose lease
- * is not own_lease (left by an earlier run of this node that crashed) and
- * revoke those leases (or delete the keys if the lease is already gone),
- * so the other nodes need not wait for them to expire. done runs once,
- * when every request has answered (always later, from an etcd answer,
- * never from within this call); the handle is freed just before.
+ * At start-up, after the first grant: remove the keys an earlier run of
+ * this node left (it crashed; its lease is still counting down and its key
+ * would head the queue until then). names are this daemon's elections
+ * (prefix + VIP, n_names >= 1, copied); only keys of the exact shape
+ * "<name>/<lease hex>" on that very lease, other than own_lease, whose
+ * value is exactly node are deleted, each by its exact bytes - never a
+ * lease revoke (a lease may hold keys that are not vipd's). At most 16
+ * requests are in flight. A failed read or delete is logged and skipped
+ * (the key then expires with its lease). done runs once, when every
+ * request has answered (always later, from an etcd answer, never from
+ * within this call); the handle is freed just before.
  */
 struct elect_cleanup;
-struct elect_cleanup *elect_cleanup_stale(struct etcd *etcd, const char *prefix,
-    const char *node, int64_t own_lease, void (*done)(void *arg), void *arg);
+struct elect_cleanup *elect_cleanup_stale(struct etcd *etcd, char *const *names,
+    size_t n_names, const char *node, int64_t own_lease, void (*done)(void *arg),
+    void *arg);
 /* Abandon a clean-up still running (done does not run). NULL-safe. */
 void elect_cleanup_cancel(struct elect_cleanup *c);
 

@@ -11,6 +11,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ struct etcd_req {
 	void *arg;
 	size_t ep;                /* endpoint index used */
 	bool auth_retried;
+	bool secret;              /* body holds the password: scrubbed when freed */
 	bool waiting_auth;        /* parked until a token arrives */
 	bool overflow;
 	json_t *last_error;       /* a stream's {"error": ...} message */
@@ -55,6 +57,8 @@ struct etcd {
 	char *ca_file, *cert_file, *key_file;
 	char *username, *password;
 	char *token;              /* etcd auth token, NULL until authenticated */
+	bool token_tls;           /* the token was obtained over https */
+	bool allow_insecure;      /* credentials may cross http (etcd_opts) */
 	unsigned auth_failures;   /* in a row, for quiet logging */
 	struct etcd_req *auth_req;
 	uint32_t timeout_ms;
@@ -153,6 +157,14 @@ static void req_unlink(struct etcd_req *r)
 	}
 }
 
+/* Headers may hold "Authorization: <token>": scrub them before freeing. */
+static void scrub_hdrs(struct curl_slist *h)
+{
+	for (; h != NULL; h = h->next)
+		if (h->data != NULL)
+			explicit_bzero(h->data, strlen(h->data));
+}
+
 static void req_free(struct etcd_req *r)
 {
 	if (r->easy) {
@@ -160,9 +172,16 @@ static void req_free(struct etcd_req *r)
 		curl_easy_cleanup(r->easy);
 	}
 	req_unlink(r);
+	scrub_hdrs(r->hdrs);
 	curl_slist_free_all(r->hdrs);
 	json_decref(r->last_error);
 	free(r->path);
+	if (r->secret) { /* the authenticate body and its reply: password, token */
+		if (r->body != NULL)
+			explicit_bzero(r->body, strlen(r->body));
+		if (r->buf != NULL)
+			explicit_bzero(r->buf, r->cap);
+	}
 	free(r->body);
 	free(r->buf);
 	free(r);
@@ -247,23 +266,23 @@ static int curl_errno(CURLcode c)
  * text at debug, so a long outage is clear in the log but not a flood. */
 static void note_failure(struct etcd *e, const struct etcd_result *res, const char *path)
 {
-	char line[sizeof(e->last_fail)];
+	char line[sizeof(e->last_fail)], esc[LOG_ESC_LEN];
 
 	if (res->code == ETCD_CODE_NOT_FOUND) {
 		log_debug("etcd: %s: not found endpoint=%s", path, res->endpoint);
 		return;
 	}
-	snprintf(line, sizeof(line), "%s status=%ld code=%d error=\"%s\"",
-	    path, res->http_status, res->code, res->message);
+	log_esc(esc, res->message); /* etcd's text, or a body: never raw in the log */
+	snprintf(line, sizeof(line), "%s status=%ld code=%d error=\"%.160s\"",
+	    path, res->http_status, res->code, esc);
 	e->fail_streak++;
 	if (strcmp(line, e->last_fail) != 0 || e->fail_streak % 50 == 1) {
 		log_warnx("etcd: request failed op=%s endpoint=%s status=%ld code=%d error=\"%s\" failures=%u",
-		    path, res->endpoint, res->http_status, res->code, res->message,
-		    e->fail_streak);
+		    path, res->endpoint, res->http_status, res->code, esc, e->fail_streak);
 		snprintf(e->last_fail, sizeof(e->last_fail), "%s", line);
 	} else {
 		log_debug("etcd: request failed op=%s endpoint=%s error=\"%s\"",
-		    path, res->endpoint, res->message);
+		    path, res->endpoint, esc);
 	}
 }
 
@@ -278,6 +297,21 @@ static void note_success(struct etcd *e, const struct etcd_req *r)
 }
 
 static void auth_start(struct etcd *e);
+
+static bool is_https(const char *endpoint)
+{
+	return strncmp(endpoint, "https://", 8) == 0;
+}
+
+/* Forget the token, scrubbing it from memory. */
+static void token_drop(struct etcd *e)
+{
+	if (e->token != NULL)
+		explicit_bzero(e->token, strlen(e->token));
+	free(e->token);
+	e->token = NULL;
+	e->token_tls = false;
+}
 
 /*
  * etcd's error replies come in two shapes: unary calls answer
@@ -365,8 +399,7 @@ static void req_done(struct etcd_req *r, CURLcode code)
 	    e->username != NULL && !r->auth_retried && r != e->auth_req) {
 		log_info("etcd: auth token rejected, authenticating again endpoint=%s",
 		    res.endpoint);
-		free(e->token);
-		e->token = NULL;
+		token_drop(e);
 		r->auth_retried = true;
 		json_decref(body);
 		curl_multi_remove_handle(e->multi, r->easy);
@@ -419,18 +452,32 @@ static void req_start(struct etcd_req *r)
 		auth_start(e);
 		return;
 	}
-	r->waiting_auth = false;
 	r->ep = e->cur;
+	/* A token obtained over TLS never goes to an http endpoint (after a
+	 * fail-over): authenticate there afresh - allowed only with
+	 * allowInsecure (etcd_new refuses the rest). */
+	if (e->token != NULL && e->token_tls && !is_https(e->endpoints[r->ep]) &&
+	    r != e->auth_req) {
+		log_warnx("etcd: not sending a token obtained over TLS to an http endpoint "
+		    "endpoint=%s; authenticating again", e->endpoints[r->ep]);
+		token_drop(e);
+		r->waiting_auth = true;
+		auth_start(e);
+		return;
+	}
+	r->waiting_auth = false;
 	r->errbuf[0] = '\0';
 	r->easy = curl_easy_init();
 	if (r->easy == NULL)
 		fatalx("etcd: curl_easy_init failed");
 	url = xasprintf("%s%s", e->endpoints[r->ep], r->path);
+	scrub_hdrs(r->hdrs);
 	curl_slist_free_all(r->hdrs);
 	r->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
 	if (e->token != NULL && r != e->auth_req) {
 		auth = xasprintf("Authorization: %s", e->token);
 		r->hdrs = curl_slist_append(r->hdrs, auth);
+		explicit_bzero(auth, strlen(auth));
 		free(auth);
 	}
 	curl_easy_setopt(r->easy, CURLOPT_URL, url);
@@ -455,8 +502,17 @@ static void req_start(struct etcd_req *r)
 	    r->timeout_ms : ETCD_CONNECT_TIMEOUT_MS));
 	if (r->timeout_ms)
 		curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, (long)r->timeout_ms);
-	if (e->ca_file)
+	/* Talk to etcd only as configured: never through a proxy from the
+	 * environment (http_proxy, HTTPS_PROXY, ALL_PROXY: a proxy sees
+	 * every request, and the password on http). */
+	curl_easy_setopt(r->easy, CURLOPT_PROXY, "");
+	curl_easy_setopt(r->easy, CURLOPT_NOPROXY, "*");
+	if (e->ca_file) {
+		/* caFile pins: only that CA, not the system's CA directory
+		 * that libcurl also trusts by default. */
 		curl_easy_setopt(r->easy, CURLOPT_CAINFO, e->ca_file);
+		curl_easy_setopt(r->easy, CURLOPT_CAPATH, NULL);
+	}
 	if (e->cert_file) {
 		curl_easy_setopt(r->easy, CURLOPT_SSLCERT, e->cert_file);
 		curl_easy_setopt(r->easy, CURLOPT_SSLKEY, e->key_file);
@@ -526,17 +582,20 @@ void etcd_cancel(struct etcd_req *r)
 static void auth_done(void *arg, const struct etcd_result *res)
 {
 	struct etcd *e = arg;
+	char esc[LOG_ESC_LEN];
 	json_t *tok = res->body ? json_object_get(res->body, "token") : NULL;
 
 	e->auth_req = NULL;
 	if (res->err == 0 && json_is_string(tok)) {
+		token_drop(e);
 		e->token = xstrdup(json_string_value(tok));
+		e->token_tls = is_https(res->endpoint);
 		log_info("etcd: authenticated user=%s endpoint=%s", e->username,
 		    res->endpoint);
 		e->auth_failures = 0;
 	} else if (e->auth_failures++ % 60 == 0) {
 		log_warnx("etcd: authentication failed user=%s endpoint=%s error=\"%s\" failures=%u",
-		    e->username, res->endpoint, res->message, e->auth_failures);
+		    e->username, res->endpoint, log_esc(esc, res->message), e->auth_failures);
 	}
 	/* Release the parked requests: with a token they go out; without
 	 * one they fail at once, so their owners back off and retry. A
@@ -575,6 +634,7 @@ static void auth_start(struct etcd *e)
 		fatalx("etcd: cannot build auth request");
 	e->auth_req = req_new(e, "/v3/auth/authenticate", body, e->timeout_ms,
 	    auth_done, NULL, e);
+	e->auth_req->secret = true;
 	req_start(e->auth_req);
 }
 
@@ -585,12 +645,23 @@ static char *dup_or_null(const char *s)
 	return s ? xstrdup(s) : NULL;
 }
 
+/* jansson's buffers carry the password (the authenticate body) and the
+ * token (its reply) through json_pack, json_dumps and json_loadb: scrub
+ * every one of them when it is freed. */
+static void scrub_free(void *p)
+{
+	if (p != NULL)
+		explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
+
 struct etcd *etcd_new(struct loop *loop, const struct etcd_opts *o)
 {
 	static int curl_ready;
 	struct etcd *e;
 
 	if (!curl_ready) {
+		json_set_alloc_funcs(malloc, scrub_free);
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 			errno = EIO;
 			return NULL;
@@ -622,6 +693,22 @@ struct etcd *etcd_new(struct loop *loop, const struct etcd_opts *o)
 	e->username = dup_or_null(o->username);
 	e->password = dup_or_null(o->password ? o->password : "");
 	e->timeout_ms = o->timeout_ms ? o->timeout_ms : 2000;
+	e->allow_insecure = o->allow_insecure;
+	for (size_t i = 0; i < e->n_endpoints; i++) {
+		if (!is_https(e->endpoints[i]) && e->username != NULL && !e->allow_insecure) {
+			log_warnx("etcd: refusing to send credentials in clear endpoint=%s "
+			    "(set etcd.allowInsecure to allow it)", e->endpoints[i]);
+			etcd_free(e);
+			errno = EINVAL;
+			return NULL;
+		}
+		if (!is_https(e->endpoints[i]) && e->username != NULL)
+			log_warnx("etcd: allowInsecure: the password and the auth token cross "
+			    "the network in clear endpoint=%s", e->endpoints[i]);
+		if (is_https(e->endpoints[i]) && e->ca_file == NULL)
+			log_warnx("etcd: https endpoint without caFile: any CA the system trusts "
+			    "can vouch for it endpoint=%s", e->endpoints[i]);
+	}
 	curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
 	curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
 	curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
@@ -647,6 +734,6 @@ void etcd_free(struct etcd *e)
 	if (e->password)
 		explicit_bzero(e->password, strlen(e->password));
 	free(e->password);
-	free(e->token);
+	token_drop(e);
 	free(e);
 }

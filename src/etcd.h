@@ -14,6 +14,7 @@
 #define VIPD_ETCD_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct loop;
@@ -23,11 +24,13 @@ struct etcd_req;
 struct etcd_opts {
 	char *const *endpoints;   /* "http(s)://host:port", at least one */
 	size_t n_endpoints;
-	const char *ca_file;      /* NULL = system CAs */
+	const char *ca_file;      /* NULL = system CAs; else only this CA (pinned) */
 	const char *cert_file;    /* NULL = no client certificate */
 	const char *key_file;
 	const char *username;     /* NULL = no etcd auth */
-	const char *password;
+	const char *password;     /* copied, scrubbed when freed */
+	bool allow_insecure;      /* username with http:// endpoints: else etcd_new
+	                           * fails with EINVAL (credentials in clear) */
 	uint32_t timeout_ms;      /* default per-request timeout */
 };
 
@@ -56,7 +59,13 @@ typedef void etcd_cb(void *arg, const struct etcd_result *r);
  * object, borrowed. */
 typedef void etcd_msg_cb(void *arg, json_t *result);
 
-/* Returns NULL with errno set if libcurl cannot be set up. */
+/*
+ * Returns NULL with errno set if libcurl cannot be set up, or EINVAL when
+ * username is set with an http:// endpoint and not allow_insecure. Logs a
+ * warning per https endpoint without ca_file and per http endpoint that
+ * credentials would cross. Requests never use a proxy from the environment;
+ * a token obtained over https is never sent to an http endpoint.
+ */
 struct etcd *etcd_new(struct loop *loop, const struct etcd_opts *opts);
 /* NULL-safe; cancels every request still in flight without callbacks. */
 void etcd_free(struct etcd *e);

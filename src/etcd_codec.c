@@ -95,6 +95,17 @@ json_t *etcd_json_b64(const char *s)
 	return j;
 }
 
+json_t *etcd_json_b64n(const void *data, size_t len)
+{
+	char *enc = etcd_b64_encode(data, len);
+	json_t *j = json_string(enc);
+
+	free(enc);
+	if (j == NULL)
+		abort();
+	return j;
+}
+
 json_t *etcd_json_i64(int64_t v)
 {
 	char buf[32];
@@ -145,17 +156,43 @@ int etcd_get_bool(const json_t *obj, const char *key, int *out)
 	return 0;
 }
 
-char *etcd_get_b64(const json_t *obj, const char *key)
+char *etcd_get_b64n(const json_t *obj, const char *key, size_t *len)
 {
 	json_t *v = json_object_get(obj, key);
 
+	*len = 0;
 	if (v == NULL || json_is_null(v))
 		return xstrdup("");
 	if (!json_is_string(v)) {
 		errno = EINVAL;
 		return NULL;
 	}
-	return etcd_b64_decode(json_string_value(v), NULL);
+	return etcd_b64_decode(json_string_value(v), len);
+}
+
+char *etcd_get_b64(const json_t *obj, const char *key)
+{
+	size_t len;
+	char *s = etcd_get_b64n(obj, key, &len);
+
+	if (s != NULL && strlen(s) != len) {
+		free(s);
+		errno = EINVAL;
+		return NULL;
+	}
+	return s;
+}
+
+int etcd_header_rev(const json_t *obj, int64_t *out)
+{
+	int64_t rev = 0;
+
+	*out = 0;
+	if (etcd_get_i64(json_object_get(obj, "header"), "revision", &rev) < 0 ||
+	    rev <= 0 || rev == INT64_MAX)
+		return -EINVAL;
+	*out = rev;
+	return 0;
 }
 
 char *etcd_prefix_end(const char *prefix)

@@ -4,6 +4,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,4 +127,56 @@ void fatalx(const char *fmt, ...)
 	vlog(LOG_LVL_ERROR, 0, fmt, ap);
 	va_end(ap);
 	exit(1);
+}
+
+static const char *escape(char buf[LOG_ESC_LEN], const void *data, size_t len, bool word)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = data;
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = p[i];
+		char tmp[4];
+		size_t n;
+
+		if (c == '"' || c == '\\') {
+			tmp[0] = '\\';
+			tmp[1] = (char)c;
+			n = 2;
+		} else if (c < 0x20 || c >= 0x7f || (word && c == ' ')) {
+			tmp[0] = '\\';
+			tmp[1] = 'x';
+			tmp[2] = hex[c >> 4];
+			tmp[3] = hex[c & 15];
+			n = 4;
+		} else {
+			tmp[0] = (char)c;
+			n = 1;
+		}
+		if (o + n > LOG_ESC_LEN - 4) { /* room for "..." and the NUL */
+			memcpy(buf + o, "...", 3);
+			o += 3;
+			break;
+		}
+		memcpy(buf + o, tmp, n);
+		o += n;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+const char *log_escn(char buf[LOG_ESC_LEN], const void *data, size_t len)
+{
+	return escape(buf, data, len, false);
+}
+
+const char *log_esc(char buf[LOG_ESC_LEN], const char *s)
+{
+	return escape(buf, s ? s : "", s ? strlen(s) : 0, false);
+}
+
+const char *log_esc_word(char buf[LOG_ESC_LEN], const char *s)
+{
+	return escape(buf, s ? s : "", s ? strlen(s) : 0, true);
 }

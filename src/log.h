@@ -9,6 +9,7 @@
 #define VIPD_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 enum log_level {
 	LOG_LVL_DEBUG = 0,
@@ -38,5 +39,21 @@ void log_errorx(const char *fmt, ...) LOG_PRINTF(1, 2);
 /* Log at error level and exit(1). */
 void fatal(const char *fmt, ...) LOG_PRINTF(1, 2) __attribute__((noreturn));
 void fatalx(const char *fmt, ...) LOG_PRINTF(1, 2) __attribute__((noreturn));
+
+/*
+ * Text that came from outside (etcd keys, values, error texts, reply
+ * bodies) made safe for one log line: bytes outside printable ASCII, the
+ * double quote and the backslash become \xNN, \" and \\, so such text can
+ * neither end the line nor forge a key=value pair or a whole line. The
+ * result is written to buf (LOG_ESC_LEN bytes) and cut with "..." when it
+ * does not fit. Returns buf. log_escn takes len bytes (NULs included);
+ * log_esc a C string (NULL gives ""), for a value in quotes (key="...");
+ * log_esc_word also escapes the space (\x20), for an unquoted value
+ * (key=value), so it stays one word.
+ */
+#define LOG_ESC_LEN 256
+const char *log_escn(char buf[LOG_ESC_LEN], const void *data, size_t len);
+const char *log_esc(char buf[LOG_ESC_LEN], const char *s);
+const char *log_esc_word(char buf[LOG_ESC_LEN], const char *s);
 
 #endif

@@ -43,6 +43,7 @@ struct session {
 	int64_t lease;
 	uint64_t fence;
 	bool expired;             /* expired() was called for this fence */
+	bool ttl_warned;          /* a longer TTL than asked was logged */
 	bool stopping;
 	uint32_t backoff_ms;
 	uint64_t sent_at;         /* send time of the grant in flight */
@@ -117,6 +118,29 @@ static void cancel_keepalives(struct session *s)
 	}
 }
 
+/*
+ * The TTL the fence and the kernel lifetime use: min(what etcd granted or
+ * renewed, what we asked for). etcd may round a TTL up (3.4 raises < 2 s
+ * to 2 s; a new raft leader extends leases), but an endpoint answering a
+ * TTL far above ours (a broken or hostile one) must not stretch the fence:
+ * a huge TTL gave an address with a permanent kernel lifetime, defeating
+ * the backstop. Logged once per lease.
+ */
+static int64_t use_ttl(struct session *s, int64_t ttl_s, const char *endpoint)
+{
+	int64_t mine = s->ttl_ms / 1000;
+	char esc[LOG_ESC_LEN];
+
+	if (ttl_s <= mine)
+		return ttl_s;
+	if (!s->ttl_warned)
+		log_warnx("session: etcd answered a longer TTL than asked lease=%" PRIx64
+		    " ttl=%" PRId64 "s asked=%" PRId64 "s endpoint=%s; the fence uses %" PRId64 "s",
+		    (uint64_t)s->lease, ttl_s, mine, log_esc(esc, endpoint), mine);
+	s->ttl_warned = true;
+	return mine;
+}
+
 static void set_fence(struct session *s, uint64_t sent_at, int64_t ttl_s)
 {
 	uint64_t fence = sent_at + (uint64_t)ttl_s * 1000u - session_margin_ms(s->ttl_ms);
@@ -172,8 +196,11 @@ static void on_keepalive(void *arg, const struct etcd_result *r)
 	if (!json_is_object(json_object_get(r->body, "result")) ||
 	    etcd_get_i64(json_object_get(r->body, "result"), "TTL", &ttl) < 0) {
 		json_t *er = json_object_get(r->body, "error");
+		const char *m = json_string_value(json_object_get(er, "message"));
+		char esc[LOG_ESC_LEN];
+
 		log_warnx("session: keepalive failed endpoint=%s error=\"%s\"", r->endpoint,
-		    json_string_value(json_object_get(er, "message")) ?: "reply without a result");
+		    m ? log_esc(esc, m) : "reply without a result");
 		retry_soon(s);
 		return;
 	}
@@ -184,7 +211,7 @@ static void on_keepalive(void *arg, const struct etcd_result *r)
 	s->backoff_ms = 0;
 	log_debug("session: keepalive ok lease=%" PRIx64 " ttl=%" PRId64 " rtt_ms=%" PRIu64,
 	    (uint64_t)s->lease, ttl, loop_now_ms() - ka->sent_at);
-	set_fence(s, ka->sent_at, ttl);
+	set_fence(s, ka->sent_at, use_ttl(s, ttl, r->endpoint));
 }
 
 static void on_grant(void *arg, const struct etcd_result *r)
@@ -204,6 +231,8 @@ static void on_grant(void *arg, const struct etcd_result *r)
 	s->lease = id;
 	s->fence = 0;
 	s->backoff_ms = 0;
+	s->ttl_warned = false;
+	ttl = use_ttl(s, ttl, r->endpoint);
 	log_info("session: lease granted lease=%" PRIx64 " ttl=%" PRId64 "s endpoint=%s",
 	    (uint64_t)id, ttl, r->endpoint);
 	s->ops->granted(s->arg, id);
@@ -302,13 +331,14 @@ static void revoke_finish(struct session *s)
 static void on_revoke(void *arg, const struct etcd_result *r)
 {
 	struct session *s = arg;
+	char esc[LOG_ESC_LEN];
 
 	s->req = NULL;
 	if (r->err == 0)
 		log_info("session: lease revoked");
 	else
 		log_warnx("session: lease revoke failed error=\"%s\"; it expires by itself",
-		    r->message);
+		    log_esc(esc, r->message));
 	revoke_finish(s);
 }
 

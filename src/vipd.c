@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "privs.h"
 #include "log.h"
 
 static void usage(FILE *f)
@@ -116,6 +117,7 @@ int main(int argc, char **argv)
 	log_init("vipd", verbose ? LOG_LVL_DEBUG : cfg->log_level);
 	for (size_t i = 0; i < cfg->n_notes; i++)
 		log_info("config: %s", cfg->notes[i]);
+	privs_early(); /* before libcurl is set up */
 	rc = daemon_run(cfg);
 	cfg_free(cfg);
 	return rc;

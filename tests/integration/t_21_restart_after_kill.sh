@@ -1,8 +1,9 @@
 #!/bin/bash
 # t_21_restart_after_kill: the owner's vipd is SIGKILLed and restarted at
 # at once, as a supervisor would. The restarted vipd finds its node's key
-# under the old lease and revokes that lease (its log says so), so the next
-# candidate takes over before the old lease could have expired. The old
+# under the old lease and deletes that key (its log says so; never the
+# lease: a lease may hold keys that are not vipd's), so the next candidate
+# takes over before the old lease could have expired. The old
 # owner's address (its kernel lifetime still running) is removed by the
 # restarted vipd at start (a Deleted event with lifetime left, not a kernel
 # expiry).
@@ -11,8 +12,8 @@
 #           else adds it; the restarted node does not take it back; no
 #           overlap.
 #   timing  the new owner adds the VIP within restart + slack of the kill
-#           (grant, prefix read, revoke, watch event, add: no TTL). For that
-#           to prove the revoke (not an expiry) moved it, the restart must
+#           (grant, election read, delete, watch event, add: no TTL). For
+#           that to prove the delete (not an expiry) moved it, the restart must
 #           come early enough: the old lease expires no sooner than its last
 #           keepalive (at most TTL/4 before the kill) + TTL, i.e. 3/4 TTL
 #           after the kill, so restart + slack must stay below 3/4 TTL
@@ -43,7 +44,7 @@ add_us=$(sc_mon_events "$new" | awk -v t="$t_kill" '$2 == "add" && $1 >= t { pri
 [ -n "$add_us" ] || lab_fail "no add event on $new after the kill"
 takeover_ms=$(((add_us - t_kill) / 1000))
 lab_log "measured: $new added the VIP $takeover_ms ms after the SIGKILL of $OWNER's vipd (TTL ${ttl} s)"
-bd_timing "SIGKILL -> $new adds the VIP (by the revoke, not an expiry)" "$takeover_ms" $((restart_ms + BD_SLACK_MS)) \
+bd_timing "SIGKILL -> $new adds the VIP (by the key's delete, not an expiry)" "$takeover_ms" $((restart_ms + BD_SLACK_MS)) \
 	"restart $restart_ms + slack $BD_SLACK_MS, below the old lease's earliest expiry $earliest_expiry_ms"
 
 # The old owner's leftover copy: removed by the restarted vipd (lifetime
@@ -54,9 +55,9 @@ lab_log "measured: $OWNER's leftover address removed $(((del_us - t_kill) / 1000
 lab_assert "the leftover was removed with lifetime left (valid_lft ${del_left}s), i.e. by vipd, not by the kernel" \
 	test "$del_left" -gt 0
 bd_safety "the leftover went before the new owner added the VIP" test "$del_us" -le "$add_us"
-grep -E 'leftover|stale|foreign lease' "$LAB_DIR/$OWNER/vipd.log" | sed 's/^/    vipd: /' >&2 || true
-lab_assert "the restarted vipd revoked its previous lease (log: 'revoked stale lease of this node')" \
-	grep -q 'election: revoked stale lease of this node' "$LAB_DIR/$OWNER/vipd.log"
+grep -E 'leftover|stale|old lease|earlier run' "$LAB_DIR/$OWNER/vipd.log" | sed 's/^/    vipd: /' >&2 || true
+lab_assert "the restarted vipd deleted its previous key (log: 'removed a key of an earlier run of this node')" \
+	grep -q 'election: removed a key of an earlier run of this node' "$LAB_DIR/$OWNER/vipd.log"
 
 for i in 1 2 3; do
 	[ "n$i" = "$new" ] || [ "n$i" = "$OWNER" ] && continue

@@ -43,14 +43,16 @@ ctl() {
 lab_wait_until 15 ctl endpoint health >/dev/null 2>&1 || lab_fail "TLS etcd not healthy"
 
 # etcd auth: root must exist before auth is enabled; vipd gets its own user
-# with rights on its prefix only.
+# with rights on its prefix only: the minimum of docs/security.md.
 ctl user add root:rootpw >/dev/null
 ctl user add vipd:s3cret-pw >/dev/null
 ctl role add vipd >/dev/null
-ctl role grant-permission vipd --prefix=true readwrite /vipd/ >/dev/null
+ctl role grant-permission vipd --prefix=true readwrite /vipd/election/ >/dev/null
 ctl user grant-role vipd vipd >/dev/null
 ctl auth enable >/dev/null
+# vipd reads a passwordFile only if root owns it with no group/other bits.
 printf 's3cret-pw\n' >"$LAB_DIR/n1/etcd-password"
+chmod 0600 "$LAB_DIR/n1/etcd-password"
 
 lab_monitor_start
 lab_vipd_config 1 \
@@ -83,6 +85,7 @@ lab_assert "the election key is in etcd with the node's name" \
 lab_vipd_stop 1
 lab_assert "graceful stop removed the VIP" test -z "$(lab_owner)"
 printf 'wrong\n' >"$LAB_DIR/n1/etcd-password"
+chmod 0600 "$LAB_DIR/n1/etcd-password"
 : >"$log"
 lab_vipd_start 1
 sleep 3

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "cel.h"
 #include "config.h"
@@ -317,7 +318,8 @@ static void test_full(void **state)
 	    "    keyFile: /etc/c.key\n"
 	    "    username: vipd\n"
 	    "    passwordFile: /etc/vipd/password\n"
-	    "    prefix: /vip\n"
+	    "    prefix: /vip/e\n"
+	    "    allowInsecure: true\n"
 	    "    timeout: 1.5s\n"
 	    "  lease: {ttl: 1m}\n"
 	    "  announce: {count: 0, interval: 10ms, refresh: 60m}\n"
@@ -336,7 +338,8 @@ static void test_full(void **state)
 	assert_string_equal(c->etcd.key_file, "/etc/c.key");
 	assert_string_equal(c->etcd.username, "vipd");
 	assert_string_equal(c->etcd.password_file, "/etc/vipd/password");
-	assert_string_equal(c->etcd.prefix, "/vip/");
+	assert_string_equal(c->etcd.prefix, "/vip/e/");
+	assert_true(c->etcd.allow_insecure);
 	assert_int_equal(c->etcd.timeout_ms, 1500);
 	assert_int_equal(c->lease_ttl_ms, 60000);
 	assert_int_equal(c->announce_count, 0);
@@ -508,7 +511,7 @@ static void test_err_link(void **state)
 	    "deviceSelector to say which link carries its vip\n"
 	    "t.yaml:5:9: machine.network.interfaces[1]: needs interface or "
 	    "deviceSelector to say which link carries its vip\n"
-	    "t.yaml:6:9: machine.network.interfaces[2].deviceSelector: empty: it "
+	    "t.yaml:6:9: machine.network.interfaces[2].deviceSelector: empty (or every value null): it "
 	    "would match every link; give physical, hardwareAddr, permanentAddr, "
 	    "driver, busPath or pciID\n"
 	    "t.yaml:8:26: machine.network.interfaces[3].deviceSelector.pciID: must "
@@ -852,7 +855,7 @@ static void test_print(void **state)
 {
 	struct cfg *c = ok("machine:\n  network:\n    interfaces:\n"
 	    "      - interface: eth0\n        vip: {ip: \"fd00::0:15\"}\n"
-	    "vipd:\n  etcd: {caFile: \"/etc/odd \\\"name\\\"\", prefix: /v}\n"
+	    "vipd:\n  etcd: {caFile: \"/etc/odd \\\"name\\\"\", prefix: /v/e}\n"
 	    "  node: \"yes\"\n");
 	char *out = NULL;
 	size_t len = 0;
@@ -879,7 +882,7 @@ static void test_print(void **state)
 	    "    keyFile: \"\"\n"
 	    "    username: \"\"\n"
 	    "    passwordFile: \"\"\n"
-	    "    prefix: /v/\n"
+	    "    prefix: /v/e/\n"
 	    "    timeout: 2s\n"
 	    "  lease:\n"
 	    "    ttl: 5s\n"
@@ -1072,9 +1075,120 @@ static void test_equal(void **state)
 	cfg_free(b);
 }
 
+/* The election prefix must be vipd's own path: vipd reads every key under
+ * it (and, at start, deletes its own old ones). Before the fix "/" and
+ * "/vipd" were accepted. */
+static void test_prefix_rule(void **state)
+{
+	static const struct {
+		const char *prefix, *want;
+	} cases[] = {
+		{ "/", "must be at least two segments deep" },
+		{ "/vipd", "must be at least two segments deep" },
+		{ "/vipd/", "must be at least two segments deep" },
+		{ "//vipd/e", "must not have an empty segment" },
+		{ "/vipd//e", "must not have an empty segment" },
+		{ "/vipd/../e", "must not have \".\" or \"..\" segments" },
+		{ "/./vipd/e", "must not have \".\" or \"..\" segments" },
+		{ "\"/vipd/e\\x01\"", "must be printable ASCII" },
+		{ "\"/vipd/e f\"", "must be printable ASCII" },
+		{ "vipd/e", "must start with \"/\"" },
+		{ "/vipd/election", NULL },
+		{ "/vipd/election/", NULL },
+		{ "/a/b/c/", NULL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *text = NULL, *errs = NULL;
+		struct cfg *c;
+
+		assert_true(asprintf(&text, "vipd:\n  etcd:\n    prefix: %s\n", cases[i].prefix) > 0);
+		c = load(text, &errs);
+		if (cases[i].want == NULL) {
+			assert_non_null(c);
+			assert_string_equal(errs, "");
+		} else {
+			assert_null(c);
+			if (strstr(errs, cases[i].want) == NULL || strncmp(errs, "t.yaml:3:5: vipd.etcd.prefix: ", 30) != 0)
+				fail_msg("prefix %s: got %s", cases[i].prefix, errs);
+		}
+		cfg_free(c);
+		free(errs);
+		free(text);
+	}
+}
+
+/* A username with any http:// endpoint sends the password and the token in
+ * clear: an error unless allowInsecure. */
+static void test_auth_over_http(void **state)
+{
+	struct cfg *c;
+
+	(void)state;
+	bad("vipd:\n  etcd:\n    endpoints: [\"https://a:2379\", \"http://b:2379\"]\n"
+	    "    username: u\n    passwordFile: /p\n",
+	    "t.yaml:4:5: vipd.etcd.username: would send the password and the auth token in "
+	    "clear to http://b:2379; use https endpoints, or set allowInsecure: true "
+	    "(a network you trust)\n");
+	c = ok("vipd:\n  etcd:\n    endpoints: [\"https://a:2379\", \"http://b:2379\"]\n"
+	    "    username: u\n    passwordFile: /p\n    allowInsecure: true\n");
+	assert_true(c->etcd.allow_insecure);
+	cfg_free(c);
+	c = ok("vipd:\n  etcd:\n    endpoints: [\"https://a:2379\"]\n"
+	    "    username: u\n    passwordFile: /p\n");
+	assert_false(c->etcd.allow_insecure);
+	cfg_free(c);
+	/* without auth, http is fine */
+	cfg_free(ok("vipd:\n  etcd:\n    endpoints: [\"http://b:2379\"]\n"));
+}
+
+/* deviceSelector with every value null selects every link, as {} does. */
+static void test_selector_all_null(void **state)
+{
+	(void)state;
+	bad("machine:\n  network:\n    interfaces:\n      - deviceSelector: {driver: null}\n"
+	    "        vip: {ip: 198.18.0.100}\n",
+	    "t.yaml:4:9: machine.network.interfaces[0].deviceSelector: empty (or every value "
+	    "null): it would match every link; give physical, hardwareAddr, permanentAddr, "
+	    "driver, busPath or pciID\n");
+}
+
+/* The duplicate-key check is linear: 100,000 keys under an ignored section
+ * (160,000 took 47 s before: every key was compared with every earlier
+ * one). Still reports a duplicate, with the first one's position. */
+static void test_many_keys_linear(void **state)
+{
+	size_t cap = 100000 * 16 + 256, len = 0;
+	char *text = malloc(cap), *errs = NULL;
+	struct cfg *c;
+	clock_t t0;
+	double cpu;
+
+	(void)state;
+	assert_non_null(text);
+	len += (size_t)snprintf(text + len, cap - len, "cluster:\n");
+	for (int i = 0; i < 100000; i++)
+		len += (size_t)snprintf(text + len, cap - len, "  k%d: v\n", i);
+	len += (size_t)snprintf(text + len, cap - len, "  k7: again\n");
+	t0 = clock();
+	c = load(text, &errs);
+	cpu = (double)(clock() - t0) / CLOCKS_PER_SEC;
+	assert_null(c);
+	assert_string_equal(errs, "t.yaml:100002:3: cluster.k7: duplicate key (first at 9:3)\n");
+	if (cpu > 3.0)
+		fail_msg("100,000 keys took %.1f s of CPU", cpu);
+	free(errs);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_prefix_rule),
+		cmocka_unit_test(test_many_keys_linear),
+		cmocka_unit_test(test_auth_over_http),
+		cmocka_unit_test(test_selector_all_null),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_defaults_empty_sections),
 		cmocka_unit_test(test_example_eth0),

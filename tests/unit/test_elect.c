@@ -23,6 +23,7 @@
 #include "fake_loop.h"
 #include "log.h"
 #include "loop.h"
+#include "xmem.h"
 
 #define NAME    "/vipd/election/198.18.0.100"
 #define NODE    "node-a"
@@ -121,19 +122,27 @@ static void range_reply(int64_t rev, char *kv1, char *kv2)
 	struct etcd_req *r = fake_etcd_pending("/v3/kv/range");
 
 	assert_non_null(r);
+	assert_true(json_is_true(fake_req_get(r, "keys_only")));
 	fake_etcd_reply(r, "{\"header\":{\"revision\":\"%lld\"},\"kvs\":[%s%s%s],\"count\":\"%d\"}",
 	    (long long)rev, kv1 ? kv1 : "", kv2 ? "," : "", kv2 ? kv2 : "",
 	    (kv1 != NULL) + (kv2 != NULL));
+	/* A follower reads the leader's value (the first key) by itself. */
+	r = fake_etcd_pending("/v3/kv/range");
+	if (r != NULL && fake_req_get(r, "range_end") == NULL && kv1 != NULL)
+		fake_etcd_reply(r, "{\"header\":{\"revision\":\"%lld\"},\"kvs\":[%s]}",
+		    (long long)rev, kv1);
 	free(kv1);
 	free(kv2);
 }
 
-static void txn_ok(void)
+/* The campaign txn put our key at revision rev (its create revision). */
+static void txn_ok(int64_t rev)
 {
 	struct etcd_req *r = fake_etcd_pending("/v3/kv/txn");
 
 	assert_non_null(r);
-	fake_etcd_reply(r, "{\"header\":{\"revision\":\"10\"},\"succeeded\":true}");
+	fake_etcd_reply(r, "{\"header\":{\"revision\":\"%lld\"},\"succeeded\":true}",
+	    (long long)rev);
 }
 
 /* The open watch must be on key from start_revision from. */
@@ -165,7 +174,7 @@ static void push_delete(struct etcd_req *w, const char *key, int64_t rev)
 static struct etcd_req *lead(struct t *t)
 {
 	campaign(t, LEASE);
-	txn_ok();
+	txn_ok(9);
 	range_reply(10, kv(OURKEY, NODE, LEASE, 9), NULL);
 	assert_true(elect_is_leader(t->el));
 	return watching(OURKEY, 11);
@@ -205,7 +214,7 @@ static void test_campaign_txn_range_lead_watch_own_key(void **state)
 	campaign(t, LEASE);
 	assert_int_equal(fake_etcd_count(), 1);
 
-	txn_ok();
+	txn_ok(9);
 	rg = fake_etcd_pending("/v3/kv/range");
 	assert_non_null(rg);
 	s = fake_req_b64(rg, "key");
@@ -242,6 +251,41 @@ static void test_create_lease_not_found_retries_the_txn(void **state)
 	assert_int_equal(t->calls, 0);
 }
 
+/* Election reads leave values out (keys_only): a few huge values under
+ * the prefix cannot push every read over the client's 4 MiB reply cap and
+ * freeze the election. The leader's name is read once per leading key. */
+static void test_reads_keys_only_leader_value_once(void **state)
+{
+	struct t *t = *state;
+	struct etcd_req *rg, *val;
+	char *k;
+
+	campaign(t, LEASE);
+	txn_ok(19);
+	rg = fake_etcd_pending("/v3/kv/range");
+	assert_true(json_is_true(fake_req_get(rg, "keys_only")));
+	fake_etcd_reply(rg, "{\"header\":{\"revision\":\"20\"},\"kvs\":["
+	    "{\"key\":\"L3ZpcGQvZWxlY3Rpb24vMTk4LjE4LjAuMTAwLzc3Nzc=\",\"lease\":\"30583\",\"create_revision\":\"5\"},"
+	    "{\"key\":\"L3ZpcGQvZWxlY3Rpb24vMTk4LjE4LjAuMTAwLzEyMzQ=\",\"lease\":\"4660\",\"create_revision\":\"19\"}]}");
+	assert_false(elect_is_leader(t->el));
+	watching(PREDKEY, 21);
+	val = fake_etcd_pending("/v3/kv/range");
+	assert_non_null(val);
+	assert_null(fake_req_get(val, "range_end"));
+	k = fake_req_b64(val, "key");
+	assert_string_equal(k, PREDKEY);
+	free(k);
+	fake_etcd_reply(val, "{\"kvs\":[{\"key\":\"L3ZpcGQvZWxlY3Rpb24vMTk4LjE4LjAuMTAwLzc3Nzc=\","
+	    "\"value\":\"bm9kZS1i\"}]}");
+	assert_string_equal(elect_leader(t->el), "node-b");
+	/* The periodic re-read: same leader, no second value read. */
+	fake_loop_advance(RECHECK);
+	range_reply(30, kv(PREDKEY, "node-b", 0x7777, 5), kv(OURKEY, NODE, LEASE, 19));
+	assert_null(fake_etcd_pending("/v3/kv/range"));
+	assert_int_equal(fake_etcd_count_path("/v3/kv/range"), 3);
+	assert_string_equal(elect_leader(t->el), "node-b");
+}
+
 /* ---- watches -------------------------------------------------------------------- */
 
 /* A waiter watches its predecessor from the revision its range read + 1,
@@ -253,7 +297,7 @@ static void test_delete_between_read_and_watch_is_delivered(void **state)
 	struct etcd_req *w;
 
 	campaign(t, LEASE);
-	txn_ok();
+	txn_ok(19);
 	range_reply(20, kv(PREDKEY, "node-b", 0x7777, 5), kv(OURKEY, NODE, LEASE, 19));
 	assert_false(elect_is_leader(t->el));
 	assert_string_equal(elect_leader(t->el), "node-b");
@@ -280,7 +324,7 @@ static void test_watch_broken_rereads_before_watching_again(void **state)
 	struct etcd_req *w;
 
 	campaign(t, LEASE);
-	txn_ok();
+	txn_ok(19);
 	range_reply(20, kv(PREDKEY, "node-b", 0x7777, 5), kv(OURKEY, NODE, LEASE, 19));
 	w = watching(PREDKEY, 21);
 	fake_etcd_end(w, -EPIPE, 0, "stream closed by server");
@@ -300,7 +344,7 @@ static void test_watch_compacted_rereads_with_backoff(void **state)
 	struct etcd_req *w;
 
 	campaign(t, LEASE);
-	txn_ok();
+	txn_ok(19);
 	range_reply(20, kv(PREDKEY, "node-b", 0x7777, 5), kv(OURKEY, NODE, LEASE, 19));
 	w = watching(PREDKEY, 21);
 	fake_etcd_push(w, "{\"header\":{\"revision\":\"60\"},\"canceled\":true,"
@@ -384,7 +428,7 @@ static void test_read_in_flight_when_predecessor_deleted_rereads(void **state)
 	struct etcd_req *w;
 
 	campaign(t, LEASE);
-	txn_ok();
+	txn_ok(19);
 	range_reply(20, kv(PREDKEY, "node-b", 0x7777, 5), kv(OURKEY, NODE, LEASE, 19));
 	w = watching(PREDKEY, 21);
 	fake_loop_advance(RECHECK);
@@ -415,8 +459,10 @@ static void test_recheck_finds_key_gone(void **state)
 
 /* Range replies the code must survive (raw bytes, judged as the transport
  * judges them). A reply that is not a JSON object is a failed read: it
- * proves nothing, leadership stays as it was (the fence guards it). A
- * readable reply without our key first steps down. */
+ * proves nothing, leadership stays as it was (the fence guards it), and
+ * so is a reply without a revision a watch can start after. A readable
+ * reply without our key (its exact bytes, our lease and the create
+ * revision our txn reported) steps down. */
 static void test_unreadable_range_replies(void **state)
 {
 	static const struct {
@@ -431,9 +477,20 @@ static void test_unreadable_range_replies(void **state)
 		{ "{\"kvs\":[{\"key\":\"!!!\"}]}", false },
 		{ "{\"kvs\":[{\"key\":5,\"value\":[]}],\"header\":{\"revision\":\"x\"}}", false },
 		{ "{\"kvs\":[{}],\"header\":{\"revision\":\"-5\"}}", false },
-		/* our key first (base64 of OURKEY), odd value and header */
+		/* our key's name first, but without our lease and create
+		 * revision: not ours (someone else wrote it) */
 		{ "{\"kvs\":[{\"key\":\"L3ZpcGQvZWxlY3Rpb24vMTk4LjE4LjAuMTAwLzEyMzQ=\",\"value\":7}],"
-		  "\"header\":[]}", true },
+		  "\"header\":[]}", false },
+		/* our key first, odd value, but no usable revision to watch
+		 * from (missing, <= 0, INT64_MAX: rev + 1 would overflow): a
+		 * read that proves nothing */
+		{ "{\"kvs\":[{\"key\":\"L3ZpcGQvZWxlY3Rpb24vMTk4LjE4LjAuMTAwLzEyMzQ=\",\"value\":7,"
+		  "\"lease\":\"4660\",\"create_revision\":\"9\"}],\"header\":[]}", true },
+		{ "{\"kvs\":[{\"key\":\"L3ZpcGQvZWxlY3Rpb24vMTk4LjE4LjAuMTAwLzEyMzQ=\","
+		  "\"lease\":\"4660\",\"create_revision\":\"9\"}],\"header\":{\"revision\":\"-5\"}}", true },
+		{ "{\"kvs\":[{\"key\":\"L3ZpcGQvZWxlY3Rpb24vMTk4LjE4LjAuMTAwLzEyMzQ=\","
+		  "\"lease\":\"4660\",\"create_revision\":\"9\"}],"
+		  "\"header\":{\"revision\":\"9223372036854775807\"}}", true },
 	};
 	struct t *t = *state;
 
@@ -464,6 +521,294 @@ static void test_unreadable_range_replies(void **state)
 	}
 }
 
+/* ---- a hostile writer under the prefix, against a small etcd model ------------ */
+
+/*
+ * Just enough of etcd to run two elections against it: keys are bytes
+ * (NULs included), revisions count up, ranges sort by create revision,
+ * txns create only if absent, watches get the deletes of their exact key
+ * from their start revision on. The test plays a third client with write
+ * access to the prefix.
+ */
+struct mkv {
+	char key[64];
+	size_t klen;
+	char value[32];
+	int64_t lease, crev;
+	bool live;
+};
+
+struct mdel {
+	char key[64];
+	size_t klen;
+	int64_t rev;
+};
+
+static struct model {
+	struct mkv kv[32];
+	size_t n;
+	struct mdel del[32];
+	size_t n_del;
+	int64_t rev;
+	struct etcd_req *watch[64]; /* watches seen, and the last delete each got */
+	int64_t delivered[64];
+	size_t n_watch;
+} M;
+
+static struct mkv *m_find(const char *key, size_t klen)
+{
+	for (size_t i = 0; i < M.n; i++)
+		if (M.kv[i].live && M.kv[i].klen == klen && memcmp(M.kv[i].key, key, klen) == 0)
+			return &M.kv[i];
+	return NULL;
+}
+
+static void m_put(const char *key, size_t klen, const char *value, int64_t lease)
+{
+	struct mkv *kv = &M.kv[M.n++];
+
+	assert_null(m_find(key, klen));
+	assert_true(M.n <= 32 && klen <= sizeof(kv->key));
+	memcpy(kv->key, key, klen);
+	kv->klen = klen;
+	snprintf(kv->value, sizeof(kv->value), "%s", value);
+	kv->lease = lease;
+	kv->crev = ++M.rev;
+	kv->live = true;
+}
+
+static void m_delete(const char *key, size_t klen)
+{
+	struct mkv *kv = m_find(key, klen);
+
+	if (kv == NULL)
+		return;
+	kv->live = false;
+	M.del[M.n_del].rev = ++M.rev;
+	memcpy(M.del[M.n_del].key, key, klen);
+	M.del[M.n_del++].klen = klen;
+}
+
+static char *m_kv_json(const struct mkv *kv)
+{
+	char *k = etcd_b64_encode(kv->key, kv->klen);
+	char *v = etcd_b64_encode(kv->value, strlen(kv->value));
+	char *s = NULL;
+
+	assert_true(asprintf(&s, "{\"key\":\"%s\",\"value\":\"%s\",\"lease\":\"%lld\","
+	    "\"create_revision\":\"%lld\",\"mod_revision\":\"%lld\"}", k, v,
+	    (long long)kv->lease, (long long)kv->crev, (long long)kv->crev) > 0);
+	free(k);
+	free(v);
+	return s;
+}
+
+/* bytes a (alen) < b (blen), as etcd orders keys */
+static int m_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+
+	return c != 0 ? c : (alen > blen) - (alen < blen);
+}
+
+static void m_answer(struct etcd_req *r)
+{
+	const char *path = fake_req_path(r);
+	size_t klen = 0, elen = 0;
+	char *key = NULL, *end = NULL, *all = xstrdup(""), *one;
+	const char *s;
+
+	if (strcmp(path, "/v3/kv/txn") == 0) {
+		struct mkv *kv;
+
+		s = json_string_value(fake_req_get(r, "compare.0.key"));
+		key = etcd_b64_decode(s, &klen);
+		if ((kv = m_find(key, klen)) != NULL) {
+			one = m_kv_json(kv);
+			fake_etcd_reply(r, "{\"header\":{\"revision\":\"%lld\"},\"succeeded\":false,"
+			    "\"responses\":[{\"response_range\":{\"kvs\":[%s],\"count\":\"1\"}}]}",
+			    (long long)M.rev, one);
+			free(one);
+		} else {
+			char *val = fake_req_b64(r, "success.0.request_put.value");
+
+			m_put(key, klen, val, fake_req_i64(r, "success.0.request_put.lease"));
+			free(val);
+			fake_etcd_reply(r, "{\"header\":{\"revision\":\"%lld\"},\"succeeded\":true,"
+			    "\"responses\":[{\"response_put\":{}}]}", (long long)M.rev);
+		}
+	} else if (strcmp(path, "/v3/kv/range") == 0) {
+		key = etcd_b64_decode(json_string_value(fake_req_get(r, "key")), &klen);
+		s = json_string_value(fake_req_get(r, "range_end"));
+		end = s ? etcd_b64_decode(s, &elen) : NULL;
+		for (size_t i = 0; i < M.n; i++) {
+			const struct mkv *kv = &M.kv[i];
+			bool in = end ? m_cmp(kv->key, kv->klen, key, klen) >= 0 &&
+			    m_cmp(kv->key, kv->klen, end, elen) < 0 :
+			    m_cmp(kv->key, kv->klen, key, klen) == 0;
+			char *tmp;
+
+			if (!kv->live || !in)
+				continue;
+			one = m_kv_json(kv);
+			tmp = all;
+			all = xasprintf("%s%s%s", tmp, *tmp ? "," : "", one);
+			free(tmp);
+			free(one);
+		}
+		fake_etcd_reply(r, "{\"header\":{\"revision\":\"%lld\"},\"kvs\":[%s]}",
+		    (long long)M.rev, all);
+	} else if (strcmp(path, "/v3/kv/deleterange") == 0) {
+		key = etcd_b64_decode(json_string_value(fake_req_get(r, "key")), &klen);
+		m_delete(key, klen);
+		fake_etcd_reply(r, "{\"header\":{\"revision\":\"%lld\"}}", (long long)M.rev);
+	} else {
+		fail_msg("model: unexpected request %s", path);
+	}
+	free(key);
+	free(end);
+	free(all);
+}
+
+/* Deliver the next delete a watch has not had yet. Returns true if one went. */
+static bool m_watch_step(struct etcd_req *w)
+{
+	size_t klen, wi;
+	int64_t from = fake_req_i64(w, "create_request.start_revision");
+	char *key = etcd_b64_decode(json_string_value(fake_req_get(w, "create_request.key")), &klen);
+	for (wi = 0; wi < M.n_watch && M.watch[wi] != w; wi++)
+		;
+	if (wi == M.n_watch) {
+		M.watch[M.n_watch] = w;
+		M.delivered[M.n_watch++] = 0;
+	}
+	for (size_t i = 0; i < M.n_del; i++) {
+		const struct mdel *d = &M.del[i];
+		char *k;
+
+		if (d->rev < from || d->rev <= M.delivered[wi] ||
+		    m_cmp(d->key, d->klen, key, klen) != 0)
+			continue;
+		M.delivered[wi] = d->rev;
+		free(key);
+		k = etcd_b64_encode(d->key, d->klen);
+		fake_etcd_push(w, "{\"header\":{\"revision\":\"%lld\"},\"events\":[{\"type\":\"DELETE\","
+		    "\"kv\":{\"key\":\"%s\",\"mod_revision\":\"%lld\"}}]}", (long long)d->rev, k,
+		    (long long)d->rev);
+		free(k);
+		return true;
+	}
+	free(key);
+	return false;
+}
+
+/* Answer everything pending, in the order sent, until nothing moves. */
+static void m_pump(void)
+{
+	bool moved = true;
+
+	while (moved) {
+		moved = false;
+		for (size_t i = 0; i < fake_etcd_count() && !moved; i++) {
+			struct etcd_req *r = fake_etcd_nth(i);
+
+			if (fake_req_state(r) != FAKE_REQ_PENDING)
+				continue;
+			if (fake_req_is_stream(r)) {
+				moved = m_watch_step(r);
+			} else {
+				m_answer(r);
+				moved = true;
+			}
+		}
+	}
+}
+
+static void on_model_elect(void *arg, bool leader)
+{
+	(void)arg;
+	(void)leader;
+}
+
+/* A leader's claim is justified: its exact key exists, on its lease, and no
+ * key under the election was created before it. */
+static void assert_justified(struct elect *el, const char *key, int64_t lease)
+{
+	const struct mkv *mine = m_find(key, strlen(key));
+
+	if (!elect_is_leader(el))
+		return;
+	assert_non_null(mine);
+	assert_int_equal(mine->lease, lease);
+	for (size_t i = 0; i < M.n; i++)
+		assert_false(M.kv[i].live && M.kv[i].crev < mine->crev);
+}
+
+/* Let retries and re-reads run (less than B's re-read period), checking
+ * after every step that at most one node leads, and only by right. */
+static void settle(struct elect *a, struct elect *b)
+{
+	for (int i = 0; i < 40; i++) {
+		m_pump();
+		assert_false(elect_is_leader(a) && elect_is_leader(b));
+		assert_justified(a, NAME "/a", 0xa);
+		assert_justified(b, NAME "/b", 0xb);
+		fake_loop_advance(25);
+	}
+}
+
+/*
+ * The issue's attack: a client with write access to the prefix puts
+ * NAME/a "\0x" - a different key whose C-string prefix is node A's key -
+ * then deletes A's real key, then B's, then its own. Before the fix A took
+ * the foreign key for its own, led on it while watching "NAME/a" (a key
+ * that no longer existed), and B led too at its next re-read.
+ */
+static void test_hostile_writer_never_two_leaders(void **state)
+{
+	static const char evil[] = NAME "/a\0x";
+	struct elect *a, *b;
+	struct t *t = *state;
+
+	memset(&M, 0, sizeof(M));
+	M.rev = 1;
+	/* A re-reads only after a minute, B every 5 s. */
+	a = elect_new(t->loop, t->etcd, NAME, "node-a", 60000, on_model_elect, NULL);
+	b = elect_new(t->loop, t->etcd, NAME, "node-b", 5000, on_model_elect, NULL);
+	elect_campaign(a, 0xa);
+	settle(a, b);
+	elect_campaign(b, 0xb);
+	settle(a, b);
+	assert_true(elect_is_leader(a));
+	assert_false(elect_is_leader(b));
+
+	m_put(evil, sizeof(evil) - 1, "evil", 0);          /* 1 */
+	settle(a, b);
+	m_delete(NAME "/a", strlen(NAME "/a"));             /* 2 */
+	settle(a, b);
+	m_delete(NAME "/b", strlen(NAME "/b"));             /* 3 */
+	settle(a, b);
+	m_delete(evil, sizeof(evil) - 1);                   /* 4 */
+	settle(a, b);
+	fake_loop_advance(5000);                            /* 5: B re-reads */
+	settle(a, b);
+	/* Someone leads again, by right. */
+	assert_true(elect_is_leader(a) || elect_is_leader(b));
+
+	/* A key of A's exact name on no lease (written by the hostile
+	 * client while A is away) is not A's to lead with. */
+	elect_reset(a);
+	elect_reset(b);
+	m_delete(NAME "/a", strlen(NAME "/a"));
+	m_delete(NAME "/b", strlen(NAME "/b"));
+	m_put(NAME "/a", strlen(NAME "/a"), "node-a", 0);
+	elect_campaign(a, 0xa);
+	settle(a, b);
+	assert_false(elect_is_leader(a));
+	elect_free(a);
+	elect_free(b);
+}
+
 /* ---- resign and reset -------------------------------------------------------------- */
 
 /* A campaign txn cancelled locally may still be applied by etcd, so the
@@ -482,7 +827,7 @@ static void test_resign_while_campaign_txn_in_flight(void **state)
 	assert_int_equal(t->calls, 0);
 	assert_int_equal(fake_req_state(txn), FAKE_REQ_PENDING);
 	assert_int_equal(fake_etcd_count(), 1);
-	txn_ok();
+	txn_ok(10);
 	/* Now the delete, and no range. */
 	del = fake_etcd_pending("/v3/kv/deleterange");
 	assert_non_null(del);
@@ -561,52 +906,93 @@ static void on_cleaned(void *arg)
 	((struct cleanup_rec *)arg)->done++;
 }
 
-static void test_cleanup_revokes_or_deletes_only_own_stale_keys(void **state)
+/* One kv of a range reply from bytes (keys and values may hold NULs). */
+static char *kvn(const char *key, size_t klen, const char *value, size_t vlen,
+    int64_t lease, int64_t crev)
 {
-	struct cleanup_rec c = { 0 };
-	struct etcd_req *rg, *rv, *del;
-	struct t *t = *state;
-	char *k;
+	char *k = etcd_b64_encode(key, klen);
+	char *v = etcd_b64_encode(value, vlen);
+	char *s = NULL;
 
-	assert_non_null(elect_cleanup_stale(t->etcd, "/vipd/election/", NODE, LEASE, on_cleaned, &c));
-	assert_int_equal(c.done, 0);
-	rg = fake_etcd_pending("/v3/kv/range");
+	assert_true(asprintf(&s, "{\"key\":\"%s\",\"value\":\"%s\",\"lease\":\"%lld\","
+	    "\"create_revision\":\"%lld\"}", k, v, (long long)lease, (long long)crev) > 0);
+	free(k);
+	free(v);
+	return s;
+}
+
+#define NAME6 "/vipd/election/fd00::1"
+static char name4[] = NAME, name6[] = NAME6;
+static char *const two_names[] = { name4, name6 };
+
+/* The range of one election: NAME "/" up to NAME "0". */
+static struct etcd_req *cleanup_range_of(const char *name)
+{
+	struct etcd_req *rg = fake_etcd_pending("/v3/kv/range");
+	char *k, *want;
+
+	assert_non_null(rg);
+	want = xasprintf("%s/", name);
 	k = fake_req_b64(rg, "key");
-	assert_string_equal(k, "/vipd/election/");
+	assert_string_equal(k, want);
 	free(k);
+	free(want);
+	want = xasprintf("%s0", name);
 	k = fake_req_b64(rg, "range_end");
-	assert_string_equal(k, "/vipd/election0");
+	assert_string_equal(k, want);
 	free(k);
-	{
-		char *a = kv(NAME "/99", NODE, 0x99, 3);             /* ours, old lease */
-		char *b = kv(NAME "/1234", NODE, LEASE, 4);          /* ours, this lease */
-		char *d = kv(NAME "/55", "node-b", 0x55, 5);         /* another node */
-		char *e = kv("/vipd/election/fd00::1/0", NODE, 0, 6); /* ours, no lease */
-		fake_etcd_reply(rg, "{\"header\":{\"revision\":\"9\"},\"kvs\":[%s,%s,%s,%s]}", a, b, d, e);
-		free(a);
-		free(b);
-		free(d);
-		free(e);
-	}
-	assert_int_equal(fake_etcd_count(), 3);
-	rv = fake_etcd_pending("/v3/lease/revoke");
-	assert_int_equal(fake_req_i64(rv, "ID"), 0x99);
-	del = fake_etcd_pending("/v3/kv/deleterange");
-	k = fake_req_b64(del, "key");
-	assert_string_equal(k, "/vipd/election/fd00::1/0");
-	free(k);
-	fake_etcd_reply(del, "{\"deleted\":\"1\"}");
+	free(want);
+	return rg;
+}
+
+/*
+ * Only keys this node's earlier run wrote, in this daemon's own elections,
+ * are removed, each by its exact bytes, and no lease is ever revoked (a
+ * lease may hold keys that are not vipd's). Before the fix the whole prefix
+ * was read, the old lease revoked, and a key with a NUL after a stale
+ * key's name deleted by its truncated name.
+ */
+static void test_cleanup_deletes_only_own_stale_keys(void **state)
+{
+	static const char nul_key[] = NAME "/99\0x";
+	static const char nul_val[] = NODE "\0";
+	struct cleanup_rec c = { 0 };
+	struct etcd_req *rg, *del;
+	struct t *t = *state;
+	char *kvs[9], *all, *k;
+
+	assert_non_null(elect_cleanup_stale(t->etcd, two_names, 2, NODE, LEASE, on_cleaned, &c));
 	assert_int_equal(c.done, 0);
-	/* The old lease is gone but its key stayed: delete the key itself. */
-	fake_etcd_fail(rv, -EIO, ETCD_CODE_NOT_FOUND, "etcdserver: requested lease not found");
-	assert_int_equal(c.done, 0);
+	rg = cleanup_range_of(NAME);
+	kvs[0] = kv(NAME "/99", NODE, 0x99, 3);              /* ours, old lease: goes */
+	kvs[1] = kv(NAME "/1234", NODE, LEASE, 4);           /* ours, this lease */
+	kvs[2] = kv(NAME "/55", "node-b", 0x55, 5);          /* another node */
+	kvs[3] = kvn(nul_key, sizeof(nul_key) - 1, NODE, strlen(NODE), 0x99, 6);
+	kvs[4] = kv(NAME "/77", NODE, 0x78, 7);              /* not its own lease */
+	kvs[5] = kv(NAME "/0", NODE, 0, 8);                  /* no lease */
+	kvs[6] = kv(NAME "/abc/def", NODE, 0xabc, 9);        /* not the shape */
+	kvs[7] = kv(NAME "/0abc", NODE, 0xabc, 10);          /* not as vipd writes it */
+	kvs[8] = kvn(NAME "/98", strlen(NAME "/98"), nul_val, sizeof(nul_val) - 1, 0x98, 11);
+	all = xasprintf("%s,%s,%s,%s,%s,%s,%s,%s,%s", kvs[0], kvs[1], kvs[2], kvs[3], kvs[4],
+	    kvs[5], kvs[6], kvs[7], kvs[8]);
+	fake_etcd_reply(rg, "{\"header\":{\"revision\":\"12\"},\"kvs\":[%s]}", all);
+	free(all);
+	for (size_t i = 0; i < 9; i++)
+		free(kvs[i]);
+	assert_int_equal(fake_etcd_count_path("/v3/kv/deleterange"), 1);
 	del = fake_etcd_pending("/v3/kv/deleterange");
 	k = fake_req_b64(del, "key");
 	assert_string_equal(k, NAME "/99");
 	free(k);
+	assert_null(fake_req_get(del, "range_end"));
+	assert_null(fake_etcd_pending("/v3/kv/range")); /* one election at a time */
 	fake_etcd_reply(del, "{\"deleted\":\"1\"}");
+	/* Then the next election of this daemon (and none other). */
+	rg = cleanup_range_of(NAME6);
+	fake_etcd_reply(rg, "{\"header\":{\"revision\":\"12\"}}");
 	assert_int_equal(c.done, 1);
-	assert_int_equal(fake_etcd_count(), 4);
+	assert_int_equal(fake_etcd_count_path("/v3/lease/revoke"), 0);
+	assert_int_equal(fake_etcd_count(), 3);
 }
 
 static void test_cleanup_range_failure_still_done(void **state)
@@ -614,7 +1000,7 @@ static void test_cleanup_range_failure_still_done(void **state)
 	struct cleanup_rec c = { 0 };
 	struct t *t = *state;
 
-	elect_cleanup_stale(t->etcd, "/vipd/election/", NODE, LEASE, on_cleaned, &c);
+	elect_cleanup_stale(t->etcd, two_names, 1, NODE, LEASE, on_cleaned, &c);
 	fake_etcd_fail(fake_etcd_pending(NULL), -ETIMEDOUT, 0, "timeout");
 	assert_int_equal(c.done, 1);
 	assert_int_equal(fake_etcd_count(), 1);
@@ -627,12 +1013,45 @@ static void test_cleanup_cancel_never_calls_done(void **state)
 	struct elect_cleanup *cl;
 	char *a = kv(NAME "/99", NODE, 0x99, 3);
 
-	cl = elect_cleanup_stale(t->etcd, "/vipd/election/", NODE, LEASE, on_cleaned, &c);
+	cl = elect_cleanup_stale(t->etcd, two_names, 2, NODE, LEASE, on_cleaned, &c);
 	fake_etcd_reply(fake_etcd_pending(NULL), "{\"kvs\":[%s]}", a);
 	free(a);
 	elect_cleanup_cancel(cl);
-	assert_int_equal(fake_req_state(fake_etcd_last("/v3/lease/revoke")), FAKE_REQ_CANCELLED);
+	assert_int_equal(fake_req_state(fake_etcd_last("/v3/kv/deleterange")), FAKE_REQ_CANCELLED);
 	assert_int_equal(c.done, 0);
+}
+
+/* 2,000 stale keys: never more than 16 requests in flight (before the fix
+ * all 2,000 went at once and exhausted the 1,024 file descriptors). */
+static void test_cleanup_bounded_concurrency(void **state)
+{
+	struct cleanup_rec c = { 0 };
+	struct t *t = *state;
+	struct etcd_req *del;
+	size_t cap = 2000 * 160, len = 0, answered = 0;
+	char *all = xcalloc(1, cap);
+
+	elect_cleanup_stale(t->etcd, two_names, 1, NODE, LEASE, on_cleaned, &c);
+	for (int i = 0; i < 2000; i++) {
+		char key[96], *one;
+
+		snprintf(key, sizeof(key), NAME "/%x", 0x10000 + i);
+		one = kv(key, NODE, 0x10000 + i, 3 + i);
+		len += (size_t)snprintf(all + len, cap - len, "%s%s", i ? "," : "", one);
+		free(one);
+	}
+	fake_etcd_reply(fake_etcd_pending("/v3/kv/range"), "{\"kvs\":[%s]}", all);
+	free(all);
+	while ((del = fake_etcd_pending("/v3/kv/deleterange")) != NULL) {
+		assert_true(fake_etcd_count_state("/v3/kv/deleterange", FAKE_REQ_PENDING) <= 16);
+		if (answered % 7 == 0)
+			fake_etcd_fail(del, -ETIMEDOUT, 0, "timeout");
+		else
+			fake_etcd_reply(del, "{\"deleted\":\"1\"}");
+		answered++;
+	}
+	assert_int_equal(answered, 2000);
+	assert_int_equal(c.done, 1);
 }
 
 int main(void)
@@ -641,6 +1060,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_campaign_txn_range_lead_watch_own_key),
 		T(test_create_lease_not_found_retries_the_txn),
+		T(test_reads_keys_only_leader_value_once),
 		T(test_delete_between_read_and_watch_is_delivered),
 		T(test_watch_broken_rereads_before_watching_again),
 		T(test_watch_compacted_rereads_with_backoff),
@@ -649,10 +1069,12 @@ int main(void)
 		T(test_read_in_flight_when_predecessor_deleted_rereads),
 		T(test_recheck_finds_key_gone),
 		T(test_unreadable_range_replies),
+		T(test_hostile_writer_never_two_leaders),
 		T(test_resign_while_campaign_txn_in_flight),
 		T(test_resign_while_leading_retries_the_delete),
 		T(test_reset_forgets_without_etcd_calls),
-		T(test_cleanup_revokes_or_deletes_only_own_stale_keys),
+		T(test_cleanup_deletes_only_own_stale_keys),
+		T(test_cleanup_bounded_concurrency),
 		T(test_cleanup_range_failure_still_done),
 		T(test_cleanup_cancel_never_calls_done),
 #undef T

@@ -133,6 +133,63 @@ static void test_prefix_end(void **state)
 	free(e);
 }
 
+/* etcd keys are bytes: a NUL inside must not shorten a key into another
+ * key's name (the hostile-writer finding). */
+static void test_b64_keeps_length(void **state)
+{
+	json_t *o = json_pack("{s:s}", "key", "L2EvYgB4"); /* "/a/b\0x" */
+	json_t *j;
+	size_t n = 0;
+	char *s;
+
+	(void)state;
+	errno = 0;
+	assert_null(etcd_get_b64(o, "key"));
+	assert_int_equal(errno, EINVAL);
+	s = etcd_get_b64n(o, "key", &n);
+	assert_non_null(s);
+	assert_int_equal(n, 6);
+	assert_memory_equal(s, "/a/b\0x", 6);
+	free(s);
+	j = etcd_json_b64n("/a/b\0x", 6);
+	assert_string_equal(json_string_value(j), "L2EvYgB4");
+	json_decref(j);
+	s = etcd_get_b64n(o, "missing", &n);
+	assert_string_equal(s, "");
+	assert_int_equal(n, 0);
+	free(s);
+	json_decref(o);
+}
+
+static void test_header_rev_bounds(void **state)
+{
+	static const struct {
+		const char *json;
+		int rc;
+		int64_t rev;
+	} cases[] = {
+		{ "{\"header\":{\"revision\":\"1\"}}", 0, 1 },
+		{ "{\"header\":{\"revision\":\"9223372036854775806\"}}", 0, INT64_MAX - 1 },
+		{ "{\"header\":{\"revision\":\"9223372036854775807\"}}", -EINVAL, 0 },
+		{ "{\"header\":{\"revision\":\"0\"}}", -EINVAL, 0 },
+		{ "{\"header\":{\"revision\":\"-5\"}}", -EINVAL, 0 },
+		{ "{\"header\":{}}", -EINVAL, 0 },
+		{ "{}", -EINVAL, 0 },
+		{ "{\"header\":{\"revision\":\"x\"}}", -EINVAL, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *o = json_loads(cases[i].json, 0, NULL);
+		int64_t rev = 42;
+
+		assert_non_null(o);
+		assert_int_equal(etcd_header_rev(o, &rev), cases[i].rc);
+		assert_int_equal(rev, cases[i].rev);
+		json_decref(o);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -143,6 +200,8 @@ int main(void)
 		cmocka_unit_test(test_bool_and_b64_members),
 		cmocka_unit_test(test_json_builders),
 		cmocka_unit_test(test_prefix_end),
+		cmocka_unit_test(test_b64_keeps_length),
+		cmocka_unit_test(test_header_rev_bounds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -518,11 +518,38 @@ static void test_revoke_without_lease(void **state)
 	assert_int_equal(fake_etcd_count(), 1);
 }
 
+/* An endpoint answering a TTL far above the one asked (2^32 s) must not
+ * stretch the fence: min(server TTL, configured TTL). Before the fix the
+ * fence (and the address's kernel lifetime) followed the server's TTL. */
+static void test_huge_server_ttl_is_capped(void **state)
+{
+	struct t *t = *state;
+	struct etcd_req *g, *ka;
+
+	start(t);
+	fake_loop_run_due();
+	g = fake_etcd_pending("/v3/lease/grant");
+	fake_etcd_reply(g, "{\"ID\":\"%lld\",\"TTL\":\"4294967296\"}", LEASE);
+	assert_int_equal(session_fence(t->s), T0 + FENCE_MS);
+	fake_loop_advance_to(T0 + KA_MS);
+	ka = ka_sent_at(T0 + KA_MS);
+	assert_non_null(ka);
+	fake_etcd_reply(ka, "{\"result\":{\"ID\":\"%lld\",\"TTL\":\"9223372036854775807\"}}", LEASE);
+	assert_int_equal(session_fence(t->s), T0 + KA_MS + FENCE_MS);
+	/* A shorter TTL than asked is taken as it is. */
+	fake_loop_advance_to(T0 + 2 * KA_MS);
+	ka = ka_sent_at(T0 + 2 * KA_MS);
+	fake_etcd_reply(ka, "{\"result\":{\"ID\":\"%lld\",\"TTL\":\"4\"}}", LEASE);
+	assert_int_equal(session_fence(t->s), T0 + 2 * KA_MS + 4000 - 500);
+	assert_int_equal(last(t, EV_RENEWED)->value, T0 + 2 * KA_MS + 4000 - 500);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_grant_then_keepalives_every_quarter_ttl),
+		T(test_huge_server_ttl_is_capped),
 		T(test_fence_passes_while_keepalive_in_flight),
 		T(test_answer_after_its_own_fence),
 		T(test_late_answer_never_moves_fence_back),

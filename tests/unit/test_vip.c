@@ -148,7 +148,7 @@ static void win(int64_t lease)
 	char key[64], *k;
 
 	snprintf(key, sizeof(key), "/vipd/election/198.18.0.100/%llx", (long long)lease);
-	fake_etcd_reply(fake_etcd_pending("/v3/kv/txn"), "{\"succeeded\":true}");
+	fake_etcd_reply(fake_etcd_pending("/v3/kv/txn"), "{\"header\":{\"revision\":\"9\"},\"succeeded\":true}");
 	k = kv(key, lease, 9);
 	fake_etcd_reply(fake_etcd_pending("/v3/kv/range"), "{\"header\":{\"revision\":\"9\"},\"kvs\":[%s]}", k);
 	free(k);

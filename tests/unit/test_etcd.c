@@ -1,0 +1,523 @@
+/*
+ * test_etcd.c - the real etcd.c transport (libcurl on the real loop)
+ * against a one-shot HTTP server in a thread on 127.0.0.1: vipd talks to
+ * etcd only as configured (no proxy from the environment, no credentials
+ * in clear) and etcd's texts reach the log escaped.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "etcd.h"
+#include "log.h"
+#include "loop.h"
+
+struct server {
+	int fd;
+	int port;
+	const char *reply;  /* the whole HTTP response */
+	const char *auth_reply; /* to /v3/auth/authenticate, if not NULL */
+	int conns;          /* connections to serve (0: 1) */
+	char req[8192];     /* what came in, every request one after another */
+	size_t got;
+	pthread_t th;
+};
+
+static int listen_any(int *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 8), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/* Accept conns connections (default one), read one request each (headers
+ * and a JSON body), answer each. */
+static void *serve_one(void *arg)
+{
+	struct server *s = arg;
+
+	for (int i = 0; i < (s->conns ? s->conns : 1); i++) {
+		int c = accept(s->fd, NULL, NULL);
+		size_t start = s->got;
+		const char *reply = s->reply;
+
+		if (c < 0)
+			return NULL;
+		while (s->got < sizeof(s->req) - 1) {
+			ssize_t n = read(c, s->req + s->got, sizeof(s->req) - 1 - s->got);
+			char *body;
+
+			if (n <= 0)
+				break;
+			s->got += (size_t)n;
+			s->req[s->got] = '\0';
+			body = strstr(s->req + start, "\r\n\r\n");
+			if (body != NULL && strchr(body, '}') != NULL)
+				break;
+		}
+		if (s->auth_reply != NULL && strstr(s->req + start, "/v3/auth/authenticate") != NULL)
+			reply = s->auth_reply;
+		(void)!write(c, reply, strlen(reply));
+		close(c);
+	}
+	return NULL;
+}
+
+static void server_start(struct server *s, const char *reply)
+{
+	s->fd = listen_any(&s->port);
+	s->reply = reply;
+	assert_int_equal(pthread_create(&s->th, NULL, serve_one, s), 0);
+}
+
+static void server_stop(struct server *s)
+{
+	shutdown(s->fd, SHUT_RDWR);
+	pthread_join(s->th, NULL);
+	close(s->fd);
+}
+
+struct got {
+	struct loop *loop;
+	int err;
+	int code;
+	char message[512];
+	bool done;
+};
+
+static void on_done(void *arg, const struct etcd_result *r)
+{
+	struct got *g = arg;
+
+	g->err = r->err;
+	g->code = r->code;
+	snprintf(g->message, sizeof(g->message), "%s", r->message);
+	g->done = true;
+	loop_stop(g->loop);
+}
+
+static void on_deadline(void *arg)
+{
+	loop_stop(arg);
+}
+
+/* One call to http://127.0.0.1:port, run until answered (or 5 s). */
+static void call(struct got *g, int port)
+{
+	char url[64], *eps[] = { url };
+	struct etcd_opts o = { .endpoints = eps, .n_endpoints = 1, .timeout_ms = 3000 };
+	struct loop_timer *deadline;
+	struct etcd *e;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	g->loop = loop_new();
+	assert_non_null(g->loop);
+	e = etcd_new(g->loop, &o);
+	assert_non_null(e);
+	deadline = loop_timer_new(g->loop, on_deadline, g->loop);
+	loop_timer_arm(deadline, 5000);
+	etcd_call(e, "/v3/kv/range", json_pack("{s:s}", "key", "YQ=="), 0, on_done, g);
+	loop_run(g->loop);
+	assert_true(g->done);
+	etcd_free(e);
+	loop_timer_free(deadline);
+	loop_free(g->loop);
+}
+
+/* http_proxy, HTTPS_PROXY, ALL_PROXY set: vipd still goes straight to
+ * etcd. Before the fix libcurl sent the request to the proxy. */
+static void test_proxy_environment_ignored(void **state)
+{
+	struct server s = { 0 };
+	struct pollfd pfd;
+	struct got g = { 0 };
+	char proxy[64];
+	int pport, pfd_fd = listen_any(&pport);
+
+	(void)state;
+	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", pport);
+	setenv("http_proxy", proxy, 1);
+	setenv("HTTPS_PROXY", proxy, 1);
+	setenv("ALL_PROXY", proxy, 1);
+	unsetenv("no_proxy");
+	unsetenv("NO_PROXY");
+	server_start(&s, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 2\r\nConnection: close\r\n\r\n{}");
+	call(&g, s.port);
+	server_stop(&s);
+	unsetenv("http_proxy");
+	unsetenv("HTTPS_PROXY");
+	unsetenv("ALL_PROXY");
+	pfd = (struct pollfd){ .fd = pfd_fd, .events = POLLIN };
+	assert_int_equal(poll(&pfd, 1, 0), 0); /* nobody knocked at the proxy */
+	close(pfd_fd);
+	assert_int_equal(g.err, 0);
+	assert_non_null(strstr(s.req, "POST /v3/kv/range HTTP/1.1"));
+}
+
+/* etcd's error text with a newline must not forge a log line. */
+static void test_error_text_escaped_in_log(void **state)
+{
+	static const char body[] = "{\"error\":\"x\",\"code\":2,\"message\":"
+	    "\"boom\\n2026-01-01T00:00:00.000Z vipd[1] info: vip: acquired vip=198.18.0.100\"}";
+	char reply[1024], log[4096] = "", *nl;
+	struct server s = { 0 };
+	struct got g = { 0 };
+	int pipefd[2], saved;
+	ssize_t n;
+
+	(void)state;
+	snprintf(reply, sizeof(reply), "HTTP/1.1 500 Internal Server Error\r\n"
+	    "Content-Type: application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+	    strlen(body), body);
+	server_start(&s, reply);
+	assert_int_equal(pipe(pipefd), 0);
+	saved = dup(STDERR_FILENO);
+	dup2(pipefd[1], STDERR_FILENO);
+	call(&g, s.port);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(pipefd[1]);
+	n = read(pipefd[0], log, sizeof(log) - 1);
+	close(pipefd[0]);
+	server_stop(&s);
+	assert_true(n > 0);
+	log[n] = '\0';
+	assert_int_equal(g.err, -EIO);
+	/* One line, the newline shown as \x0a. */
+	nl = strchr(log, '\n');
+	assert_non_null(nl);
+	assert_string_equal(nl + 1, "");
+	assert_non_null(strstr(log, "error=\"boom\\x0a2026-01-01T00:00:00.000Z vipd[1] info: vip: acquired"));
+}
+
+/* A username with an http endpoint is refused unless allowInsecure. */
+static void test_credentials_never_in_clear(void **state)
+{
+	char ep1[] = "https://127.0.0.1:1", ep2[] = "http://127.0.0.1:2";
+	char *eps[] = { ep1, ep2 };
+	struct etcd_opts o = { .endpoints = eps, .n_endpoints = 2, .username = "u",
+		.password = "p" };
+	struct loop *l = loop_new();
+	struct etcd *e;
+
+	(void)state;
+	errno = 0;
+	assert_null(etcd_new(l, &o));
+	assert_int_equal(errno, EINVAL);
+	o.allow_insecure = true;
+	e = etcd_new(l, &o);
+	assert_non_null(e);
+	etcd_free(e);
+	o.n_endpoints = 1;
+	o.allow_insecure = false;
+	e = etcd_new(l, &o);
+	assert_non_null(e);
+	etcd_free(e);
+	loop_free(l);
+}
+
+/* ---- caFile pins ------------------------------------------------------------ */
+
+struct tls_got {
+	int err;
+	char message[512];
+	bool done;
+	struct loop *loop;
+};
+
+static void on_tls_done(void *arg, const struct etcd_result *r)
+{
+	struct tls_got *g = arg;
+
+	g->err = r->err;
+	snprintf(g->message, sizeof(g->message), "%s", r->message);
+	g->done = true;
+	loop_stop(g->loop);
+}
+
+/* One call to https://127.0.0.1:port trusting ca only; 0 if it answered. */
+static int tls_call(int port, const char *ca, struct tls_got *g)
+{
+	char url[64], *eps[] = { url };
+	struct etcd_opts o = { .endpoints = eps, .n_endpoints = 1, .timeout_ms = 3000,
+		.ca_file = ca };
+	struct loop_timer *deadline;
+	struct etcd *e;
+
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d", port);
+	g->loop = loop_new();
+	e = etcd_new(g->loop, &o);
+	if (e == NULL)
+		return -1;
+	deadline = loop_timer_new(g->loop, on_deadline, g->loop);
+	loop_timer_arm(deadline, 5000);
+	etcd_call(e, "/v3/kv/range", json_pack("{s:s}", "key", "YQ=="), 0, on_tls_done, g);
+	loop_run(g->loop);
+	etcd_free(e);
+	loop_timer_free(deadline);
+	loop_free(g->loop);
+	return g->done ? 0 : -1;
+}
+
+static int sh(const char *dir, const char *cmd)
+{
+	char *full = NULL;
+	int rc;
+
+	if (asprintf(&full, "cd %s && %s >/dev/null 2>&1", dir, cmd) < 0)
+		return -1;
+	rc = system(full);
+	free(full);
+	return rc;
+}
+
+/*
+ * In a private mount namespace (a forked child), the system CA directory
+ * (/etc/ssl/certs, libcurl's CAPATH) holds only CA "b", which signed the
+ * server's certificate; caFile names CA "a". A pinned caFile must refuse
+ * the server. Before the fix libcurl trusted the directory too and the
+ * TLS handshake succeeded.
+ */
+static int child_pins(const char *dir)
+{
+	char path[512], hash[64] = "", cmd[512];
+	struct tls_got g = { 0 };
+	pid_t srv;
+	int port, fd, rc = 0;
+	FILE *f;
+
+	if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", "/etc/ssl/certs", "tmpfs", 0, "mode=0755") < 0)
+		return 10;
+	snprintf(cmd, sizeof(cmd), "cd %s && openssl x509 -hash -noout -in b.crt", dir);
+	if ((f = popen(cmd, "r")) == NULL || fgets(hash, sizeof(hash), f) == NULL)
+		return 11;
+	pclose(f);
+	hash[strcspn(hash, "\n")] = '\0';
+	snprintf(cmd, sizeof(cmd), "cp b.crt /etc/ssl/certs/%s.0", hash);
+	if (sh(dir, cmd) != 0)
+		return 12;
+	fd = listen_any(&port);
+	close(fd);
+	srv = fork();
+	if (srv == 0) {
+		char acc[32];
+
+		snprintf(acc, sizeof(acc), "127.0.0.1:%d", port);
+		if (chdir(dir) < 0)
+			_exit(1);
+		freopen("/dev/null", "w", stdout);
+		freopen("/dev/null", "w", stderr);
+		execlp("openssl", "openssl", "s_server", "-accept", acc, "-cert", "srv.crt",
+		    "-key", "srv.key", "-www", "-quiet", (char *)NULL);
+		_exit(127);
+	}
+	usleep(500 * 1000);
+	/* Control: trusting b, the handshake works (the answer is not etcd's). */
+	snprintf(path, sizeof(path), "%s/b.crt", dir);
+	if (tls_call(port, path, &g) < 0 || strstr(g.message, "certificate") != NULL) {
+		fprintf(stderr, "control: err=%d message=%s\n", g.err, g.message);
+		rc = 13;
+		goto out;
+	}
+	memset(&g, 0, sizeof(g));
+	snprintf(path, sizeof(path), "%s/a.crt", dir);
+	if (tls_call(port, path, &g) < 0 || g.err == 0 || strstr(g.message, "certificate") == NULL) {
+		fprintf(stderr, "pinned: err=%d message=%s\n", g.err, g.message);
+		rc = 14;
+	}
+out:
+	kill(srv, SIGTERM);
+	waitpid(srv, NULL, 0);
+	return rc;
+}
+
+/* In a new temporary directory dir: CAs a and b, and srv.crt/srv.key for
+ * 127.0.0.1 signed by b. */
+static void make_pki(char *dir)
+{
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(sh(dir, "openssl req -x509 -newkey rsa:2048 -nodes -keyout a.key -out a.crt "
+	    "-subj /CN=vipd-test-a -days 1"), 0);
+	assert_int_equal(sh(dir, "openssl req -x509 -newkey rsa:2048 -nodes -keyout b.key -out b.crt "
+	    "-subj /CN=vipd-test-b -days 1"), 0);
+	assert_int_equal(sh(dir, "openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr "
+	    "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1"), 0);
+	assert_int_equal(sh(dir, "openssl x509 -req -in srv.csr -CA b.crt -CAkey b.key "
+	    "-CAcreateserial -out srv.crt -days 1 -copy_extensions copy"), 0);
+}
+
+static void test_cafile_pins(void **state)
+{
+	char dir[] = "/tmp/test_etcd.XXXXXX", *rm = NULL;
+	pid_t pid;
+	int st;
+
+	(void)state;
+	if (geteuid() != 0 || system("command -v openssl >/dev/null 2>&1") != 0)
+		skip();
+	make_pki(dir);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(child_pins(dir));
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(asprintf(&rm, "rm -rf %s", dir) > 0);
+	assert_int_equal(system(rm), 0);
+	free(rm);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+/* ---- a token obtained over TLS never goes to an http endpoint --------------- */
+
+static const char tls_script[] =
+	"#!/bin/sh\n"
+	"# one request: authenticate -> a token; anything else -> hang up\n"
+	"read -r line\n"
+	"case \"$line\" in\n"
+	"*/v3/auth/authenticate*)\n"
+	"  body='{\"header\":{},\"token\":\"tok-over-tls\"}'\n"
+	"  printf 'HTTP/1.1 200 OK\\r\\nContent-Type: application/json\\r\\nContent-Length: %d\\r\\n"
+	"Connection: close\\r\\n\\r\\n%s' ${#body} \"$body\" ;;\n"
+	"esac\n";
+
+static void on_any(void *arg, const struct etcd_result *r)
+{
+	struct got *g = arg;
+
+	g->err = r->err;
+	g->done = true;
+	loop_stop(g->loop);
+}
+
+/* Run the loop until g is answered (or 5 s). */
+static void wait_for(struct got *g)
+{
+	struct loop_timer *deadline = loop_timer_new(g->loop, on_deadline, g->loop);
+
+	loop_timer_arm(deadline, 5000);
+	loop_run(g->loop);
+	loop_timer_free(deadline);
+	assert_true(g->done);
+}
+
+/*
+ * With allowInsecure and endpoints [https, http]: the token obtained over
+ * https must not go to the http endpoint after a fail-over; vipd
+ * authenticates there afresh. Before the fix the TLS token went out in
+ * clear.
+ */
+static void test_tls_token_never_sent_over_http(void **state)
+{
+	char dir[] = "/tmp/test_etcd.XXXXXX", cmd[1024], url1[64], url2[64], ca[256];
+	char *eps[] = { url1, url2 }, *rm = NULL;
+	struct server s = { 0 };
+	struct got g1 = { 0 }, g2 = { 0 };
+	struct etcd_opts o = { .endpoints = eps, .n_endpoints = 2, .timeout_ms = 2000,
+		.username = "u", .password = "p", .allow_insecure = true, .ca_file = ca };
+	struct etcd *e;
+	struct loop *l;
+	int p1, fd;
+	pid_t srv;
+	FILE *f;
+
+	(void)state;
+	if (system("command -v openssl >/dev/null 2>&1 && command -v socat >/dev/null 2>&1") != 0)
+		skip();
+	make_pki(dir);
+	snprintf(cmd, sizeof(cmd), "%s/tls.sh", dir);
+	f = fopen(cmd, "w");
+	assert_non_null(f);
+	fputs(tls_script, f);
+	fclose(f);
+	assert_int_equal(chmod(cmd, 0700), 0);
+	fd = listen_any(&p1);
+	close(fd);
+	srv = fork();
+	assert_true(srv >= 0);
+	if (srv == 0) {
+		char lis[256];
+
+		snprintf(lis, sizeof(lis), "OPENSSL-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,"
+		    "cert=srv.crt,key=srv.key,verify=0", p1);
+		if (chdir(dir) < 0)
+			_exit(1);
+		execlp("socat", "socat", lis, "EXEC:./tls.sh", (char *)NULL);
+		_exit(127);
+	}
+	usleep(500 * 1000);
+	server_start(&s, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 2\r\nConnection: close\r\n\r\n{}");
+	s.auth_reply = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 24\r\nConnection: close\r\n\r\n{\"token\":\"tok-in-clear\"}";
+	s.conns = 2;
+	snprintf(url1, sizeof(url1), "https://127.0.0.1:%d", p1);
+	snprintf(url2, sizeof(url2), "http://127.0.0.1:%d", s.port);
+	snprintf(ca, sizeof(ca), "%s/b.crt", dir);
+	l = loop_new();
+	g1.loop = g2.loop = l;
+	e = etcd_new(l, &o);
+	assert_non_null(e);
+	/* Authenticated over TLS; the range then finds the https endpoint
+	 * hanging up: the next request goes to the http one. */
+	etcd_call(e, "/v3/kv/range", json_pack("{s:s}", "key", "YQ=="), 0, on_any, &g1);
+	wait_for(&g1);
+	assert_true(g1.err != 0);
+	etcd_call(e, "/v3/kv/range", json_pack("{s:s}", "key", "YQ=="), 0, on_any, &g2);
+	wait_for(&g2);
+	etcd_free(e);
+	loop_free(l);
+	server_stop(&s);
+	kill(srv, SIGTERM);
+	waitpid(srv, NULL, 0);
+	assert_true(asprintf(&rm, "rm -rf %s", dir) > 0);
+	assert_int_equal(system(rm), 0);
+	free(rm);
+	if (strstr(s.req, "tok-over-tls") != NULL)
+		fail_msg("the TLS token went to the http endpoint:\n%s", s.req);
+	assert_int_equal(strncmp(s.req, "POST /v3/auth/authenticate ", 27), 0);
+	assert_non_null(strstr(s.req, "Authorization: tok-in-clear"));
+	assert_int_equal(g2.err, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_proxy_environment_ignored),
+		cmocka_unit_test(test_error_text_escaped_in_log),
+		cmocka_unit_test(test_credentials_never_in_clear),
+		cmocka_unit_test(test_cafile_pins),
+		cmocka_unit_test(test_tls_token_never_sent_over_http),
+	};
+
+	log_init("test_etcd", LOG_LVL_INFO);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
