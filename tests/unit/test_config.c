@@ -294,8 +294,6 @@ static void test_full(void **state)
 	    "        dhcp: false\n"
 	    "        vip:\n"
 	    "          ip: 198.18.0.100\n"
-	    "          equinixMetal: {apiToken: x}\n"
-	    "          hcloud: {apiToken: y}\n"
 	    "      - deviceSelector:\n"
 	    "          physical: false\n"
 	    "          hardwareAddr: \"00:1a:*\"\n"
@@ -470,6 +468,18 @@ static void test_err_unknown_keys(void **state)
 	    "(did you mean \"vip\"?)\n"
 	    "t.yaml:6:41: machine.network.interfaces[0].deviceSelector.pysical: "
 	    "unknown key (did you mean \"physical\"?)\n");
+	/* A VIP moved by a cloud API: vipd cannot serve it, never half. */
+	bad("machine:\n  network:\n    interfaces:\n      - interface: eth0\n"
+	    "        vip:\n          ip: 198.18.0.100\n"
+	    "          equinixMetal: {apiToken: x}\n          hcloud: {apiToken: y}\n",
+	    "t.yaml:7:11: machine.network.interfaces[0].vip.equinixMetal: vipd cannot "
+	    "serve this VIP: Talos moves it through the Equinix Metal API, vipd only "
+	    "announces on the local network; remove the key where announcing reaches "
+	    "the clients, or leave this VIP to Talos\n"
+	    "t.yaml:8:11: machine.network.interfaces[0].vip.hcloud: vipd cannot "
+	    "serve this VIP: Talos moves it through the Hetzner Cloud API, vipd only "
+	    "announces on the local network; remove the key where announcing reaches "
+	    "the clients, or leave this VIP to Talos\n");
 }
 
 static void test_err_types(void **state)
