@@ -64,8 +64,33 @@ struct nl_req {
 
 /* --- receiving and matching ------------------------------------------- */
 
-/* Read one datagram. Returns its length, 0 for a datagram that did not
- * come from the kernel (ignored), or -errno. */
+/*
+ * The length of the well-framed messages at the start of a datagram: each
+ * header complete and its nlmsg_len within what is left. libmnl cannot be
+ * trusted with the rest: mnl_nlmsg_ok() compares nlmsg_len as an int, so a
+ * length of 2 GiB or more passes, and mnl_cb_run() and mnl_nlmsg_next()
+ * then read far outside the datagram. The kernel never sends that; this is
+ * the boundary check all the same.
+ */
+static size_t nl_framed_len(const void *buf, size_t len)
+{
+	size_t off = 0;
+
+	while (len - off >= sizeof(struct nlmsghdr)) {
+		const struct nlmsghdr *nlh = (const void *)((const char *)buf + off);
+
+		if (nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len - off)
+			break;
+		off += MNL_ALIGN(nlh->nlmsg_len);
+		if (off >= len)
+			return len;
+	}
+	return off;
+}
+
+/* Read one datagram. Returns the length of its well-framed messages, 0
+ * for a datagram that did not come from the kernel or has none (ignored),
+ * or -errno. */
 static ssize_t nl_recv(int fd, void *buf, size_t len, int flags)
 {
 	struct sockaddr_nl sa;
@@ -87,7 +112,7 @@ static ssize_t nl_recv(int fd, void *buf, size_t len, int flags)
 		return -EMSGSIZE;
 	if (msg.msg_namelen != sizeof(sa) || sa.nl_pid != 0)
 		return 0;
-	return n;
+	return (ssize_t)nl_framed_len(buf, (size_t)n);
 }
 
 static int nl_extack_attr(const struct nlattr *attr, void *data)
