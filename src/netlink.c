@@ -133,6 +133,14 @@ static void nl_extack(const struct nlmsghdr *nlh, size_t off, struct nl_req *rq)
 	mnl_attr_parse(nlh, (unsigned)off, nl_extack_attr, rq);
 }
 
+/* The errno for an error code from the kernel: -1 .. -4095 (MAX_ERRNO)
+ * is an errno; anything else is a broken message (and negating INT_MIN
+ * would overflow). */
+static int nl_errno(int kerr)
+{
+	return kerr < 0 && kerr >= -4095 ? -kerr : EPROTO;
+}
+
 static int nl_cb_error(const struct nlmsghdr *nlh, void *data)
 {
 	const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
@@ -152,7 +160,7 @@ static int nl_cb_error(const struct nlmsghdr *nlh, void *data)
 	nl_extack(nlh, off, data);
 	if (err->error == 0)
 		return MNL_CB_STOP;
-	errno = err->error < 0 ? -err->error : err->error;
+	errno = nl_errno(err->error);
 	return MNL_CB_ERROR;
 }
 
@@ -166,7 +174,7 @@ static int nl_cb_done(const struct nlmsghdr *nlh, void *data)
 		nl_extack(nlh, sizeof(err), data);
 	}
 	if (err < 0) {
-		errno = -err;
+		errno = nl_errno(err);
 		return MNL_CB_ERROR;
 	}
 	return MNL_CB_STOP;
