@@ -153,7 +153,8 @@ $(FZ)/fuzz_%: tests/fuzz/fuzz_%.c $(FZ)/libvipd.a
 
 fuzz-build: $(FUZZ_BINS)
 
-fuzz: fuzz-build
+fuzz: deps
+	$(MAKE) fuzz-build
 	tests/fuzz/run $(FZ) $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
 clean-fuzz:
@@ -163,3 +164,30 @@ clean: clean-fuzz
 
 -include $(wildcard $(FZ)/obj/*.d $(FZ)/*.d)
 # ---- end of fuzzing ----------------------------------------------------------
+
+# ---- CI checks ---------------------------------------------------------------
+# Each prints one "ok"/"not ok" line per case and a closing summary line,
+# and fails on any finding.
+#   make asan-check      unit and config suites on the ASan + UBSan build
+#                        (build-asan/): leaks and undefined behaviour fail
+#   make valgrind-check  memcheck on every unit test binary of build/
+#   make shellcheck      every shell file under scripts/, tests/, .ci/
+
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1 \
+           UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+
+.PHONY: asan-check valgrind-check shellcheck
+
+asan-check: deps
+	$(MAKE) asan
+	@$(SAN_ENV) TESTS_BUILD=build-asan tests/run-all unit config; rc=$$?; \
+	if [ $$rc -eq 0 ]; then echo "asan-check: passed (unit and config suites, build-asan/)"; \
+	else echo "asan-check: FAILED (unit and config suites, build-asan/)"; fi; exit $$rc
+
+valgrind-check: deps
+	$(MAKE) all tests-bin
+	tests/valgrind-unit
+
+shellcheck: deps
+	tests/shellcheck-all
+# ---- end of CI checks --------------------------------------------------------
