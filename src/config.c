@@ -141,8 +141,10 @@ static struct cfg_selector *walk_selector(struct cfg_pctx *p, struct cfg_pos at,
 	dst[S_DRIVER] = &sel->driver;
 	dst[S_BUSPATH] = &sel->bus_path;
 	cfg_fields(p, map, selector_keys, true, v, k);
+	/* A key with a null value ("hardwareAddr:" alone) selects nothing;
+	 * pciID, refused below, counts as given. */
 	for (size_t i = 0; selector_keys[i] != NULL; i++)
-		any |= k[i].line != 0;
+		any |= v[i] != NULL || (i == S_PCIID && k[i].line != 0);
 	if (!any)
 		cfg_report(p, at, "empty: it would match every link; give physical, "
 		    "hardwareAddr, permanentAddr, driver or busPath");
