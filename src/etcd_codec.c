@@ -148,6 +148,8 @@ int etcd_get_bool(const json_t *obj, const char *key, int *out)
 char *etcd_get_b64(const json_t *obj, const char *key)
 {
 	json_t *v = json_object_get(obj, key);
+	char *out;
+	size_t len;
 
 	if (v == NULL || json_is_null(v))
 		return xstrdup("");
@@ -155,7 +157,15 @@ char *etcd_get_b64(const json_t *obj, const char *key)
 		errno = EINVAL;
 		return NULL;
 	}
-	return etcd_b64_decode(json_string_value(v), NULL);
+	out = etcd_b64_decode(json_string_value(v), &len);
+	if (out != NULL && strlen(out) != len) {
+		/* Not a C string: cut at the NUL it would compare equal to
+		 * another key ("name/1\0x" to our "name/1"). */
+		free(out);
+		errno = EINVAL;
+		return NULL;
+	}
+	return out;
 }
 
 char *etcd_prefix_end(const char *prefix)

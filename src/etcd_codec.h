@@ -31,7 +31,8 @@ int etcd_get_i64(const json_t *obj, const char *key, int64_t *out);
 /* Same for a bool member (missing = false). */
 int etcd_get_bool(const json_t *obj, const char *key, int *out);
 /* Decode a base64 string member into a new C string (caller frees);
- * missing = "" ; NULL with errno = EINVAL on a wrong type or bad base64. */
+ * missing = "" ; NULL with errno = EINVAL on a wrong type, bad base64, or
+ * a value with a NUL byte in it (no C string can hold it). */
 char *etcd_get_b64(const json_t *obj, const char *key);
 
 /* The key just past every key that starts with prefix (for range_end). */
