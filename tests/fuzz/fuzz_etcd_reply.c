@@ -96,11 +96,18 @@ static void read_member(const json_t *obj, const char *key)
 	s = etcd_get_b64(obj, key);
 	if (s == NULL) {
 		check(errno == EINVAL && v != NULL && !json_is_null(v));
+		if (json_is_string(v)) { /* bad base64, or a NUL in the value */
+			size_t n;
+			char *d = etcd_b64_decode(json_string_value(v), &n);
+
+			check(d == NULL || strlen(d) != n);
+			free(d);
+		}
 	} else if (json_is_string(v)) {
 		size_t n;
 		char *d = etcd_b64_decode(json_string_value(v), &n);
 
-		check(d != NULL && memcmp(d, s, n + 1) == 0);
+		check(d != NULL && strlen(s) == n && memcmp(d, s, n + 1) == 0);
 		check_b64_round_trip(d, n);
 		check_prefix_end(s);
 		free(d);
