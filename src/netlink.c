@@ -66,11 +66,14 @@ struct nl_req {
 
 /*
  * The length of the well-framed messages at the start of a datagram: each
- * header complete and its nlmsg_len within what is left. libmnl cannot be
- * trusted with the rest: mnl_nlmsg_ok() compares nlmsg_len as an int, so a
- * length of 2 GiB or more passes, and mnl_cb_run() and mnl_nlmsg_next()
- * then read far outside the datagram. The kernel never sends that; this is
- * the boundary check all the same.
+ * header complete and its nlmsg_len, rounded up to the 4-byte alignment,
+ * within what is left. libmnl cannot be trusted with the rest:
+ * mnl_nlmsg_ok() compares nlmsg_len as an int, so a length of 2 GiB or
+ * more passes, and mnl_cb_run() and mnl_nlmsg_next() then read far outside
+ * the datagram; and its attribute walk runs to the aligned end of a
+ * message, up to 3 bytes past a datagram that ends unaligned. The kernel
+ * sends neither (its messages are padded); this is the boundary check all
+ * the same.
  */
 static size_t nl_framed_len(const void *buf, size_t len)
 {
@@ -78,12 +81,12 @@ static size_t nl_framed_len(const void *buf, size_t len)
 
 	while (len - off >= sizeof(struct nlmsghdr)) {
 		const struct nlmsghdr *nlh = (const void *)((const char *)buf + off);
+		size_t mlen = nlh->nlmsg_len;
 
-		if (nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len - off)
+		mlen = (mlen + MNL_ALIGNTO - 1) & ~(size_t)(MNL_ALIGNTO - 1);
+		if (nlh->nlmsg_len < sizeof(*nlh) || mlen > len - off)
 			break;
-		off += MNL_ALIGN(nlh->nlmsg_len);
-		if (off >= len)
-			return len;
+		off += mlen;
 	}
 	return off;
 }
