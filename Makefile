@@ -128,3 +128,78 @@ clean:
 	rm -rf $(B) build-asan
 
 -include $(wildcard $(B)/obj/*.d $(B)/tests/*.d $(B)/tools/*.d)
+
+# ---- fuzzing ---------------------------------------------------------------
+# `make fuzz`: every libFuzzer harness in tests/fuzz (fuzz_NAME.c) built with
+# clang, -fsanitize=fuzzer,address,undefined, into build-fuzz/, then run for
+# FUZZ_SECONDS each, one after another, on a copy of its seed corpus
+# (tests/fuzz/corpus/NAME); fails on any crash, leak, timeout or sanitizer
+# report. `make fuzz-build` only builds. See docs/fuzzing.md.
+
+FUZZ_SECONDS ?= 60
+FUZZ_CC   ?= clang
+FZ        := build-fuzz
+FUZZ_SAN  := -fsanitize=address,undefined -fno-sanitize-recover=all \
+             -fno-omit-frame-pointer
+# Library code gets coverage instrumentation; harnesses link the runtime.
+FUZZ_CFLAGS := -g -O1 $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS  := $(FUZZ_NAMES:%=$(FZ)/fuzz_%)
+FUZZ_OBJ   := $(LIBSRC:src/%.c=$(FZ)/obj/%.o)
+
+.PHONY: fuzz fuzz-build clean-fuzz
+
+$(FZ)/obj/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(XCFLAGS) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(FZ)/libvipd.a: $(FUZZ_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# A harness may #include the src/*.c it fuzzes (to reach static parsers);
+# the archive then supplies only the other modules.
+$(FZ)/fuzz_%: tests/fuzz/fuzz_%.c $(FZ)/libvipd.a
+	$(FUZZ_CC) $(CPPFLAGS) $(XCFLAGS) -g -O1 $(FUZZ_SAN) -fsanitize=fuzzer \
+		-Isrc -MMD -MP -o $@ $< $(FZ)/libvipd.a $(LDLIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: deps
+	$(MAKE) fuzz-build
+	tests/fuzz/run $(FZ) $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+clean-fuzz:
+	rm -rf $(FZ)
+
+clean: clean-fuzz
+
+-include $(wildcard $(FZ)/obj/*.d $(FZ)/*.d)
+# ---- end of fuzzing ----------------------------------------------------------
+
+# ---- CI checks ---------------------------------------------------------------
+# Each prints one "ok"/"not ok" line per case and a closing summary line,
+# and fails on any finding.
+#   make asan-check      unit and config suites on the ASan + UBSan build
+#                        (build-asan/): leaks and undefined behaviour fail
+#   make valgrind-check  memcheck on every unit test binary of build/
+#   make shellcheck      every shell file under scripts/, tests/, .ci/
+
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1 \
+           UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+
+.PHONY: asan-check valgrind-check shellcheck
+
+asan-check: deps
+	$(MAKE) asan
+	@$(SAN_ENV) TESTS_BUILD=build-asan tests/run-all unit config; rc=$$?; \
+	if [ $$rc -eq 0 ]; then echo "asan-check: passed (unit and config suites, build-asan/)"; \
+	else echo "asan-check: FAILED (unit and config suites, build-asan/)"; fi; exit $$rc
+
+valgrind-check: deps
+	$(MAKE) all tests-bin
+	tests/valgrind-unit
+
+shellcheck: deps
+	tests/shellcheck-all
+# ---- end of CI checks --------------------------------------------------------

@@ -149,7 +149,7 @@ static struct cfg_selector *walk_selector(struct cfg_pctx *p, struct cfg_pos at,
 	dst[S_PCIID] = &sel->pci_id;
 	cfg_fields(p, map, selector_keys, true, v, k);
 	for (size_t i = 0; selector_keys[i] != NULL; i++)
-		any |= v[i] != NULL; /* a key given as null selects nothing */
+		any |= v[i] != NULL; /* a key given as null ("driver:" alone) selects nothing */
 	if (!any)
 		cfg_report(p, at, "empty (or every value null): it would match every "
 		    "link; give physical, "

@@ -338,13 +338,63 @@ static void error_fields(json_t *body, struct etcd_result *res)
 	res->message = json_is_string(m) ? json_string_value(m) : "HTTP error";
 }
 
+/*
+ * The result of a transfer that completed at the HTTP level, from
+ * res->http_status and the reply bytes in r->buf (for a stream: what is
+ * left after its messages, and its last {"error": ...} message, taken
+ * over). Fills res->err, code, message and, on success, body. Returns the
+ * parsed reply, which the strings in res may point into, for the caller to
+ * drop after the callback (NULL if there is none); res->message may also
+ * point into r->buf, which is cut at the first line break for that.
+ */
+static json_t *reply_result(struct etcd_req *r, struct etcd_result *res)
+{
+	json_t *body = NULL;
+	json_error_t jerr;
+
+	if (r->msg_cb != NULL) {
+		/* A stream should never end by itself. */
+		res->err = -EPIPE;
+		res->message = "stream closed by server";
+		body = r->last_error;
+		r->last_error = NULL;
+		if (body == NULL && r->len)
+			body = json_loadb(r->buf, r->len, 0, &jerr);
+		if (json_is_object(json_object_get(body, "error"))) {
+			res->err = -EIO;
+			error_fields(body, res);
+		}
+	} else {
+		body = json_loadb(r->buf ? r->buf : "", r->len, 0, &jerr);
+		if (body == NULL || !json_is_object(body)) {
+			/* Not etcd's JSON: show what came instead (a proxy's
+			 * page, or the gateway's plain-text refusals such as
+			 * client certificates with a CommonName under auth). */
+			res->err = res->http_status != 200 ? -EIO : -EPROTO;
+			res->message = "reply is not a JSON object";
+			if (r->len > 0) {
+				size_t n = strcspn(r->buf, "\r\n");
+				if (n > 200)
+					n = 200;
+				r->buf[n] = '\0';
+				res->message = r->buf;
+			}
+		} else if (res->http_status != 200) {
+			res->err = -EIO;
+			error_fields(body, res);
+		} else {
+			res->body = body;
+		}
+	}
+	return body;
+}
+
 /* The transfer ended: build the result, log failures, run the callback. */
 static void req_done(struct etcd_req *r, CURLcode code)
 {
 	struct etcd *e = r->e;
 	struct etcd_result res = { 0 };
 	json_t *body = NULL;
-	json_error_t jerr;
 	const char *path = r->path;
 
 	res.endpoint = e->endpoints[r->ep];
@@ -359,39 +409,8 @@ static void req_done(struct etcd_req *r, CURLcode code)
 		 * endpoint (unless another request already moved on). */
 		if (e->n_endpoints > 1 && e->cur == r->ep)
 			e->cur = (e->cur + 1) % e->n_endpoints;
-	} else if (r->msg_cb != NULL) {
-		/* A stream should never end by itself. */
-		res.err = -EPIPE;
-		res.message = "stream closed by server";
-		body = r->last_error;
-		r->last_error = NULL;
-		if (body == NULL && r->len)
-			body = json_loadb(r->buf, r->len, 0, &jerr);
-		if (json_is_object(json_object_get(body, "error"))) {
-			res.err = -EIO;
-			error_fields(body, &res);
-		}
 	} else {
-		body = json_loadb(r->buf ? r->buf : "", r->len, 0, &jerr);
-		if (body == NULL || !json_is_object(body)) {
-			/* Not etcd's JSON: show what came instead (a proxy's
-			 * page, or the gateway's plain-text refusals such as
-			 * client certificates with a CommonName under auth). */
-			res.err = res.http_status != 200 ? -EIO : -EPROTO;
-			res.message = "reply is not a JSON object";
-			if (r->len > 0) {
-				size_t n = strcspn(r->buf, "\r\n");
-				if (n > 200)
-					n = 200;
-				r->buf[n] = '\0';
-				res.message = r->buf;
-			}
-		} else if (res.http_status != 200) {
-			res.err = -EIO;
-			error_fields(body, &res);
-		} else {
-			res.body = body;
-		}
+		body = reply_result(r, &res);
 	}
 
 	/* An expired or invalid token: authenticate again and resend once. */

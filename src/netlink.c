@@ -64,8 +64,36 @@ struct nl_req {
 
 /* --- receiving and matching ------------------------------------------- */
 
-/* Read one datagram. Returns its length, 0 for a datagram that did not
- * come from the kernel (ignored), or -errno. */
+/*
+ * The length of the well-framed messages at the start of a datagram: each
+ * header complete and its nlmsg_len, rounded up to the 4-byte alignment,
+ * within what is left. libmnl cannot be trusted with the rest:
+ * mnl_nlmsg_ok() compares nlmsg_len as an int, so a length of 2 GiB or
+ * more passes, and mnl_cb_run() and mnl_nlmsg_next() then read far outside
+ * the datagram; and its attribute walk runs to the aligned end of a
+ * message, up to 3 bytes past a datagram that ends unaligned. The kernel
+ * sends neither (its messages are padded); this is the boundary check all
+ * the same.
+ */
+static size_t nl_framed_len(const void *buf, size_t len)
+{
+	size_t off = 0;
+
+	while (len - off >= sizeof(struct nlmsghdr)) {
+		const struct nlmsghdr *nlh = (const void *)((const char *)buf + off);
+		size_t mlen = nlh->nlmsg_len;
+
+		mlen = (mlen + MNL_ALIGNTO - 1) & ~(size_t)(MNL_ALIGNTO - 1);
+		if (nlh->nlmsg_len < sizeof(*nlh) || mlen > len - off)
+			break;
+		off += mlen;
+	}
+	return off;
+}
+
+/* Read one datagram. Returns the length of its well-framed messages, 0
+ * for a datagram that did not come from the kernel or has none (ignored),
+ * or -errno. */
 static ssize_t nl_recv(int fd, void *buf, size_t len, int flags)
 {
 	struct sockaddr_nl sa;
@@ -87,7 +115,7 @@ static ssize_t nl_recv(int fd, void *buf, size_t len, int flags)
 		return -EMSGSIZE;
 	if (msg.msg_namelen != sizeof(sa) || sa.nl_pid != 0)
 		return 0;
-	return n;
+	return (ssize_t)nl_framed_len(buf, (size_t)n);
 }
 
 static int nl_extack_attr(const struct nlattr *attr, void *data)
@@ -106,6 +134,14 @@ static void nl_extack(const struct nlmsghdr *nlh, size_t off, struct nl_req *rq)
 	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS) || off > mnl_nlmsg_get_payload_len(nlh))
 		return;
 	mnl_attr_parse(nlh, (unsigned)off, nl_extack_attr, rq);
+}
+
+/* The errno for an error code from the kernel: -1 .. -4095 (MAX_ERRNO)
+ * is an errno; anything else is a broken message (and negating INT_MIN
+ * would overflow). */
+static int nl_errno(int kerr)
+{
+	return kerr < 0 && kerr >= -4095 ? -kerr : EPROTO;
 }
 
 static int nl_cb_error(const struct nlmsghdr *nlh, void *data)
@@ -127,7 +163,7 @@ static int nl_cb_error(const struct nlmsghdr *nlh, void *data)
 	nl_extack(nlh, off, data);
 	if (err->error == 0)
 		return MNL_CB_STOP;
-	errno = err->error < 0 ? -err->error : err->error;
+	errno = nl_errno(err->error);
 	return MNL_CB_ERROR;
 }
 
@@ -141,7 +177,7 @@ static int nl_cb_done(const struct nlmsghdr *nlh, void *data)
 		nl_extack(nlh, sizeof(err), data);
 	}
 	if (err < 0) {
-		errno = -err;
+		errno = nl_errno(err);
 		return MNL_CB_ERROR;
 	}
 	return MNL_CB_STOP;

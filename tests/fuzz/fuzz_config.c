@@ -5,8 +5,11 @@
  * bounds; and when it accepts the input, the cfg_print output must be
  * accepted too and parse back to an equal config, printing the same text.
  *
- *   make -C tests/fuzz
- *   tests/fuzz/fuzz_config -max_total_time=300 tests/fuzz/corpus tests/config
+ *   make fuzz-build
+ *   build-fuzz/fuzz_config -dict=tests/fuzz/config.dict -max_total_time=300 \
+ *       build-fuzz/corpus/config tests/fuzz/corpus/config
+ *
+ * (`make fuzz` runs every harness; see docs/fuzzing.md.)
  */
 #include <stdint.h>
 #include <stdio.h>
