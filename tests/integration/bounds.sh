@@ -26,10 +26,6 @@ BD_ETCD_ELECTION_MS=1000
 # etcd's lessor looks for expired leases every 500 ms (lessor runLoop), so
 # a lease is revoked up to 500 ms after it expired.
 BD_LESSOR_CHECK_MS=500
-# The kernel removes an address whose valid lifetime ran out late by
-# 17-466 ms (47 samples, docs/design.md); vipd budgets 1 s
-# (VIP_KERNEL_LAG_MS in src/vip.h).
-BD_KERNEL_LAG_MS=1000
 # Scheduling slack: what a short chain of wake-ups (signalfd or netlink or
 # an etcd reply -> vipd -> etcd raft commit on tmpfs -> watch event -> the
 # next vipd -> netlink) may lose on a busy 2-core machine: the suite itself

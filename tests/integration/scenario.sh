@@ -41,6 +41,7 @@ scenario_up() {
 		lab_vipd_start "$i"
 	done
 	OWNER=$(lab_wait_owner 10 - "$addr") || lab_fail "no single owner within 10 s of start"
+	# shellcheck disable=SC2034 # read by the scenarios
 	OWNER_ID=${OWNER#n}
 	lab_log "owner at start: $OWNER"
 }

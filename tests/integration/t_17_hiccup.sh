@@ -52,6 +52,7 @@ hiccup_case() {
 	lab_log "($label) etcd leader: $(sc_etcd_leader || echo '?'); VIP owner: $OWNER"
 	# shellcheck disable=SC2034 # read by the eval below
 	k0=$(keepalives "$OWNER")
+	# shellcheck disable=SC2016 # eval expands it
 	lab_wait_until $((ttl + 1)) eval '[ "$(keepalives "$OWNER")" -gt "$k0" ]' ||
 		lab_fail "($label) no keepalive of $OWNER within TTL + 1 s (log format changed?)"
 	sleep "$phase"
