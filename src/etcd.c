@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "linebuf.h"
 #include "log.h"
 #include "loop.h"
 #include "xmem.h"
@@ -29,15 +30,15 @@ struct etcd_req {
 	char *path;
 	char *body;               /* serialized JSON */
 	struct curl_slist *hdrs;
-	char *buf;                /* reply bytes not yet consumed */
-	size_t len, cap;
+	struct linebuf in;        /* reply bytes not yet consumed */
 	uint32_t timeout_ms;
 	etcd_cb *cb;
 	etcd_msg_cb *msg_cb;      /* non-NULL for streams */
 	void *arg;
 	size_t ep;                /* endpoint index used */
 	bool auth_retried;
-	bool secret;              /* body holds the password: scrubbed when freed */
+	bool secret;              /* body holds the password, the reply the token:
+	                           * both scrubbed when freed (in.secret too) */
 	bool waiting_auth;        /* parked until a token arrives */
 	bool overflow;
 	json_t *last_error;       /* a stream's {"error": ...} message */
@@ -63,6 +64,7 @@ struct etcd {
 	struct etcd_req *auth_req;
 	uint32_t timeout_ms;
 	struct etcd_req *reqs;    /* every live request */
+	unsigned frees;           /* requests freed so far (dispatch_streams) */
 	unsigned fail_streak;     /* consecutive failures, for quiet logging */
 	char last_fail[256];
 };
@@ -176,54 +178,61 @@ static void req_free(struct etcd_req *r)
 	curl_slist_free_all(r->hdrs);
 	json_decref(r->last_error);
 	free(r->path);
-	if (r->secret) { /* the authenticate body and its reply: password, token */
-		if (r->body != NULL)
-			explicit_bzero(r->body, strlen(r->body));
-		if (r->buf != NULL)
-			explicit_bzero(r->buf, r->cap);
-	}
+	if (r->secret && r->body != NULL) /* the authenticate body: the password */
+		explicit_bzero(r->body, strlen(r->body));
 	free(r->body);
-	free(r->buf);
+	linebuf_free(&r->in); /* scrubbed if in.secret: the token */
+	r->e->frees++;
 	free(r);
 }
 
 /*
  * Hand complete stream messages (one JSON object per line: {"result": ...}
  * or {"error": ...}) to their owners. This runs after libcurl returns, never
- * inside a libcurl callback, so owners may start or cancel requests. Any
- * callback may free any request, so the scan restarts after each one.
+ * inside a libcurl callback, so owners may start or cancel requests. A
+ * callback may free any request: the scan goes on with the same request
+ * unless a request was freed meanwhile (e->frees moved), then it restarts
+ * from the head. Each request's lines come out of its linebuf in linear
+ * time, and its buffer is compacted once per pass.
  */
 static void dispatch_streams(struct etcd *e)
 {
 again:
 	for (struct etcd_req *r = e->reqs; r; r = r->next) {
-		char *nl;
+		const char *line;
 		size_t n;
 		json_t *msg, *res;
 		json_error_t jerr;
+		unsigned frees;
 
-		if (r->msg_cb == NULL || r->len == 0 ||
-		    (nl = memchr(r->buf, '\n', r->len)) == NULL)
-			continue;
-		n = (size_t)(nl - r->buf) + 1;
-		msg = json_loadb(r->buf, n - 1, 0, &jerr);
-		memmove(r->buf, r->buf + n, r->len - n);
-		r->len -= n;
-		res = json_object_get(msg, "result");
-		if (res != NULL && json_is_object(res)) {
-			r->in_cb = true;
-			r->msg_cb(r->arg, res);
-			r->in_cb = false;
-			if (r->cancelled)
-				req_free(r);
-		} else if (json_is_object(json_object_get(msg, "error"))) {
-			/* An error inside the stream ends it; libcurl finishes
-			 * the transfer and the end callback reports it. */
-			json_decref(r->last_error);
-			r->last_error = json_incref(msg);
+		while (r->msg_cb != NULL && (line = linebuf_next(&r->in, &n)) != NULL) {
+			msg = json_loadb(line, n, 0, &jerr);
+			res = json_object_get(msg, "result");
+			if (res != NULL && json_is_object(res)) {
+				frees = e->frees;
+				r->in_cb = true;
+				r->msg_cb(r->arg, res);
+				r->in_cb = false;
+				if (r->cancelled) {
+					json_decref(msg);
+					req_free(r);
+					goto again;
+				}
+				if (e->frees != frees) {
+					json_decref(msg);
+					linebuf_compact(&r->in);
+					goto again;
+				}
+			} else if (json_is_object(json_object_get(msg, "error"))) {
+				/* An error inside the stream ends it; libcurl
+				 * finishes the transfer and the end callback
+				 * reports it. */
+				json_decref(r->last_error);
+				r->last_error = json_incref(msg);
+			}
+			json_decref(msg);
 		}
-		json_decref(msg);
-		goto again;
+		linebuf_compact(&r->in);
 	}
 }
 
@@ -232,17 +241,10 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
 	struct etcd_req *r = userp;
 	size_t n = size * nmemb;
 
-	if (r->len + n > ETCD_MAX_REPLY) {
+	if (linebuf_append(&r->in, data, n, ETCD_MAX_REPLY) < 0) {
 		r->overflow = true;
 		return 0; /* makes libcurl fail the transfer */
 	}
-	if (r->len + n + 1 > r->cap) {
-		r->cap = (r->len + n + 1) * 2;
-		r->buf = xrealloc(r->buf, r->cap);
-	}
-	memcpy(r->buf + r->len, data, n);
-	r->len += n;
-	r->buf[r->len] = '\0';
 	return n;
 }
 
@@ -340,17 +342,20 @@ static void error_fields(json_t *body, struct etcd_result *res)
 
 /*
  * The result of a transfer that completed at the HTTP level, from
- * res->http_status and the reply bytes in r->buf (for a stream: what is
+ * res->http_status and the reply bytes in r->in (for a stream: what is
  * left after its messages, and its last {"error": ...} message, taken
  * over). Fills res->err, code, message and, on success, body. Returns the
  * parsed reply, which the strings in res may point into, for the caller to
  * drop after the callback (NULL if there is none); res->message may also
- * point into r->buf, which is cut at the first line break for that.
+ * point into r->in's bytes, which are cut at the first line break for that.
  */
 static json_t *reply_result(struct etcd_req *r, struct etcd_result *res)
 {
 	json_t *body = NULL;
 	json_error_t jerr;
+	size_t len;
+	/* linebuf's own bytes when len > 0 (writable: cut below), "" when 0 */
+	char *buf = (char *)linebuf_data(&r->in, &len);
 
 	if (r->msg_cb != NULL) {
 		/* A stream should never end by itself. */
@@ -358,26 +363,26 @@ static json_t *reply_result(struct etcd_req *r, struct etcd_result *res)
 		res->message = "stream closed by server";
 		body = r->last_error;
 		r->last_error = NULL;
-		if (body == NULL && r->len)
-			body = json_loadb(r->buf, r->len, 0, &jerr);
+		if (body == NULL && len > 0)
+			body = json_loadb(buf, len, 0, &jerr);
 		if (json_is_object(json_object_get(body, "error"))) {
 			res->err = -EIO;
 			error_fields(body, res);
 		}
 	} else {
-		body = json_loadb(r->buf ? r->buf : "", r->len, 0, &jerr);
+		body = json_loadb(buf, len, 0, &jerr);
 		if (body == NULL || !json_is_object(body)) {
 			/* Not etcd's JSON: show what came instead (a proxy's
 			 * page, or the gateway's plain-text refusals such as
 			 * client certificates with a CommonName under auth). */
 			res->err = res->http_status != 200 ? -EIO : -EPROTO;
 			res->message = "reply is not a JSON object";
-			if (r->len > 0) {
-				size_t n = strcspn(r->buf, "\r\n");
+			if (len > 0) {
+				size_t n = strcspn(buf, "\r\n");
 				if (n > 200)
 					n = 200;
-				r->buf[n] = '\0';
-				res->message = r->buf;
+				buf[n] = '\0';
+				res->message = buf;
 			}
 		} else if (res->http_status != 200) {
 			res->err = -EIO;
@@ -424,7 +429,8 @@ static void req_done(struct etcd_req *r, CURLcode code)
 		curl_multi_remove_handle(e->multi, r->easy);
 		curl_easy_cleanup(r->easy);
 		r->easy = NULL;
-		r->len = 0;
+		linebuf_free(&r->in);
+		r->in.secret = r->secret;
 		req_start(r);
 		return;
 	}
@@ -654,6 +660,7 @@ static void auth_start(struct etcd *e)
 	e->auth_req = req_new(e, "/v3/auth/authenticate", body, e->timeout_ms,
 	    auth_done, NULL, e);
 	e->auth_req->secret = true;
+	e->auth_req->in.secret = true;
 	req_start(e->auth_req);
 }
 
