@@ -59,7 +59,8 @@ $(B)/vipctl: $(B)/obj/vipctl.o $(B)/libvipd.a
 $(B)/tests/%: tests/unit/%.c $(B)/libvipd.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(XCFLAGS) $(CFLAGS) -Isrc -MMD -MP -o $@ $< \
-		$(filter %.o,$^) $(B)/libvipd.a $(LDLIBS) $(shell pkg-config --libs cmocka)
+		$(filter %.o,$^) $(B)/libvipd.a $(LDLIBS) $(shell pkg-config --libs cmocka) \
+		$(TEST_LDFLAGS)
 
 # Link-time fakes: an object given before libvipd.a that defines every
 # symbol of a module keeps that module's object out of the link
@@ -72,6 +73,8 @@ FAKE_ETCD := $(B)/tests/fake_loop.o $(B)/tests/fake_etcd.o
 FAKE_ALL  := $(FAKE_ETCD) $(B)/tests/fake_nl.o $(B)/tests/fake_announce.o $(B)/tests/fake_privs.o
 $(B)/tests/test_session $(B)/tests/test_elect: $(FAKE_ETCD)
 $(B)/tests/test_vip $(B)/tests/test_daemon: $(FAKE_ALL)
+# test_etcd checks every free() of vipd's own code for secrets left behind.
+$(B)/tests/test_etcd: TEST_LDFLAGS := -Wl,--wrap=free
 
 $(B)/tools/%: tests/tools/%.c
 	@mkdir -p $(dir $@)

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <malloc.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -508,6 +509,70 @@ static void test_tls_token_never_sent_over_http(void **state)
 	assert_int_equal(g2.err, 0);
 }
 
+
+/* ---- secrets scrubbed when freed ---------------------------------------------- */
+
+/* test_etcd links with -Wl,--wrap=free: every free() in vipd's own code
+ * (etcd.c, linebuf.c, jansson's buffers through etcd.c's scrub_free, this
+ * file) comes here first. While armed, a block that still holds the
+ * password or the token is counted. */
+void *__real_free(void *p);
+void __wrap_free(void *p);
+static const char *secrets[2];
+static int unscrubbed;
+
+void __wrap_free(void *p)
+{
+	if (p != NULL && secrets[0] != NULL) {
+		size_t n = malloc_usable_size(p);
+
+		for (size_t i = 0; i < 2; i++)
+			if (memmem(p, n, secrets[i], strlen(secrets[i])) != NULL)
+				unscrubbed++;
+	}
+	__real_free(p);
+}
+
+/*
+ * The password (the authenticate body), the token (the authenticate reply,
+ * its parsed JSON, the Authorization header of the next request, the
+ * stored token) never sit in a block vipd gives back to the allocator.
+ * Without the scrubbing each of them did.
+ */
+static void test_secrets_scrubbed_when_freed(void **state)
+{
+	static const char pw[] = "pw-S3CRET-pw", tok[] = "tok-S3CRET-tok";
+	char url[64], *eps[] = { url };
+	struct etcd_opts o = { .endpoints = eps, .n_endpoints = 1, .timeout_ms = 2000,
+		.username = "u", .password = pw, .allow_insecure = true };
+	struct server s = { 0 };
+	struct got g = { 0 };
+	struct etcd *e;
+
+	(void)state;
+	server_start(&s, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 2\r\nConnection: close\r\n\r\n{}");
+	s.auth_reply = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 26\r\nConnection: close\r\n\r\n{\"token\":\"tok-S3CRET-tok\"}";
+	s.conns = 2;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", s.port);
+	secrets[0] = pw;
+	secrets[1] = tok;
+	unscrubbed = 0;
+	g.loop = loop_new();
+	e = etcd_new(g.loop, &o);
+	assert_non_null(e);
+	etcd_call(e, "/v3/kv/range", json_pack("{s:s}", "key", "YQ=="), 0, on_any, &g);
+	wait_for(&g);
+	etcd_free(e);
+	loop_free(g.loop);
+	server_stop(&s);
+	secrets[0] = secrets[1] = NULL;
+	assert_int_equal(g.err, 0);
+	assert_non_null(strstr(s.req, "Authorization: tok-S3CRET-tok"));
+	assert_int_equal(unscrubbed, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -516,6 +581,7 @@ int main(void)
 		cmocka_unit_test(test_credentials_never_in_clear),
 		cmocka_unit_test(test_cafile_pins),
 		cmocka_unit_test(test_tls_token_never_sent_over_http),
+		cmocka_unit_test(test_secrets_scrubbed_when_freed),
 	};
 
 	log_init("test_etcd", LOG_LVL_INFO);
