@@ -38,7 +38,7 @@ UNITBIN := $(UNITSRC:tests/unit/%.c=$(B)/tests/%)
 TOOLSRC := $(wildcard tests/tools/*.c)
 TOOLBIN := $(TOOLSRC:tests/tools/%.c=$(B)/tools/%)
 
-.PHONY: all check unit integration demo install uninstall clean deps bench asan
+.PHONY: all check unit integration demo install uninstall clean deps asan
 
 all: $(B)/vipd $(B)/vipctl
 
@@ -101,10 +101,6 @@ demo: deps
 	$(MAKE) all tests-bin
 	scripts/demo
 
-bench: deps
-	$(MAKE) all tests-bin
-	scripts/bench
-
 # The daemon and unit tests built with ASan + UBSan in build-asan/; run the
 # integration suite against it with LAB_VIPD=$$PWD/build-asan/vipd.
 asan:
@@ -137,7 +133,7 @@ clean:
 # clang, -fsanitize=fuzzer,address,undefined, into build-fuzz/, then run for
 # FUZZ_SECONDS each, one after another, on a copy of its seed corpus
 # (tests/fuzz/corpus/NAME); fails on any crash, leak, timeout or sanitizer
-# report. `make fuzz-build` only builds. See docs/fuzzing.md.
+# report. `make fuzz-build` only builds. See docs/testing.md, "Fuzzing".
 
 FUZZ_SECONDS ?= 60
 FUZZ_CC   ?= clang

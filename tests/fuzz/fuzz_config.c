@@ -9,7 +9,7 @@
  *   build-fuzz/fuzz_config -dict=tests/fuzz/config.dict -max_total_time=300 \
  *       build-fuzz/corpus/config tests/fuzz/corpus/config
  *
- * (`make fuzz` runs every harness; see docs/fuzzing.md.)
+ * (`make fuzz` runs every harness; see docs/testing.md, "Fuzzing".)
  */
 #include <stdint.h>
 #include <stdio.h>

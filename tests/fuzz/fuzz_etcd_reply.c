@@ -11,8 +11,8 @@
  * Today every kind gets the same treatment: every codec getter on every
  * member of every object in the reply, and on a missing member, with
  * their contracts checked (read_all), then the fields the consumer reads,
- * read the way it reads them (read_kind[]). When the fake etcd
- * (tests/unit/fake_etcd.c) lands, read_kind[] becomes drive_kind[]: put
+ * read the way it reads them (read_kind[]). Still to come, on the unit
+ * tests' fake etcd (tests/unit/fake_etcd.c): read_kind[] becomes drive_kind[]: put
  * the state machine in the state that sent this request (elect in
  * check/create/watch, session in grant/keepalive/revoke), answer that
  * request with this body through the fake, and check the machine's

@@ -30,7 +30,7 @@ lab_node_addr6() { echo "fd00:18::$((10 + ${1#n}))"; }
 # never creates one; an unsolicited NA with Override likewise updates only
 # an existing IPv6 entry. --client-arp-accept sets arp_accept=1 on the
 # client too (a GARP then also creates a missing entry).
-# Exits 77 if etcd, etcdctl, nft, ip or ping is missing; fails if not root.
+# Exits 77 (skip) if not root, or if etcd, etcdctl, nft, ip or ping is missing.
 lab_up() {
 	local n=$1 i ns mac t0 cl_arp_accept=0
 	shift

@@ -11,7 +11,7 @@
 #
 # Every outage must be reported once, with the right length, kind and nodes;
 # the switch once, at the right time. Then the judge itself is shown to
-# reject answers that are off by more than its tolerance. About 15 s.
+# reject answers that are off by more than its tolerance. About 6 s.
 #
 # How long the real outage is (the assertion is derived, not tuned):
 #

@@ -3,7 +3,7 @@
 # link vip0, one end of a veth pair inside the node (etcd keeps using
 # eth0, so only the VIP's link fails):
 #  - link down on the owner: it releases the VIP and stands aside (resigns
-#    from the election), another node owns it within 1 s;
+#    from the election), another node takes the VIP;
 #  - link up again: it is a candidate again, at the back of the queue;
 #  - link absent at start: vipd waits for it (logged), does not exit, and
 #    becomes a candidate once the link appears;
