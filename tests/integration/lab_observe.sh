@@ -131,9 +131,11 @@ lab_probe_max_outage_ms() {
 # SCHED_FIFO when chrt exists, to keep the stamps close to the events. It
 # lives outside the nodes, so a node's power loss never touches it. A small
 # sh loop splits the lines by nsid into the per-node files through
-# $LAB_DIR/nsid/<id> -> n<i> (dropping the "[nsid N]" tag; the link shows
-# as if<index>, the node's index, since the names are not visible from the
-# bridge namespace).
+# $LAB_DIR/nsid/<id> -> n<i> (dropping the "[nsid N]" tag). Link names are
+# not visible from the bridge namespace: a link shows as the bridge
+# namespace's link with the same index (e.g. "2: br0" for a node's eth0),
+# or "if<index>" where there is none; the analyzer only needs them to tell
+# one node's links apart.
 lab_monitor_start() {
 	local i id ids pid deadline rt=() br=$LAB_PREFIX-br probe=198.18.1.1
 	if command -v chrt >/dev/null 2>&1; then
