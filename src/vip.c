@@ -119,7 +119,16 @@ static int install(struct vip *v, uint64_t now)
 
 	if (life == 0)
 		return -ETIME;
-	r = nl_addr_add(v->env.nl, v->ifindex, v->cv->family, v->cv->addr, life, life, true);
+	/* IPv6: installed deprecated (preferred lifetime 0). It still
+	 * answers, but source selection (RFC 6724 rule 3: avoid deprecated
+	 * addresses) never picks it for this node's own connections - which
+	 * it otherwise did, even to peers in the same /64 (measured: `ip -6
+	 * route get fd00:18::12` on the owner chose the /128 VIP), and those
+	 * connections (etcd, kubelet, our keepalives) break when the VIP
+	 * moves. IPv4 needs nothing: the kernel takes the source from the
+	 * subnet route's preferred source, the node's own address. */
+	r = nl_addr_add(v->env.nl, v->ifindex, v->cv->family, v->cv->addr, life,
+	    v->cv->family == AF_INET6 ? 0 : life, true);
 	if (r == 0) {
 		v->expires_at = now + life * 1000u;
 		v->held_ifindex = v->ifindex;

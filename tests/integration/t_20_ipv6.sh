@@ -6,7 +6,9 @@
 # without the client sending anything (only vipd's unsolicited Neighbour
 # Advertisement with Override can do that: the kernel announces nothing on
 # an address add), the client reaches the new owner, and the ownership
-# intervals never overlap. About 10 s.
+# intervals never overlap. The VIP is installed deprecated, so the owner
+# never uses it as the source of its own connections (`ip -6 route get`).
+# About 10 s.
 set -euo pipefail
 . "$(dirname "$0")/scenario.sh"
 
@@ -29,6 +31,17 @@ scenario_up --v6-only
 [ -z "$(lab_owner "$VIP4")" ] || lab_fail "VIP4 is held although only VIP6 is configured"
 a=$(ip -n "$LAB_PREFIX-$OWNER" -6 -o addr show dev eth0)
 lab_assert "$OWNER holds $VIP6/128 on eth0" grep -q " inet6 $VIP6/128 " <<<"$a"
+# The VIP is never the owner's own source address: it is installed
+# deprecated (preferred_lft 0). Without that the kernel chose the /128 VIP
+# as the source even towards a peer in the same /64.
+lab_assert "$OWNER holds $VIP6 deprecated (preferred_lft 0)" grep -q " inet6 $VIP6/128 .*deprecated" <<<"$a"
+own6=$(lab_node_addr6 "$OWNER")
+for peer in "$(lab_node_addr6 "n$((OWNER_ID % 3 + 1))")" fd00:18::101; do
+	r=$(ip -n "$LAB_PREFIX-$OWNER" -6 route get "$peer") || lab_fail "ip -6 route get $peer on $OWNER failed"
+	lab_log "$OWNER: ip -6 route get $peer: $r"
+	lab_assert "$OWNER's source towards $peer is its own $own6, not the VIP" \
+		test "$(awk '{ for (i = 1; i < NF; i++) if ($i == "src") print $(i + 1) }' <<<"$r")" = "$own6"
+done
 
 got=$(lab_client_reach v6) || lab_fail "the client cannot reach [$VIP6]:6443"
 lab_assert "the client reaches [$VIP6]:6443 and $OWNER answers (got $got)" test "$got" = "$OWNER"

@@ -15,6 +15,12 @@ o4=$OWNER
 lab_log "owners: $VIP4 on $o4, $VIP6 on $o6"
 lab_assert "client reaches $VIP4 on $o4" test "$(lab_client_reach)" = "$o4"
 lab_assert "client reaches [$VIP6] on $o6" test "$(lab_client_reach v6)" = "$o6"
+# The IPv4 VIP is never the owner's own source either (the kernel takes
+# the subnet route's preferred source; the IPv6 case is t_20's).
+r=$(ip -n "$LAB_PREFIX-$o4" route get "$(lab_node_addr4 "n$((${o4#n} % 3 + 1))")") || lab_fail "ip route get on $o4 failed"
+lab_log "$o4: ip route get: $r"
+lab_assert "$o4's IPv4 source towards a peer is its own $(lab_node_addr4 "$o4"), not $VIP4" \
+	test "$(awk '{ for (i = 1; i < NF; i++) if ($i == "src") print $(i + 1) }' <<<"$r")" = "$(lab_node_addr4 "$o4")"
 
 # Both keys of a node hang on its one lease.
 keys=$(lab_etcdctl 1 get --prefix --keys-only /vipd/election/ | grep -v '^$')

@@ -181,6 +181,16 @@ static void up(void)
 	assert_true(fake_nl_has_addr(IFX, AF_INET, VIP4));
 	assert_true(fake_nl_has_addr(IFX, AF_INET6, VIP6));
 	assert_int_equal(fake_nl_count_kind(FAKE_NL_REPLACE), 2);
+	/* IPv4 preferred for its whole lifetime; IPv6 installed deprecated
+	 * (preferred 0), so it is never this node's own source address. */
+	for (size_t i = 0; i < fake_nl_count(); i++) {
+		const struct fake_nl_op *o = fake_nl_op(i);
+
+		if (o->kind != FAKE_NL_REPLACE)
+			continue;
+		assert_true(o->valid_s > 0);
+		assert_int_equal(o->preferred_s, o->family == AF_INET6 ? 0 : o->valid_s);
+	}
 }
 
 static void sigterm(struct t *t)
