@@ -23,6 +23,7 @@
 #include "fake_loop.h"
 #include "log.h"
 #include "loop.h"
+#include "testkit.h"
 #include "xmem.h"
 
 #define NAME    "/vipd/election/198.18.0.100"
@@ -57,10 +58,7 @@ static int setup(void **state)
 {
 	struct t *t = calloc(1, sizeof(*t));
 
-	log_init("test_elect", LOG_LVL_ERROR);
-	fake_loop_reset();
-	t->loop = loop_new();
-	t->etcd = etcd_new(t->loop, NULL);
+	testkit_open("test_elect", &t->loop, &t->etcd);
 	t->el = elect_new(t->loop, t->etcd, NAME, NODE, RECHECK, on_elect, t);
 	*state = t;
 	return 0;
@@ -71,9 +69,7 @@ static int teardown(void **state)
 	struct t *t = *state;
 
 	elect_free(t->el);
-	etcd_free(t->etcd);
-	loop_free(t->loop);
-	fake_etcd_reset();
+	testkit_close(t->loop, t->etcd);
 	free(t);
 	return 0;
 }
@@ -99,21 +95,6 @@ static void reset(struct t *t)
 	t->in_call = true;
 	elect_reset(t->el);
 	t->in_call = false;
-}
-
-/* One kv of a range reply, JSON text (caller frees). */
-static char *kv(const char *key, const char *value, int64_t lease, int64_t crev)
-{
-	char *k = etcd_b64_encode(key, strlen(key));
-	char *v = etcd_b64_encode(value, strlen(value));
-	char *s = NULL;
-
-	assert_true(asprintf(&s, "{\"key\":\"%s\",\"value\":\"%s\",\"lease\":\"%lld\","
-	    "\"create_revision\":\"%lld\",\"mod_revision\":\"%lld\"}",
-	    k, v, (long long)lease, (long long)crev, (long long)crev) > 0);
-	free(k);
-	free(v);
-	return s;
 }
 
 /* Answer the pending range with rev and kvs (JSON texts, freed here). */
@@ -175,7 +156,7 @@ static struct etcd_req *lead(struct t *t)
 {
 	campaign(t, LEASE);
 	txn_ok(9);
-	range_reply(10, kv(OURKEY, NODE, LEASE, 9), NULL);
+	range_reply(10, testkit_kv(OURKEY, NODE, LEASE, 9), NULL);
 	assert_true(elect_is_leader(t->el));
 	return watching(OURKEY, 11);
 }
@@ -227,7 +208,7 @@ static void test_campaign_txn_range_lead_watch_own_key(void **state)
 	assert_string_equal(json_string_value(fake_req_get(rg, "sort_order")), "ASCEND");
 	assert_int_equal(t->calls, 0);
 
-	range_reply(10, kv(OURKEY, NODE, LEASE, 9), NULL);
+	range_reply(10, testkit_kv(OURKEY, NODE, LEASE, 9), NULL);
 	assert_int_equal(t->calls, 1);
 	assert_true(t->last);
 	assert_string_equal(elect_leader(t->el), NODE);
@@ -280,7 +261,7 @@ static void test_reads_keys_only_leader_value_once(void **state)
 	assert_string_equal(elect_leader(t->el), "node-b");
 	/* The periodic re-read: same leader, no second value read. */
 	fake_loop_advance(RECHECK);
-	range_reply(30, kv(PREDKEY, "node-b", 0x7777, 5), kv(OURKEY, NODE, LEASE, 19));
+	range_reply(30, testkit_kv(PREDKEY, "node-b", 0x7777, 5), testkit_kv(OURKEY, NODE, LEASE, 19));
 	assert_null(fake_etcd_pending("/v3/kv/range"));
 	assert_int_equal(fake_etcd_count_path("/v3/kv/range"), 3);
 	assert_string_equal(elect_leader(t->el), "node-b");
@@ -298,7 +279,7 @@ static void test_delete_between_read_and_watch_is_delivered(void **state)
 
 	campaign(t, LEASE);
 	txn_ok(19);
-	range_reply(20, kv(PREDKEY, "node-b", 0x7777, 5), kv(OURKEY, NODE, LEASE, 19));
+	range_reply(20, testkit_kv(PREDKEY, "node-b", 0x7777, 5), testkit_kv(OURKEY, NODE, LEASE, 19));
 	assert_false(elect_is_leader(t->el));
 	assert_string_equal(elect_leader(t->el), "node-b");
 	assert_int_equal(t->calls, 1); /* the known leader changed */
@@ -309,7 +290,7 @@ static void test_delete_between_read_and_watch_is_delivered(void **state)
 	push_delete(w, PREDKEY, 21);
 	assert_int_equal(fake_req_state(w), FAKE_REQ_CANCELLED);
 	assert_int_equal(fake_etcd_count_state("/v3/kv/range", FAKE_REQ_PENDING), 1);
-	range_reply(21, kv(OURKEY, NODE, LEASE, 19), NULL);
+	range_reply(21, testkit_kv(OURKEY, NODE, LEASE, 19), NULL);
 	assert_true(elect_is_leader(t->el));
 	assert_true(t->last);
 	watching(OURKEY, 22);
@@ -325,7 +306,7 @@ static void test_watch_broken_rereads_before_watching_again(void **state)
 
 	campaign(t, LEASE);
 	txn_ok(19);
-	range_reply(20, kv(PREDKEY, "node-b", 0x7777, 5), kv(OURKEY, NODE, LEASE, 19));
+	range_reply(20, testkit_kv(PREDKEY, "node-b", 0x7777, 5), testkit_kv(OURKEY, NODE, LEASE, 19));
 	w = watching(PREDKEY, 21);
 	fake_etcd_end(w, -EPIPE, 0, "stream closed by server");
 	assert_int_equal(fake_etcd_count_path("/v3/watch"), 1);
@@ -333,7 +314,7 @@ static void test_watch_broken_rereads_before_watching_again(void **state)
 	fake_loop_advance(50);
 	assert_int_equal(fake_etcd_count_path("/v3/watch"), 1); /* no blind re-watch */
 	/* Meanwhile the predecessor went and someone queued behind us. */
-	range_reply(40, kv(OURKEY, NODE, LEASE, 19), kv(NAME "/8888", "node-c", 0x8888, 35));
+	range_reply(40, testkit_kv(OURKEY, NODE, LEASE, 19), testkit_kv(NAME "/8888", "node-c", 0x8888, 35));
 	assert_true(elect_is_leader(t->el));
 	watching(OURKEY, 41);
 }
@@ -345,21 +326,21 @@ static void test_watch_compacted_rereads_with_backoff(void **state)
 
 	campaign(t, LEASE);
 	txn_ok(19);
-	range_reply(20, kv(PREDKEY, "node-b", 0x7777, 5), kv(OURKEY, NODE, LEASE, 19));
+	range_reply(20, testkit_kv(PREDKEY, "node-b", 0x7777, 5), testkit_kv(OURKEY, NODE, LEASE, 19));
 	w = watching(PREDKEY, 21);
 	fake_etcd_push(w, "{\"header\":{\"revision\":\"60\"},\"canceled\":true,"
 	    "\"compact_revision\":\"50\",\"cancel_reason\":\"mvcc: required revision has been compacted\"}");
 	assert_int_equal(fake_req_state(w), FAKE_REQ_CANCELLED);
 	assert_null(fake_etcd_pending(NULL));
 	fake_loop_advance(50);
-	range_reply(60, kv(PREDKEY, "node-b", 0x7777, 5), kv(OURKEY, NODE, LEASE, 19));
+	range_reply(60, testkit_kv(PREDKEY, "node-b", 0x7777, 5), testkit_kv(OURKEY, NODE, LEASE, 19));
 	w = watching(PREDKEY, 61);
 	/* Refused again at once: the next read waits longer (no spin). */
 	fake_etcd_push(w, "{\"canceled\":true,\"compact_revision\":\"70\"}");
 	fake_loop_advance(99);
 	assert_null(fake_etcd_pending(NULL));
 	fake_loop_advance(1);
-	range_reply(71, kv(PREDKEY, "node-b", 0x7777, 5), kv(OURKEY, NODE, LEASE, 19));
+	range_reply(71, testkit_kv(PREDKEY, "node-b", 0x7777, 5), testkit_kv(OURKEY, NODE, LEASE, 19));
 	w = watching(PREDKEY, 72);
 	/* A created watch means following again: the backoff starts over. */
 	fake_etcd_push(w, "{\"created\":true}");
@@ -387,7 +368,7 @@ static void test_own_key_deleted_steps_down_before_reread(void **state)
 	assert_int_equal(t->ranges_at_cb, ranges); /* told before the range */
 	assert_int_equal(fake_etcd_count_path("/v3/kv/range"), ranges + 1);
 	/* The re-read shows our key gone: queue again at the back. */
-	range_reply(30, kv(NAME "/8888", "node-c", 0x8888, 25), NULL);
+	range_reply(30, testkit_kv(NAME "/8888", "node-c", 0x8888, 25), NULL);
 	assert_false(elect_is_leader(t->el));
 	assert_null(fake_etcd_pending(NULL));
 	fake_loop_advance(50);
@@ -409,12 +390,12 @@ static void test_read_in_flight_when_own_key_deleted_is_stale(void **state)
 	push_delete(w, OURKEY, 30);
 	assert_false(elect_is_leader(t->el));
 	assert_int_equal(t->calls, 2);
-	range_reply(10, kv(OURKEY, NODE, LEASE, 9), NULL);
+	range_reply(10, testkit_kv(OURKEY, NODE, LEASE, 9), NULL);
 	assert_false(elect_is_leader(t->el));
 	assert_int_equal(t->calls, 2);
 	/* Read again; this time the key is gone: queue again. */
 	assert_true(fake_req_seq(fake_etcd_pending("/v3/kv/range")) > fake_req_end_seq(stale));
-	range_reply(31, kv(NAME "/8888", "node-c", 0x8888, 25), NULL);
+	range_reply(31, testkit_kv(NAME "/8888", "node-c", 0x8888, 25), NULL);
 	assert_false(elect_is_leader(t->el));
 	fake_loop_advance(50);
 	assert_non_null(fake_etcd_pending("/v3/kv/txn"));
@@ -429,13 +410,13 @@ static void test_read_in_flight_when_predecessor_deleted_rereads(void **state)
 
 	campaign(t, LEASE);
 	txn_ok(19);
-	range_reply(20, kv(PREDKEY, "node-b", 0x7777, 5), kv(OURKEY, NODE, LEASE, 19));
+	range_reply(20, testkit_kv(PREDKEY, "node-b", 0x7777, 5), testkit_kv(OURKEY, NODE, LEASE, 19));
 	w = watching(PREDKEY, 21);
 	fake_loop_advance(RECHECK);
 	push_delete(w, PREDKEY, 40);
-	range_reply(20, kv(PREDKEY, "node-b", 0x7777, 5), kv(OURKEY, NODE, LEASE, 19));
+	range_reply(20, testkit_kv(PREDKEY, "node-b", 0x7777, 5), testkit_kv(OURKEY, NODE, LEASE, 19));
 	assert_int_equal(fake_etcd_count_state("/v3/watch", FAKE_REQ_PENDING), 0);
-	range_reply(40, kv(OURKEY, NODE, LEASE, 19), NULL);
+	range_reply(40, testkit_kv(OURKEY, NODE, LEASE, 19), NULL);
 	assert_true(elect_is_leader(t->el));
 	watching(OURKEY, 41);
 }
@@ -450,7 +431,7 @@ static void test_recheck_finds_key_gone(void **state)
 	assert_null(fake_etcd_pending("/v3/kv/range"));
 	fake_loop_advance(1);
 	assert_int_equal(fake_req_state(w), FAKE_REQ_PENDING);
-	range_reply(50, kv(NAME "/8888", "node-c", 0x8888, 45), NULL);
+	range_reply(50, testkit_kv(NAME "/8888", "node-c", 0x8888, 45), NULL);
 	assert_false(elect_is_leader(t->el));
 	assert_false(t->last);
 	assert_string_equal(elect_leader(t->el), "node-c");
@@ -906,21 +887,6 @@ static void on_cleaned(void *arg)
 	((struct cleanup_rec *)arg)->done++;
 }
 
-/* One kv of a range reply from bytes (keys and values may hold NULs). */
-static char *kvn(const char *key, size_t klen, const char *value, size_t vlen,
-    int64_t lease, int64_t crev)
-{
-	char *k = etcd_b64_encode(key, klen);
-	char *v = etcd_b64_encode(value, vlen);
-	char *s = NULL;
-
-	assert_true(asprintf(&s, "{\"key\":\"%s\",\"value\":\"%s\",\"lease\":\"%lld\","
-	    "\"create_revision\":\"%lld\"}", k, v, (long long)lease, (long long)crev) > 0);
-	free(k);
-	free(v);
-	return s;
-}
-
 #define NAME6 "/vipd/election/fd00::1"
 static char name4[] = NAME, name6[] = NAME6;
 static char *const two_names[] = { name4, name6 };
@@ -964,15 +930,15 @@ static void test_cleanup_deletes_only_own_stale_keys(void **state)
 	assert_non_null(elect_cleanup_stale(t->etcd, two_names, 2, NODE, LEASE, on_cleaned, &c));
 	assert_int_equal(c.done, 0);
 	rg = cleanup_range_of(NAME);
-	kvs[0] = kv(NAME "/99", NODE, 0x99, 3);              /* ours, old lease: goes */
-	kvs[1] = kv(NAME "/1234", NODE, LEASE, 4);           /* ours, this lease */
-	kvs[2] = kv(NAME "/55", "node-b", 0x55, 5);          /* another node */
-	kvs[3] = kvn(nul_key, sizeof(nul_key) - 1, NODE, strlen(NODE), 0x99, 6);
-	kvs[4] = kv(NAME "/77", NODE, 0x78, 7);              /* not its own lease */
-	kvs[5] = kv(NAME "/0", NODE, 0, 8);                  /* no lease */
-	kvs[6] = kv(NAME "/abc/def", NODE, 0xabc, 9);        /* not the shape */
-	kvs[7] = kv(NAME "/0abc", NODE, 0xabc, 10);          /* not as vipd writes it */
-	kvs[8] = kvn(NAME "/98", strlen(NAME "/98"), nul_val, sizeof(nul_val) - 1, 0x98, 11);
+	kvs[0] = testkit_kv(NAME "/99", NODE, 0x99, 3);              /* ours, old lease: goes */
+	kvs[1] = testkit_kv(NAME "/1234", NODE, LEASE, 4);           /* ours, this lease */
+	kvs[2] = testkit_kv(NAME "/55", "node-b", 0x55, 5);          /* another node */
+	kvs[3] = testkit_kvn(nul_key, sizeof(nul_key) - 1, NODE, strlen(NODE), 0x99, 6);
+	kvs[4] = testkit_kv(NAME "/77", NODE, 0x78, 7);              /* not its own lease */
+	kvs[5] = testkit_kv(NAME "/0", NODE, 0, 8);                  /* no lease */
+	kvs[6] = testkit_kv(NAME "/abc/def", NODE, 0xabc, 9);        /* not the shape */
+	kvs[7] = testkit_kv(NAME "/0abc", NODE, 0xabc, 10);          /* not as vipd writes it */
+	kvs[8] = testkit_kvn(NAME "/98", strlen(NAME "/98"), nul_val, sizeof(nul_val) - 1, 0x98, 11);
 	all = xasprintf("%s,%s,%s,%s,%s,%s,%s,%s,%s", kvs[0], kvs[1], kvs[2], kvs[3], kvs[4],
 	    kvs[5], kvs[6], kvs[7], kvs[8]);
 	fake_etcd_reply(rg, "{\"header\":{\"revision\":\"12\"},\"kvs\":[%s]}", all);
@@ -1011,7 +977,7 @@ static void test_cleanup_cancel_never_calls_done(void **state)
 	struct cleanup_rec c = { 0 };
 	struct t *t = *state;
 	struct elect_cleanup *cl;
-	char *a = kv(NAME "/99", NODE, 0x99, 3);
+	char *a = testkit_kv(NAME "/99", NODE, 0x99, 3);
 
 	cl = elect_cleanup_stale(t->etcd, two_names, 2, NODE, LEASE, on_cleaned, &c);
 	fake_etcd_reply(fake_etcd_pending(NULL), "{\"kvs\":[%s]}", a);
@@ -1036,7 +1002,7 @@ static void test_cleanup_bounded_concurrency(void **state)
 		char key[96], *one;
 
 		snprintf(key, sizeof(key), NAME "/%x", 0x10000 + i);
-		one = kv(key, NODE, 0x10000 + i, 3 + i);
+		one = testkit_kv(key, NODE, 0x10000 + i, 3 + i);
 		len += (size_t)snprintf(all + len, cap - len, "%s%s", i ? "," : "", one);
 		free(one);
 	}

@@ -31,6 +31,7 @@
 #include "loop.h"
 #include "netlink.h"
 #include "session.h"
+#include "testkit.h"
 #include "vip.h"
 
 #define T0      ((uint64_t)FAKE_LOOP_T0)
@@ -109,10 +110,8 @@ static int teardown(void **state)
 
 	vip_free(t->v);
 	session_free(t->s);
-	etcd_free(t->etcd);
 	nl_close(t->nl);
-	loop_free(t->loop);
-	fake_etcd_reset();
+	testkit_close(t->loop, t->etcd);
 	fake_nl_reset();
 	fake_announce_reset();
 	cfg_free(t->cfg);
@@ -122,26 +121,6 @@ static int teardown(void **state)
 
 /* ---- helpers ----------------------------------------------------------------- */
 
-static char *kv(const char *key, int64_t lease, int64_t crev)
-{
-	char *k = etcd_b64_encode(key, strlen(key));
-	char *v = etcd_b64_encode("node-a", 6);
-	char *s = NULL;
-
-	assert_true(asprintf(&s, "{\"key\":\"%s\",\"value\":\"%s\",\"lease\":\"%lld\","
-	    "\"create_revision\":\"%lld\"}", k, v, (long long)lease, (long long)crev) > 0);
-	free(k);
-	free(v);
-	return s;
-}
-
-static void grant(int64_t lease)
-{
-	fake_loop_run_due();
-	fake_etcd_reply(fake_etcd_pending("/v3/lease/grant"), "{\"ID\":\"%lld\",\"TTL\":\"5\"}",
-	    (long long)lease);
-}
-
 /* Answer the campaign: txn ok, range with only our key for lease. */
 static void win(int64_t lease)
 {
@@ -149,7 +128,7 @@ static void win(int64_t lease)
 
 	snprintf(key, sizeof(key), "/vipd/election/198.18.0.100/%llx", (long long)lease);
 	fake_etcd_reply(fake_etcd_pending("/v3/kv/txn"), "{\"header\":{\"revision\":\"9\"},\"succeeded\":true}");
-	k = kv(key, lease, 9);
+	k = testkit_kv(key, "node-a", lease, 9);
 	fake_etcd_reply(fake_etcd_pending("/v3/kv/range"), "{\"header\":{\"revision\":\"9\"},\"kvs\":[%s]}", k);
 	free(k);
 }
@@ -159,7 +138,7 @@ static void elected(struct t *t, uint64_t after)
 {
 	make(t);
 	session_start(t->s);
-	grant(LEASE);
+	testkit_grant(LEASE);
 	fake_loop_advance(after);
 	win(LEASE);
 }
@@ -182,14 +161,11 @@ static void assert_op(size_t i, enum fake_nl_kind kind, uint64_t at, uint32_t li
 
 static struct etcd_req *ka_at(uint64_t at)
 {
-	for (size_t i = 0; i < fake_etcd_count(); i++) {
-		struct etcd_req *r = fake_etcd_nth(i);
-		if (strcmp(fake_req_path(r), "/v3/lease/keepalive") == 0 && fake_req_sent_ms(r) == at &&
-		    fake_req_state(r) == FAKE_REQ_PENDING)
-			return r;
-	}
-	fail_msg("no keepalive sent at T0+%llu", (unsigned long long)(at - T0));
-	return NULL;
+	struct etcd_req *r = testkit_keepalive_at(at);
+
+	if (r == NULL)
+		fail_msg("no keepalive sent at T0+%llu", (unsigned long long)(at - T0));
+	return r;
 }
 
 static void ka_reply(struct etcd_req *r, int ttl)
@@ -240,7 +216,7 @@ static void test_no_add_when_fence_too_close(void **state)
 
 	make(t);
 	session_start(t->s);
-	grant(LEASE);
+	testkit_grant(LEASE);
 	fake_loop_advance(KA);
 	ka_at(T0 + KA); /* leave it unanswered */
 	fake_loop_advance_to(T0 + 2500 + 1); /* fence 1999 ms away */
@@ -401,7 +377,7 @@ static void test_no_add_from_read_older_than_own_key_deletion(void **state)
 	free(k);
 	assert_int_equal(fake_nl_last()->kind, FAKE_NL_DEL);
 	assert_int_equal(fake_nl_last()->at_ms, T0 + 4 * KA);
-	old = kv(KEY, LEASE, 9);
+	old = testkit_kv(KEY, "node-a", LEASE, 9);
 	fake_etcd_reply(rg, "{\"header\":{\"revision\":\"9\"},\"kvs\":[%s]}", old);
 	free(old);
 	assert_int_equal(fake_nl_last()->kind, FAKE_NL_DEL);
@@ -446,7 +422,7 @@ static void test_added_by_someone_else_while_not_owner(void **state)
 
 	make(t);
 	session_start(t->s);
-	grant(LEASE);
+	testkit_grant(LEASE);
 	fake_nl_put_addr(IFX, AF_INET, VIP4);
 	vip_addr_changed(t->v, IFX, AF_INET, VIP4, false);
 	assert_int_equal(fake_nl_count(), 1);
