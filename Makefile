@@ -69,10 +69,8 @@ $(B)/tests/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(XCFLAGS) $(CFLAGS) -Isrc -MMD -MP -c -o $@ $<
 
-FAKE_ETCD := $(B)/tests/fake_loop.o $(B)/tests/fake_etcd.o $(B)/tests/testkit.o
-FAKE_ALL  := $(FAKE_ETCD) $(B)/tests/fake_nl.o $(B)/tests/fake_announce.o $(B)/tests/fake_privs.o
-$(B)/tests/test_session $(B)/tests/test_elect: $(FAKE_ETCD)
-$(B)/tests/test_vip $(B)/tests/test_daemon: $(FAKE_ALL)
+FAKES := $(patsubst tests/unit/%.c,$(B)/tests/%.o,$(wildcard tests/unit/fake_*.c)) $(B)/tests/testkit.o
+$(B)/tests/test_session $(B)/tests/test_elect $(B)/tests/test_vip $(B)/tests/test_daemon: $(FAKES)
 
 $(B)/tools/%: tests/tools/%.c
 	@mkdir -p $(dir $@)

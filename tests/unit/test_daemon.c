@@ -68,15 +68,10 @@ static int setup(void **state)
 {
 	struct t *t = calloc(1, sizeof(*t));
 
-	log_init("test_daemon", LOG_LVL_ERROR);
-	fake_loop_reset();
-	fake_nl_reset();
-	fake_announce_reset();
-	fake_etcd_reset();
+	testkit_start("test_daemon");
 	fake_nl_set_link(IFX, "eth0", true, MAC);
 	assert_int_equal(inet_pton(AF_INET6, "fd00::100", VIP6), 1);
-	t->cfg = cfg_load_string("test", yaml, sizeof(yaml) - 1, stderr);
-	assert_non_null(t->cfg);
+	t->cfg = testkit_cfg(yaml, sizeof(yaml) - 1);
 	assert_int_equal(t->cfg->n_vips, 2);
 	*state = t;
 	return 0;
@@ -86,10 +81,7 @@ static int teardown(void **state)
 {
 	struct t *t = *state;
 
-	fake_etcd_reset();
-	fake_nl_reset();
-	fake_announce_reset();
-	fake_loop_reset();
+	testkit_reset_fakes();
 	cfg_free(t->cfg);
 	free(t);
 	return 0;

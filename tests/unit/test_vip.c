@@ -92,13 +92,9 @@ static int setup(void **state)
 {
 	struct t *t = calloc(1, sizeof(*t));
 
-	log_init("test_vip", LOG_LVL_ERROR);
-	fake_loop_reset();
-	fake_nl_reset();
-	fake_announce_reset();
+	testkit_start("test_vip");
 	fake_nl_set_link(IFX, "eth0", true, MAC);
-	t->cfg = cfg_load_string("test", yaml, sizeof(yaml) - 1, stderr);
-	assert_non_null(t->cfg);
+	t->cfg = testkit_cfg(yaml, sizeof(yaml) - 1);
 	assert_int_equal(t->cfg->lease_ttl_ms, 5000);
 	*state = t;
 	return 0;
@@ -112,8 +108,6 @@ static int teardown(void **state)
 	session_free(t->s);
 	nl_close(t->nl);
 	testkit_close(t->loop, t->etcd);
-	fake_nl_reset();
-	fake_announce_reset();
 	cfg_free(t->cfg);
 	free(t);
 	return 0;

@@ -13,17 +13,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "etcd.h"
 #include "etcd_codec.h"
+#include "fake_announce.h"
 #include "fake_etcd.h"
 #include "fake_loop.h"
+#include "fake_nl.h"
 #include "log.h"
 #include "loop.h"
 
-void testkit_open(const char *ident, struct loop **loop, struct etcd **etcd)
+void testkit_reset_fakes(void)
+{
+	fake_loop_reset();
+	fake_etcd_reset();
+	fake_nl_reset();
+	fake_announce_reset();
+}
+
+void testkit_start(const char *ident)
 {
 	log_init(ident, LOG_LVL_ERROR);
-	fake_loop_reset();
+	testkit_reset_fakes();
+}
+
+void testkit_open(const char *ident, struct loop **loop, struct etcd **etcd)
+{
+	testkit_start(ident);
 	*loop = loop_new();
 	*etcd = etcd_new(*loop, NULL);
 }
@@ -32,7 +48,15 @@ void testkit_close(struct loop *loop, struct etcd *etcd)
 {
 	etcd_free(etcd);
 	loop_free(loop);
-	fake_etcd_reset();
+	testkit_reset_fakes();
+}
+
+struct cfg *testkit_cfg(const char *yaml, size_t len)
+{
+	struct cfg *cfg = cfg_load_string("test", yaml, len, stderr);
+
+	assert_non_null(cfg);
+	return cfg;
 }
 
 char *testkit_kvn(const char *key, size_t klen, const char *value, size_t vlen,

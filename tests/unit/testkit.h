@@ -3,7 +3,8 @@
  * down a loop and an etcd client on fake_loop and fake_etcd, and playing
  * etcd's part (range kvs, the lease grant, the keepalives).
  *
- * Linked like the fakes (build/tests/testkit.o, given before libvipd.a).
+ * Linked like the fakes (build/tests/testkit.o, given before libvipd.a),
+ * into every test that links them.
  */
 #ifndef VIPD_TESTKIT_H
 #define VIPD_TESTKIT_H
@@ -11,15 +12,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct cfg;
 struct etcd;
 struct etcd_req;
 struct loop;
 
-/* Log at ERROR and above as ident, virtual clock back to FAKE_LOOP_T0,
- * then a new loop and an etcd client on it (*loop, *etcd). */
+/* Every fake back to its start: the virtual clock at FAKE_LOOP_T0,
+ * nothing recorded, no link known. */
+void testkit_reset_fakes(void);
+/* Log at ERROR and above as ident, then testkit_reset_fakes(). */
+void testkit_start(const char *ident);
+/* testkit_start(ident), then a new loop and an etcd client on it
+ * (*loop, *etcd). */
 void testkit_open(const char *ident, struct loop **loop, struct etcd **etcd);
-/* Free etcd, then the loop, then forget every fake etcd request. */
+/* Free etcd, then the loop, then testkit_reset_fakes(). */
 void testkit_close(struct loop *loop, struct etcd *etcd);
+/* The config of the YAML text (len bytes), which must load. */
+struct cfg *testkit_cfg(const char *yaml, size_t len);
 
 /* One kv of a range reply, JSON text (caller frees): key and value in
  * base64, lease, create_revision and mod_revision both crev. */
