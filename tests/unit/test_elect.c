@@ -151,6 +151,21 @@ static void push_delete(struct etcd_req *w, const char *key, int64_t rev)
 	free(k);
 }
 
+/* Answer the pending range at rev: node-b's PREDKEY (created at 5) ahead
+ * of our key (created at 19). */
+static void range_behind_pred(int64_t rev)
+{
+	range_reply(rev, testkit_kv(PREDKEY, "node-b", 0x7777, 5), testkit_kv(OURKEY, NODE, LEASE, 19));
+}
+
+/* Campaign and queue second: txn at 19, range [PREDKEY, ours] at 20. */
+static void queue_behind_pred(struct t *t)
+{
+	campaign(t, LEASE);
+	txn_ok(19);
+	range_behind_pred(20);
+}
+
 /* Campaign and become leader: txn, range [ours] at rev 10, watch own key. */
 static struct etcd_req *lead(struct t *t)
 {
@@ -261,7 +276,7 @@ static void test_reads_keys_only_leader_value_once(void **state)
 	assert_string_equal(elect_leader(t->el), "node-b");
 	/* The periodic re-read: same leader, no second value read. */
 	fake_loop_advance(RECHECK);
-	range_reply(30, testkit_kv(PREDKEY, "node-b", 0x7777, 5), testkit_kv(OURKEY, NODE, LEASE, 19));
+	range_behind_pred(30);
 	assert_null(fake_etcd_pending("/v3/kv/range"));
 	assert_int_equal(fake_etcd_count_path("/v3/kv/range"), 3);
 	assert_string_equal(elect_leader(t->el), "node-b");
@@ -277,9 +292,7 @@ static void test_delete_between_read_and_watch_is_delivered(void **state)
 	struct t *t = *state;
 	struct etcd_req *w;
 
-	campaign(t, LEASE);
-	txn_ok(19);
-	range_reply(20, testkit_kv(PREDKEY, "node-b", 0x7777, 5), testkit_kv(OURKEY, NODE, LEASE, 19));
+	queue_behind_pred(t);
 	assert_false(elect_is_leader(t->el));
 	assert_string_equal(elect_leader(t->el), "node-b");
 	assert_int_equal(t->calls, 1); /* the known leader changed */
@@ -304,9 +317,7 @@ static void test_watch_broken_rereads_before_watching_again(void **state)
 	struct t *t = *state;
 	struct etcd_req *w;
 
-	campaign(t, LEASE);
-	txn_ok(19);
-	range_reply(20, testkit_kv(PREDKEY, "node-b", 0x7777, 5), testkit_kv(OURKEY, NODE, LEASE, 19));
+	queue_behind_pred(t);
 	w = watching(PREDKEY, 21);
 	fake_etcd_end(w, -EPIPE, 0, "stream closed by server");
 	assert_int_equal(fake_etcd_count_path("/v3/watch"), 1);
@@ -324,23 +335,21 @@ static void test_watch_compacted_rereads_with_backoff(void **state)
 	struct t *t = *state;
 	struct etcd_req *w;
 
-	campaign(t, LEASE);
-	txn_ok(19);
-	range_reply(20, testkit_kv(PREDKEY, "node-b", 0x7777, 5), testkit_kv(OURKEY, NODE, LEASE, 19));
+	queue_behind_pred(t);
 	w = watching(PREDKEY, 21);
 	fake_etcd_push(w, "{\"header\":{\"revision\":\"60\"},\"canceled\":true,"
 	    "\"compact_revision\":\"50\",\"cancel_reason\":\"mvcc: required revision has been compacted\"}");
 	assert_int_equal(fake_req_state(w), FAKE_REQ_CANCELLED);
 	assert_null(fake_etcd_pending(NULL));
 	fake_loop_advance(50);
-	range_reply(60, testkit_kv(PREDKEY, "node-b", 0x7777, 5), testkit_kv(OURKEY, NODE, LEASE, 19));
+	range_behind_pred(60);
 	w = watching(PREDKEY, 61);
 	/* Refused again at once: the next read waits longer (no spin). */
 	fake_etcd_push(w, "{\"canceled\":true,\"compact_revision\":\"70\"}");
 	fake_loop_advance(99);
 	assert_null(fake_etcd_pending(NULL));
 	fake_loop_advance(1);
-	range_reply(71, testkit_kv(PREDKEY, "node-b", 0x7777, 5), testkit_kv(OURKEY, NODE, LEASE, 19));
+	range_behind_pred(71);
 	w = watching(PREDKEY, 72);
 	/* A created watch means following again: the backoff starts over. */
 	fake_etcd_push(w, "{\"created\":true}");
@@ -408,13 +417,11 @@ static void test_read_in_flight_when_predecessor_deleted_rereads(void **state)
 	struct t *t = *state;
 	struct etcd_req *w;
 
-	campaign(t, LEASE);
-	txn_ok(19);
-	range_reply(20, testkit_kv(PREDKEY, "node-b", 0x7777, 5), testkit_kv(OURKEY, NODE, LEASE, 19));
+	queue_behind_pred(t);
 	w = watching(PREDKEY, 21);
 	fake_loop_advance(RECHECK);
 	push_delete(w, PREDKEY, 40);
-	range_reply(20, testkit_kv(PREDKEY, "node-b", 0x7777, 5), testkit_kv(OURKEY, NODE, LEASE, 19));
+	range_behind_pred(20);
 	assert_int_equal(fake_etcd_count_state("/v3/watch", FAKE_REQ_PENDING), 0);
 	range_reply(40, testkit_kv(OURKEY, NODE, LEASE, 19), NULL);
 	assert_true(elect_is_leader(t->el));

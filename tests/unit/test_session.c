@@ -217,16 +217,23 @@ static void test_answer_after_its_own_fence(void **state)
 	assert_true(last(t, EV_EXPIRED) > last(t, EV_RENEWED));
 }
 
+/* Granted, then run to T0 + 2 KA: keepalives sent at T0 + KA (*k1) and
+ * T0 + 2 KA (*k2), both unanswered. */
+static void two_keepalives_out(struct t *t, struct etcd_req **k1, struct etcd_req **k2)
+{
+	granted(t);
+	fake_loop_advance_to(T0 + 2 * KA_MS);
+	*k1 = testkit_keepalive_at(T0 + KA_MS);
+	*k2 = testkit_keepalive_at(T0 + 2 * KA_MS);
+}
+
 static void test_late_answer_never_moves_fence_back(void **state)
 {
 	struct t *t = *state;
 	struct etcd_req *k1, *k2;
 	size_t renewed;
 
-	granted(t);
-	fake_loop_advance_to(T0 + 2 * KA_MS);
-	k1 = testkit_keepalive_at(T0 + KA_MS);
-	k2 = testkit_keepalive_at(T0 + 2 * KA_MS);
+	two_keepalives_out(t, &k1, &k2);
 	ka_ok(k2);
 	assert_int_equal(session_fence(t->s), T0 + 2 * KA_MS + FENCE_MS);
 	renewed = count(t, EV_RENEWED);
@@ -266,10 +273,7 @@ static void test_keepalive_ttl_zero_loses_lease(void **state)
 	struct t *t = *state;
 	struct etcd_req *k1, *k2;
 
-	granted(t);
-	fake_loop_advance_to(T0 + 2 * KA_MS);
-	k1 = testkit_keepalive_at(T0 + KA_MS);
-	k2 = testkit_keepalive_at(T0 + 2 * KA_MS);
+	two_keepalives_out(t, &k1, &k2);
 	/* proto3 leaves TTL 0 out: a result without TTL means it is gone. */
 	fake_etcd_reply(k1, "{\"result\":{\"ID\":\"%lld\"}}", LEASE);
 	check_lost_and_regranted(t, k2);
@@ -280,10 +284,7 @@ static void test_keepalive_negative_ttl_loses_lease(void **state)
 	struct t *t = *state;
 	struct etcd_req *k1, *k2;
 
-	granted(t);
-	fake_loop_advance_to(T0 + 2 * KA_MS);
-	k1 = testkit_keepalive_at(T0 + KA_MS);
-	k2 = testkit_keepalive_at(T0 + 2 * KA_MS);
+	two_keepalives_out(t, &k1, &k2);
 	fake_etcd_reply(k1, "{\"result\":{\"ID\":\"%lld\",\"TTL\":\"-1\"}}", LEASE);
 	check_lost_and_regranted(t, k2);
 }
@@ -293,10 +294,7 @@ static void test_keepalive_lease_not_found(void **state)
 	struct t *t = *state;
 	struct etcd_req *k1, *k2;
 
-	granted(t);
-	fake_loop_advance_to(T0 + 2 * KA_MS);
-	k1 = testkit_keepalive_at(T0 + KA_MS);
-	k2 = testkit_keepalive_at(T0 + 2 * KA_MS);
+	two_keepalives_out(t, &k1, &k2);
 	fake_etcd_fail(k1, -EIO, ETCD_CODE_NOT_FOUND, "etcdserver: requested lease not found");
 	check_lost_and_regranted(t, k2);
 }
