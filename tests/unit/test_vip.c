@@ -167,6 +167,17 @@ static void ka_reply(struct etcd_req *r, int ttl)
 	fake_etcd_reply(r, "{\"result\":{\"ID\":\"%lld\",\"TTL\":\"%d\"}}", LEASE, ttl);
 }
 
+/* The election key's deleterange, sent only after the address went (nl op
+ * 1); left unanswered. */
+static struct etcd_req *resign_after_delete(void)
+{
+	struct etcd_req *del = fake_etcd_pending("/v3/kv/deleterange");
+
+	assert_non_null(del);
+	assert_true(fake_req_seq(del) > fake_nl_op(1)->seq);
+	return del;
+}
+
 /* True when the election watches our own key: the leader does. */
 static bool watches_own_key(void)
 {
@@ -435,9 +446,7 @@ static void test_link_down_drops_and_resigns(void **state)
 	fake_loop_advance(300);
 	vip_link_changed(t->v, &down);
 	assert_op(1, FAKE_NL_DEL, T0 + 300, 0);
-	del = fake_etcd_pending("/v3/kv/deleterange");
-	assert_non_null(del);
-	assert_true(fake_req_seq(del) > fake_nl_op(1)->seq);
+	del = resign_after_delete();
 	fake_etcd_reply(del, "{\"deleted\":\"1\"}");
 	/* Back up: campaign again (a new txn), the address waits for the win. */
 	down.up = true;
@@ -454,7 +463,6 @@ static void test_link_renamed_while_held_deletes_before_resign(void **state)
 {
 	struct t *t = *state;
 	struct nl_link renamed = { .ifindex = IFX, .name = "eth9", .up = true };
-	struct etcd_req *del;
 
 	elected(t, 0);
 	memcpy(renamed.mac, MAC, 6);
@@ -463,9 +471,7 @@ static void test_link_renamed_while_held_deletes_before_resign(void **state)
 	vip_link_changed(t->v, &renamed);
 	assert_op(1, FAKE_NL_DEL, T0 + 300, 0);
 	assert_false(fake_nl_has_addr(IFX, AF_INET, VIP4));
-	del = fake_etcd_pending("/v3/kv/deleterange");
-	assert_non_null(del);
-	assert_true(fake_req_seq(del) > fake_nl_op(1)->seq);
+	resign_after_delete();
 }
 
 static void test_failed_delete_at_fence_is_retried(void **state)
