@@ -2,8 +2,9 @@
  * test_elect.c - elect.c (the etcd election recipe) against the fake
  * etcd and the virtual clock (the start-up clean-up is in
  * test_elect_cleanup.c): the exact requests each step sends, and the
- * orders of events the lab reaches only by luck (a watch broken between the read and the watch, compaction, a
- * resign while the campaign txn is out, the own key deleted while leading).
+ * orders of events the lab reaches only by luck (a watch broken between
+ * the read and the watch, compaction, a resign while the campaign txn is
+ * out, the own key deleted while leading).
  */
 #include <setjmp.h>
 #include <stdarg.h>
