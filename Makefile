@@ -64,15 +64,14 @@ $(B)/tests/%: tests/unit/%.c $(B)/libvipd.a
 
 # Link-time fakes: an object given before libvipd.a that defines every
 # symbol of a module keeps that module's object out of the link
-# (tests/unit/fake_*.h say what each records and lets a test drive).
-$(B)/tests/fake_%.o: tests/unit/fake_%.c
+# (tests/unit/fake_*.h say what each records and lets a test drive);
+# testkit.o holds the helpers the tests on the fakes share.
+$(B)/tests/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(XCFLAGS) $(CFLAGS) -Isrc -MMD -MP -c -o $@ $<
 
-FAKE_ETCD := $(B)/tests/fake_loop.o $(B)/tests/fake_etcd.o
-FAKE_ALL  := $(FAKE_ETCD) $(B)/tests/fake_nl.o $(B)/tests/fake_announce.o $(B)/tests/fake_privs.o
-$(B)/tests/test_session $(B)/tests/test_elect: $(FAKE_ETCD)
-$(B)/tests/test_vip $(B)/tests/test_daemon: $(FAKE_ALL)
+FAKES := $(patsubst tests/unit/%.c,$(B)/tests/%.o,$(wildcard tests/unit/fake_*.c)) $(B)/tests/testkit.o
+$(B)/tests/test_session $(B)/tests/test_elect $(B)/tests/test_elect_cleanup $(B)/tests/test_vip $(B)/tests/test_daemon: $(FAKES)
 # test_etcd checks every free() of vipd's own code for secrets left behind.
 $(B)/tests/test_etcd: TEST_LDFLAGS := -Wl,--wrap=free
 

@@ -405,47 +405,42 @@ static struct cel_expr *parse_rel(struct parser *p)
 	return node(t == T_EQ ? OP_EQ : OP_NE, a->at, a, b);
 }
 
-static struct cel_expr *parse_and(struct parser *p)
+/* sub (tok sub)*, left-associative: a chain of && or of ||, every
+ * operand a condition; name is the operator as errors spell it. */
+static struct cel_expr *parse_chain(struct parser *p, struct cel_expr *(*sub)(struct parser *),
+    enum tok tok, enum op op, const char *name)
 {
-	struct cel_expr *a = parse_rel(p), *b;
+	struct cel_expr *a = sub(p), *b;
 
-	while (a != NULL && p->t == T_AND) {
-		need_bool(p, a, "'&&'");
+	while (a != NULL && p->t == tok) {
+		need_bool(p, a, name);
 		next(p);
-		b = p->failed ? NULL : parse_rel(p);
-		need_bool(p, b, "'&&'");
+		b = p->failed ? NULL : sub(p);
+		need_bool(p, b, name);
 		if (p->failed) {
 			cel_free(a);
 			cel_free(b);
 			return NULL;
 		}
-		a = node(OP_AND, a->at, a, b);
+		a = node(op, a->at, a, b);
 	}
 	return a;
 }
 
+static struct cel_expr *parse_and(struct parser *p)
+{
+	return parse_chain(p, parse_rel, T_AND, OP_AND, "'&&'");
+}
+
 static struct cel_expr *parse_or(struct parser *p)
 {
-	struct cel_expr *a, *b;
+	struct cel_expr *a;
 
 	if (++p->depth > MAX_DEPTH) {
 		fail(p, p->t_at, "nested more than %d levels deep", MAX_DEPTH);
 		return NULL;
 	}
-	a = parse_and(p);
-	while (a != NULL && p->t == T_OR) {
-		need_bool(p, a, "'||'");
-		next(p);
-		b = p->failed ? NULL : parse_and(p);
-		need_bool(p, b, "'||'");
-		if (p->failed) {
-			cel_free(a);
-			cel_free(b);
-			a = NULL;
-			break;
-		}
-		a = node(OP_OR, a->at, a, b);
-	}
+	a = parse_chain(p, parse_and, T_OR, OP_OR, "'||'");
 	p->depth--;
 	return a;
 }

@@ -25,37 +25,43 @@ struct cfg_pos cfg_pos_of(const struct cfg_ynode *n)
 	return (struct cfg_pos){ n->line, n->col };
 }
 
+/* "name:line:col: " pre1 pre2 and the message of fmt/ap; the caller frees. */
+static char *located(const struct cfg_pctx *p, struct cfg_pos at, const char *pre1,
+    const char *pre2, const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+
+static char *located(const struct cfg_pctx *p, struct cfg_pos at, const char *pre1,
+    const char *pre2, const char *fmt, va_list ap)
+{
+	char *msg = xvasprintf(fmt, ap);
+	char *s = xasprintf("%s:%u:%u: %s%s%s", p->name, at.line, at.col, pre1, pre2, msg);
+
+	free(msg);
+	return s;
+}
+
 void cfg_report(struct cfg_pctx *p, struct cfg_pos at, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
 
-	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
-	va_end(ap);
 	if (p->n_err == p->cap_err) {
 		p->cap_err = p->cap_err ? 2 * p->cap_err : 8;
 		p->err = xrealloc(p->err, p->cap_err * sizeof(*p->err));
 	}
-	p->err[p->n_err] = (struct cfg_perr){ at, p->n_err, NULL };
-	p->err[p->n_err].text = xasprintf("%s:%u:%u: %s%s%s", p->name,
-	    at.line, at.col, p->path ? p->path : "", p->plen ? ": " : "", msg);
+	va_start(ap, fmt);
+	p->err[p->n_err] = (struct cfg_perr){ at, p->n_err,
+	    located(p, at, p->path ? p->path : "", p->plen ? ": " : "", fmt, ap) };
+	va_end(ap);
 	p->n_err++;
-	free(msg);
 }
 
 void cfg_note(struct cfg_pctx *p, struct cfg_pos at, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
 
-	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
-	va_end(ap);
 	p->notes = xrealloc(p->notes, (p->n_notes + 1) * sizeof(*p->notes));
-	p->notes[p->n_notes++] = xasprintf("%s:%u:%u: note: %s", p->name, at.line,
-	    at.col, msg);
-	free(msg);
+	va_start(ap, fmt);
+	p->notes[p->n_notes++] = located(p, at, "note: ", "", fmt, ap);
+	va_end(ap);
 }
 
 static int perr_cmp(const void *a, const void *b)

@@ -1,8 +1,8 @@
 /*
  * loop.c - epoll + timers + signalfd.
  *
- * Timers live in an unsorted array: a daemon has a few dozen at most, and a
- * linear scan per iteration is cheaper than keeping a heap in order.
+ * The timers are a timerlist (timerlist.c) driven with CLOCK_BOOTTIME time;
+ * the unit tests' fake loop drives the same list with virtual time.
  */
 #include "loop.h"
 
@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "timerlist.h"
 #include "xmem.h"
 
 struct loop_fdent {
@@ -24,15 +25,6 @@ struct loop_fdent {
 	loop_fd_cb *cb;
 	void *arg;
 	struct loop_fdent *next;
-};
-
-struct loop_timer {
-	struct loop *loop;
-	loop_timer_cb *cb;
-	void *arg;
-	uint64_t deadline; /* 0 = disarmed */
-	uint64_t armed_pass; /* the loop pass in which it was last armed */
-	struct loop_timer *next;
 };
 
 struct loop_sig {
@@ -45,8 +37,7 @@ struct loop {
 	int epfd;
 	int stop;
 	struct loop_fdent *fds;
-	struct loop_timer *timers;
-	uint64_t pass;     /* counts run_timers() calls */
+	struct timerlist *timers;
 	int sigfd;
 	sigset_t sigmask;
 	struct loop_sig sigs[16];
@@ -70,6 +61,7 @@ struct loop *loop_new(void)
 		free(l);
 		return NULL;
 	}
+	l->timers = timerlist_new();
 	l->sigfd = -1;
 	sigemptyset(&l->sigmask);
 	return l;
@@ -84,12 +76,7 @@ void loop_free(struct loop *l)
 		l->fds = e->next;
 		free(e);
 	}
-	while (l->timers) {
-		struct loop_timer *t = l->timers;
-		l->timers = t->next;
-		t->loop = NULL;
-		free(t);
-	}
+	timerlist_free(l->timers);
 	if (l->sigfd >= 0)
 		close(l->sigfd);
 	close(l->epfd);
@@ -164,55 +151,12 @@ void loop_fd_del(struct loop *l, int fd)
 
 struct loop_timer *loop_timer_new(struct loop *l, loop_timer_cb *cb, void *arg)
 {
-	struct loop_timer *t = xcalloc(1, sizeof(*t));
-
-	t->loop = l;
-	t->cb = cb;
-	t->arg = arg;
-	t->next = l->timers;
-	l->timers = t;
-	return t;
-}
-
-void loop_timer_free(struct loop_timer *t)
-{
-	if (t == NULL)
-		return;
-	if (t->loop) {
-		for (struct loop_timer **pp = &t->loop->timers; *pp; pp = &(*pp)->next) {
-			if (*pp == t) {
-				*pp = t->next;
-				break;
-			}
-		}
-	}
-	free(t);
-}
-
-void loop_timer_arm_at(struct loop_timer *t, uint64_t when_ms)
-{
-	t->deadline = when_ms ? when_ms : 1;
-	t->armed_pass = t->loop ? t->loop->pass : 0;
+	return timerlist_add(l->timers, cb, arg);
 }
 
 void loop_timer_arm(struct loop_timer *t, uint64_t delay_ms)
 {
 	loop_timer_arm_at(t, loop_now_ms() + delay_ms);
-}
-
-void loop_timer_disarm(struct loop_timer *t)
-{
-	t->deadline = 0;
-}
-
-int loop_timer_armed(const struct loop_timer *t)
-{
-	return t->deadline != 0;
-}
-
-uint64_t loop_timer_deadline(const struct loop_timer *t)
-{
-	return t->deadline;
 }
 
 static void sig_ready(int fd, unsigned events, void *arg)
@@ -261,29 +205,15 @@ static void run_timers(struct loop *l)
 {
 	uint64_t now = loop_now_ms();
 
-	l->pass++;
-	while (!l->stop) {
-		struct loop_timer *due = NULL;
-
-		for (struct loop_timer *t = l->timers; t; t = t->next)
-			if (t->deadline != 0 && t->deadline <= now &&
-			    t->armed_pass != l->pass &&
-			    (due == NULL || t->deadline < due->deadline))
-				due = t;
-		if (due == NULL)
-			break;
-		due->deadline = 0;
-		due->cb(due->arg);
-	}
+	timerlist_new_pass(l->timers);
+	while (!l->stop && timerlist_fire_next(l->timers, now))
+		;
 }
 
 static int next_timeout(struct loop *l)
 {
-	uint64_t now = loop_now_ms(), first = 0;
+	uint64_t now = loop_now_ms(), first = timerlist_earliest(l->timers);
 
-	for (struct loop_timer *t = l->timers; t; t = t->next)
-		if (t->deadline != 0 && (first == 0 || t->deadline < first))
-			first = t->deadline;
 	if (first == 0)
 		return -1;
 	if (first <= now)

@@ -1,9 +1,12 @@
 /*
  * fake_loop.c - loop.h with a virtual clock, for unit tests (fake_loop.h).
  *
- * Defines every symbol of loop.h, so loop.o is never taken from the
- * archive. Timers behave as loop.c's: one-shot, re-arming replaces the
- * deadline, arming at 0 means "now", firing disarms first.
+ * Defines every symbol of loop.h that loop.o defines, so loop.o is never
+ * taken from the archive; the timers are the same timerlist (timerlist.c)
+ * that loop.c uses, driven with virtual time, so they behave as loop.c's:
+ * one-shot, re-arming replaces the deadline, arming at 0 means "now",
+ * firing disarms first. Each timer fired is a pass of its own, as if the
+ * loop went round with no fd ready in between.
  */
 #include "fake_loop.h"
 
@@ -12,19 +15,12 @@
 #include <stdlib.h>
 
 #include "loop.h"
+#include "timerlist.h"
 #include "xmem.h"
 
 #define FAKE_LOOP_MAX_SIGS 16
 /* Timers fired without the clock moving before we call it a busy loop. */
 #define FAKE_LOOP_SPIN_LIMIT 100000
-
-struct loop_timer {
-	struct loop *loop;
-	loop_timer_cb *cb;
-	void *arg;
-	uint64_t deadline; /* 0 = disarmed */
-	struct loop_timer *next;
-};
 
 struct fake_sig {
 	int signo;
@@ -33,7 +29,7 @@ struct fake_sig {
 };
 
 struct loop {
-	struct loop_timer *timers;
+	struct timerlist *timers;
 	bool stop;
 	struct fake_sig sigs[FAKE_LOOP_MAX_SIGS];
 	size_t nsigs;
@@ -77,6 +73,7 @@ struct loop *loop_new(void)
 	if (cur != NULL)
 		die("only one loop at a time");
 	cur = xcalloc(1, sizeof(*cur));
+	cur->timers = timerlist_new();
 	return cur;
 }
 
@@ -84,12 +81,7 @@ void loop_free(struct loop *l)
 {
 	if (l == NULL)
 		return;
-	while (l->timers) {
-		struct loop_timer *t = l->timers;
-		l->timers = t->next;
-		t->loop = NULL;
-		free(t);
-	}
+	timerlist_free(l->timers);
 	if (l == cur)
 		cur = NULL;
 	free(l);
@@ -114,54 +106,12 @@ void loop_fd_del(struct loop *l, int fd)
 
 struct loop_timer *loop_timer_new(struct loop *l, loop_timer_cb *cb, void *arg)
 {
-	struct loop_timer *t = xcalloc(1, sizeof(*t));
-
-	t->loop = l;
-	t->cb = cb;
-	t->arg = arg;
-	t->next = l->timers;
-	l->timers = t;
-	return t;
-}
-
-void loop_timer_free(struct loop_timer *t)
-{
-	if (t == NULL)
-		return;
-	if (t->loop) {
-		for (struct loop_timer **pp = &t->loop->timers; *pp; pp = &(*pp)->next) {
-			if (*pp == t) {
-				*pp = t->next;
-				break;
-			}
-		}
-	}
-	free(t);
-}
-
-void loop_timer_arm_at(struct loop_timer *t, uint64_t when_ms)
-{
-	t->deadline = when_ms ? when_ms : 1;
+	return timerlist_add(l->timers, cb, arg);
 }
 
 void loop_timer_arm(struct loop_timer *t, uint64_t delay_ms)
 {
 	loop_timer_arm_at(t, now_ms + delay_ms);
-}
-
-void loop_timer_disarm(struct loop_timer *t)
-{
-	t->deadline = 0;
-}
-
-int loop_timer_armed(const struct loop_timer *t)
-{
-	return t->deadline != 0;
-}
-
-uint64_t loop_timer_deadline(const struct loop_timer *t)
-{
-	return t->deadline;
 }
 
 int loop_signal(struct loop *l, int signo, loop_signal_cb *cb, void *arg)
@@ -190,19 +140,6 @@ void loop_stop(struct loop *l)
 
 /* ---- the test side ------------------------------------------------------- */
 
-static struct loop_timer *earliest(uint64_t until)
-{
-	struct loop_timer *due = NULL;
-
-	if (cur == NULL)
-		return NULL;
-	for (struct loop_timer *t = cur->timers; t; t = t->next)
-		if (t->deadline != 0 && t->deadline <= until &&
-		    (due == NULL || t->deadline < due->deadline))
-			due = t;
-	return due;
-}
-
 void fake_loop_advance_to(uint64_t when_ms)
 {
 	unsigned spins = 0;
@@ -211,20 +148,20 @@ void fake_loop_advance_to(uint64_t when_ms)
 	if (when_ms < now_ms)
 		when_ms = now_ms;
 	while (cur != NULL && !cur->stop) {
-		struct loop_timer *due = earliest(when_ms);
+		uint64_t due = timerlist_earliest(cur->timers);
 
-		if (due == NULL)
+		if (due == 0 || due > when_ms)
 			break;
-		if (due->deadline > now_ms)
-			now_ms = due->deadline;
+		if (due > now_ms)
+			now_ms = due;
 		if (now_ms != last) {
 			last = now_ms;
 			spins = 0;
 		} else if (++spins > FAKE_LOOP_SPIN_LIMIT) {
 			die("timers keep firing without time moving (busy loop)");
 		}
-		due->deadline = 0;
-		due->cb(due->arg);
+		timerlist_new_pass(cur->timers);
+		(void)timerlist_fire_next(cur->timers, now_ms);
 	}
 	now_ms = when_ms;
 }
@@ -241,19 +178,12 @@ void fake_loop_run_due(void)
 
 uint64_t fake_loop_next_deadline(void)
 {
-	struct loop_timer *t = earliest(UINT64_MAX);
-
-	return t ? t->deadline : 0;
+	return cur ? timerlist_earliest(cur->timers) : 0;
 }
 
 unsigned fake_loop_armed(void)
 {
-	unsigned n = 0;
-
-	if (cur != NULL)
-		for (struct loop_timer *t = cur->timers; t; t = t->next)
-			n += t->deadline != 0;
-	return n;
+	return cur ? timerlist_armed(cur->timers) : 0;
 }
 
 bool fake_loop_raise(int signo)

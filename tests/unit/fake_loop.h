@@ -2,8 +2,9 @@
  * fake_loop.h - the test side of fake_loop.c, a loop.h with virtual time.
  *
  * Unit tests of the state machines link fake_loop.o before libvipd.a, so
- * the linker takes every loop_* symbol from the fake and never pulls
- * loop.o out of the archive. Time stands still until the test moves it:
+ * the linker takes every loop_* symbol of loop.o from the fake and never
+ * pulls loop.o out of the archive; the timers are timerlist.o's, the same
+ * code loop.c runs. Time stands still until the test moves it:
  * loop_now_ms() returns the virtual clock, and fake_loop_advance() moves
  * it forward, firing each due timer at its own deadline, earliest first.
  * One loop exists at a time. fds are accepted and ignored (nothing in the

@@ -30,6 +30,7 @@
 #include "fake_nl.h"
 #include "log.h"
 #include "loop.h"
+#include "testkit.h"
 
 #define T0     ((uint64_t)FAKE_LOOP_T0)
 #define FENCE  4500u
@@ -67,15 +68,10 @@ static int setup(void **state)
 {
 	struct t *t = calloc(1, sizeof(*t));
 
-	log_init("test_daemon", LOG_LVL_ERROR);
-	fake_loop_reset();
-	fake_nl_reset();
-	fake_announce_reset();
-	fake_etcd_reset();
+	testkit_start("test_daemon");
 	fake_nl_set_link(IFX, "eth0", true, MAC);
 	assert_int_equal(inet_pton(AF_INET6, "fd00::100", VIP6), 1);
-	t->cfg = cfg_load_string("test", yaml, sizeof(yaml) - 1, stderr);
-	assert_non_null(t->cfg);
+	t->cfg = testkit_cfg(yaml, sizeof(yaml) - 1);
 	assert_int_equal(t->cfg->n_vips, 2);
 	*state = t;
 	return 0;
@@ -85,10 +81,7 @@ static int teardown(void **state)
 {
 	struct t *t = *state;
 
-	fake_etcd_reset();
-	fake_nl_reset();
-	fake_announce_reset();
-	fake_loop_reset();
+	testkit_reset_fakes();
 	cfg_free(t->cfg);
 	free(t);
 	return 0;
@@ -110,25 +103,6 @@ static int run(struct t *t, void (*scenario)(struct t *t))
 }
 
 /* ---- playing etcd -------------------------------------------------------------- */
-
-static char *kv(const char *key, const char *node, int64_t lease, int64_t crev)
-{
-	char *k = etcd_b64_encode(key, strlen(key));
-	char *v = etcd_b64_encode(node, strlen(node));
-	char *s = NULL;
-
-	assert_true(asprintf(&s, "{\"key\":\"%s\",\"value\":\"%s\",\"lease\":\"%lld\","
-	    "\"create_revision\":\"%lld\"}", k, v, (long long)lease, (long long)crev) > 0);
-	free(k);
-	free(v);
-	return s;
-}
-
-static void grant(void)
-{
-	fake_loop_run_due();
-	fake_etcd_reply(fake_etcd_pending("/v3/lease/grant"), "{\"ID\":\"%lld\",\"TTL\":\"5\"}", LEASE);
-}
 
 /* Answer the start-up clean-up: one range per VIP's election (this
  * daemon's own, never the whole prefix), the IPv4 one with kv1. */
@@ -165,7 +139,7 @@ static void win_all(void)
 		fake_etcd_reply(txn, "{\"header\":{\"revision\":\"9\"},\"succeeded\":true}");
 		rg = fake_etcd_last("/v3/kv/range");
 		assert_int_equal(fake_req_state(rg), FAKE_REQ_PENDING);
-		k = kv(key, "node-a", lease, 9);
+		k = testkit_kv(key, "node-a", lease, 9);
 		fake_etcd_reply(rg, "{\"header\":{\"revision\":\"9\"},\"kvs\":[%s]}", k);
 		free(k);
 		free(key);
@@ -175,7 +149,7 @@ static void win_all(void)
 /* Lease at T0, nothing stale, both VIPs won at T0: both addresses on. */
 static void up(void)
 {
-	grant();
+	testkit_grant(LEASE);
 	cleanup_finds(NULL);
 	win_all();
 	assert_true(fake_nl_has_addr(IFX, AF_INET, VIP4));
@@ -388,10 +362,10 @@ static void scen_stale_key(struct t *t)
 	struct etcd_req *rv, *txn;
 	char *k;
 
-	grant();
+	testkit_grant(LEASE);
 	/* The previous run of node-a crashed holding the IPv4 VIP's key. */
 	assert_int_equal(fake_etcd_count_path("/v3/kv/txn"), 0);
-	k = kv(PREFIX "198.18.0.100/99", "node-a", 0x99, 3);
+	k = testkit_kv(PREFIX "198.18.0.100/99", "node-a", 0x99, 3);
 	cleanup_finds(k);
 	free(k);
 	/* The stale key itself is deleted (never its lease revoked). */

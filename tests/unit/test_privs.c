@@ -116,6 +116,14 @@ static int in_child(int (*fn)(void))
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 99;
 }
 
+/* Root only (the test is skipped otherwise): fn in a child exits 0. */
+static void in_root_child(int (*fn)(void))
+{
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(in_child(fn), 0);
+}
+
 #define KEPT ((1ull << CAP_NET_ADMIN) | (1ull << CAP_NET_RAW))
 
 static int child_drop(void)
@@ -139,9 +147,7 @@ static int child_drop(void)
 static void test_drop_keeps_net_admin_and_raw(void **state)
 {
 	(void)state;
-	if (geteuid() != 0)
-		skip();
-	assert_int_equal(in_child(child_drop), 0);
+	in_root_child(child_drop);
 }
 
 static int child_missing(void)
@@ -164,9 +170,7 @@ static int child_missing(void)
 static void test_drop_names_the_missing_capability(void **state)
 {
 	(void)state;
-	if (geteuid() != 0)
-		skip();
-	assert_int_equal(in_child(child_missing), 0);
+	in_root_child(child_missing);
 }
 
 static int child_early(void)

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "loop.h"
 #include "session.h"
+#include "testkit.h"
 
 #define TTL_MS   5000u
 #define FENCE_MS 4500u  /* TTL - margin */
@@ -86,10 +87,7 @@ static int setup(void **state)
 {
 	struct t *t = calloc(1, sizeof(*t));
 
-	log_init("test_session", LOG_LVL_ERROR);
-	fake_loop_reset();
-	t->loop = loop_new();
-	t->etcd = etcd_new(t->loop, NULL);
+	testkit_open("test_session", &t->loop, &t->etcd);
 	t->s = session_new(t->loop, t->etcd, TTL_MS, 2000, &ops, t);
 	*state = t;
 	return 0;
@@ -100,9 +98,7 @@ static int teardown(void **state)
 	struct t *t = *state;
 
 	session_free(t->s);
-	etcd_free(t->etcd);
-	loop_free(t->loop);
-	fake_etcd_reset();
+	testkit_close(t->loop, t->etcd);
 	free(t);
 	return 0;
 }
@@ -117,25 +113,8 @@ static void start(struct t *t)
 /* Start and have the grant answered at once: lease LEASE, fence T0+4500. */
 static void granted(struct t *t)
 {
-	struct etcd_req *g;
-
 	start(t);
-	fake_loop_run_due();
-	g = fake_etcd_pending("/v3/lease/grant");
-	assert_non_null(g);
-	fake_etcd_reply(g, "{\"ID\":\"%lld\",\"TTL\":\"5\"}", LEASE);
-}
-
-/* The pending keepalive sent at time at. */
-static struct etcd_req *ka_sent_at(uint64_t at)
-{
-	for (size_t i = 0; i < fake_etcd_count(); i++) {
-		struct etcd_req *r = fake_etcd_nth(i);
-		if (strcmp(fake_req_path(r), "/v3/lease/keepalive") == 0 &&
-		    fake_req_sent_ms(r) == at && fake_req_state(r) == FAKE_REQ_PENDING)
-			return r;
-	}
-	return NULL;
+	testkit_grant(LEASE);
 }
 
 static void ka_ok(struct etcd_req *r)
@@ -172,7 +151,7 @@ static void test_grant_then_keepalives_every_quarter_ttl(void **state)
 	fake_loop_advance_to(T0 + KA_MS - 1);
 	assert_int_equal(fake_etcd_count_path("/v3/lease/keepalive"), 0);
 	fake_loop_advance_to(T0 + KA_MS);
-	ka = ka_sent_at(T0 + KA_MS);
+	ka = testkit_keepalive_at(T0 + KA_MS);
 	assert_non_null(ka);
 	assert_int_equal(fake_req_i64(ka, "ID"), LEASE);
 	assert_int_equal(fake_req_timeout(ka), 2000);
@@ -181,7 +160,7 @@ static void test_grant_then_keepalives_every_quarter_ttl(void **state)
 	assert_int_equal(session_fence(t->s), T0 + KA_MS + FENCE_MS);
 	assert_int_equal(last(t, EV_RENEWED)->value, T0 + KA_MS + FENCE_MS);
 	fake_loop_advance_to(T0 + 2 * KA_MS);
-	assert_non_null(ka_sent_at(T0 + 2 * KA_MS));
+	assert_non_null(testkit_keepalive_at(T0 + 2 * KA_MS));
 }
 
 /* Keepalives overlap: one per period although none has answered, at most
@@ -208,7 +187,7 @@ static void test_fence_passes_while_keepalive_in_flight(void **state)
 	assert_int_equal(fake_etcd_count_path("/v3/lease/keepalive"), 3);
 	assert_int_equal(count(t, EV_EXPIRED), 1); /* once per fence */
 
-	k1 = ka_sent_at(T0 + KA_MS);
+	k1 = testkit_keepalive_at(T0 + KA_MS);
 	assert_non_null(k1);
 	ka_ok(k1);
 	assert_int_equal(session_fence(t->s), T0 + KA_MS + FENCE_MS);
@@ -229,7 +208,7 @@ static void test_answer_after_its_own_fence(void **state)
 
 	granted(t);
 	fake_loop_advance_to(T0 + KA_MS);
-	k1 = ka_sent_at(T0 + KA_MS);
+	k1 = testkit_keepalive_at(T0 + KA_MS);
 	fake_loop_advance_to(T0 + KA_MS + FENCE_MS + 200);
 	ka_ok(k1);
 	assert_false(session_valid(t->s, loop_now_ms()));
@@ -238,16 +217,23 @@ static void test_answer_after_its_own_fence(void **state)
 	assert_true(last(t, EV_EXPIRED) > last(t, EV_RENEWED));
 }
 
+/* Granted, then run to T0 + 2 KA: keepalives sent at T0 + KA (*k1) and
+ * T0 + 2 KA (*k2), both unanswered. */
+static void two_keepalives_out(struct t *t, struct etcd_req **k1, struct etcd_req **k2)
+{
+	granted(t);
+	fake_loop_advance_to(T0 + 2 * KA_MS);
+	*k1 = testkit_keepalive_at(T0 + KA_MS);
+	*k2 = testkit_keepalive_at(T0 + 2 * KA_MS);
+}
+
 static void test_late_answer_never_moves_fence_back(void **state)
 {
 	struct t *t = *state;
 	struct etcd_req *k1, *k2;
 	size_t renewed;
 
-	granted(t);
-	fake_loop_advance_to(T0 + 2 * KA_MS);
-	k1 = ka_sent_at(T0 + KA_MS);
-	k2 = ka_sent_at(T0 + 2 * KA_MS);
+	two_keepalives_out(t, &k1, &k2);
 	ka_ok(k2);
 	assert_int_equal(session_fence(t->s), T0 + 2 * KA_MS + FENCE_MS);
 	renewed = count(t, EV_RENEWED);
@@ -287,10 +273,7 @@ static void test_keepalive_ttl_zero_loses_lease(void **state)
 	struct t *t = *state;
 	struct etcd_req *k1, *k2;
 
-	granted(t);
-	fake_loop_advance_to(T0 + 2 * KA_MS);
-	k1 = ka_sent_at(T0 + KA_MS);
-	k2 = ka_sent_at(T0 + 2 * KA_MS);
+	two_keepalives_out(t, &k1, &k2);
 	/* proto3 leaves TTL 0 out: a result without TTL means it is gone. */
 	fake_etcd_reply(k1, "{\"result\":{\"ID\":\"%lld\"}}", LEASE);
 	check_lost_and_regranted(t, k2);
@@ -301,10 +284,7 @@ static void test_keepalive_negative_ttl_loses_lease(void **state)
 	struct t *t = *state;
 	struct etcd_req *k1, *k2;
 
-	granted(t);
-	fake_loop_advance_to(T0 + 2 * KA_MS);
-	k1 = ka_sent_at(T0 + KA_MS);
-	k2 = ka_sent_at(T0 + 2 * KA_MS);
+	two_keepalives_out(t, &k1, &k2);
 	fake_etcd_reply(k1, "{\"result\":{\"ID\":\"%lld\",\"TTL\":\"-1\"}}", LEASE);
 	check_lost_and_regranted(t, k2);
 }
@@ -314,10 +294,7 @@ static void test_keepalive_lease_not_found(void **state)
 	struct t *t = *state;
 	struct etcd_req *k1, *k2;
 
-	granted(t);
-	fake_loop_advance_to(T0 + 2 * KA_MS);
-	k1 = ka_sent_at(T0 + KA_MS);
-	k2 = ka_sent_at(T0 + 2 * KA_MS);
+	two_keepalives_out(t, &k1, &k2);
 	fake_etcd_fail(k1, -EIO, ETCD_CODE_NOT_FOUND, "etcdserver: requested lease not found");
 	check_lost_and_regranted(t, k2);
 }
@@ -332,24 +309,24 @@ static void test_keepalive_failure_retries_sooner_with_backoff(void **state)
 	granted(t);
 	fake_loop_advance_to(T0 + KA_MS);
 	fake_loop_advance(10);
-	fake_etcd_fail(ka_sent_at(T0 + KA_MS), -ETIMEDOUT, 0, "timeout");
+	fake_etcd_fail(testkit_keepalive_at(T0 + KA_MS), -ETIMEDOUT, 0, "timeout");
 	assert_int_equal(count(t, EV_LOST), 0);
 	assert_int_equal(session_lease(t->s), LEASE);
 	/* The next one 100 ms later instead of at T0+2500; then 200, 400. */
 	fake_loop_advance_to(T0 + KA_MS + 110);
-	k = ka_sent_at(T0 + KA_MS + 110);
+	k = testkit_keepalive_at(T0 + KA_MS + 110);
 	assert_non_null(k);
 	fake_etcd_fail(k, -ECONNREFUSED, 0, "refused");
 	fake_loop_advance(199);
 	assert_null(fake_etcd_pending("/v3/lease/keepalive"));
 	fake_loop_advance(1);
-	k = ka_sent_at(T0 + KA_MS + 310);
+	k = testkit_keepalive_at(T0 + KA_MS + 310);
 	assert_non_null(k);
 	/* A gateway error object at HTTP 200 is a failure, not a lost lease. */
 	fake_etcd_reply(k, "{\"error\":{\"grpc_code\":14,\"message\":\"etcdserver: no leader\"}}");
 	assert_int_equal(count(t, EV_LOST), 0);
 	fake_loop_advance(400);
-	k = ka_sent_at(T0 + KA_MS + 710);
+	k = testkit_keepalive_at(T0 + KA_MS + 710);
 	assert_non_null(k);
 	ka_ok(k);
 	assert_int_equal(session_fence(t->s), T0 + KA_MS + 710 + FENCE_MS);
@@ -358,11 +335,11 @@ static void test_keepalive_failure_retries_sooner_with_backoff(void **state)
 	fake_loop_advance_to(T0 + KA_MS + 710 + KA_MS - 1);
 	assert_null(fake_etcd_pending("/v3/lease/keepalive"));
 	fake_loop_advance(1);
-	k = ka_sent_at(T0 + 2 * KA_MS + 710);
+	k = testkit_keepalive_at(T0 + 2 * KA_MS + 710);
 	assert_non_null(k);
 	fake_etcd_fail(k, -ETIMEDOUT, 0, "timeout");
 	fake_loop_advance(100);
-	assert_non_null(ka_sent_at(T0 + 2 * KA_MS + 810));
+	assert_non_null(testkit_keepalive_at(T0 + 2 * KA_MS + 810));
 }
 
 static void test_grant_failure_retries_with_backoff(void **state)
@@ -462,7 +439,7 @@ static void test_revoke_answered(void **state)
 
 	granted(t);
 	fake_loop_advance_to(T0 + KA_MS);
-	k1 = ka_sent_at(T0 + KA_MS);
+	k1 = testkit_keepalive_at(T0 + KA_MS);
 	revoke(t, true);
 	assert_int_equal(count(t, EV_DONE), 0);
 	assert_int_equal(fake_req_state(k1), FAKE_REQ_CANCELLED);
@@ -532,13 +509,13 @@ static void test_huge_server_ttl_is_capped(void **state)
 	fake_etcd_reply(g, "{\"ID\":\"%lld\",\"TTL\":\"4294967296\"}", LEASE);
 	assert_int_equal(session_fence(t->s), T0 + FENCE_MS);
 	fake_loop_advance_to(T0 + KA_MS);
-	ka = ka_sent_at(T0 + KA_MS);
+	ka = testkit_keepalive_at(T0 + KA_MS);
 	assert_non_null(ka);
 	fake_etcd_reply(ka, "{\"result\":{\"ID\":\"%lld\",\"TTL\":\"9223372036854775807\"}}", LEASE);
 	assert_int_equal(session_fence(t->s), T0 + KA_MS + FENCE_MS);
 	/* A shorter TTL than asked is taken as it is. */
 	fake_loop_advance_to(T0 + 2 * KA_MS);
-	ka = ka_sent_at(T0 + 2 * KA_MS);
+	ka = testkit_keepalive_at(T0 + 2 * KA_MS);
 	fake_etcd_reply(ka, "{\"result\":{\"ID\":\"%lld\",\"TTL\":\"4\"}}", LEASE);
 	assert_int_equal(session_fence(t->s), T0 + 2 * KA_MS + 4000 - 500);
 	assert_int_equal(last(t, EV_RENEWED)->value, T0 + 2 * KA_MS + 4000 - 500);

@@ -31,6 +31,7 @@
 #include "loop.h"
 #include "netlink.h"
 #include "session.h"
+#include "testkit.h"
 #include "vip.h"
 
 #define T0      ((uint64_t)FAKE_LOOP_T0)
@@ -91,13 +92,9 @@ static int setup(void **state)
 {
 	struct t *t = calloc(1, sizeof(*t));
 
-	log_init("test_vip", LOG_LVL_ERROR);
-	fake_loop_reset();
-	fake_nl_reset();
-	fake_announce_reset();
+	testkit_start("test_vip");
 	fake_nl_set_link(IFX, "eth0", true, MAC);
-	t->cfg = cfg_load_string("test", yaml, sizeof(yaml) - 1, stderr);
-	assert_non_null(t->cfg);
+	t->cfg = testkit_cfg(yaml, sizeof(yaml) - 1);
 	assert_int_equal(t->cfg->lease_ttl_ms, 5000);
 	*state = t;
 	return 0;
@@ -109,38 +106,14 @@ static int teardown(void **state)
 
 	vip_free(t->v);
 	session_free(t->s);
-	etcd_free(t->etcd);
 	nl_close(t->nl);
-	loop_free(t->loop);
-	fake_etcd_reset();
-	fake_nl_reset();
-	fake_announce_reset();
+	testkit_close(t->loop, t->etcd);
 	cfg_free(t->cfg);
 	free(t);
 	return 0;
 }
 
 /* ---- helpers ----------------------------------------------------------------- */
-
-static char *kv(const char *key, int64_t lease, int64_t crev)
-{
-	char *k = etcd_b64_encode(key, strlen(key));
-	char *v = etcd_b64_encode("node-a", 6);
-	char *s = NULL;
-
-	assert_true(asprintf(&s, "{\"key\":\"%s\",\"value\":\"%s\",\"lease\":\"%lld\","
-	    "\"create_revision\":\"%lld\"}", k, v, (long long)lease, (long long)crev) > 0);
-	free(k);
-	free(v);
-	return s;
-}
-
-static void grant(int64_t lease)
-{
-	fake_loop_run_due();
-	fake_etcd_reply(fake_etcd_pending("/v3/lease/grant"), "{\"ID\":\"%lld\",\"TTL\":\"5\"}",
-	    (long long)lease);
-}
 
 /* Answer the campaign: txn ok, range with only our key for lease. */
 static void win(int64_t lease)
@@ -149,7 +122,7 @@ static void win(int64_t lease)
 
 	snprintf(key, sizeof(key), "/vipd/election/198.18.0.100/%llx", (long long)lease);
 	fake_etcd_reply(fake_etcd_pending("/v3/kv/txn"), "{\"header\":{\"revision\":\"9\"},\"succeeded\":true}");
-	k = kv(key, lease, 9);
+	k = testkit_kv(key, "node-a", lease, 9);
 	fake_etcd_reply(fake_etcd_pending("/v3/kv/range"), "{\"header\":{\"revision\":\"9\"},\"kvs\":[%s]}", k);
 	free(k);
 }
@@ -159,7 +132,7 @@ static void elected(struct t *t, uint64_t after)
 {
 	make(t);
 	session_start(t->s);
-	grant(LEASE);
+	testkit_grant(LEASE);
 	fake_loop_advance(after);
 	win(LEASE);
 }
@@ -182,19 +155,27 @@ static void assert_op(size_t i, enum fake_nl_kind kind, uint64_t at, uint32_t li
 
 static struct etcd_req *ka_at(uint64_t at)
 {
-	for (size_t i = 0; i < fake_etcd_count(); i++) {
-		struct etcd_req *r = fake_etcd_nth(i);
-		if (strcmp(fake_req_path(r), "/v3/lease/keepalive") == 0 && fake_req_sent_ms(r) == at &&
-		    fake_req_state(r) == FAKE_REQ_PENDING)
-			return r;
-	}
-	fail_msg("no keepalive sent at T0+%llu", (unsigned long long)(at - T0));
-	return NULL;
+	struct etcd_req *r = testkit_keepalive_at(at);
+
+	if (r == NULL)
+		fail_msg("no keepalive sent at T0+%llu", (unsigned long long)(at - T0));
+	return r;
 }
 
 static void ka_reply(struct etcd_req *r, int ttl)
 {
 	fake_etcd_reply(r, "{\"result\":{\"ID\":\"%lld\",\"TTL\":\"%d\"}}", LEASE, ttl);
+}
+
+/* The election key's deleterange, sent only after the address went (nl op
+ * 1); left unanswered. */
+static struct etcd_req *resign_after_delete(void)
+{
+	struct etcd_req *del = fake_etcd_pending("/v3/kv/deleterange");
+
+	assert_non_null(del);
+	assert_true(fake_req_seq(del) > fake_nl_op(1)->seq);
+	return del;
 }
 
 /* True when the election watches our own key: the leader does. */
@@ -240,7 +221,7 @@ static void test_no_add_when_fence_too_close(void **state)
 
 	make(t);
 	session_start(t->s);
-	grant(LEASE);
+	testkit_grant(LEASE);
 	fake_loop_advance(KA);
 	ka_at(T0 + KA); /* leave it unanswered */
 	fake_loop_advance_to(T0 + 2500 + 1); /* fence 1999 ms away */
@@ -401,7 +382,7 @@ static void test_no_add_from_read_older_than_own_key_deletion(void **state)
 	free(k);
 	assert_int_equal(fake_nl_last()->kind, FAKE_NL_DEL);
 	assert_int_equal(fake_nl_last()->at_ms, T0 + 4 * KA);
-	old = kv(KEY, LEASE, 9);
+	old = testkit_kv(KEY, "node-a", LEASE, 9);
 	fake_etcd_reply(rg, "{\"header\":{\"revision\":\"9\"},\"kvs\":[%s]}", old);
 	free(old);
 	assert_int_equal(fake_nl_last()->kind, FAKE_NL_DEL);
@@ -446,7 +427,7 @@ static void test_added_by_someone_else_while_not_owner(void **state)
 
 	make(t);
 	session_start(t->s);
-	grant(LEASE);
+	testkit_grant(LEASE);
 	fake_nl_put_addr(IFX, AF_INET, VIP4);
 	vip_addr_changed(t->v, IFX, AF_INET, VIP4, false);
 	assert_int_equal(fake_nl_count(), 1);
@@ -465,9 +446,7 @@ static void test_link_down_drops_and_resigns(void **state)
 	fake_loop_advance(300);
 	vip_link_changed(t->v, &down);
 	assert_op(1, FAKE_NL_DEL, T0 + 300, 0);
-	del = fake_etcd_pending("/v3/kv/deleterange");
-	assert_non_null(del);
-	assert_true(fake_req_seq(del) > fake_nl_op(1)->seq);
+	del = resign_after_delete();
 	fake_etcd_reply(del, "{\"deleted\":\"1\"}");
 	/* Back up: campaign again (a new txn), the address waits for the win. */
 	down.up = true;
@@ -484,7 +463,6 @@ static void test_link_renamed_while_held_deletes_before_resign(void **state)
 {
 	struct t *t = *state;
 	struct nl_link renamed = { .ifindex = IFX, .name = "eth9", .up = true };
-	struct etcd_req *del;
 
 	elected(t, 0);
 	memcpy(renamed.mac, MAC, 6);
@@ -493,9 +471,7 @@ static void test_link_renamed_while_held_deletes_before_resign(void **state)
 	vip_link_changed(t->v, &renamed);
 	assert_op(1, FAKE_NL_DEL, T0 + 300, 0);
 	assert_false(fake_nl_has_addr(IFX, AF_INET, VIP4));
-	del = fake_etcd_pending("/v3/kv/deleterange");
-	assert_non_null(del);
-	assert_true(fake_req_seq(del) > fake_nl_op(1)->seq);
+	resign_after_delete();
 }
 
 static void test_failed_delete_at_fence_is_retried(void **state)
