@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "etcd_codec.h"
 #include "linebuf.h"
 #include "log.h"
 #include "loop.h"
@@ -315,29 +316,10 @@ static void token_drop(struct etcd *e)
 	e->token_tls = false;
 }
 
-/*
- * etcd's error replies come in two shapes: unary calls answer
- * {"error": "text", "code": N, "message": "text"}; streaming calls (watch,
- * keepalive) answer {"error": {"grpc_code" or "code": N, "message": ...}}.
- * Fill res->code and res->message from either; strings point into body.
- */
+/* etcd's error code and text into res (etcd_error_fields). */
 static void error_fields(json_t *body, struct etcd_result *res)
 {
-	json_t *er = json_object_get(body, "error"), *m, *c;
-
-	if (json_is_object(er)) {
-		m = json_object_get(er, "message");
-		c = json_object_get(er, "grpc_code");
-		if (c == NULL)
-			c = json_object_get(er, "code");
-	} else {
-		m = json_object_get(body, "message");
-		if (!json_is_string(m))
-			m = er;
-		c = json_object_get(body, "code");
-	}
-	res->code = (int)json_integer_value(c);
-	res->message = json_is_string(m) ? json_string_value(m) : "HTTP error";
+	etcd_error_fields(body, &res->code, &res->message);
 }
 
 /*

@@ -195,6 +195,25 @@ int etcd_header_rev(const json_t *obj, int64_t *out)
 	return 0;
 }
 
+void etcd_error_fields(const json_t *body, int *code, const char **message)
+{
+	json_t *er = json_object_get(body, "error"), *m, *c;
+
+	if (json_is_object(er)) {
+		m = json_object_get(er, "message");
+		c = json_object_get(er, "grpc_code");
+		if (c == NULL)
+			c = json_object_get(er, "code");
+	} else {
+		m = json_object_get(body, "message");
+		if (!json_is_string(m))
+			m = er;
+		c = json_object_get(body, "code");
+	}
+	*code = (int)json_integer_value(c);
+	*message = json_is_string(m) ? json_string_value(m) : "HTTP error";
+}
+
 char *etcd_prefix_end(const char *prefix)
 {
 	char *end = xstrdup(prefix);

@@ -51,6 +51,15 @@ char *etcd_get_b64n(const json_t *obj, const char *key, size_t *len);
  */
 int etcd_header_rev(const json_t *obj, int64_t *out);
 
+/*
+ * etcd's error replies come in two shapes: unary calls answer
+ * {"error": "text", "code": N, "message": "text"}; streaming calls (watch,
+ * keepalive) answer {"error": {"grpc_code" or "code": N, "message": ...}}.
+ * Stores the gRPC code (0 if none) in *code and the text in *message
+ * (borrowed from body; "HTTP error" when there is none).
+ */
+void etcd_error_fields(const json_t *body, int *code, const char **message);
+
 /* The key just past every key that starts with prefix (for range_end). */
 char *etcd_prefix_end(const char *prefix);
 

@@ -327,24 +327,10 @@ void fake_etcd_fail(struct etcd_req *r, int err, int code, const char *message)
 	complete(r, &res);
 }
 
-/* etcd's two error shapes, as etcd.c's error_fields reads them. */
+/* etcd's two error shapes, read as etcd.c reads them. */
 static void error_fields(json_t *body, struct etcd_result *res)
 {
-	json_t *er = json_object_get(body, "error"), *m, *c;
-
-	if (json_is_object(er)) {
-		m = json_object_get(er, "message");
-		c = json_object_get(er, "grpc_code");
-		if (c == NULL)
-			c = json_object_get(er, "code");
-	} else {
-		m = json_object_get(body, "message");
-		if (!json_is_string(m))
-			m = er;
-		c = json_object_get(body, "code");
-	}
-	res->code = (int)json_integer_value(c);
-	res->message = json_is_string(m) ? json_string_value(m) : "HTTP error";
+	etcd_error_fields(body, &res->code, &res->message);
 }
 
 void fake_etcd_reply_raw(struct etcd_req *r, long http_status, const void *data, size_t len)
