@@ -7,7 +7,8 @@ struct vip_want policy_decide(const struct vip_facts *f)
 {
 	struct vip_want w;
 
-	w.campaign = f->have_lease && f->link_up && f->healthy && !f->paused;
+	w.campaign = f->have_lease && f->link_up && f->healthy && !f->paused &&
+	    !f->stray_copy;
 	w.hold = w.campaign && f->leader && f->fence_ok;
 	return w;
 }
@@ -20,6 +21,8 @@ const char *policy_why_not(const struct vip_facts *f)
 		return "paused";
 	if (!f->healthy)
 		return "unhealthy";
+	if (f->stray_copy)
+		return "a copy of the address could not be deleted";
 	if (!f->have_lease)
 		return "no lease";
 	if (!f->fence_ok)

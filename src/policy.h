@@ -16,6 +16,10 @@ struct vip_facts {
 	bool healthy;     /* health checks pass (always true until configured) */
 	bool paused;      /* an operator paused this VIP */
 	bool leader;      /* our key leads the election */
+	bool stray_copy;  /* a copy of the address that this node could not
+	                   * delete is on one of its links: no campaign while
+	                   * it stays (the node would answer for the VIP
+	                   * without holding it) */
 };
 
 /* What it should do about it. */
@@ -25,8 +29,9 @@ struct vip_want {
 };
 
 /*
- * The rule: campaign when the link is up, healthy, not paused and there is
- * a lease; hold the address only when also elected and before the fence:
+ * The rule: campaign when the link is up, healthy, not paused, no stray
+ * copy of the address is left and there is a lease; hold the address only
+ * when also elected and before the fence:
  *     hold = campaign && leader && fence_ok
  */
 struct vip_want policy_decide(const struct vip_facts *f);

@@ -40,6 +40,8 @@ struct vip {
 	uint64_t expires_at;      /* when the kernel lifetime we set runs out */
 	int held_ifindex;         /* the link the address was put on */
 	bool del_owed;            /* a delete failed: the address may be on it */
+	bool warned_owed;         /* logged that the key stays while it is owed */
+	int stray_ifindex;        /* a copy we do not hold and could not delete */
 	uint32_t retry_ms;        /* backoff for failed address changes */
 	struct elect *elect;
 	unsigned announce_left;
@@ -194,7 +196,40 @@ static int drop(struct vip *v, const char *why)
 	return r;
 }
 
+/* Delete a copy of the address that this node does not hold (a leftover,
+ * or one added by someone else) from ifindex. Returns 0 (also when it was
+ * already gone) or -errno; a failure leaves it stray: the node stops
+ * campaigning for the VIP (policy: stray_copy) until a retry succeeds. */
+static int delete_stray(struct vip *v, int ifindex)
+{
+	int r = nl_addr_del(v->env.nl, ifindex, v->cv->family, v->cv->addr);
+
+	if (r == -EADDRNOTAVAIL || r == -ENODEV)
+		r = 0;
+	if (r < 0) {
+		if (v->stray_ifindex != ifindex)
+			log_warnx("vip: cannot delete a copy of the address vip=%s ifindex=%d: %s; "
+			    "not a candidate while it stays (retrying)", v->cv->ip, ifindex,
+			    strerror(-r));
+		v->stray_ifindex = ifindex;
+	} else if (v->stray_ifindex == ifindex) {
+		log_info("vip: stray copy of the address deleted vip=%s ifindex=%d", v->cv->ip,
+		    ifindex);
+		v->stray_ifindex = 0;
+	}
+	return r;
+}
+
 /* ---- the decision --------------------------------------------------------- */
+
+/* True while an address we put on a link may still be there although its
+ * delete failed: until a retried delete succeeds, or its kernel lifetime
+ * has surely run out (expiry + the kernel's lag). */
+static bool delete_pending(const struct vip *v, uint64_t now)
+{
+	return v->del_owed && v->held_ifindex > 0 &&
+	    now < v->expires_at + VIP_KERNEL_LAG_MS;
+}
 
 static void gather(const struct vip *v, uint64_t now, struct vip_facts *f)
 {
@@ -204,6 +239,7 @@ static void gather(const struct vip *v, uint64_t now, struct vip_facts *f)
 	f->healthy = true;
 	f->paused = false;
 	f->leader = elect_is_leader(v->elect);
+	f->stray_copy = v->stray_ifindex > 0;
 }
 
 /* Nothing called from here calls back into this VIP (elect, netlink and
@@ -224,11 +260,26 @@ void vip_update(struct vip *v)
 		 * candidate may take over at once (as when stopping). */
 		if (v->held)
 			drop(v, policy_why_not(&f));
-		log_info("vip: standing aside vip=%s reason=\"%s\"", v->cv->ip, policy_why_not(&f));
-		if (f.have_lease)
-			elect_resign(v->elect);
-		else
-			elect_reset(v->elect);
+		if (f.have_lease && delete_pending(v, now)) {
+			/* Its delete failed: the address may still be on the
+			 * link, so the key stays and nobody else takes the VIP
+			 * until the retried delete succeeds or the kernel
+			 * lifetime has ended it (as a stop keeps the lease). */
+			if (!v->warned_owed)
+				log_warnx("vip: not standing aside yet vip=%s link=%s reason=\"%s\": "
+				    "the address's delete failed; keeping the election key until it "
+				    "is gone (retrying; the kernel lifetime ends it in %" PRId64 " ms at the latest)",
+				    v->cv->ip, v->ifname, policy_why_not(&f),
+				    (int64_t)(v->expires_at + VIP_KERNEL_LAG_MS - now));
+			v->warned_owed = true;
+		} else {
+			v->warned_owed = false;
+			log_info("vip: standing aside vip=%s reason=\"%s\"", v->cv->ip, policy_why_not(&f));
+			if (f.have_lease)
+				elect_resign(v->elect);
+			else
+				elect_reset(v->elect);
+		}
 	}
 	/* Standing aside made leader false: read the facts again. */
 	gather(v, now, &f);
@@ -247,9 +298,15 @@ static void on_retry(void *arg)
 	if (!v->held && v->held_ifindex > 0) {
 		if (del_now(v) < 0) {
 			retry_later(v);
+			/* The kernel lifetime may have ended it meanwhile. */
+			vip_update(v);
 			return;
 		}
 		v->held_ifindex = 0;
+	}
+	if (v->stray_ifindex > 0 && delete_stray(v, v->stray_ifindex) < 0) {
+		retry_later(v);
+		return;
 	}
 	vip_update(v);
 }
@@ -390,7 +447,14 @@ void vip_addr_changed(struct vip *v, int ifindex, int family, const void *addr, 
 		 * must never allow. */
 		log_warnx("vip: address added by someone else while not owner vip=%s ifindex=%d; removing",
 		    v->cv->ip, ifindex);
-		(void)nl_addr_del(v->env.nl, ifindex, family, addr);
+		if (delete_stray(v, ifindex) < 0) {
+			retry_later(v);
+			vip_update(v); /* stand aside while it stays */
+		}
+	} else if (removed && v->stray_ifindex == ifindex) {
+		log_info("vip: stray copy of the address gone vip=%s ifindex=%d", v->cv->ip, ifindex);
+		v->stray_ifindex = 0;
+		vip_update(v);
 	}
 }
 
@@ -405,6 +469,15 @@ static void resolve_link(struct vip *v)
 	r = nl_link_by_name(v->env.nl, v->ifname, &l);
 	if (r == 0) {
 		take_link(v, &l);
+		return;
+	}
+	if (r == -EINVAL) {
+		/* A name no Linux link can have (longer than 15 characters,
+		 * e.g. a VLAN's <parent>.<id>): say so once; never held. */
+		if (!v->warned_waiting)
+			log_warnx("vip: link name cannot exist vip=%s link=%s: Linux link names "
+			    "have at most 15 characters; this VIP is never held", v->cv->ip, v->ifname);
+		v->warned_waiting = true;
 		return;
 	}
 	if (r != -ENODEV) {
@@ -427,7 +500,8 @@ static void remove_leftover(struct vip *v)
 	if (r == 1) {
 		log_warnx("vip: removing leftover address vip=%s ifindex=%d (not elected yet)",
 		    v->cv->ip, idx);
-		(void)nl_addr_del(v->env.nl, idx, v->cv->family, v->cv->addr);
+		if (delete_stray(v, idx) < 0)
+			retry_later(v);
 	}
 }
 

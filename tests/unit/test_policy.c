@@ -32,7 +32,7 @@ static void test_holds_only_when_everything_allows(void **state)
 	assert_string_equal(policy_why_not(&f), "");
 
 	/* Each fact alone takes the address away. */
-	for (int i = 0; i < 6; i++) {
+	for (int i = 0; i < 7; i++) {
 		f = all_good();
 		switch (i) {
 		case 0: f.have_lease = false; break;
@@ -41,6 +41,7 @@ static void test_holds_only_when_everything_allows(void **state)
 		case 3: f.healthy = false; break;
 		case 4: f.paused = true; break;
 		case 5: f.leader = false; break;
+		case 6: f.stray_copy = true; break;
 		}
 		w = policy_decide(&f);
 		assert_false(w.hold);

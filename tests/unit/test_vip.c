@@ -509,6 +509,70 @@ static void test_release_reports_failed_delete(void **state)
 	assert_int_equal(fake_etcd_count_path("/v3/kv/deleterange"), 0);
 }
 
+
+/* Standing aside (link down) while the address's delete fails: the key
+ * stays, so no other node takes the VIP while the address may still be on
+ * this link; it goes once a retried delete succeeds. */
+static void test_failed_delete_keeps_key_until_deleted(void **state)
+{
+	struct t *t = *state;
+	struct nl_link down = { .ifindex = IFX, .name = "eth0", .up = false };
+
+	elected(t, 0);
+	memcpy(down.mac, MAC, 6);
+	fake_nl_fail(FAKE_NL_DEL, -ENOBUFS);
+	fake_loop_advance(300);
+	vip_link_changed(t->v, &down);
+	assert_op(1, FAKE_NL_DEL, T0 + 300, 0);
+	assert_true(fake_nl_has_addr(IFX, AF_INET, VIP4));
+	assert_null(fake_etcd_pending("/v3/kv/deleterange"));
+	fake_loop_advance(200); /* the retry fails too: the key still stays */
+	assert_op(2, FAKE_NL_DEL, T0 + 500, 0);
+	assert_null(fake_etcd_pending("/v3/kv/deleterange"));
+	fake_nl_fail(FAKE_NL_DEL, 0);
+	fake_loop_advance(400);
+	assert_op(3, FAKE_NL_DEL, T0 + 900, 0);
+	assert_false(fake_nl_has_addr(IFX, AF_INET, VIP4));
+	assert_true(fake_req_seq(fake_etcd_pending("/v3/kv/deleterange")) > fake_nl_op(3)->seq);
+}
+
+/* The same, with every delete failing: the key stays until the kernel
+ * lifetime (3 s from T0) plus its lag (1 s) has surely ended the address,
+ * then the node stands aside. */
+static void test_failed_delete_keeps_key_until_lifetime_ends(void **state)
+{
+	struct t *t = *state;
+	struct nl_link down = { .ifindex = IFX, .name = "eth0", .up = false };
+
+	elected(t, 0);
+	memcpy(down.mac, MAC, 6);
+	fake_nl_fail(FAKE_NL_DEL, -ENOBUFS);
+	fake_loop_advance(300);
+	vip_link_changed(t->v, &down);
+	fake_loop_advance_to(T0 + 3000 + VIP_KERNEL_LAG_MS - 1);
+	assert_null(fake_etcd_pending("/v3/kv/deleterange"));
+	fake_loop_advance_to(T0 + 7000);
+	assert_non_null(fake_etcd_pending("/v3/kv/deleterange"));
+}
+
+/* A leftover copy that cannot be deleted: no campaign while it stays; a
+ * retried delete that succeeds lets the node campaign. */
+static void test_stray_copy_blocks_campaign(void **state)
+{
+	struct t *t = *state;
+
+	fake_nl_put_addr(IFX, AF_INET, VIP4);
+	fake_nl_fail(FAKE_NL_DEL, -EBUSY);
+	make(t);
+	session_start(t->s);
+	testkit_grant(LEASE);
+	assert_null(fake_etcd_pending("/v3/kv/txn"));
+	fake_nl_fail(FAKE_NL_DEL, 0);
+	fake_loop_advance(200);
+	assert_false(fake_nl_has_addr(IFX, AF_INET, VIP4));
+	assert_non_null(fake_etcd_pending("/v3/kv/txn"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -528,6 +592,9 @@ int main(void)
 		T(test_link_renamed_while_held_deletes_before_resign),
 		T(test_failed_delete_at_fence_is_retried),
 		T(test_release_reports_failed_delete),
+		T(test_failed_delete_keeps_key_until_deleted),
+		T(test_failed_delete_keeps_key_until_lifetime_ends),
+		T(test_stray_copy_blocks_campaign),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
