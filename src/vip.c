@@ -539,8 +539,9 @@ struct vip *vip_new(const struct vip_env *env, const struct cfg_vip *cv)
 	v->announce_timer = loop_timer_new(env->loop, on_announce, v);
 	v->retry_timer = loop_timer_new(env->loop, on_retry, v);
 	if (v->ifname[0] == '\0')
-		log_warnx("vip: waiting for its link vip=%s: deviceSelector links are not resolved by this version",
-		    cv->ip);
+		log_warnx("vip: waiting for its link vip=%s: links chosen by %s are not resolved "
+		    "by this version; this VIP is never held", cv->ip,
+		    cv->selector != NULL ? "deviceSelector" : "LinkAliasConfig");
 	resolve_link(v);
 	remove_leftover(v);
 	log_info("vip: managing vip=%s link=%s election=%s%s", cv->ip,
