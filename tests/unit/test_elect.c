@@ -802,6 +802,45 @@ static void test_hostile_writer_never_two_leaders(void **state)
 
 /* A campaign txn cancelled locally may still be applied by etcd, so the
  * resign waits for its answer and only then deletes the key. */
+/* Each half of the own-key rule alone (the hostile-writer test needs both
+ * to go before it fails): a range showing our key name at our create
+ * revision but on another lease is not ours... */
+static void test_own_key_on_foreign_lease_is_not_ours(void **state)
+{
+	struct t *t = *state;
+
+	campaign(t, LEASE);
+	txn_ok(9);
+	range_reply(10, testkit_kv(OURKEY, NODE, 0x9999, 9), NULL);
+	assert_false(elect_is_leader(t->el));
+	assert_false(t->last);
+}
+
+/* ...and a failed txn (the key exists) whose existing key hangs on another
+ * lease gives no create revision to claim: no read, a retry later; the
+ * same answer on our own lease is ours (a re-campaign after a restart of
+ * the request), and the election goes on. */
+static void test_existing_key_on_foreign_lease_is_not_claimed(void **state)
+{
+	struct t *t = *state;
+	char *kv;
+
+	campaign(t, LEASE);
+	kv = testkit_kv(OURKEY, NODE, 0x9999, 5);
+	fake_etcd_reply(fake_etcd_pending("/v3/kv/txn"), "{\"header\":{\"revision\":\"9\"},"
+	    "\"succeeded\":false,\"responses\":[{\"response_range\":{\"kvs\":[%s]}}]}", kv);
+	free(kv);
+	assert_null(fake_etcd_pending("/v3/kv/range"));
+	assert_false(elect_is_leader(t->el));
+	fake_loop_advance(5000);
+	kv = testkit_kv(OURKEY, NODE, LEASE, 5);
+	fake_etcd_reply(fake_etcd_pending("/v3/kv/txn"), "{\"header\":{\"revision\":\"9\"},"
+	    "\"succeeded\":false,\"responses\":[{\"response_range\":{\"kvs\":[%s]}}]}", kv);
+	free(kv);
+	range_reply(10, testkit_kv(OURKEY, NODE, LEASE, 5), NULL);
+	assert_true(elect_is_leader(t->el));
+}
+
 static void test_resign_while_campaign_txn_in_flight(void **state)
 {
 	struct t *t = *state;
@@ -900,6 +939,8 @@ int main(void)
 		T(test_recheck_finds_key_gone),
 		T(test_unreadable_range_replies),
 		T(test_hostile_writer_never_two_leaders),
+		T(test_own_key_on_foreign_lease_is_not_ours),
+		T(test_existing_key_on_foreign_lease_is_not_claimed),
 		T(test_resign_while_campaign_txn_in_flight),
 		T(test_resign_while_leading_retries_the_delete),
 		T(test_reset_forgets_without_etcd_calls),
