@@ -158,6 +158,11 @@ static void on_range(void *arg, const struct etcd_result *r)
 	size_t i;
 
 	c->range = NULL;
+	if (r->err != 0)
+		/* Not fatal: a stale key of ours left in place only delays the
+		 * other candidates until its lease expires (one TTL). */
+		log_warnx("election: start-up clean-up could not read name=%s: %s; keys an "
+		    "earlier run left there expire with their lease", name, strerror(-r->err));
 	kvs = r->err == 0 ? json_object_get(r->body, "kvs") : NULL;
 	c->todo = xcalloc(json_array_size(kvs) + 1, sizeof(*c->todo));
 	json_array_foreach(kvs, i, kv) {

@@ -41,6 +41,7 @@ struct etcd_req {
 	bool secret;              /* body holds the password, the reply the token:
 	                           * both scrubbed when freed (in.secret too) */
 	bool waiting_auth;        /* parked until a token arrives */
+	bool releasing;           /* parked for the authenticate that just ended */
 	bool overflow;
 	json_t *last_error;       /* a stream's {"error": ...} message */
 	bool in_cb;               /* its callback is running */
@@ -604,16 +605,21 @@ static void auth_done(void *arg, const struct etcd_result *res)
 		log_warnx("etcd: authentication failed user=%s endpoint=%s error=\"%s\" failures=%u",
 		    e->username, res->endpoint, log_esc(esc, res->message), e->auth_failures);
 	}
-	/* Release the parked requests: with a token they go out; without
-	 * one they fail at once, so their owners back off and retry. A
-	 * callback may cancel other requests, so look for the next one
-	 * afresh each time. */
+	/* Release the requests parked for this authenticate: with a token
+	 * they go out; without one they fail at once, so their owners back
+	 * off and retry. The set is taken first: a request a callback makes
+	 * now waits for the authenticate it starts, instead of failing with
+	 * this one. A callback may cancel other requests, so look for the
+	 * next one afresh each time. */
+	for (struct etcd_req *r = e->reqs; r; r = r->next)
+		r->releasing = r->waiting_auth;
 	for (;;) {
 		struct etcd_req *r = e->reqs;
-		while (r && !r->waiting_auth)
+		while (r && !r->releasing)
 			r = r->next;
 		if (r == NULL)
 			break;
+		r->releasing = false;
 		r->waiting_auth = false;
 		if (e->token != NULL) {
 			req_start(r);

@@ -573,6 +573,61 @@ static void test_secrets_scrubbed_when_freed(void **state)
 	assert_int_equal(unscrubbed, 0);
 }
 
+/* ---- requests parked for authentication ------------------------------------------ */
+
+struct again {
+	struct etcd *e;
+	struct got *second;
+};
+
+/* The first request's failure: its owner asks again at once. */
+static void on_first_failed(void *arg, const struct etcd_result *r)
+{
+	struct again *a = arg;
+
+	assert_int_equal(r->err, -EACCES);
+	etcd_call(a->e, "/v3/kv/range", json_pack("{s:s}", "key", "YQ=="), 0, on_any, a->second);
+}
+
+/*
+ * A failed authenticate fails the requests that waited for it; a request
+ * their owners make from that very callback waits for the authenticate it
+ * starts. Before the fix it was failed with the first one, without a
+ * second authenticate ever reaching etcd.
+ */
+static void test_request_made_on_auth_failure_waits_for_new_auth(void **state)
+{
+	static const char refused[] = "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n"
+	    "Content-Length: 65\r\nConnection: close\r\n\r\n"
+	    "{\"error\":\"authentication failed\",\"code\":3,\"message\":\"nope!\"}";
+	char url[64], *eps[] = { url };
+	struct etcd_opts o = { .endpoints = eps, .n_endpoints = 1, .timeout_ms = 2000,
+		.username = "u", .password = "p", .allow_insecure = true };
+	struct server s = { 0 };
+	struct got g = { 0 };
+	struct again a = { .second = &g };
+	const char *at;
+	int auths = 0;
+
+	(void)state;
+	server_start(&s, refused);
+	s.auth_reply = refused;
+	s.conns = 2;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", s.port);
+	g.loop = loop_new();
+	a.e = etcd_new(g.loop, &o);
+	assert_non_null(a.e);
+	etcd_call(a.e, "/v3/kv/range", json_pack("{s:s}", "key", "YQ=="), 0, on_first_failed, &a);
+	wait_for(&g);
+	etcd_free(a.e);
+	loop_free(g.loop);
+	server_stop(&s);
+	for (at = s.req; (at = strstr(at, "POST /v3/auth/authenticate ")) != NULL; at++)
+		auths++;
+	assert_int_equal(auths, 2);
+	assert_int_equal(g.err, -EACCES);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -582,6 +637,7 @@ int main(void)
 		cmocka_unit_test(test_cafile_pins),
 		cmocka_unit_test(test_tls_token_never_sent_over_http),
 		cmocka_unit_test(test_secrets_scrubbed_when_freed),
+		cmocka_unit_test(test_request_made_on_auth_failure_waits_for_new_auth),
 	};
 
 	log_init("test_etcd", LOG_LVL_INFO);
