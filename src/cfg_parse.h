@@ -59,6 +59,7 @@ struct cfg_pctx {
 	struct cfg_vip_at *vip_at; /* parallel to cfg->vips */
 	struct cfg_pos carrier; /* where the document with machine/vipd is */
 	size_t n_vip_blocks;    /* vip: blocks seen, valid or not */
+	bool too_many_vips;     /* CFG_MAX_VIPS reported */
 	char **notes;           /* "file:line:col: note: ...", for cfg->notes */
 	size_t n_notes;
 	const struct cfg_ynode *hostname; /* machine.network.hostname */
@@ -136,7 +137,8 @@ bool cfg_get_uint(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode 
 bool cfg_get_duration(struct cfg_pctx *p, struct cfg_pos at,
     const struct cfg_ynode *v, uint32_t min, uint32_t max, uint32_t *out);
 
-/* Append vip (moved: the caller no longer owns its strings) to p->cfg. */
+/* Append vip (moved: the caller no longer owns its strings) to p->cfg;
+ * past CFG_MAX_VIPS, report once (at at) and free its strings. */
 void cfg_add_vip(struct cfg_pctx *p, const struct cfg_vip *vip, struct cfg_pos at);
 
 /* The vipd: section (cfg_vipd.c); at is where its key stands. */
