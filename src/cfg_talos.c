@@ -515,6 +515,9 @@ static bool resolve(struct cfg_pctx *p, struct tvip *tv)
 			vip->alias_index = idx;
 		} else if (bad) {
 			return false;
+		} else if (!cfg_check_vlan_link(p, vl->parent_at, vl->parent, vl->id)) {
+			/* vip.c ignores the VLANConfig's own name (vipd.c warns) */
+			return false;
 		} else {
 			vip->interface = xstrdup(vl->parent);
 		}
