@@ -47,6 +47,7 @@ struct parser {
 	size_t t_at, t_len;      /* where it stands in s */
 	char *t_str;             /* T_STR: its value */
 	unsigned depth;
+	unsigned ops;            /* && and || so far: CEL_MAX_OPERANDS - 1 */
 	struct cel_error *err;
 	bool failed;
 };
@@ -414,6 +415,10 @@ static struct cel_expr *parse_chain(struct parser *p, struct cel_expr *(*sub)(st
 
 	while (a != NULL && p->t == tok) {
 		need_bool(p, a, name);
+		/* n operators join n + 1 operands, whatever the parentheses */
+		if (++p->ops >= CEL_MAX_OPERANDS)
+			fail(p, p->t_at, "more than %d operands of && and ||",
+			    CEL_MAX_OPERANDS);
 		next(p);
 		b = p->failed ? NULL : sub(p);
 		need_bool(p, b, name);
@@ -452,6 +457,10 @@ struct cel_expr *cel_parse(const char *text, size_t len, struct cel_error *err)
 
 	err->offset = 0;
 	err->msg[0] = '\0';
+	if (len > CEL_MAX_LEN) {
+		fail(&p, CEL_MAX_LEN, "expression longer than %d bytes", CEL_MAX_LEN);
+		return NULL;
+	}
 	next(&p);
 	if (p.t == T_END) {
 		fail(&p, 0, "empty expression");

@@ -32,6 +32,15 @@ struct cel_expr;  /* opaque: a node of the tree */
 
 #define CEL_ERR_LEN 160
 
+/*
+ * Limits on one expression: its text in bytes and its operands of "&&"
+ * and "||" (counted over the whole expression). A chain of N operands is
+ * a tree N deep, and evaluation, formatting, copying and freeing recurse
+ * over it; these keep that recursion small. Talos selectors are a line.
+ */
+#define CEL_MAX_LEN 4096
+#define CEL_MAX_OPERANDS 256
+
 struct cel_error {
 	size_t offset;           /* byte offset in the text of the culprit */
 	char msg[CEL_ERR_LEN];   /* what is wrong or unsupported */
@@ -40,7 +49,9 @@ struct cel_error {
 /*
  * Parse text (len bytes; need not be NUL-terminated). Returns the tree
  * (free with cel_free), or NULL with *err filled in: the first problem,
- * its offset, and a message naming what is unsupported or expected.
+ * its offset, and a message naming what is unsupported or expected. Text
+ * longer than CEL_MAX_LEN bytes, more than CEL_MAX_OPERANDS operands of
+ * "&&" and "||", or nesting deeper than 64 levels is an error.
  */
 struct cel_expr *cel_parse(const char *text, size_t len, struct cel_error *err);
 

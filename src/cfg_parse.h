@@ -59,6 +59,7 @@ struct cfg_pctx {
 	struct cfg_vip_at *vip_at; /* parallel to cfg->vips */
 	struct cfg_pos carrier; /* where the document with machine/vipd is */
 	size_t n_vip_blocks;    /* vip: blocks seen, valid or not */
+	bool too_many_vips;     /* CFG_MAX_VIPS reported */
 	char **notes;           /* "file:line:col: note: ...", for cfg->notes */
 	size_t n_notes;
 	const struct cfg_ynode *hostname; /* machine.network.hostname */
@@ -136,7 +137,8 @@ bool cfg_get_uint(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode 
 bool cfg_get_duration(struct cfg_pctx *p, struct cfg_pos at,
     const struct cfg_ynode *v, uint32_t min, uint32_t max, uint32_t *out);
 
-/* Append vip (moved: the caller no longer owns its strings) to p->cfg. */
+/* Append vip (moved: the caller no longer owns its strings) to p->cfg;
+ * past CFG_MAX_VIPS, report once (at at) and free its strings. */
 void cfg_add_vip(struct cfg_pctx *p, const struct cfg_vip *vip, struct cfg_pos at);
 
 /* The vipd: section (cfg_vipd.c); at is where its key stands. */
@@ -167,6 +169,14 @@ const char *cfg_check_hostport(const char *s, size_t len, bool need_port);
 const char *cfg_check_endpoint(const char *s);
 /* A link name the kernel accepts: 1..15 bytes, no '/', ':' or space. */
 const char *cfg_check_ifname(const char *s);
+/*
+ * The link the daemon looks a VLAN up by, "<parent>.<id>" (vip.c), must
+ * be a name a link can have: at most 15 characters. Otherwise reports at
+ * at (for the field p->path) and returns false. A parent that is not a
+ * valid link name itself is not reported here (its own check does).
+ */
+bool cfg_check_vlan_link(struct cfg_pctx *p, struct cfg_pos at, const char *parent,
+    unsigned id);
 /* A node name: letters, digits, '.', '-', '_'; 1..253 bytes. */
 const char *cfg_check_node(const char *s);
 

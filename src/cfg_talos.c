@@ -25,6 +25,7 @@ struct tvlan {
 	enum cfg_vlan_mode mode;
 	struct cfg_pos at, parent_at; /* the document, the parent key */
 	bool ok;                      /* every field valid */
+	bool long_link;               /* <parent>.<id> too long: reported */
 };
 
 struct talias {
@@ -44,6 +45,7 @@ struct tvip {
 };
 
 struct cfg_talos {
+	bool too_many[3];     /* cap reported: Layer2VIP, VLAN, LinkAlias */
 	struct tvlan *vlan;
 	size_t n_vlan;
 	struct talias *alias;
@@ -53,6 +55,25 @@ struct cfg_talos {
 };
 
 #define GROW(arr, n) ((arr) = xrealloc((arr), ((n) + 1) * sizeof(*(arr))))
+
+/*
+ * Documents of one kind beyond CFG_MAX_VIPS: reported once (at the first
+ * one over), then skipped. Resolving links and the clash and duplicate
+ * checks compare documents pairwise; the cap bounds them.
+ */
+static bool over_cap(struct cfg_pctx *p, size_t n, int which, struct cfg_pos at)
+{
+	static const char *const kinds[] = { "Layer2VIPConfig", "VLANConfig",
+		"LinkAliasConfig" };
+
+	if (n < CFG_MAX_VIPS)
+		return false;
+	if (!p->talos->too_many[which])
+		cfg_report(p, at, "more than %d %s documents (the limit of one vipd)",
+		    CFG_MAX_VIPS, kinds[which]);
+	p->talos->too_many[which] = true;
+	return true;
+}
 
 void cfg_alias_free(struct cfg_alias *a)
 {
@@ -126,6 +147,8 @@ static void walk_layer2(struct cfg_pctx *p, const struct cfg_ynode *root)
 	const char *s, *why;
 	char buf[CFG_SHOW_LEN];
 
+	if (over_cap(p, t->n_vip, 0, tv.at))
+		return;
 	cfg_fields(p, root, l2_keys, true, v, k);
 	s = need_str(p, "name", tv.at, k[L2_NAME], v[L2_NAME], "name (the VIP address)");
 	if (s != NULL && (why = cfg_check_vip(s, &tv.vip)) != NULL) {
@@ -160,6 +183,8 @@ static void walk_vlan(struct cfg_pctx *p, const struct cfg_ynode *root)
 	char buf[CFG_SHOW_LEN];
 	const char *mode;
 
+	if (over_cap(p, t->n_vlan, 1, tv.at))
+		return;
 	cfg_fields(p, root, vlan_keys, true, v, k);
 	tv.name = need_str(p, "name", tv.at, k[V_NAME], v[V_NAME], "name (the VLAN link's)");
 	if (tv.name != NULL)
@@ -212,6 +237,8 @@ static void walk_alias(struct cfg_pctx *p, const struct cfg_ynode *root, size_t 
 	size_t old;
 	int pat;
 
+	if (over_cap(p, t->n_alias, 2, ta.at))
+		return;
 	cfg_fields(p, root, alias_keys, true, v, k);
 	ta.name = need_str(p, "name", ta.at, k[A_NAME], v[A_NAME], "name (the alias)");
 	if (ta.name != NULL) {
@@ -488,6 +515,12 @@ static bool resolve(struct cfg_pctx *p, struct tvip *tv)
 			vip->alias = alias_copy(a);
 			vip->alias_index = idx;
 		} else if (bad) {
+			return false;
+		} else if (vl->long_link ||
+		    !cfg_check_vlan_link(p, vl->parent_at, vl->parent, vl->id)) {
+			/* vip.c ignores the VLANConfig's own name (vipd.c warns);
+			 * said once however many VIPs are on the VLAN */
+			vl->long_link = true;
 			return false;
 		} else {
 			vip->interface = xstrdup(vl->parent);

@@ -23,10 +23,30 @@
 #define CFG_MAX_FILE (4u << 20)
 
 
+static void selector_free(struct cfg_selector *s);
+
+/* What a cfg_vip owns. */
+static void vip_fields_free(const struct cfg_vip *v)
+{
+	free(v->interface);
+	selector_free(v->selector);
+	free(v->link);
+	free(v->vlan_name);
+	cfg_alias_free(v->alias);
+}
+
 void cfg_add_vip(struct cfg_pctx *p, const struct cfg_vip *vip, struct cfg_pos at)
 {
 	struct cfg *c = p->cfg;
 
+	if (c->n_vips == CFG_MAX_VIPS) {
+		if (!p->too_many_vips)
+			cfg_report(p, at, "more than %d VIPs (the limit of one vipd)",
+			    CFG_MAX_VIPS);
+		p->too_many_vips = true;
+		vip_fields_free(vip);
+		return;
+	}
 	/* Grows by one: a config holds a handful of VIPs. */
 	c->vips = xrealloc(c->vips, (c->n_vips + 1) * sizeof(*c->vips));
 	p->vip_at = xrealloc(p->vip_at, (c->n_vips + 1) * sizeof(*p->vip_at));
@@ -189,13 +209,10 @@ static void walk_vlans(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_y
 	const struct cfg_ynode *v[CFG_MAX_FIELDS];
 	struct cfg_pos k[CFG_MAX_FIELDS];
 	struct link vl = *l;
-	unsigned *ids;
-	struct cfg_pos *id_at;
+	struct cfg_pos id_at[4095] = { { 0 } }; /* by VLAN id: where first listed */
 
 	if (!cfg_want(p, at, seq, CFG_Y_SEQ))
 		return;
-	ids = xcalloc(seq->n, sizeof(*ids));
-	id_at = xcalloc(seq->n, sizeof(*id_at));
 	for (size_t i = 0; i < seq->n; i++) {
 		const struct cfg_ynode *item = seq->kid[i];
 		size_t old = cfg_path_idx(p, i);
@@ -208,25 +225,23 @@ static void walk_vlans(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_y
 			cfg_report(p, cfg_pos_of(item), "missing vlanId");
 		else
 			FIELD(p, "vlanId", {
-				if (cfg_get_uint(p, k[L_ID], v[L_ID], 1, 4094, &vl.vlan)) {
-					ids[i] = vl.vlan;
-					id_at[i] = k[L_ID];
-					for (size_t j = 0; j < i; j++)
-						if (ids[j] == vl.vlan) {
-							cfg_report(p, k[L_ID], "VLAN %u listed twice "
-							    "(also at %u:%u)", vl.vlan,
-							    id_at[j].line, id_at[j].col);
-							break;
-						}
-				}
+				if (!cfg_get_uint(p, k[L_ID], v[L_ID], 1, 4094, &vl.vlan))
+					vl.vlan = 0;
+				else if (id_at[vl.vlan].line != 0)
+					cfg_report(p, k[L_ID], "VLAN %u listed twice "
+					    "(also at %u:%u)", vl.vlan,
+					    id_at[vl.vlan].line, id_at[vl.vlan].col);
+				else
+					id_at[vl.vlan] = k[L_ID];
+				/* a link vipd would look for, but could never find */
+				if (vl.vlan != 0 && v[L_VIP] != NULL && l->name != NULL)
+					(void)cfg_check_vlan_link(p, k[L_ID], l->name, vl.vlan);
 			});
 		if (v[L_VIP] != NULL)
 			FIELD(p, "vip", walk_vip(p, k[L_VIP], v[L_VIP], &vl));
 next:
 		cfg_path_set(p, old);
 	}
-	free(ids);
-	free(id_at);
 }
 
 enum { I_NAME, I_SEL, I_VIP, I_VLANS };
@@ -360,7 +375,8 @@ static void walk_doc(struct cfg_pctx *p, const struct cfg_ynode *root, size_t in
 		FIELD(p, "vipd", cfg_walk_vipd(p, k[T_VIPD], v[T_VIPD]));
 }
 
-/* The same address twice, anywhere, is an error at the second. */
+/* The same address twice, anywhere, is an error at the second. Pairwise:
+ * CFG_MAX_VIPS bounds it (4,096 VIPs, 8 million comparisons: ms). */
 static void check_vips(struct cfg_pctx *p)
 {
 	const struct cfg *c = p->cfg;
@@ -497,13 +513,8 @@ void cfg_free(struct cfg *c)
 	free(c->etcd.username);
 	free(c->etcd.password_file);
 	free(c->etcd.prefix);
-	for (size_t i = 0; i < c->n_vips; i++) {
-		free(c->vips[i].interface);
-		selector_free(c->vips[i].selector);
-		free(c->vips[i].link);
-		free(c->vips[i].vlan_name);
-		cfg_alias_free(c->vips[i].alias);
-	}
+	for (size_t i = 0; i < c->n_vips; i++)
+		vip_fields_free(&c->vips[i]);
 	for (size_t i = 0; i < c->n_notes; i++)
 		free(c->notes[i]);
 	free(c->notes);

@@ -20,6 +20,15 @@
 
 #define CFG_DEFAULT_PATH "/etc/vipd/vipd.yaml"
 
+/*
+ * At most this many VIPs in one configuration, and as many VLANConfig and
+ * LinkAliasConfig documents: more is an error. Each VIP is an election
+ * and an address; a daemon holding thousands is not a use case, and the
+ * checks across VIPs, VLANs and aliases (duplicates, link look-ups) are
+ * pairwise, so the cap bounds --check's time (docs/configuration.md).
+ */
+#define CFG_MAX_VIPS 4096
+
 /* Talos deviceSelector: every field given must match (logical AND). */
 struct cfg_selector {
 	bool has_physical;
@@ -101,7 +110,7 @@ struct cfg {
 	enum log_level log_level;
 	struct cfg_vip *vips;    /* machine.network.interfaces' first, then
 				    the Layer2VIPConfig documents' */
-	size_t n_vips;
+	size_t n_vips;           /* at most CFG_MAX_VIPS */
 	char **notes;            /* "file:line:col: note: ..." lines: documents
 				    read but not acted on (not compared) */
 	size_t n_notes;

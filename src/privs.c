@@ -128,6 +128,7 @@ int privs_read_secret(const char *path, char **out, char *why, size_t len)
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK), rc = 0;
 	char *line = NULL;
 	ssize_t n = 0;
+	size_t got = 0;
 	struct stat st;
 
 	*out = NULL;
@@ -155,26 +156,30 @@ int privs_read_secret(const char *path, char **out, char *why, size_t len)
 		goto out;
 	}
 	/* read(2) into our own buffer, not stdio's, so every copy of the
-	 * secret can be scrubbed. */
-	line = malloc(SECRET_MAX + 1);
+	 * secret can be scrubbed. One byte more than the limit, to tell a
+	 * line of exactly SECRET_MAX bytes from a longer one. */
+	line = malloc(SECRET_MAX + 2);
 	if (line == NULL)
 		abort();
-	for (size_t got = 0; got < SECRET_MAX; got += (size_t)n) {
-		n = read(fd, line + got, SECRET_MAX - got);
-		if (n < 0 && errno == EINTR) {
-			n = 0;
+	while (got < SECRET_MAX + 1) {
+		n = read(fd, line + got, SECRET_MAX + 1 - got);
+		if (n < 0 && errno == EINTR)
 			continue;
-		}
 		if (n < 0) {
 			rc = -errno;
 			snprintf(why, len, "cannot read: %s", strerror(errno));
 			goto out;
 		}
-		if (n == 0) {
-			line[got] = '\0';
+		if (n == 0)
 			break;
-		}
-		line[got + (size_t)n] = '\0';
+		got += (size_t)n;
+	}
+	line[got] = '\0';
+	if (strcspn(line, "\r\n") > SECRET_MAX) {
+		rc = -EMSGSIZE;
+		snprintf(why, len, "has a first line longer than %d bytes (the limit "
+		    "for a secret)", SECRET_MAX);
+		goto out;
 	}
 	line[strcspn(line, "\r\n")] = '\0';
 	if (line[0] == '\0') {
@@ -187,7 +192,7 @@ int privs_read_secret(const char *path, char **out, char *why, size_t len)
 		abort();
 out:
 	if (line != NULL) {
-		explicit_bzero(line, SECRET_MAX + 1);
+		explicit_bzero(line, SECRET_MAX + 2);
 		free(line);
 	}
 	if (fd >= 0)

@@ -35,7 +35,9 @@ int privs_drop(char *why, size_t len);
  * line end, into *out (caller frees; scrub it with explicit_bzero). The
  * file must be a regular file owned by root or by this process's user,
  * with no group or other permission bits (0600 or 0400); otherwise
- * -EPERM. Returns 0, or -errno with why (len bytes) saying what is wrong.
+ * -EPERM. A first line longer than 4096 bytes is -EMSGSIZE, not cut
+ * short. Returns 0, or -errno with why (len bytes) saying what is wrong;
+ * why does not name the file (callers put it before why).
  */
 int privs_read_secret(const char *path, char **out, char *why, size_t len);
 

@@ -224,6 +224,63 @@ static void test_length(void **state)
 	assert_string_equal(err.msg, "string not closed (missing \")");
 }
 
+/* A long && / || chain builds a tree as deep as it has operands, and
+ * every walk over the tree recurses: 150,000 operands overflowed the
+ * stack. The parser refuses an expression longer than CEL_MAX_LEN bytes
+ * or with more than CEL_MAX_OPERANDS operands of && and ||. */
+static char *chain(size_t n, const char *operand, const char *op, size_t *len)
+{
+	size_t lo = strlen(operand), lp = strlen(op), k = 0;
+	char *s = malloc(n * (lo + lp) + 1);
+
+	assert_non_null(s);
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0) {
+			memcpy(s + k, op, lp);
+			k += lp;
+		}
+		memcpy(s + k, operand, lo);
+		k += lo;
+	}
+	s[k] = '\0';
+	*len = k;
+	return s;
+}
+
+static void test_long_chain(void **state)
+{
+	struct cel_error err;
+	struct cel_expr *e;
+	size_t len;
+	char *s;
+
+	(void)state;
+	s = chain(150000, "link.driver == \"a\"", " || ", &len);
+	e = cel_parse(s, len, &err);
+	cel_free(e); /* before the limit: a stack overflow here */
+	assert_null(e);
+	assert_int_equal(err.offset, 4096);
+	assert_string_equal(err.msg, "expression longer than 4096 bytes");
+	free(s);
+
+	/* 256 operands parse (in 2,558 bytes), 257 do not */
+	s = chain(256, "'a'=='a'", "||", &len);
+	e = parse_ok(s);
+	assert_true(cel_eval(e, &vlan));
+	cel_free(e);
+	free(s);
+	s = chain(257, "'a'=='a'", "&&", &len);
+	assert_null(cel_parse(s, len, &err));
+	assert_int_equal(err.offset, 256 * 8 + 255 * 2); /* the 256th && */
+	assert_string_equal(err.msg, "more than 256 operands of && and ||");
+	free(s);
+	/* the count is over the whole expression, && and || together */
+	s = chain(200, "'a'=='a'&&''==''", "||", &len);
+	assert_null(cel_parse(s, len, &err));
+	assert_string_equal(err.msg, "more than 256 operands of && and ||");
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -233,6 +290,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_length),
+		cmocka_unit_test(test_long_chain),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -75,6 +75,35 @@ static void test_secret_file_rules(void **state)
 	unlink(p);
 	free(p);
 
+	/* A first line over the limit was cut at 4096 bytes without a word:
+	 * a wrong password, then a confusing authentication failure. */
+	{
+		char *big = malloc(4097 + 2);
+
+		assert_non_null(big);
+		memset(big, 'x', 4096);
+		strcpy(big + 4096, "\n");
+		p = write_file("max", big, 0600);
+		assert_int_equal(privs_read_secret(p, &out, why, sizeof(why)), 0);
+		assert_int_equal(strlen(out), 4096);
+		free(out);
+		unlink(p);
+		free(p);
+		for (int end = 0; end < 2; end++) {
+			memset(big, 'x', 4097);
+			strcpy(big + 4097, end ? "\n" : "");
+			p = write_file("long", big, 0600);
+			out = (char *)1;
+			assert_int_equal(privs_read_secret(p, &out, why, sizeof(why)),
+			    -EMSGSIZE);
+			assert_null(out);
+			assert_string_equal(why, "has a first line longer than 4096 bytes "
+			    "(the limit for a secret)");
+			unlink(p);
+			free(p);
+		}
+		free(big);
+	}
 	if (geteuid() == 0) {
 		p = write_file("other", "pw\n", 0600);
 		assert_int_equal(chown(p, 12345, 12345), 0);
