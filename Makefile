@@ -5,6 +5,7 @@ PREFIX  ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
+DOCDIR  ?= $(PREFIX)/share/doc/vipd
 SYSCONFDIR ?= /etc
 DESTDIR ?=
 
@@ -112,8 +113,11 @@ install: all
 	install -m 0755 $(B)/vipctl $(DESTDIR)$(BINDIR)/vipctl
 	install -d $(DESTDIR)$(SYSCONFDIR)/vipd
 	install -m 0644 examples/vipd.yaml $(DESTDIR)$(SYSCONFDIR)/vipd/vipd.yaml.example
+	install -d $(DESTDIR)$(DOCDIR)
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
 	sed -e 's|/usr/local/sbin|$(SBINDIR)|g' -e 's|/etc/vipd|$(SYSCONFDIR)/vipd|g' \
+		-e 's|/usr/local/share/doc/vipd|$(DOCDIR)|g' \
 		contrib/vipd.service >$(DESTDIR)$(PREFIX)/lib/systemd/system/vipd.service
 	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/vipd.service
 
@@ -121,6 +125,7 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/vipd $(DESTDIR)$(BINDIR)/vipctl
 	rm -f $(DESTDIR)$(SYSCONFDIR)/vipd/vipd.yaml.example
 	rm -f $(DESTDIR)$(PREFIX)/lib/systemd/system/vipd.service
+	rm -rf $(DESTDIR)$(DOCDIR)
 
 clean:
 	rm -rf $(B) build-asan
