@@ -509,13 +509,12 @@ static void test_release_reports_failed_delete(void **state)
 	assert_int_equal(fake_etcd_count_path("/v3/kv/deleterange"), 0);
 }
 
-
 /* Standing aside (link down) while the address's delete fails: the key
  * stays, so no other node takes the VIP while the address may still be on
  * this link; it goes once a retried delete succeeds. */
-static void test_failed_delete_keeps_key_until_deleted(void **state)
+/* Elected at T0; at T0 + 300 the link goes down and every delete fails. */
+static void down_with_deletes_failing(struct t *t)
 {
-	struct t *t = *state;
 	struct nl_link down = { .ifindex = IFX, .name = "eth0", .up = false };
 
 	elected(t, 0);
@@ -523,6 +522,13 @@ static void test_failed_delete_keeps_key_until_deleted(void **state)
 	fake_nl_fail(FAKE_NL_DEL, -ENOBUFS);
 	fake_loop_advance(300);
 	vip_link_changed(t->v, &down);
+}
+
+static void test_failed_delete_keeps_key_until_deleted(void **state)
+{
+	struct t *t = *state;
+
+	down_with_deletes_failing(t);
 	assert_op(1, FAKE_NL_DEL, T0 + 300, 0);
 	assert_true(fake_nl_has_addr(IFX, AF_INET, VIP4));
 	assert_null(fake_etcd_pending("/v3/kv/deleterange"));
@@ -542,13 +548,8 @@ static void test_failed_delete_keeps_key_until_deleted(void **state)
 static void test_failed_delete_keeps_key_until_lifetime_ends(void **state)
 {
 	struct t *t = *state;
-	struct nl_link down = { .ifindex = IFX, .name = "eth0", .up = false };
 
-	elected(t, 0);
-	memcpy(down.mac, MAC, 6);
-	fake_nl_fail(FAKE_NL_DEL, -ENOBUFS);
-	fake_loop_advance(300);
-	vip_link_changed(t->v, &down);
+	down_with_deletes_failing(t);
 	fake_loop_advance_to(T0 + 3000 + VIP_KERNEL_LAG_MS - 1);
 	assert_null(fake_etcd_pending("/v3/kv/deleterange"));
 	fake_loop_advance_to(T0 + 7000);
