@@ -471,6 +471,18 @@ struct cel_expr *cel_parse(const char *text, size_t len, struct cel_error *err)
 	if (e != NULL && p.t != T_END)
 		fail_here(&p, "&&, || or the end of the expression");
 	need_bool(&p, e, "a selector");
+	if (!p.failed && e != NULL) {
+		/* The canonical form (what --check prints) must read back: it
+		 * spaces the operators and quotes every string, so it can be
+		 * longer than the text; refuse what would not fit. */
+		char *canon = cel_format(e);
+		size_t clen = strlen(canon);
+
+		free(canon);
+		if (clen > CEL_MAX_LEN)
+			fail(&p, len, "expression longer than %d bytes once written in its "
+			    "canonical form (%zu bytes)", CEL_MAX_LEN, clen);
+	}
 	free(p.t_str);
 	if (p.failed) {
 		cel_free(e);

@@ -50,8 +50,10 @@ struct cel_error {
  * Parse text (len bytes; need not be NUL-terminated). Returns the tree
  * (free with cel_free), or NULL with *err filled in: the first problem,
  * its offset, and a message naming what is unsupported or expected. Text
- * longer than CEL_MAX_LEN bytes, more than CEL_MAX_OPERANDS operands of
- * "&&" and "||", or nesting deeper than 64 levels is an error.
+ * longer than CEL_MAX_LEN bytes (as given, or in the canonical form
+ * cel_format writes, which --check prints and must read back), more than
+ * CEL_MAX_OPERANDS operands of "&&" and "||", or nesting deeper than 64
+ * levels is an error.
  */
 struct cel_expr *cel_parse(const char *text, size_t len, struct cel_error *err);
 
