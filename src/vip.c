@@ -141,12 +141,19 @@ static int install(struct vip *v, uint64_t now)
 
 /* Delete the address from the link it was put on. Returns 0 (also when it
  * was already gone) or the netlink -errno; a failure leaves it owed. */
+/* Delete the address from ifindex: 0 also when it was not there (or the
+ * link is gone), else the netlink -errno. */
+static int addr_del(struct vip *v, int ifindex)
+{
+	int r = nl_addr_del(v->env.nl, ifindex, v->cv->family, v->cv->addr);
+
+	return r == -EADDRNOTAVAIL || r == -ENODEV ? 0 : r;
+}
+
 static int del_now(struct vip *v)
 {
-	int r = nl_addr_del(v->env.nl, v->held_ifindex, v->cv->family, v->cv->addr);
+	int r = addr_del(v, v->held_ifindex);
 
-	if (r == -EADDRNOTAVAIL || r == -ENODEV)
-		r = 0;
 	v->del_owed = r < 0;
 	return r;
 }
@@ -202,10 +209,8 @@ static int drop(struct vip *v, const char *why)
  * campaigning for the VIP (policy: stray_copy) until a retry succeeds. */
 static int delete_stray(struct vip *v, int ifindex)
 {
-	int r = nl_addr_del(v->env.nl, ifindex, v->cv->family, v->cv->addr);
+	int r = addr_del(v, ifindex);
 
-	if (r == -EADDRNOTAVAIL || r == -ENODEV)
-		r = 0;
 	if (r < 0) {
 		if (v->stray_ifindex != ifindex)
 			log_warnx("vip: cannot delete a copy of the address vip=%s ifindex=%d: %s; "
