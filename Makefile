@@ -10,7 +10,7 @@ SYSCONFDIR ?= /etc
 DESTDIR ?=
 
 CC      ?= cc
-PKGS    := yaml-0.1 jansson libcurl libmnl libmicrohttpd libcap
+PKGS    := yaml-0.1 jansson libcurl libmnl libmicrohttpd libcap libcrypto
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -21,12 +22,17 @@
 #include "netlink.h"
 #include "privs.h"
 #include "session.h"
+#include "tlsfiles.h"
 #include "vip.h"
 #include "xmem.h"
 
 /* A stop must finish within 2 s even when etcd does not answer. */
 #define STOP_REVOKE_MS   1200
 #define STOP_DEADLINE_MS 1800
+/* How often files that are missing or unusable at start are read again. */
+#define TLS_RECHECK_MS   2000
+/* ... and how often the same problem is logged again meanwhile. */
+#define TLS_RELOG_MS     60000
 
 struct daemon {
 	const struct cfg *cfg;
@@ -41,6 +47,9 @@ struct daemon {
 	struct elect_cleanup *cleanup; /* that clean-up, while it runs */
 	bool stopping;
 	struct loop_timer *stop_timer;
+	struct loop_timer *tls_timer; /* re-reads TLS files until usable */
+	char tls_why[512];        /* the problem last logged, "" if none */
+	uint64_t tls_logged_at;   /* when it was logged (loop ms) */
 };
 
 /* ---- session events ---------------------------------------------------- */
@@ -211,17 +220,63 @@ static void on_signal(int signo, void *arg)
 		loop_stop(d->loop); /* no lease: nothing to revoke */
 }
 
-/* ---- start-up ------------------------------------------------------------- */
+/* ---- TLS files -------------------------------------------------------------- */
 
-static void check_readable(const char *what, const char *path)
+/*
+ * The session starts once the TLS files are usable. With kubeadm the
+ * certificates appear only after the VIP is needed, so a missing or
+ * unusable file is waited for (read again every TLS_RECHECK_MS), not
+ * fatal: an exit would end, under Restart=always, in a failed unit.
+ * Each new problem is logged at once, the same one again every
+ * TLS_RELOG_MS. No lease is taken meanwhile, so no VIP is held.
+ */
+static bool tls_files_ok(struct daemon *d)
 {
-	if (path != NULL && access(path, R_OK) < 0)
-		fatal("etcd: %s %s not readable", what, path);
+	const struct cfg_etcd *e = &d->cfg->etcd;
+	char why[sizeof(d->tls_why)];
+	int64_t expires = 0, now = (int64_t)time(NULL);
+	enum tlsfiles_state st;
+
+	if (e->ca_file == NULL && e->cert_file == NULL && e->key_file == NULL)
+		return true;
+	st = tlsfiles_check(e->ca_file, e->cert_file, e->key_file, now, &expires, why,
+	    sizeof(why));
+	if (st == TLSFILES_OK) {
+		if (d->tls_why[0] != '\0')
+			log_info("etcd: TLS files usable now; starting the session");
+		if (expires > 0)
+			log_info("etcd: client certificate valid for %lld more days",
+			    (long long)((expires - now) / 86400));
+		d->tls_why[0] = '\0';
+		return true;
+	}
+	if (strcmp(why, d->tls_why) != 0 ||
+	    loop_now_ms() - d->tls_logged_at >= TLS_RELOG_MS) {
+		log_error("etcd: %s; no lease until it is fixed (checking every %u s)", why,
+		    TLS_RECHECK_MS / 1000);
+		snprintf(d->tls_why, sizeof(d->tls_why), "%s", why);
+		d->tls_logged_at = loop_now_ms();
+	}
+	return false;
 }
 
+static void on_tls_recheck(void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->stopping)
+		return;
+	if (tls_files_ok(d))
+		session_start(d->session);
+	else
+		loop_timer_arm(d->tls_timer, TLS_RECHECK_MS);
+}
+
+/* ---- start-up ------------------------------------------------------------- */
+
 /* Keep only what the VIPs need, before any file is opened: what is
- * readable at start (check_readable) stays readable for libcurl's later
- * connections, which read caFile, certFile and keyFile again. */
+ * readable at start (start_when_files_ok) stays readable for libcurl's
+ * later connections, which read caFile, certFile and keyFile again. */
 static void drop_privileges(void)
 {
 	char why[512];
@@ -247,9 +302,6 @@ static struct etcd *make_etcd(struct loop *loop, const struct cfg *c)
 	char *password = NULL;
 	struct etcd *e;
 
-	check_readable("caFile", c->etcd.ca_file);
-	check_readable("certFile", c->etcd.cert_file);
-	check_readable("keyFile", c->etcd.key_file);
 	if (c->etcd.username != NULL && c->etcd.password_file != NULL &&
 	    privs_read_secret(c->etcd.password_file, &password, why, sizeof(why)) < 0)
 		fatalx("etcd: passwordFile %s %s", c->etcd.password_file, why);
@@ -304,7 +356,8 @@ int daemon_run(const struct cfg *cfg)
 	for (size_t i = 0; i < cfg->n_vips; i++)
 		d.vips[d.n_vips++] = vip_new(&env, &cfg->vips[i]);
 
-	session_start(d.session);
+	d.tls_timer = loop_timer_new(d.loop, on_tls_recheck, &d);
+	on_tls_recheck(&d);
 	if (loop_run(d.loop) < 0) {
 		log_error("event loop failed");
 		rc = 1;
@@ -320,6 +373,7 @@ int daemon_run(const struct cfg *cfg)
 	etcd_free(d.etcd);
 	nl_close(d.nl);
 	loop_timer_free(d.stop_timer);
+	loop_timer_free(d.tls_timer);
 	loop_free(d.loop);
 	log_info("stopped");
 	return rc;

@@ -5,14 +5,17 @@
  * daemon module; --check validates and prints the normalized config.
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
 #include "daemon.h"
 #include "privs.h"
 #include "log.h"
+#include "tlsfiles.h"
 
 static void usage(FILE *f)
 {
@@ -51,6 +54,31 @@ static void warn_unresolved(const char *path, const struct cfg *cfg)
 			    "looks for the VLAN link as %s, not %s: it would wait for "
 			    "that link\n", path, v->line, v->ip, name, v->vlan_name);
 	}
+}
+
+/*
+ * The etcd TLS files as the daemon will read them: a missing file is a
+ * warning (the daemon waits for it, as for kubeadm's certificates), an
+ * unusable one an error. Returns false on an error.
+ */
+static bool check_tls_files(const char *path, const struct cfg *cfg)
+{
+	const struct cfg_etcd *e = &cfg->etcd;
+	char why[512];
+
+	switch (tlsfiles_check(e->ca_file, e->cert_file, e->key_file, (int64_t)time(NULL),
+	    NULL, why, sizeof(why))) {
+	case TLSFILES_OK:
+		return true;
+	case TLSFILES_MISSING:
+		fprintf(stderr, "%s: warning: %s: the daemon would wait for it and take no "
+		    "lease meanwhile\n", path, why);
+		return true;
+	case TLSFILES_BAD:
+		break;
+	}
+	fprintf(stderr, "%s: error: %s\n", path, why);
+	return false;
 }
 
 int main(int argc, char **argv)
@@ -109,6 +137,11 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s: warning: no VIP configured: vipd would run "
 			    "and hold no address\n", path);
 		warn_unresolved(path, cfg);
+		if (!check_tls_files(path, cfg)) {
+			fprintf(stderr, "vipd: %s: configuration not usable\n", path);
+			cfg_free(cfg);
+			return 1;
+		}
 		cfg_print(cfg, stdout);
 		cfg_free(cfg);
 		return 0;

@@ -33,6 +33,7 @@
 #                      refuse, misanswer), power loss, quorum loss
 #     lab_observe.sh   reachability, the client probe, the ownership
 #                      monitor and the overlap analysis (owners.awk)
+#     lab_pki.sh       a throw-away CA and a single TLS etcd member
 #
 # Run directly for housekeeping:
 #     bash tests/integration/lab.sh list         labs present on this machine
@@ -81,6 +82,8 @@ _LAB_LIBDIR=$(dirname "${BASH_SOURCE[0]}")
 . "$_LAB_LIBDIR/lab_faults.sh"
 # shellcheck source=lab_observe.sh
 . "$_LAB_LIBDIR/lab_observe.sh"
+# shellcheck source=lab_pki.sh
+. "$_LAB_LIBDIR/lab_pki.sh"
 
 # --- traps ------------------------------------------------------------------------
 # Installed by sourcing: the lab is torn down on every exit (lab_procs.sh,

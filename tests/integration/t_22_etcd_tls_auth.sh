@@ -9,38 +9,9 @@ command -v openssl >/dev/null || lab_skip "openssl not installed"
 
 lab_up 1
 pki=$LAB_DIR/pki
-mkdir -p "$pki"
-(
-	cd "$pki"
-	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=lab-etcd-ca \
-		-keyout ca.key -out ca.crt 2>/dev/null
-	# server: valid for 127.0.0.1 and the node's address
-	openssl req -newkey rsa:2048 -nodes -subj /CN=etcd -keyout server.key -out server.csr 2>/dev/null
-	printf 'subjectAltName=IP:127.0.0.1,IP:198.18.0.11\nextendedKeyUsage=serverAuth,clientAuth\n' >server.ext
-	openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 \
-		-extfile server.ext -out server.crt 2>/dev/null
-	# No CommonName: etcd's JSON gateway refuses client certificates that
-	# carry one when auth is enabled (it would not map it to a user).
-	openssl req -newkey rsa:2048 -nodes -subj /O=vipd-client -keyout client.key -out client.csr 2>/dev/null
-	printf 'extendedKeyUsage=clientAuth\n' >client.ext
-	openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 \
-		-extfile client.ext -out client.crt 2>/dev/null
-)
-
-lab_run 1 etcd etcd --name n1 --data-dir "$LAB_DIR/n1/etcd.data" \
-	--listen-client-urls https://127.0.0.1:2379 --advertise-client-urls https://127.0.0.1:2379 \
-	--listen-peer-urls http://198.18.0.11:2380 --initial-advertise-peer-urls http://198.18.0.11:2380 \
-	--initial-cluster n1=http://198.18.0.11:2380 --initial-cluster-state new \
-	--cert-file "$pki/server.crt" --key-file "$pki/server.key" \
-	--trusted-ca-file "$pki/ca.crt" --client-cert-auth \
-	--enable-grpc-gateway --logger zap --log-outputs stderr
-
-ctl() {
-	lab_exec 1 env ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:2379 \
-		--cacert "$pki/ca.crt" --cert "$pki/client.crt" --key "$pki/client.key" \
-		--dial-timeout=2s --command-timeout=5s "$@"
-}
-lab_wait_until 15 ctl endpoint health >/dev/null 2>&1 || lab_fail "TLS etcd not healthy"
+lab_pki "$pki"
+lab_etcd_tls_start "$pki"
+ctl() { lab_etcdctl_tls "$pki" "$@"; }
 
 # etcd auth: root must exist before auth is enabled; vipd gets its own user
 # with rights on its prefix only: the minimum of docs/security.md.
