@@ -35,6 +35,8 @@ struct elect {
 	char *leader_value;    /* as last read; "" if none */
 	char *leader_key;      /* base64 of the key leader_value belongs to, or NULL */
 	struct etcd_req *value_req; /* reading the leader's value */
+	struct etcd_req *why_req; /* asking why our key went (lease alive?) */
+	int64_t why_lease;     /* the lease that question is about */
 	int64_t lease;
 	bool campaigning;
 	bool leader;
@@ -101,6 +103,10 @@ static bool note_leader(struct elect *el, bool leader, const char *value)
 	} else if (value[0] != '\0') {
 		log_info("election: leader changed name=%s leader=%s", el->name,
 		    log_esc_word(esc, value));
+		if (strcmp(value, el->value) == 0)
+			log_warnx("election: the leading key carries this node's name name=%s node=%s, "
+			    "but it is not this daemon's key: is another node configured with the "
+			    "same name? Node names must be unique", el->name, log_esc_word(esc, value));
 	}
 	return true;
 }
@@ -110,6 +116,47 @@ static void set_leader(struct elect *el, bool leader, const char *value)
 {
 	if (note_leader(el, leader, value))
 		el->cb(el->arg, leader);
+}
+
+/* ---- why did our key go? ---------------------------------------------------- */
+
+/*
+ * Our key vanished while we led. The step-down does not wait for this: it
+ * only finds out, for the log, whether the key went with its lease (the
+ * lease expired or was revoked: this process was frozen or cut off from
+ * etcd for longer than the TTL) or alone (deleted from outside: by hand,
+ * or by another node configured with this node's name, whose start-up
+ * clean-up removes "its" old keys). etcd's LeaseTimeToLive answers TTL -1
+ * for a lease it no longer has.
+ */
+static void on_why(void *arg, const struct etcd_result *r)
+{
+	struct elect *el = arg;
+	char esc[LOG_ESC_LEN];
+	int64_t ttl = 0;
+
+	el->why_req = NULL;
+	if (r->err != 0 || etcd_get_i64(r->body, "TTL", &ttl) < 0)
+		return; /* logged by etcd; the step-down stands either way */
+	if (ttl < 0)
+		log_warnx("election: own key went with its lease name=%s lease=%" PRIx64 ": the lease "
+		    "expired or was revoked (this process frozen, or cut off from etcd, for longer "
+		    "than the TTL; or a revoke by hand)", el->name, (uint64_t)el->why_lease);
+	else
+		log_warnx("election: own key was deleted from outside name=%s lease=%" PRIx64
+		    " (the lease is alive, ttl=%" PRId64 "s): deleted by hand, or by another node "
+		    "configured with this node's name (%s), which removes such keys when it starts; "
+		    "node names must be unique", el->name, (uint64_t)el->why_lease, ttl,
+		    log_esc_word(esc, el->value));
+}
+
+static void ask_why(struct elect *el)
+{
+	if (el->why_req != NULL || el->lease == 0)
+		return;
+	el->why_lease = el->lease;
+	el->why_req = etcd_call(el->etcd, "/v3/lease/timetolive",
+	    json_pack("{s:o}", "ID", etcd_json_i64(el->lease)), 0, on_why, el);
 }
 
 static void stop_watch(struct elect *el)
@@ -207,6 +254,7 @@ static void on_watch_msg(void *arg, json_t *result)
 			if (el->leader && el->watch_own) {
 				log_warnx("election: own key deleted while leading name=%s key=%s; stepping down",
 				    el->name, el->key);
+				ask_why(el);
 				stop_watch(el);
 				set_leader(el, false, "");
 			} else {
@@ -376,10 +424,11 @@ static void on_check(void *arg, const struct etcd_result *r)
 		/* Our key is gone although we campaign: deleted from outside,
 		 * or its lease was revoked. Step down at once and queue up
 		 * again (if the lease is gone, the session will notice). */
-		if (el->leader)
+		if (el->leader) {
 			log_warnx("election: own key vanished name=%s key=%s; stepping down",
 			    el->name, el->key);
-		else
+			ask_why(el);
+		} else
 			log_info("election: own key gone name=%s key=%s; queueing again",
 			    el->name, el->key);
 		set_leader(el, false, leader_val);
@@ -639,6 +688,7 @@ void elect_free(struct elect *el)
 		return;
 	stop_all(el);
 	etcd_cancel(el->resign_req);
+	etcd_cancel(el->why_req);
 	loop_timer_free(el->resign_timer);
 	free(el->resign_key);
 	loop_timer_free(el->retry);

@@ -173,7 +173,9 @@ static void on_range(void *arg, const struct etcd_result *r)
 			continue;
 		etcd_get_i64(kv, "lease", &lease);
 		log_warnx("election: key of this node on an old lease name=%s lease=%" PRIx64
-		    "; an earlier run left it, removing", name, (uint64_t)lease);
+		    "; an earlier run left it, removing (were another running node configured "
+		    "with this name, this would take its key: node names must be unique)", name,
+		    (uint64_t)lease);
 		c->todo[c->n_todo++] = xstrdup(b64);
 	}
 	pump(c);

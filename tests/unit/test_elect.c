@@ -368,7 +368,8 @@ static void test_watch_compacted_rereads_with_backoff(void **state)
 static void test_own_key_deleted_steps_down_before_reread(void **state)
 {
 	struct t *t = *state;
-	struct etcd_req *w = lead(t);
+	struct etcd_req *w = lead(t), *why;
+	char *log;
 	size_t ranges = fake_etcd_count_path("/v3/kv/range");
 
 	push_delete(w, OURKEY, 30);
@@ -380,9 +381,46 @@ static void test_own_key_deleted_steps_down_before_reread(void **state)
 	/* The re-read shows our key gone: queue again at the back. */
 	range_reply(30, testkit_kv(NAME "/8888", "node-c", 0x8888, 25), NULL);
 	assert_false(elect_is_leader(t->el));
+	/* Meanwhile it asks, for the log only, whether the key went with
+	 * its lease (the lease is asked about; the answer changes nothing). */
+	why = fake_etcd_pending("/v3/lease/timetolive");
+	assert_non_null(why);
+	assert_int_equal(fake_req_i64(why, "ID"), LEASE);
+	testkit_log_begin();
+	fake_etcd_reply(why, "{\"header\":{\"revision\":\"30\"},\"ID\":\"4660\",\"TTL\":\"3\"}");
+	testkit_log_end(&log);
+	assert_non_null(strstr(log, "own key was deleted from outside name=" NAME " lease=1234 "
+	    "(the lease is alive, ttl=3s)"));
+	assert_non_null(strstr(log, "another node configured with this node's name (node-a)"));
+	free(log);
+	assert_false(elect_is_leader(t->el));
 	assert_null(fake_etcd_pending(NULL));
 	fake_loop_advance(50);
 	assert_non_null(fake_etcd_pending("/v3/kv/txn"));
+}
+
+/* The key went with its lease (a frozen process, a lease revoked): the log
+ * says so, not "deleted from outside". */
+static void test_own_key_gone_with_lease_is_named(void **state)
+{
+	struct t *t = *state;
+	struct etcd_req *w = lead(t), *why;
+	char *log;
+
+	push_delete(w, OURKEY, 30);
+	assert_false(elect_is_leader(t->el));
+	why = fake_etcd_pending("/v3/lease/timetolive");
+	assert_non_null(why);
+	testkit_log_begin();
+	fake_etcd_reply(why, "{\"header\":{\"revision\":\"30\"},\"ID\":\"4660\",\"TTL\":\"-1\"}");
+	testkit_log_end(&log);
+	assert_non_null(strstr(log, "own key went with its lease name=" NAME " lease=1234: the "
+	    "lease expired or was revoked"));
+	assert_null(strstr(log, "deleted from outside"));
+	free(log);
+	/* The re-read shows the key gone: it queues again, as before. */
+	range_reply(30, testkit_kv(NAME "/8888", "node-c", 0x8888, 25), NULL);
+	assert_false(elect_is_leader(t->el));
 }
 
 /* The periodic re-read is in flight (read at revision 10) when the watch
@@ -651,6 +689,11 @@ static void m_answer(struct etcd_req *r)
 		key = etcd_b64_decode(json_string_value(fake_req_get(r, "key")), &klen);
 		m_delete(key, klen);
 		fake_etcd_reply(r, "{\"header\":{\"revision\":\"%lld\"}}", (long long)M.rev);
+	} else if (strcmp(path, "/v3/lease/timetolive") == 0) {
+		/* Every lease in the model lives (a deleted key says nothing
+		 * about its lease). */
+		fake_etcd_reply(r, "{\"header\":{\"revision\":\"%lld\"},\"ID\":\"%lld\",\"TTL\":\"4\"}",
+		    (long long)M.rev, (long long)fake_req_i64(r, "ID"));
 	} else {
 		fail_msg("model: unexpected request %s", path);
 	}
@@ -934,6 +977,7 @@ int main(void)
 		T(test_watch_broken_rereads_before_watching_again),
 		T(test_watch_compacted_rereads_with_backoff),
 		T(test_own_key_deleted_steps_down_before_reread),
+		T(test_own_key_gone_with_lease_is_named),
 		T(test_read_in_flight_when_own_key_deleted_is_stale),
 		T(test_read_in_flight_when_predecessor_deleted_rereads),
 		T(test_recheck_finds_key_gone),

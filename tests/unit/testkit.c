@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "etcd.h"
@@ -35,6 +36,41 @@ void testkit_start(const char *ident)
 {
 	log_init(ident, LOG_LVL_ERROR);
 	testkit_reset_fakes();
+}
+
+static int log_saved_fd = -1;
+static FILE *log_file;
+
+void testkit_log_begin(void)
+{
+	assert_int_equal(log_saved_fd, -1);
+	fflush(stderr);
+	log_file = tmpfile();
+	assert_non_null(log_file);
+	log_saved_fd = dup(STDERR_FILENO);
+	assert_true(log_saved_fd >= 0);
+	assert_int_equal(dup2(fileno(log_file), STDERR_FILENO), STDERR_FILENO);
+	log_setlevel(LOG_LVL_INFO);
+}
+
+void testkit_log_end(char **out)
+{
+	long n;
+
+	fflush(stderr);
+	log_setlevel(LOG_LVL_ERROR);
+	assert_int_equal(dup2(log_saved_fd, STDERR_FILENO), STDERR_FILENO);
+	close(log_saved_fd);
+	log_saved_fd = -1;
+	assert_int_equal(fseek(log_file, 0, SEEK_END), 0);
+	n = ftell(log_file);
+	assert_true(n >= 0);
+	rewind(log_file);
+	*out = calloc(1, (size_t)n + 1);
+	assert_non_null(*out);
+	assert_int_equal(fread(*out, 1, (size_t)n, log_file), (size_t)n);
+	fclose(log_file);
+	log_file = NULL;
 }
 
 void testkit_open(const char *ident, struct loop **loop, struct etcd **etcd)

@@ -22,6 +22,11 @@ struct loop;
 void testkit_reset_fakes(void);
 /* Log at ERROR and above as ident, then testkit_reset_fakes(). */
 void testkit_start(const char *ident);
+/* Capture what the log writes (its stderr) from now on, at level info
+ * and above; testkit_log_end stops, stores it in *out (caller frees) and
+ * puts the level back to error. Not nested. */
+void testkit_log_begin(void);
+void testkit_log_end(char **out);
 /* testkit_start(ident), then a new loop and an etcd client on it
  * (*loop, *etcd). */
 void testkit_open(const char *ident, struct loop **loop, struct etcd **etcd);
