@@ -250,6 +250,7 @@ void cfg_print(const struct cfg *c, FILE *out)
 	put_key_dur(out, 4, "timeout", e->timeout_ms);
 	if (e->allow_insecure)
 		fputs("    allowInsecure: true\n", out);
+	fprintf(out, "    avoidLeader: %s\n", e->avoid_leader ? "true" : "false");
 	fputs("  lease:\n", out);
 	put_key_dur(out, 4, "ttl", c->lease_ttl_ms);
 	fprintf(out, "  announce:\n    count: %u\n", c->announce_count);
@@ -379,7 +380,7 @@ bool cfg_equal(const struct cfg *a, const struct cfg *b)
 	    !str_eq(x->key_file, y->key_file) || !str_eq(x->username, y->username) ||
 	    !str_eq(x->password_file, y->password_file) ||
 	    !str_eq(x->prefix, y->prefix) || x->timeout_ms != y->timeout_ms ||
-	    x->allow_insecure != y->allow_insecure ||
+	    x->allow_insecure != y->allow_insecure || x->avoid_leader != y->avoid_leader ||
 	    a->lease_ttl_ms != b->lease_ttl_ms ||
 	    a->announce_count != b->announce_count ||
 	    a->announce_interval_ms != b->announce_interval_ms ||

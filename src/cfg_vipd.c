@@ -12,10 +12,10 @@
 #include "xmem.h"
 
 enum { E_ENDPOINTS, E_CA, E_CERT, E_KEY, E_USER, E_PASS, E_PREFIX, E_TIMEOUT,
-	E_INSECURE };
+	E_INSECURE, E_AVOID };
 static const char *const etcd_keys[] = {
 	"endpoints", "caFile", "certFile", "keyFile", "username", "passwordFile",
-	"prefix", "timeout", "allowInsecure", NULL
+	"prefix", "timeout", "allowInsecure", "avoidLeader", NULL
 };
 
 /*
@@ -142,6 +142,9 @@ static void walk_etcd(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_yn
 	if (v[E_INSECURE] != NULL)
 		FIELD(p, "allowInsecure", cfg_get_bool(p, k[E_INSECURE], v[E_INSECURE],
 		    &e->allow_insecure));
+	if (v[E_AVOID] != NULL)
+		FIELD(p, "avoidLeader", cfg_get_bool(p, k[E_AVOID], v[E_AVOID],
+		    &e->avoid_leader));
 	/* The password, and the token it buys, must never cross the network
 	 * in clear: an http endpoint (fail-over may reach it) with auth is
 	 * an error unless explicitly allowed. */

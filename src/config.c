@@ -407,6 +407,7 @@ static struct cfg *cfg_new(const char *name)
 	c->path = xstrdup(name);
 	c->etcd.prefix = xstrdup("/vipd/election/");
 	c->etcd.timeout_ms = 2000;
+	c->etcd.avoid_leader = true;
 	c->lease_ttl_ms = 5000;
 	c->announce_count = 3;
 	c->announce_interval_ms = 200;

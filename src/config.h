@@ -94,6 +94,8 @@ struct cfg_etcd {
 	char *password_file;
 	char *prefix;            /* election prefix, ends in "/", >= 2 segments */
 	bool allow_insecure;     /* username with http:// endpoints allowed */
+	bool avoid_leader;       /* move etcd's raft leadership off an owner's
+				    member (leadermove.h); default true */
 	uint32_t timeout_ms;     /* per request */
 };
 

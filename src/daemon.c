@@ -17,6 +17,7 @@
 #include "config.h"
 #include "elect.h"
 #include "etcd.h"
+#include "leadermove.h"
 #include "log.h"
 #include "loop.h"
 #include "netlink.h"
@@ -45,6 +46,7 @@ struct daemon {
 	size_t n_vips;
 	bool cleaned;             /* stale keys of an earlier run removed */
 	struct elect_cleanup *cleanup; /* that clean-up, while it runs */
+	struct leadermove *leadermove; /* vipd.etcd.avoidLeader, or NULL */
 	bool stopping;
 	struct loop_timer *stop_timer;
 	struct loop_timer *tls_timer; /* re-reads TLS files until usable */
@@ -126,6 +128,17 @@ static const struct session_ops session_ops = {
 	.expired = on_expired,
 	.lost = on_lost,
 };
+
+/* For leadermove: does this node hold any VIP now? */
+static bool owns_a_vip(void *arg)
+{
+	struct daemon *d = arg;
+
+	for (size_t i = 0; i < d->n_vips; i++)
+		if (vip_is_held(d->vips[i]))
+			return true;
+	return false;
+}
 
 /* ---- netlink events ------------------------------------------------------ */
 
@@ -356,6 +369,9 @@ int daemon_run(const struct cfg *cfg)
 	for (size_t i = 0; i < cfg->n_vips; i++)
 		d.vips[d.n_vips++] = vip_new(&env, &cfg->vips[i]);
 
+	if (cfg->etcd.avoid_leader && cfg->n_vips > 0)
+		d.leadermove = leadermove_new(d.loop, d.etcd, cfg->etcd.endpoints[0],
+		    cfg->lease_ttl_ms, owns_a_vip, &d);
 	d.tls_timer = loop_timer_new(d.loop, on_tls_recheck, &d);
 	on_tls_recheck(&d);
 	if (loop_run(d.loop) < 0) {
@@ -368,6 +384,7 @@ int daemon_run(const struct cfg *cfg)
 		vip_free(d.vips[i]);
 	}
 	free(d.vips);
+	leadermove_free(d.leadermove);
 	elect_cleanup_cancel(d.cleanup);
 	session_free(d.session);
 	etcd_free(d.etcd);

@@ -55,6 +55,11 @@ const char *vip_ip(const struct vip *v)
 	return v->cv->ip;
 }
 
+bool vip_is_held(const struct vip *v)
+{
+	return v->held;
+}
+
 static size_t addr_len(const struct vip *v)
 {
 	return v->cv->family == AF_INET ? 4 : 16;

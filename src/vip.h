@@ -39,6 +39,8 @@ struct vip *vip_new(const struct vip_env *env, const struct cfg_vip *cv);
 void vip_free(struct vip *v);
 
 const char *vip_ip(const struct vip *v);
+/* True while this node holds the address (put there by this VIP). */
+bool vip_is_held(const struct vip *v);
 
 /* The lease to campaign with; 0 = the lease is gone (stop at once). */
 void vip_set_lease(struct vip *v, int64_t lease);

@@ -412,7 +412,8 @@ vipd:
   node: n$id
   etcd:
     endpoints:
-      - http://127.0.0.1:2379
+      - http://127.0.0.1:2379${LAB_AVOID_LEADER:+
+    avoidLeader: $LAB_AVOID_LEADER}
   lease:
     ttl: ${LAB_TTL}s
   announce:
@@ -426,6 +427,9 @@ vipd:
 EOF
 }
 
+# LAB_AVOID_LEADER=true|false, when set, writes vipd.etcd.avoidLeader so
+# (unset: the daemon's default). Tests that put etcd's raft leader on the
+# VIP's owner on purpose (t_13, t_14, t_17) set it to false.
 # lab_vipd_config ID [--v6 | --v6-only] [EXTRA_YAML]: write
 # $LAB_DIR/n<i>/vipd.yaml: VIP4 on eth0 (--v6: also VIP6; --v6-only: only
 # VIP6), node n<i>, etcd http://127.0.0.1:2379, lease TTL from lab_up

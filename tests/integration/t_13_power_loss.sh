@@ -26,6 +26,9 @@
 # The client reaches the owner at the end. About 30 s.
 set -euo pipefail
 . "$(dirname "$0")/scenario.sh"
+# The owner is made etcd's raft leader on purpose below: vipd must not
+# move the leadership away meanwhile (vipd.etcd.avoidLeader, t_46).
+export LAB_AVOID_LEADER=false
 
 # lab_power_off under errexit dies at random while the probe runs (a
 # per-connection socat child exits between `ip netns pids` and the kill in

@@ -33,6 +33,9 @@
 # followed by TTL + 2 s of watching. About 45 s.
 set -euo pipefail
 . "$(dirname "$0")/scenario.sh"
+# The owner is made etcd's raft leader on purpose below: vipd must not
+# move the leadership away meanwhile (vipd.etcd.avoidLeader, t_46).
+export LAB_AVOID_LEADER=false
 
 # --- local helpers -----------------------------------------------------------
 

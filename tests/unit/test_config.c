@@ -336,6 +336,7 @@ static void test_full(void **state)
 	    "    passwordFile: /etc/vipd/password\n"
 	    "    prefix: /vip/e\n"
 	    "    allowInsecure: true\n"
+	    "    avoidLeader: false\n"
 	    "    timeout: 1.5s\n"
 	    "  lease: {ttl: 1m}\n"
 	    "  announce: {count: 0, interval: 10ms, refresh: 60m}\n"
@@ -356,6 +357,7 @@ static void test_full(void **state)
 	assert_string_equal(c->etcd.password_file, "/etc/vipd/password");
 	assert_string_equal(c->etcd.prefix, "/vip/e/");
 	assert_true(c->etcd.allow_insecure);
+	assert_false(c->etcd.avoid_leader);
 	assert_int_equal(c->etcd.timeout_ms, 1500);
 	assert_int_equal(c->lease_ttl_ms, 60000);
 	assert_int_equal(c->announce_count, 0);
@@ -912,6 +914,7 @@ static void test_print(void **state)
 	    "    passwordFile: \"\"\n"
 	    "    prefix: /v/e/\n"
 	    "    timeout: 2s\n"
+	    "    avoidLeader: true\n"
 	    "  lease:\n"
 	    "    ttl: 5s\n"
 	    "  announce:\n"

@@ -1,0 +1,192 @@
+/*
+ * leadermove.c - move etcd's raft leadership away from the member of the
+ * node that owns a VIP: status -> member list -> MoveLeader.
+ */
+#include "leadermove.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "etcd.h"
+#include "etcd_codec.h"
+#include "log.h"
+#include "loop.h"
+#include "xmem.h"
+
+
+struct leadermove {
+	struct loop *loop;
+	struct etcd *etcd;
+	char *local;             /* the endpoint of this node's own member */
+	uint32_t interval_ms;
+	leadermove_owns_fn *owns;
+	void *arg;
+	struct loop_timer *timer;
+	struct etcd_req *req;
+	uint64_t self;           /* this node's member id, from the status */
+	uint64_t target;         /* the member asked to lead */
+	unsigned skip;           /* rotates the choice after a failed move */
+	uint64_t started;        /* when the move was asked (loop ms) */
+	uint64_t moves;
+	bool warned_other;       /* logged that another endpoint answered */
+};
+
+/*
+ * A member id: etcd's are unsigned 64-bit (often above INT64_MAX), sent by
+ * the gateway as decimal strings (or numbers). 0 when missing or not one.
+ */
+static uint64_t member_id(const json_t *obj, const char *key)
+{
+	const json_t *v = json_object_get(obj, key);
+	const char *s = json_string_value(v);
+	char *end;
+	uint64_t id;
+
+	if (json_is_integer(v))
+		return json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
+	if (s == NULL || s[0] < '0' || s[0] > '9')
+		return 0;
+	errno = 0;
+	id = strtoull(s, &end, 10);
+	return errno != 0 || *end != '\0' ? 0 : id;
+}
+
+static void next_round(struct leadermove *m)
+{
+	m->req = NULL;
+	loop_timer_arm(m->timer, m->interval_ms);
+}
+
+static void on_move(void *arg, const struct etcd_result *r)
+{
+	struct leadermove *m = arg;
+
+	if (r->err == 0) {
+		m->moves++;
+		log_info("etcd: moved raft leadership off this node's member member=%" PRIx64
+		    " to=%" PRIx64 " took_ms=%" PRIu64 " (it owns a VIP: avoidLeader)",
+		    m->self, m->target, loop_now_ms() - m->started);
+	} else {
+		m->skip++;
+		log_warnx("etcd: could not move raft leadership to=%" PRIx64 ": %s%s", m->target,
+		    r->message, r->code == 7 || r->code == 16 ?
+		    " (under etcd auth, MoveLeader needs a user with the root role)" : "");
+	}
+	next_round(m);
+}
+
+/* A voting member other than ours: the (skip)-th such, in list order. */
+static uint64_t pick_target(struct leadermove *m, const json_t *members)
+{
+	uint64_t ids[16];
+	size_t n = 0, i;
+	json_t *mb;
+
+	json_array_foreach(members, i, mb) {
+		uint64_t id = member_id(mb, "ID");
+		int learner = 0;
+
+		if (id == 0 || id == m->self)
+			continue;
+		etcd_get_bool(mb, "isLearner", &learner);
+		if (!learner && n < sizeof(ids) / sizeof(ids[0]))
+			ids[n++] = id;
+	}
+	return n == 0 ? 0 : ids[m->skip % n];
+}
+
+static void on_members(void *arg, const struct etcd_result *r)
+{
+	struct leadermove *m = arg;
+	char id[24];
+
+	if (r->err != 0) {
+		next_round(m);
+		return;
+	}
+	m->target = pick_target(m, json_object_get(r->body, "members"));
+	if (m->target == 0) {
+		log_debug("etcd: raft leader is this node's member, and no other voting member to move it to");
+		next_round(m);
+		return;
+	}
+	m->started = loop_now_ms();
+	log_info("etcd: this node owns a VIP and its etcd member leads; moving raft leadership "
+	    "member=%" PRIx64 " to=%" PRIx64, m->self, m->target);
+	snprintf(id, sizeof(id), "%" PRIu64, m->target);
+	m->req = etcd_call(m->etcd, "/v3/maintenance/transfer-leadership",
+	    json_pack("{s:s}", "targetID", id), 0, on_move, m);
+}
+
+static void on_status(void *arg, const struct etcd_result *r)
+{
+	struct leadermove *m = arg;
+	uint64_t leader;
+
+	if (r->err != 0) {
+		next_round(m);
+		return;
+	}
+	if (strcmp(r->endpoint, m->local) != 0) {
+		/* Fail-over took us elsewhere: who "we" are is not known. */
+		if (!m->warned_other)
+			log_info("etcd: avoidLeader: status answered by %s, not this node's own member "
+			    "%s (the first endpoint); skipped until it answers", r->endpoint, m->local);
+		m->warned_other = true;
+		next_round(m);
+		return;
+	}
+	m->warned_other = false;
+	m->self = member_id(json_object_get(r->body, "header"), "member_id");
+	leader = member_id(r->body, "leader");
+	if (m->self == 0 || leader != m->self) {
+		next_round(m);
+		return;
+	}
+	m->req = etcd_call(m->etcd, "/v3/cluster/member/list", json_object(), 0, on_members, m);
+}
+
+static void on_timer(void *arg)
+{
+	struct leadermove *m = arg;
+
+	if (!m->owns(m->arg)) {
+		loop_timer_arm(m->timer, m->interval_ms);
+		return;
+	}
+	m->req = etcd_call(m->etcd, "/v3/maintenance/status", json_object(), 0, on_status, m);
+}
+
+struct leadermove *leadermove_new(struct loop *loop, struct etcd *etcd,
+    const char *local_endpoint, uint32_t interval_ms, leadermove_owns_fn *owns, void *arg)
+{
+	struct leadermove *m = xcalloc(1, sizeof(*m));
+
+	m->loop = loop;
+	m->etcd = etcd;
+	m->local = xstrdup(local_endpoint);
+	m->interval_ms = interval_ms;
+	m->owns = owns;
+	m->arg = arg;
+	m->timer = loop_timer_new(loop, on_timer, m);
+	loop_timer_arm(m->timer, interval_ms);
+	return m;
+}
+
+void leadermove_free(struct leadermove *m)
+{
+	if (m == NULL)
+		return;
+	etcd_cancel(m->req);
+	loop_timer_free(m->timer);
+	free(m->local);
+	free(m);
+}
+
+uint64_t leadermove_moves(const struct leadermove *m)
+{
+	return m->moves;
+}

@@ -1,0 +1,52 @@
+/*
+ * leadermove.h - keep etcd's raft leader off the node that owns a VIP
+ * (vipd.etcd.avoidLeader).
+ *
+ * When the owner of a VIP dies together with etcd's raft leader, etcd
+ * first elects a new leader, and the new leader re-arms every lease with a
+ * fresh TTL (etcd's lessor "promote"): the VIP moves only after etcd's
+ * election + the whole TTL + the fence. With the leader elsewhere, the
+ * same power loss costs only the TTL. So a node that owns a VIP and whose
+ * own member leads asks etcd to hand leadership to another voting member:
+ * the maintenance MoveLeader call (`etcdctl move-leader`), which etcd
+ * carries out without an election (measured on etcd 3.4: 0.12 s, writes
+ * pause meanwhile).
+ *
+ * This node's own member is the one that answers on the first configured
+ * endpoint (the docs say to list the local member first); when a request
+ * is answered by another endpoint (fail-over), that round is skipped.
+ * MoveLeader must be sent to the leader; etcd answers "not leader"
+ * (FAILED_PRECONDITION) otherwise, which ends the round.
+ *
+ * Only logs; calls nobody back but the owns() question, from its own timer.
+ */
+#ifndef VIPD_LEADERMOVE_H
+#define VIPD_LEADERMOVE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct loop;
+struct etcd;
+struct leadermove;
+
+/* Does this node own a VIP now? Asked from the module's timer only. */
+typedef bool leadermove_owns_fn(void *arg);
+
+/*
+ * Check every interval_ms (the lease TTL: a leader found on the owner's
+ * member is moved within one TTL) whether this node owns a VIP (owns) and,
+ * if so, whether the member on local_endpoint (copied) leads; if it does,
+ * move leadership to another voting member, the next one in member-list
+ * order after each failure. Requests go through etcd (borrowed; must
+ * outlive the handle). Sends nothing while this node owns no VIP.
+ */
+struct leadermove *leadermove_new(struct loop *loop, struct etcd *etcd,
+    const char *local_endpoint, uint32_t interval_ms, leadermove_owns_fn *owns, void *arg);
+/* NULL-safe; cancels what is in flight. */
+void leadermove_free(struct leadermove *m);
+
+/* Leadership transfers done (for tests and, later, metrics). */
+uint64_t leadermove_moves(const struct leadermove *m);
+
+#endif

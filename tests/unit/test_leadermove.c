@@ -1,0 +1,188 @@
+/*
+ * test_leadermove.c - leadermove.c on the fake loop and etcd: nothing is
+ * asked while this node owns no VIP; an owner whose member leads moves the
+ * leadership to another voting member (never a learner, never itself);
+ * a status answered by another endpoint or naming another leader ends the
+ * round; a failed move picks the next member next round, and a permission
+ * error says what etcd auth needs.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "etcd.h"
+#include "fake_etcd.h"
+#include "fake_loop.h"
+#include "leadermove.h"
+#include "loop.h"
+#include "testkit.h"
+
+#define EVERY 5000u
+#define FAKE_ENDPOINT "http://fake-etcd:2379" /* fake_etcd.c: etcd_new(NULL) answers as it */
+#define SELF  "12866751592823508888" /* above INT64_MAX, as etcd's ids often are */
+#define OTHER "222"
+#define THIRD "333"
+
+struct t {
+	struct loop *loop;
+	struct etcd *etcd;
+	struct leadermove *m;
+	bool owns;
+};
+
+static bool owns(void *arg)
+{
+	return ((struct t *)arg)->owns;
+}
+
+static int setup_with(void **state, const char *local)
+{
+	struct t *t = calloc(1, sizeof(*t));
+
+	testkit_open("test_leadermove", &t->loop, &t->etcd);
+	t->m = leadermove_new(t->loop, t->etcd, local, EVERY, owns, t);
+	*state = t;
+	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_with(state, FAKE_ENDPOINT);
+}
+
+static int setup_elsewhere(void **state)
+{
+	return setup_with(state, "https://192.0.2.1:2379");
+}
+
+static int teardown(void **state)
+{
+	struct t *t = *state;
+
+	leadermove_free(t->m);
+	testkit_close(t->loop, t->etcd);
+	free(t);
+	return 0;
+}
+
+static void status(const char *leader)
+{
+	struct etcd_req *r = fake_etcd_pending("/v3/maintenance/status");
+
+	assert_non_null(r);
+	fake_etcd_reply(r, "{\"header\":{\"member_id\":\"" SELF "\",\"revision\":\"5\"},"
+	    "\"leader\":\"%s\"}", leader);
+}
+
+static void members(void)
+{
+	struct etcd_req *r = fake_etcd_pending("/v3/cluster/member/list");
+
+	assert_non_null(r);
+	fake_etcd_reply(r, "{\"header\":{},\"members\":["
+	    "{\"ID\":\"" SELF "\",\"name\":\"n1\"},"
+	    "{\"ID\":\"444\",\"name\":\"learner\",\"isLearner\":true},"
+	    "{\"ID\":\"" OTHER "\",\"name\":\"n2\"},"
+	    "{\"ID\":\"" THIRD "\",\"name\":\"n3\"}]}");
+}
+
+static void test_nothing_asked_without_a_vip(void **state)
+{
+	struct t *t = *state;
+
+	fake_loop_advance(10 * EVERY);
+	assert_int_equal(fake_etcd_count(), 0);
+	(void)t;
+}
+
+static void test_owner_leading_moves_it(void **state)
+{
+	struct t *t = *state;
+	struct etcd_req *mv;
+
+	t->owns = true;
+	fake_loop_advance(EVERY);
+	status(SELF);
+	members();
+	mv = fake_etcd_pending("/v3/maintenance/transfer-leadership");
+	assert_non_null(mv);
+	/* the first voting member that is not this one (the learner skipped) */
+	assert_string_equal(json_string_value(fake_req_get(mv, "targetID")), OTHER);
+	fake_etcd_reply(mv, "{\"header\":{}}");
+	assert_int_equal(leadermove_moves(t->m), 1);
+	/* next round: the leader is elsewhere now, nothing more */
+	fake_loop_advance(EVERY);
+	status(OTHER);
+	assert_null(fake_etcd_pending(NULL));
+	assert_int_equal(leadermove_moves(t->m), 1);
+}
+
+static void test_failed_move_tries_the_next_member(void **state)
+{
+	struct t *t = *state;
+	struct etcd_req *mv;
+	char *log;
+
+	t->owns = true;
+	fake_loop_advance(EVERY);
+	status(SELF);
+	members();
+	mv = fake_etcd_pending("/v3/maintenance/transfer-leadership");
+	testkit_log_begin();
+	fake_etcd_fail(mv, -EIO, 7, "etcdserver: permission denied");
+	testkit_log_end(&log);
+	assert_non_null(strstr(log, "could not move raft leadership to=de: etcdserver: permission denied"));
+	assert_non_null(strstr(log, "MoveLeader needs a user with the root role"));
+	free(log);
+	assert_int_equal(leadermove_moves(t->m), 0);
+	fake_loop_advance(EVERY);
+	status(SELF);
+	members();
+	mv = fake_etcd_pending("/v3/maintenance/transfer-leadership");
+	assert_string_equal(json_string_value(fake_req_get(mv, "targetID")), THIRD);
+}
+
+static void test_other_endpoint_skips(void **state)
+{
+	struct t *t = *state;
+
+	t->owns = true;
+	fake_loop_advance(EVERY);
+	status(SELF); /* answered by FAKE_ENDPOINT, not ours */
+	assert_null(fake_etcd_pending(NULL));
+	fake_loop_advance(EVERY);
+	assert_non_null(fake_etcd_pending("/v3/maintenance/status"));
+}
+
+static void test_lost_vip_stops_asking(void **state)
+{
+	struct t *t = *state;
+	size_t n;
+
+	t->owns = true;
+	fake_loop_advance(EVERY);
+	status(OTHER);
+	t->owns = false;
+	n = fake_etcd_count();
+	fake_loop_advance(5 * EVERY);
+	assert_int_equal(fake_etcd_count(), n);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_nothing_asked_without_a_vip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_owner_leading_moves_it, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_move_tries_the_next_member, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_other_endpoint_skips, setup_elsewhere, teardown),
+		cmocka_unit_test_setup_teardown(test_lost_vip_stops_asking, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
