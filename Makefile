@@ -10,7 +10,7 @@ SYSCONFDIR ?= /etc
 DESTDIR ?=
 
 CC      ?= cc
-PKGS    := yaml-0.1 jansson libcurl libmnl libmicrohttpd libcap
+PKGS    := yaml-0.1 jansson libcurl libmnl libmicrohttpd libcap libsystemd
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
@@ -72,7 +72,7 @@ $(B)/tests/%.o: tests/unit/%.c
 	$(CC) $(CPPFLAGS) $(XCFLAGS) $(CFLAGS) -Isrc -MMD -MP -c -o $@ $<
 
 FAKES := $(patsubst tests/unit/%.c,$(B)/tests/%.o,$(wildcard tests/unit/fake_*.c)) $(B)/tests/testkit.o
-$(B)/tests/test_session $(B)/tests/test_elect $(B)/tests/test_elect_cleanup $(B)/tests/test_vip $(B)/tests/test_daemon: $(FAKES)
+$(B)/tests/test_session $(B)/tests/test_elect $(B)/tests/test_elect_cleanup $(B)/tests/test_vip $(B)/tests/test_daemon $(B)/tests/test_notify: $(FAKES)
 # test_etcd checks every free() of vipd's own code for secrets left behind.
 $(B)/tests/test_etcd: TEST_LDFLAGS := -Wl,--wrap=free
 
