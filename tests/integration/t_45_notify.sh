@@ -50,7 +50,9 @@ sleep 2.2
 n_wd=$(grep -c ' WATCHDOG=1$' "$nlog") || true
 gap=$(awk '$2 == "WATCHDOG=1" { if (p) { g = ($1 - p) / 1000; if (g > m) m = g } p = $1 } END { printf "%d\n", m }' "$nlog")
 lab_log "WATCHDOG=1 pings: $n_wd in the first ~2.2 s; longest gap $gap ms"
-lab_assert "at least 3 WATCHDOG=1 in 2.2 s (every 500 ms; got $n_wd)" test "$n_wd" -ge 3
+# 2.2 s at one per 500 ms is 4; at least 2 even with a ping a whole slack
+# (1 s) late, since each ping re-arms from its own firing
+lab_assert "at least 2 WATCHDOG=1 in 2.2 s (every 500 ms; got $n_wd)" test "$n_wd" -ge 2
 bd_timing "longest gap between WATCHDOG=1" "$gap" $((500 + BD_SLACK_MS)) "half of WATCHDOG_USEC 1000 ms + slack $BD_SLACK_MS"
 
 # etcd comes up: the node owns the VIP, the status says the lease is held.
