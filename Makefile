@@ -7,10 +7,11 @@ BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
 DOCDIR  ?= $(PREFIX)/share/doc/vipd
 SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR ?=
 
 CC      ?= cc
-PKGS    := yaml-0.1 jansson libcurl libmnl libmicrohttpd libcap libcrypto
+PKGS    := yaml-0.1 jansson libcurl libmnl libmicrohttpd libcap libcrypto libsystemd
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
@@ -39,7 +40,7 @@ UNITBIN := $(UNITSRC:tests/unit/%.c=$(B)/tests/%)
 TOOLSRC := $(wildcard tests/tools/*.c)
 TOOLBIN := $(TOOLSRC:tests/tools/%.c=$(B)/tools/%)
 
-.PHONY: all check unit integration demo install uninstall clean deps asan
+.PHONY: all check unit integration demo install uninstall clean deps asan deb
 
 all: $(B)/vipd $(B)/vipctl
 
@@ -72,7 +73,7 @@ $(B)/tests/%.o: tests/unit/%.c
 	$(CC) $(CPPFLAGS) $(XCFLAGS) $(CFLAGS) -Isrc -MMD -MP -c -o $@ $<
 
 FAKES := $(patsubst tests/unit/%.c,$(B)/tests/%.o,$(wildcard tests/unit/fake_*.c)) $(B)/tests/testkit.o
-$(B)/tests/test_session $(B)/tests/test_elect $(B)/tests/test_elect_cleanup $(B)/tests/test_leadermove $(B)/tests/test_vip $(B)/tests/test_daemon: $(FAKES)
+$(B)/tests/test_session $(B)/tests/test_elect $(B)/tests/test_elect_cleanup $(B)/tests/test_leadermove $(B)/tests/test_vip $(B)/tests/test_daemon $(B)/tests/test_notify: $(FAKES)
 # test_etcd checks every free() of vipd's own code for secrets left behind.
 $(B)/tests/test_etcd: TEST_LDFLAGS := -Wl,--wrap=free
 
@@ -107,6 +108,12 @@ asan:
 	$(MAKE) B=build-asan CFLAGS="-O1 -g $(SANITIZE)" LDFLAGS="$(SANITIZE)" \
 		build-asan/vipd build-asan/vipctl $(UNITBIN:$(B)/%=build-asan/%)
 
+# The man pages and the unit name the installed paths (@DOCDIR@, ...).
+MANPAGES := man/vipd.8 man/vipctl.8 man/vipd.yaml.5
+SUBST := sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@PREFIX@|$(PREFIX)|g' \
+	-e 's|@DOCDIR@|$(DOCDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	-e 's|@UNITDIR@|$(UNITDIR)|g'
+
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
 	install -m 0755 $(B)/vipd $(DESTDIR)$(SBINDIR)/vipd
@@ -115,17 +122,38 @@ install: all
 	install -m 0644 examples/vipd.yaml $(DESTDIR)$(SYSCONFDIR)/vipd/vipd.yaml.example
 	install -d $(DESTDIR)$(DOCDIR)
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
-	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	for m in $(MANPAGES); do \
+		s=$${m##*.}; $(SUBST) $$m >$(DESTDIR)$(MANDIR)/man$$s/$${m#man/} && \
+		chmod 0644 $(DESTDIR)$(MANDIR)/man$$s/$${m#man/} || exit 1; \
+	done
+	install -d $(DESTDIR)$(UNITDIR)
 	sed -e 's|/usr/local/sbin|$(SBINDIR)|g' -e 's|/etc/vipd|$(SYSCONFDIR)/vipd|g' \
 		-e 's|/usr/local/share/doc/vipd|$(DOCDIR)|g' \
-		contrib/vipd.service >$(DESTDIR)$(PREFIX)/lib/systemd/system/vipd.service
-	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/vipd.service
+		contrib/systemd/vipd.service >$(DESTDIR)$(UNITDIR)/vipd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/vipd.service
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/vipd $(DESTDIR)$(BINDIR)/vipctl
 	rm -f $(DESTDIR)$(SYSCONFDIR)/vipd/vipd.yaml.example
-	rm -f $(DESTDIR)$(PREFIX)/lib/systemd/system/vipd.service
+	-rmdir $(DESTDIR)$(SYSCONFDIR)/vipd 2>/dev/null
+	rm -f $(DESTDIR)$(UNITDIR)/vipd.service
+	rm -f $(DESTDIR)$(MANDIR)/man8/vipd.8 $(DESTDIR)$(MANDIR)/man8/vipctl.8 \
+		$(DESTDIR)$(MANDIR)/man5/vipd.yaml.5
 	rm -rf $(DESTDIR)$(DOCDIR)
+
+# The Debian package (debian/), built with debhelper from a copy of the
+# tree in build/deb/ (dpkg-buildpackage writes its results to the parent
+# of the source directory): the .deb ends up in build/. Needs dpkg-dev,
+# debhelper and the build dependencies (scripts/install-deps has them).
+# tests/package/run installs it, checks it and purges it.
+deb:
+	rm -rf $(B)/deb && mkdir -p $(B)/deb/src
+	tar -c --exclude=./$(B) --exclude=./build --exclude=./build-asan \
+		--exclude=./build-fuzz --exclude=./.git . | tar -x -C $(B)/deb/src
+	cd $(B)/deb/src && dpkg-buildpackage -us -uc -b
+	cp $(B)/deb/*.deb $(B)/deb/*.changes $(B)/deb/*.buildinfo $(B)/
+	@ls -1 $(B)/*.deb
 
 clean:
 	rm -rf $(B) build-asan

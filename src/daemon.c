@@ -21,6 +21,7 @@
 #include "log.h"
 #include "loop.h"
 #include "netlink.h"
+#include "notify.h"
 #include "privs.h"
 #include "session.h"
 #include "tlsfiles.h"
@@ -52,6 +53,7 @@ struct daemon {
 	struct loop_timer *tls_timer; /* re-reads TLS files until usable */
 	char tls_why[512];        /* the problem last logged, "" if none */
 	uint64_t tls_logged_at;   /* when it was logged (loop ms) */
+	struct notify *notify;    /* systemd readiness and watchdog */
 };
 
 /* ---- session events ---------------------------------------------------- */
@@ -85,6 +87,8 @@ static void on_granted(void *arg, int64_t lease)
 
 	if (d->stopping)
 		return;
+	notify_status(d->notify, "etcd lease %" PRIx64 " held; in the election for %zu VIP(s)",
+	    (uint64_t)lease, d->n_vips);
 	if (!d->cleaned && d->n_vips > 0) {
 		if (d->cleanup == NULL) {
 			char **names = xcalloc(d->n_vips, sizeof(*names));
@@ -119,7 +123,10 @@ static void on_expired(void *arg)
 
 static void on_lost(void *arg)
 {
-	set_lease_all(arg, 0);
+	struct daemon *d = arg;
+
+	notify_status(d->notify, "etcd lease lost; addresses dropped, asking for a new lease");
+	set_lease_all(d, 0);
 }
 
 static const struct session_ops session_ops = {
@@ -214,6 +221,7 @@ static void on_signal(int signo, void *arg)
 		return;
 	}
 	d->stopping = true;
+	notify_stopping(d->notify, "stopping: releasing addresses, then the lease");
 	log_info("stop: signal=%s; releasing addresses, then the lease", strsignal(signo));
 	/* Addresses first: once the lease is revoked another node may take
 	 * over at once, so ours must already be gone. */
@@ -328,10 +336,29 @@ static struct etcd *make_etcd(struct loop *loop, const struct cfg *c)
 	return e;
 }
 
+/* Every etcd endpoint, comma-separated, for the start-up line. The
+ * caller frees it. */
+static char *join_endpoints(const struct cfg *c)
+{
+	size_t len = 1;
+	char *s;
+
+	for (size_t i = 0; i < c->etcd.n_endpoints; i++)
+		len += strlen(c->etcd.endpoints[i]) + 1;
+	s = xcalloc(1, len);
+	for (size_t i = 0; i < c->etcd.n_endpoints; i++) {
+		if (i > 0)
+			strcat(s, ",");
+		strcat(s, c->etcd.endpoints[i]);
+	}
+	return s;
+}
+
 int daemon_run(const struct cfg *cfg)
 {
 	struct daemon d = { .cfg = cfg };
 	struct vip_env env;
+	char *endpoints;
 	int rc = 0;
 
 	if (cfg->node != NULL)
@@ -348,6 +375,7 @@ int daemon_run(const struct cfg *cfg)
 	    loop_signal(d.loop, SIGHUP, on_signal, &d) < 0)
 		fatal("signalfd");
 	d.stop_timer = loop_timer_new(d.loop, on_stop_deadline, &d);
+	d.notify = notify_new(d.loop);
 	drop_privileges();
 	d.nl = nl_open(d.loop, &nl_ops, &d);
 	if (d.nl == NULL)
@@ -356,9 +384,11 @@ int daemon_run(const struct cfg *cfg)
 	d.session = session_new(d.loop, d.etcd, cfg->lease_ttl_ms, cfg->etcd.timeout_ms,
 	    &session_ops, &d);
 
+	endpoints = join_endpoints(cfg);
 	log_info("starting version=%s node=%s vips=%zu etcd=%s ttl_ms=%u fence_margin_ms=%u",
-	    VIPD_VERSION, d.node, cfg->n_vips, cfg->etcd.endpoints[0], cfg->lease_ttl_ms,
+	    VIPD_VERSION, d.node, cfg->n_vips, endpoints, cfg->lease_ttl_ms,
 	    session_margin_ms(cfg->lease_ttl_ms));
+	free(endpoints);
 	if (cfg->n_vips == 0)
 		log_warnx("no VIP configured: nothing to do but wait");
 	env = (struct vip_env){
@@ -372,6 +402,10 @@ int daemon_run(const struct cfg *cfg)
 	if (cfg->etcd.avoid_leader && cfg->n_vips > 0)
 		d.leadermove = leadermove_new(d.loop, d.etcd, cfg->etcd.endpoints[0],
 		    cfg->lease_ttl_ms, owns_a_vip, &d);
+	/* Ready from the loop's first turn: config loaded, netlink open; not
+	 * waiting for etcd (notify.h says why). */
+	notify_start(d.notify, cfg->n_vips > 0 ? "running; waiting for an etcd lease" :
+	    "running; no VIP configured");
 	d.tls_timer = loop_timer_new(d.loop, on_tls_recheck, &d);
 	on_tls_recheck(&d);
 	if (loop_run(d.loop) < 0) {
@@ -391,6 +425,7 @@ int daemon_run(const struct cfg *cfg)
 	nl_close(d.nl);
 	loop_timer_free(d.stop_timer);
 	loop_timer_free(d.tls_timer);
+	notify_free(d.notify);
 	loop_free(d.loop);
 	log_info("stopped");
 	return rc;

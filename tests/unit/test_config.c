@@ -276,7 +276,9 @@ static void test_example_vipd(void **state)
 	(void)state;
 	assert_non_null(c);
 	assert_true(c->n_vips >= 1);
-	assert_int_equal(c->etcd.n_endpoints, 3);
+	/* the local member first, then the three members */
+	assert_int_equal(c->etcd.n_endpoints, 4);
+	assert_string_equal(c->etcd.endpoints[0], "https://127.0.0.1:2379");
 	assert_non_null(c->etcd.cert_file);
 	assert_non_null(c->etcd.key_file);
 	round_trip(c);
