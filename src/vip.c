@@ -290,6 +290,8 @@ static void probe_start(struct vip *v, bool takeover)
 	}
 	v->probe_err = 0;
 	v->probing_takeover = takeover;
+	log_debug("vip: probing vip=%s link=%s%s", v->cv->ip, v->ifname,
+	    takeover ? " (takeover)" : "");
 }
 
 static void on_probe_timer(void *arg)
@@ -318,6 +320,8 @@ static void on_probe(void *arg, const struct conflict_result *r)
 	char mac[18];
 
 	v->probing_takeover = false;
+	log_debug("vip: probe done vip=%s peers=%u foreign=%u%s", v->cv->ip, r->n_peer,
+	    r->n_foreign, takeover ? " (takeover)" : "");
 	if (r->err < 0) {
 		log_warnx("vip: probe failed vip=%s link=%s: %s", v->cv->ip, v->ifname,
 		    strerror(-r->err));

@@ -41,7 +41,8 @@ for ((r = 1; r <= reps; r++)); do
 	lab_wait_until 5 has_key "$o" || lab_fail "run $r: $o did not campaign again"
 	o=$new
 done
-waits=$(grep -h 'waiting for the old owner to let go' "$LAB_DIR"/n*/vipd.log | wc -l)
+waits=$(cat "$LAB_DIR"/n*/vipd.log | grep -c "waiting for the old owner to let go" || true)
 lab_log "gaps (old delete -> new add, ms): ${gaps[*]}; takeovers that waited for the old owner: $waits of $reps"
 lab_assert_no_overlap "$VIP4"
 scenario_end
+if [ -n "${T42_DEBUG:-}" ]; then mkdir -p "$T42_DEBUG"; for i in 1 2 3; do cp "$LAB_DIR/n$i/vipd.log" "$T42_DEBUG/n$i.log"; done; fi
