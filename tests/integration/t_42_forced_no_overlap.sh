@@ -45,4 +45,5 @@ waits=$(cat "$LAB_DIR"/n*/vipd.log | grep -c "waiting for the old owner to let g
 lab_log "gaps (old delete -> new add, ms): ${gaps[*]}; takeovers that waited for the old owner: $waits of $reps"
 lab_assert_no_overlap "$VIP4"
 scenario_end
+# T42_DEBUG=DIR keeps the three vipd logs there (to read the probes).
 if [ -n "${T42_DEBUG:-}" ]; then mkdir -p "$T42_DEBUG"; for i in 1 2 3; do cp "$LAB_DIR/n$i/vipd.log" "$T42_DEBUG/n$i.log"; done; fi
