@@ -146,10 +146,11 @@ lab_foreign_up() {
 # lab_foreign_addr NAME add|del ADDR: give the foreign host ADDR, or take it
 # away (it then stops answering for it).
 lab_foreign_addr() {
-	local ns=$LAB_PREFIX-$1 op=$2 addr=$3
+	local ns=$LAB_PREFIX-$1 op=$2 addr=$3 flags=()
 	_lab_addr_ok "$addr" || lab_fail "lab_foreign_addr: address outside the lab ranges"
+	[ "$op" = add ] && flags=(nodad)
 	case $addr in
-	*:*) ip -n "$ns" addr "$op" "$addr/64" dev eth0 $([ "$op" = add ] && echo nodad) ;;
+	*:*) ip -n "$ns" addr "$op" "$addr/64" dev eth0 "${flags[@]}" ;;
 	*) ip -n "$ns" addr "$op" "$addr/24" dev eth0 ;;
 	esac || lab_fail "lab_foreign_addr: ip addr $op $addr in $ns failed"
 }
