@@ -51,22 +51,26 @@ typedef void conflict_cb(void *arg, const struct conflict_result *r);
 /* peers: borrowed, must outlive the handle. */
 struct conflict *conflict_new(struct loop *loop, struct peers *peers, conflict_cb *cb,
     void *arg);
-/* NULL-safe; cancels a probe in flight (no callback). */
+/* NULL-safe; cancels a probe in flight (no callback), closes the socket. */
 void conflict_free(struct conflict *c);
 
 /*
  * Start a probe for addr (AF_INET: 4 bytes, AF_INET6: 16, network order)
  * on ifindex from mac (the link's own MAC: answers from it are ignored, as
- * are frames this host sent). Opens an AF_PACKET socket (CAP_NET_RAW)
- * bound to ifindex for ETH_P_ARP or ETH_P_IPV6 (the latter with a socket
- * filter passing only ICMPv6 type 136), receive buffer 16 KiB; it is
- * closed when the window ends. Returns 0 (the result comes through cb),
- * -EBUSY while a probe runs, -EINVAL / -EAFNOSUPPORT on bad arguments, or
- * the socket's -errno (nothing was started, no callback).
+ * are frames this host sent). Uses an AF_PACKET socket (CAP_NET_RAW)
+ * bound to ifindex for ETH_P_ARP or ETH_P_IPV6, receive buffer 16 KiB,
+ * opened at the first probe and kept: between probes a socket filter
+ * drops every frame (nothing queues); during the window it passes ARP, or
+ * only ICMPv6 type 136 for IPv6. It is closed by conflict_free or when a
+ * probe names another link (closing waits for an RCU grace period, 5-10
+ * ms measured, so it is not done per probe). Returns 0 (the result comes
+ * through cb), -EBUSY while a probe runs, -EINVAL / -EAFNOSUPPORT on bad
+ * arguments, or the socket's -errno (nothing was started, no callback).
  */
 int conflict_probe(struct conflict *c, int ifindex, const unsigned char mac[6], int family,
     const void *addr);
-/* Abandon a probe in flight (no callback); NULL-safe, idle is fine. */
+/* Abandon a probe in flight (no callback; the socket stays, filtered);
+ * NULL-safe, idle is fine. */
 void conflict_cancel(struct conflict *c);
 bool conflict_busy(const struct conflict *c);
 
