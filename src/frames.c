@@ -20,6 +20,9 @@
 #define ND_NA_LEN     24
 #define ND_OPT_TLLA   2
 #define ND_NA_OVERRIDE 0x20 /* first flags byte: R=0x80 S=0x40 O=0x20 */
+#define ND_NS_TYPE    135
+#define ND_NS_LEN     24
+#define ARP_LEN       28
 
 static const unsigned char bcast_mac[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 static const unsigned char allnodes_mac[6] = { 0x33, 0x33, 0x00, 0x00, 0x00, 0x01 };
@@ -135,4 +138,113 @@ size_t frames_unsol_na(unsigned char *buf, size_t size,
 
 	put16(icmp + 2, frames_icmp6_csum(ip6, allnodes_ip6, icmp, icmp_len));
 	return FRAMES_NA_LEN;
+}
+
+/* ---- probes ---------------------------------------------------------------- */
+
+size_t frames_arp_probe(unsigned char *buf, size_t size,
+                        const unsigned char mac[6], const void *ip4)
+{
+	static const unsigned char zero[6];
+	unsigned char *p = buf;
+
+	if (size < FRAMES_ARP_PROBE_LEN)
+		return 0;
+	memset(buf, 0, FRAMES_ARP_PROBE_LEN);
+	p = put_eth(p, bcast_mac, mac, ETHERTYPE_ARP);
+	p = put16(p, ARPHRD_ETH);
+	p = put16(p, ETHERTYPE_IP);
+	*p++ = 6;
+	*p++ = 4;
+	p = put16(p, FRAMES_ARP_REQUEST);
+	p = put(p, mac, 6);
+	p = put(p, zero, 4); /* sender IP 0.0.0.0: a probe */
+	p = put(p, zero, 6);
+	put(p, ip4, 4);
+	return FRAMES_ARP_PROBE_LEN;
+}
+
+size_t frames_ns_probe(unsigned char *buf, size_t size,
+                       const unsigned char mac[6], const void *ip6)
+{
+	static const unsigned char unspec[16];
+	const unsigned char *t = ip6;
+	unsigned char dst[16] = { 0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff };
+	unsigned char dmac[6] = { 0x33, 0x33, 0xff };
+	unsigned char *p = buf, *icmp;
+
+	if (size < FRAMES_NS_PROBE_LEN)
+		return 0;
+	memcpy(dst + 13, t + 13, 3);
+	memcpy(dmac + 2, dst + 12, 4);
+	memset(buf, 0, FRAMES_NS_PROBE_LEN);
+	p = put_eth(p, dmac, mac, ETHERTYPE_IP6);
+	*p = 0x60;
+	p += 4;
+	p = put16(p, ND_NS_LEN);
+	*p++ = IPPROTO_ICMP6;
+	*p++ = 255;
+	p = put(p, unspec, 16);
+	p = put(p, dst, 16);
+	icmp = p;
+	*p++ = ND_NS_TYPE;
+	*p++ = 0;
+	p += 2 + 4; /* checksum, reserved */
+	put(p, ip6, 16);
+	put16(icmp + 2, frames_icmp6_csum(unspec, dst, icmp, ND_NS_LEN));
+	return FRAMES_NS_PROBE_LEN;
+}
+
+static unsigned get16(const unsigned char *p)
+{
+	return (unsigned)p[0] << 8 | p[1];
+}
+
+int frames_arp_answers(const unsigned char *f, size_t len, const void *ip4,
+                       unsigned char mac_out[6])
+{
+	const unsigned char *a = f + ETH_HDR_LEN;
+	unsigned op;
+
+	if (len < ETH_HDR_LEN + ARP_LEN || get16(f + 12) != ETHERTYPE_ARP)
+		return 0;
+	op = get16(a + 6);
+	if (get16(a) != ARPHRD_ETH || get16(a + 2) != ETHERTYPE_IP || a[4] != 6 || a[5] != 4 ||
+	    (op != FRAMES_ARP_REQUEST && op != FRAMES_ARP_REPLY))
+		return 0;
+	if (memcmp(a + 14, ip4, 4) != 0)
+		return 0;
+	memcpy(mac_out, a + 8, 6);
+	return 1;
+}
+
+int frames_na_answers(const unsigned char *f, size_t len, const void *ip6,
+                      unsigned char mac_out[6])
+{
+	const unsigned char *ip = f + ETH_HDR_LEN, *icmp = ip + IP6_HDR_LEN, *o;
+	size_t plen, left;
+
+	if (len < ETH_HDR_LEN + IP6_HDR_LEN + ND_NA_LEN || get16(f + 12) != ETHERTYPE_IP6)
+		return 0;
+	plen = get16(ip + 4);
+	if ((ip[0] >> 4) != 6 || ip[6] != IPPROTO_ICMP6 || ip[7] != 255 || plen < ND_NA_LEN ||
+	    plen > len - ETH_HDR_LEN - IP6_HDR_LEN)
+		return 0;
+	if (icmp[0] != ND_NA_TYPE || icmp[1] != 0 || memcmp(icmp + 8, ip6, 16) != 0)
+		return 0;
+	if (frames_icmp6_csum(ip + 8, ip + 24, icmp, plen) != 0)
+		return 0;
+	memcpy(mac_out, f + 6, 6);
+	/* Options: type, length in units of 8 bytes; a zero length is invalid. */
+	for (o = icmp + ND_NA_LEN, left = plen - ND_NA_LEN; left >= 8; ) {
+		size_t olen = (size_t)o[1] * 8;
+
+		if (olen == 0 || olen > left)
+			return 0;
+		if (o[0] == ND_OPT_TLLA && olen == 8)
+			memcpy(mac_out, o + 2, 6);
+		o += olen;
+		left -= olen;
+	}
+	return 1;
 }

@@ -9,8 +9,26 @@ struct vip_want policy_decide(const struct vip_facts *f)
 
 	w.campaign = f->have_lease && f->link_up && f->healthy && !f->paused &&
 	    !f->stray_copy;
-	w.hold = w.campaign && f->leader && f->fence_ok;
+	w.hold = w.campaign && f->leader && f->fence_ok && f->probed && !f->conflict;
 	return w;
+}
+
+bool policy_probe_wanted(const struct vip_facts *f)
+{
+	struct vip_want w = policy_decide(f);
+
+	return w.campaign && f->leader && f->fence_ok && !f->probed && !f->conflict;
+}
+
+bool policy_conflict_step(bool conflict, unsigned *clear, bool foreign)
+{
+	if (foreign) {
+		*clear = 0;
+		return true;
+	}
+	if (*clear < POLICY_CONFLICT_CLEAR)
+		(*clear)++;
+	return conflict && *clear < POLICY_CONFLICT_CLEAR;
 }
 
 const char *policy_why_not(const struct vip_facts *f)
@@ -29,6 +47,10 @@ const char *policy_why_not(const struct vip_facts *f)
 		return "fence passed";
 	if (!f->leader)
 		return "not elected";
+	if (f->conflict)
+		return "a host that is no vipd peer answers for the address";
+	if (!f->probed)
+		return "probing the wire";
 	return "";
 }
 

@@ -20,6 +20,12 @@ struct vip_facts {
 	                   * delete is on one of its links: no campaign while
 	                   * it stays (the node would answer for the VIP
 	                   * without holding it) */
+	bool probed;      /* since this node was elected, a probe on the wire
+	                   * heard nobody else answer for the address (or
+	                   * could not be sent: conflict.h, vip.c) */
+	bool conflict;    /* a host that is no vipd peer answered a probe,
+	                   * and fewer than POLICY_CONFLICT_CLEAR probes in a
+	                   * row since heard no such host */
 };
 
 /* What it should do about it. */
@@ -31,10 +37,32 @@ struct vip_want {
 /*
  * The rule: campaign when the link is up, healthy, not paused, no stray
  * copy of the address is left and there is a lease; hold the address only
- * when also elected and before the fence:
- *     hold = campaign && leader && fence_ok
+ * when also elected, before the fence, after a probe heard the wire
+ * silent, and while no foreign host answers for it:
+ *     hold = campaign && leader && fence_ok && probed && !conflict
+ * A conflict does not stop the campaign: every node sees the same
+ * segment, so standing aside would only hand the same wait to the next
+ * node; the leader keeps its place and takes the VIP as soon as the
+ * conflict has cleared.
  */
 struct vip_want policy_decide(const struct vip_facts *f);
+
+/* Should a takeover probe go out now? True when everything but the
+ * probe allows holding: campaign && leader && fence_ok && !probed &&
+ * !conflict. */
+bool policy_probe_wanted(const struct vip_facts *f);
+
+/* Probes in a row that must hear no foreign host before a conflict ends
+ * (with vip.c's probe every 1 s while a conflict lasts: about 3 s of
+ * silence). One answer is enough to start a conflict: a host that
+ * answers for the address is there now, a host that stopped answering
+ * may only be slow. */
+#define POLICY_CONFLICT_CLEAR 3u
+
+/* Fold one probe into the conflict state: foreign = a foreign host
+ * answered. *clear counts the probes in a row without one. Returns
+ * whether the conflict lasts. */
+bool policy_conflict_step(bool conflict, unsigned *clear, bool foreign);
 
 /* A short reason for not holding (for logs); "" when f allows holding. */
 const char *policy_why_not(const struct vip_facts *f);

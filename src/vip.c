@@ -17,15 +17,23 @@
 #include "announce.h"
 #include "backoff.h"
 #include "config.h"
+#include "conflict.h"
 #include "elect.h"
 #include "log.h"
 #include "loop.h"
 #include "netlink.h"
+#include "peers.h"
 #include "policy.h"
 #include "session.h"
 #include "xmem.h"
 
 #define VIP_RETRY_MS 200
+/* While not the owner, the wire is probed for the address this often:
+ * every 5 s (one broadcast per VIP and non-owner; the takeover probes
+ * anyway), every second while a conflict lasts, so that it clears soon
+ * after the foreign host lets go. */
+#define VIP_PROBE_QUIET_MS    5000u
+#define VIP_PROBE_CONFLICT_MS 1000u
 
 struct vip {
 	struct vip_env env;
@@ -48,6 +56,17 @@ struct vip {
 	struct loop_timer *announce_timer;
 	struct loop_timer *retry_timer;
 	bool warned_waiting;
+	/* probing the wire (conflict.h, docs/design.md "Probing the wire") */
+	struct peers *peers;
+	struct conflict *conflict;
+	struct loop_timer *probe_timer; /* the next probe while not the owner */
+	bool probing_takeover;    /* the probe in flight decides a takeover */
+	bool probed;              /* elected, and a probe since heard silence */
+	bool in_conflict;         /* policy fact "conflict" */
+	unsigned clear_probes;    /* probes in a row without a foreign answer */
+	unsigned char conflict_mac[6]; /* the foreign MAC last logged */
+	uint64_t peer_wait_since; /* a peer answered a takeover probe: since */
+	int probe_err;            /* the last probe's -errno, logged once */
 };
 
 const char *vip_ip(const struct vip *v)
@@ -250,6 +269,119 @@ static void gather(const struct vip *v, uint64_t now, struct vip_facts *f)
 	f->paused = false;
 	f->leader = elect_is_leader(v->elect);
 	f->stray_copy = v->stray_ifindex > 0;
+	f->probed = v->probed;
+	f->conflict = v->in_conflict;
+}
+
+/* ---- probing the wire ------------------------------------------------------ */
+
+static uint32_t probe_period_ms(const struct vip *v)
+{
+	return v->in_conflict ? VIP_PROBE_CONFLICT_MS : VIP_PROBE_QUIET_MS;
+}
+
+static void probe_start(struct vip *v, bool takeover)
+{
+	int r;
+
+	if (v->ifindex <= 0 || !v->link_up)
+		return;
+	conflict_cancel(v->conflict);
+	r = conflict_probe(v->conflict, v->ifindex, v->mac, v->cv->family, v->cv->addr);
+	if (r < 0) {
+		/* The probe could not be sent (e.g. no CAP_NET_RAW, or the
+		 * link went away): the takeover goes ahead as it did before
+		 * probes existed - etcd and the fence still decide - and the
+		 * failure is said once per errno. */
+		if (r != v->probe_err)
+			log_warnx("vip: cannot probe the wire vip=%s link=%s: %s; taking over "
+			    "without a probe", v->cv->ip, v->ifname, strerror(-r));
+		v->probe_err = r;
+		if (takeover)
+			v->probed = true;
+		loop_timer_arm(v->probe_timer, probe_period_ms(v));
+		return;
+	}
+	v->probe_err = 0;
+	v->probing_takeover = takeover;
+	log_debug("vip: probing vip=%s link=%s%s", v->cv->ip, v->ifname,
+	    takeover ? " (takeover)" : "");
+}
+
+static void on_probe_timer(void *arg)
+{
+	struct vip *v = arg;
+
+	if (!v->held && !conflict_busy(v->conflict))
+		probe_start(v, false);
+}
+
+/* How long a takeover waits for a peer that still answers: the old owner
+ * cannot hold the address past its own fence, which is at most one lease
+ * TTL after its last keepalive (sent before it answered us), and the
+ * kernel removes the address by then (policy_lifetime_s). One kernel lag
+ * is added for good measure. */
+static uint64_t peer_wait_bound_ms(const struct vip *v)
+{
+	return (uint64_t)v->env.cfg->lease_ttl_ms + VIP_KERNEL_LAG_MS;
+}
+
+static void on_probe(void *arg, const struct conflict_result *r)
+{
+	struct vip *v = arg;
+	uint64_t now = loop_now_ms();
+	bool takeover = v->probing_takeover, was = v->in_conflict;
+	char mac[18];
+
+	v->probing_takeover = false;
+	log_debug("vip: probe done vip=%s peers=%u foreign=%u%s", v->cv->ip, r->n_peer,
+	    r->n_foreign, takeover ? " (takeover)" : "");
+	if (r->err < 0) {
+		log_warnx("vip: probe failed vip=%s link=%s: %s", v->cv->ip, v->ifname,
+		    strerror(-r->err));
+		loop_timer_arm(v->probe_timer, VIP_RETRY_MS);
+		return;
+	}
+	v->in_conflict = policy_conflict_step(v->in_conflict, &v->clear_probes, r->n_foreign > 0);
+	if (r->n_foreign > 0 && (!was || memcmp(v->conflict_mac, r->foreign, 6) != 0)) {
+		peers_mac_str(r->foreign, mac);
+		log_errorx("vip: CONFLICT vip=%s link=%s mac=%s: a host that is no vipd peer answers "
+		    "for the address; not taking it while it answers (until %u probes in a row, "
+		    "1 s apart, hear nobody)", v->cv->ip, v->ifname, mac, POLICY_CONFLICT_CLEAR);
+		memcpy(v->conflict_mac, r->foreign, 6);
+	} else if (was && !v->in_conflict) {
+		peers_mac_str(v->conflict_mac, mac);
+		log_info("vip: conflict over vip=%s link=%s mac=%s: %u probes in a row heard nobody",
+		    v->cv->ip, v->ifname, mac, POLICY_CONFLICT_CLEAR);
+	}
+	if (takeover && elect_is_leader(v->elect) && !v->in_conflict) {
+		if (r->n_peer == 0) {
+			if (v->peer_wait_since != 0)
+				log_info("vip: the old owner let go vip=%s after %" PRIu64 " ms",
+				    v->cv->ip, now - v->peer_wait_since);
+			v->peer_wait_since = 0;
+			v->probed = true;
+		} else if (v->peer_wait_since == 0) {
+			peers_mac_str(r->peer, mac);
+			log_info("vip: waiting for the old owner to let go vip=%s link=%s mac=%s "
+			    "(at most %" PRIu64 " ms)", v->cv->ip, v->ifname, mac, peer_wait_bound_ms(v));
+			v->peer_wait_since = now;
+		} else if (now - v->peer_wait_since > peer_wait_bound_ms(v)) {
+			/* No vipd peer can hold it this long after losing the
+			 * election: whatever answers is not behaving as one. */
+			peers_mac_str(r->peer, mac);
+			log_errorx("vip: CONFLICT vip=%s link=%s mac=%s: a vipd peer still answers for "
+			    "the address %" PRIu64 " ms after losing it; treated as a foreign host",
+			    v->cv->ip, v->ifname, mac, now - v->peer_wait_since);
+			memcpy(v->conflict_mac, r->peer, 6);
+			v->in_conflict = true;
+			v->clear_probes = 0;
+			v->peer_wait_since = 0;
+		}
+	}
+	if (!v->held)
+		loop_timer_arm(v->probe_timer, probe_period_ms(v));
+	vip_update(v);
 }
 
 /* Nothing called from here calls back into this VIP (elect, netlink and
@@ -261,6 +393,13 @@ void vip_update(struct vip *v)
 	struct vip_facts f;
 	struct vip_want w;
 
+	static const unsigned char no_mac[6];
+
+	if (!elect_is_leader(v->elect) || v->ifindex <= 0 || !v->link_up) {
+		v->probed = false; /* a takeover probes again */
+		v->peer_wait_since = 0;
+	}
+	peers_publish(v->peers, v->lease, v->ifindex > 0 ? v->mac : no_mac);
 	gather(v, now, &f);
 	w = policy_decide(&f);
 	if (w.campaign && !elect_is_campaigning(v->elect))
@@ -294,10 +433,24 @@ void vip_update(struct vip *v)
 	/* Standing aside made leader false: read the facts again. */
 	gather(v, now, &f);
 	w = policy_decide(&f);
+	if (!w.hold && !v->held && policy_probe_wanted(&f) &&
+	    !(conflict_busy(v->conflict) && v->probing_takeover)) {
+		probe_start(v, true);
+		gather(v, now, &f); /* a probe that could not be sent: go on */
+		w = policy_decide(&f);
+	}
 	if (w.hold && !v->held)
 		acquire(v, now);
 	else if (!w.hold && v->held)
 		drop(v, policy_why_not(&f));
+	if (v->held) {
+		/* The owner does not probe for itself. */
+		loop_timer_disarm(v->probe_timer);
+		if (!v->probing_takeover)
+			conflict_cancel(v->conflict);
+	} else if (!loop_timer_armed(v->probe_timer) && !conflict_busy(v->conflict)) {
+		loop_timer_arm(v->probe_timer, probe_period_ms(v));
+	}
 }
 
 static void on_retry(void *arg)
@@ -370,6 +523,8 @@ int vip_release(struct vip *v, const char *why)
 	}
 	elect_reset(v->elect);
 	loop_timer_disarm(v->retry_timer);
+	loop_timer_disarm(v->probe_timer);
+	conflict_cancel(v->conflict);
 	return r;
 }
 
@@ -548,6 +703,11 @@ struct vip *vip_new(const struct vip_env *env, const struct cfg_vip *cv)
 	free(name);
 	v->announce_timer = loop_timer_new(env->loop, on_announce, v);
 	v->retry_timer = loop_timer_new(env->loop, on_retry, v);
+	name = xasprintf("%s%s", c->etcd.prefix, cv->ip);
+	v->peers = peers_new(env->loop, env->etcd, name);
+	free(name);
+	v->conflict = conflict_new(env->loop, v->peers, on_probe, v);
+	v->probe_timer = loop_timer_new(env->loop, on_probe_timer, v);
 	if (v->ifname[0] == '\0')
 		log_warnx("vip: waiting for its link vip=%s: links chosen by %s are not resolved "
 		    "by this version; this VIP is never held", cv->ip,
@@ -566,5 +726,8 @@ void vip_free(struct vip *v)
 	elect_free(v->elect);
 	loop_timer_free(v->announce_timer);
 	loop_timer_free(v->retry_timer);
+	conflict_free(v->conflict);
+	peers_free(v->peers);
+	loop_timer_free(v->probe_timer);
 	free(v);
 }

@@ -116,3 +116,41 @@ _lab_namespaces() {
 	ip netns list 2>/dev/null | awk -v p="$LAB_PREFIX-" 'index($1, p) == 1 { print $1 }'
 }
 
+
+# --- a foreign host -----------------------------------------------------------
+
+# lab_foreign_up NAME ADDR [MAC]: a host that is no vipd node - a DHCP
+# lease, a static address, another cluster - on the lab's segment: its own
+# namespace $LAB_PREFIX-NAME (removed with the lab), a veth (eth0, MAC
+# default 02:00:00:00:00:66) on br0, ADDR on it (an IPv4 address /24, an
+# IPv6 one /64 nodad; lab ranges only). Its kernel answers ARP probes and
+# Neighbour Solicitations for ADDR as any host would. NAME: 1-8 characters
+# [a-z0-9].
+lab_foreign_up() {
+	local name=$1 addr=$2 mac=${3:-02:00:00:00:00:66} ns
+	[[ $name =~ ^[a-z0-9]{1,8}$ ]] || lab_fail "lab_foreign_up: bad name $name"
+	_lab_addr_ok "$addr" || lab_fail "lab_foreign_up: address outside the lab ranges"
+	ns=$LAB_PREFIX-$name
+	ip netns add "$ns" || lab_fail "ip netns add $ns"
+	ip -n "$ns" link set lo up
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+		net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0 >/dev/null
+	ip -n "$LAB_PREFIX-br" link add "f$name" type veth peer name eth0 address "$mac" netns "$ns" ||
+		lab_fail "cannot create veth for $name"
+	ip -n "$LAB_PREFIX-br" link set "f$name" master br0 up
+	ip -n "$ns" link set eth0 up
+	lab_foreign_addr "$name" add "$addr"
+	lab_log "foreign host $name ($mac) up with $addr"
+}
+
+# lab_foreign_addr NAME add|del ADDR: give the foreign host ADDR, or take it
+# away (it then stops answering for it).
+lab_foreign_addr() {
+	local ns=$LAB_PREFIX-$1 op=$2 addr=$3 flags=()
+	_lab_addr_ok "$addr" || lab_fail "lab_foreign_addr: address outside the lab ranges"
+	[ "$op" = add ] && flags=(nodad)
+	case $addr in
+	*:*) ip -n "$ns" addr "$op" "$addr/64" dev eth0 "${flags[@]}" ;;
+	*) ip -n "$ns" addr "$op" "$addr/24" dev eth0 ;;
+	esac || lab_fail "lab_foreign_addr: ip addr $op $addr in $ns failed"
+}

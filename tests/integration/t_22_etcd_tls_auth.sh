@@ -50,7 +50,7 @@ lab_assert "vipd authenticated as user vipd" grep -q 'etcd: authenticated user=v
 lab_assert "the dead first endpoint was logged with its error" \
 	grep -q 'request failed .*endpoint=https://127.0.0.1:2399' "$log"
 lab_assert "the election key is in etcd with the node's name" \
-	test "$(ctl --user root:rootpw get --prefix --print-value-only /vipd/election/)" = n1
+	test "$(ctl --user root:rootpw get --prefix --print-value-only "/vipd/election/$VIP4/")" = n1
 
 # A wrong password: vipd must not hold the VIP, and must say why.
 lab_vipd_stop 1

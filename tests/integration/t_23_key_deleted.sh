@@ -7,16 +7,11 @@
 #   timing  the old owner's delete and the new owner's add each follow the
 #           etcd event within the slack (a watch event and a netlink
 #           request: no TTL involved), from the monitor files.
-#   overlap unlike every other scenario, this one cannot promise zero
-#           overlap: etcd tells the old and the new leader of the deletion
-#           at the same instant, so the new one may add the address a few
-#           ms before the old one has removed it (seen: up to 5 ms before
-#           the owner stepped down on the watch event itself; 0-1 ms since).
-#           It is the design's one admitted exception (docs/design.md);
-#           every path vipd itself controls (stop, crash, freeze,
-#           partition, quorum loss) removes the address before the lease
-#           can move. The overlap is printed and, as a race between two
-#           nodes' wake-ups, bounded by the slack.
+#   overlap zero, strictly: etcd tells the old and the new leader of the
+#           deletion at the same instant, but the new one probes the wire
+#           (ARP probe) before adding the address and waits while the old
+#           owner still answers (docs/design.md "Probing the wire"). Before
+#           the probe this race showed 0-5 ms of overlap.
 set -euo pipefail
 . "$(dirname "$0")/scenario.sh"
 
@@ -76,6 +71,4 @@ lab_assert "the new key of $new is on a new lease" test "$(owner_key "$new")" !=
 
 o=$(lab_wait_owner 10) || lab_fail "no single owner at the end"
 lab_assert "client reaches the owner ($o)" test "$(lab_client_reach)" = "$o"
-ov=$(lab_overlap_ms "$VIP4")
-lab_log "overlap from the two forced step-downs: $ov ms (etcd told both nodes at once)"
-bd_timing "overlap from the two forced step-downs (the admitted exception)" "$ov" "$BD_SLACK_MS" "slack $BD_SLACK_MS (a race of two wake-ups)"
+lab_assert_no_overlap "$VIP4"

@@ -237,6 +237,143 @@ static void test_na_short_buffer(void **state)
 	assert_int_equal(frames_unsol_na(f, sizeof(f) - 1, mac, ip), 0);
 }
 
+
+/* ---- probes and their answers ---------------------------------------------- */
+
+/* RFC 5227 2.1.1: sender IP zero, target MAC zero, target IP the VIP. */
+static void test_arp_probe_golden(void **state)
+{
+	static const unsigned char want[FRAMES_ARP_PROBE_LEN] = {
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x52, 0x54, 0x00, 0x12, 0x34, 0x56,
+		0x08, 0x06,
+		0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01,
+		0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 0, 0, 0, 0,
+		0, 0, 0, 0, 0, 0, 198, 18, 0, 100,
+	};
+	unsigned char f[FRAMES_ARP_PROBE_LEN], ip[4];
+
+	(void)state;
+	ip4("198.18.0.100", ip);
+	memset(f, 0xaa, sizeof(f));
+	assert_int_equal(frames_arp_probe(f, sizeof(f), mac, ip), FRAMES_ARP_PROBE_LEN);
+	assert_memory_equal(f, want, sizeof(want));
+	assert_int_equal(frames_arp_probe(f, sizeof(f) - 1, mac, ip), 0);
+}
+
+/* RFC 4862 5.4.2: from ::, to the solicited-node group ff02::1:ff00:100
+ * (33:33:ff:00:01:00), no option; checksum 0x7ba7 computed by a separate
+ * Python sum over the pseudo-header. */
+static void test_ns_probe_golden(void **state)
+{
+	static const unsigned char want[FRAMES_NS_PROBE_LEN] = {
+		0x33, 0x33, 0xff, 0x00, 0x01, 0x00, 0x52, 0x54, 0x00, 0x12, 0x34, 0x56,
+		0x86, 0xdd,
+		0x60, 0x00, 0x00, 0x00, 0x00, 0x18, 0x3a, 0xff,
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff, 0x00, 0x01, 0x00,
+		0x87, 0x00, 0x7b, 0xa7, 0x00, 0x00, 0x00, 0x00,
+		0xfd, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x00,
+	};
+	unsigned char f[FRAMES_NS_PROBE_LEN], ip[16];
+
+	(void)state;
+	ip6("fd00::100", ip);
+	memset(f, 0xaa, sizeof(f));
+	assert_int_equal(frames_ns_probe(f, sizeof(f), mac, ip), FRAMES_NS_PROBE_LEN);
+	assert_memory_equal(f, want, sizeof(want));
+	assert_int_equal(ref_icmp6_csum(f + 22, f + 38, f + 54, 24), 0);
+	assert_int_equal(frames_ns_probe(f, sizeof(f) - 1, mac, ip), 0);
+}
+
+/* The reply Linux sends to an ARP probe (arp_process(), sip == 0: a reply
+ * to the prober's MAC, sender = the holder, target IP 0.0.0.0), as
+ * captured in the lab, is an answer; the probe itself, a reply for
+ * another address and short or non-ARP frames are not. */
+static void test_arp_answers(void **state)
+{
+	static const unsigned char reply[60] = {
+		0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 0x02, 0x00, 0x00, 0x00, 0x00, 0x0c,
+		0x08, 0x06,
+		0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x02,
+		0x02, 0x00, 0x00, 0x00, 0x00, 0x0c, 198, 18, 0, 100,
+		0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 0, 0, 0, 0,
+	};
+	static const unsigned char holder[6] = { 0x02, 0, 0, 0, 0, 0x0c };
+	unsigned char f[60], ip[4], other[4], got[6];
+
+	(void)state;
+	ip4("198.18.0.100", ip);
+	ip4("198.18.0.101", other);
+	memset(got, 0, sizeof(got));
+	assert_int_equal(frames_arp_answers(reply, sizeof(reply), ip, got), 1);
+	assert_memory_equal(got, holder, 6);
+	assert_int_equal(frames_arp_answers(reply, sizeof(reply), other, got), 0);
+	assert_int_equal(frames_arp_answers(reply, 14 + 27, ip, got), 0);
+	/* A gratuitous ARP of the holder is an answer too. */
+	assert_int_equal(frames_garp(f, sizeof(f), FRAMES_ARP_REQUEST, holder, ip), FRAMES_ARP_LEN);
+	assert_int_equal(frames_arp_answers(f, sizeof(f), ip, got), 1);
+	/* A peer's probe (sender IP 0.0.0.0) is not. */
+	assert_int_equal(frames_arp_probe(f, sizeof(f), holder, ip), FRAMES_ARP_PROBE_LEN);
+	assert_int_equal(frames_arp_answers(f, sizeof(f), ip, got), 0);
+	/* Not ARP, or an unknown opcode. */
+	memcpy(f, reply, sizeof(reply));
+	f[13] = 0x00;
+	assert_int_equal(frames_arp_answers(f, sizeof(f), ip, got), 0);
+	memcpy(f, reply, sizeof(reply));
+	f[21] = 3;
+	assert_int_equal(frames_arp_answers(f, sizeof(f), ip, got), 0);
+}
+
+/* Recompute the ICMPv6 checksum of an Ethernet+IPv6 frame's message. */
+static void fix_csum(unsigned char *g, size_t icmp_len)
+{
+	uint16_t c;
+
+	g[56] = g[57] = 0;
+	c = frames_icmp6_csum(g + 22, g + 38, g + 54, icmp_len);
+	g[56] = (unsigned char)(c >> 8);
+	g[57] = (unsigned char)c;
+}
+
+/* The NA the kernel built (test_na_golden_kernel's frame) answers for its
+ * target with the TLLA option's MAC; a flipped byte (bad checksum), a
+ * wrong hop limit, another target, a truncated frame and an NS are not
+ * answers; without the option the Ethernet source is taken. */
+static void test_na_answers(void **state)
+{
+	static const unsigned char holder[6] = { 0x02, 0, 0, 0, 0, 0x0c };
+	unsigned char f[FRAMES_NA_LEN], g[FRAMES_NA_LEN], ip[16], other[16], got[6];
+	size_t len;
+
+	(void)state;
+	ip6("fd00::100", ip);
+	ip6("fd00::101", other);
+	len = frames_unsol_na(f, sizeof(f), holder, ip);
+	assert_int_equal(frames_na_answers(f, len, ip, got), 1);
+	assert_memory_equal(got, holder, 6);
+	assert_int_equal(frames_na_answers(f, len, other, got), 0);
+	assert_int_equal(frames_na_answers(f, len - 1, ip, got), 0);
+	memcpy(g, f, len);
+	g[80] ^= 1; /* inside the option: the checksum no longer holds */
+	assert_int_equal(frames_na_answers(g, len, ip, got), 0);
+	memcpy(g, f, len);
+	g[21] = 64; /* hop limit: RFC 4861 7.1.2 */
+	assert_int_equal(frames_na_answers(g, len, ip, got), 0);
+	memcpy(g, f, len);
+	g[79] = 0; /* a zero-length option is invalid (checksum made right) */
+	fix_csum(g, 32);
+	assert_int_equal(frames_na_answers(g, len, ip, got), 0);
+	/* No option: payload 24, checksum recomputed; MAC from Ethernet. */
+	memcpy(g, f, len);
+	g[19] = 24;
+	fix_csum(g, 24);
+	assert_int_equal(frames_na_answers(g, 78, ip, got), 1);
+	assert_memory_equal(got, holder, 6);
+	/* An NS probe for it is no answer. */
+	len = frames_ns_probe(g, sizeof(g), holder, ip);
+	assert_int_equal(frames_na_answers(g, len, ip, got), 0);
+}
+
 /* frames_icmp6_csum on an odd length pads with a zero byte (RFC 1071). */
 static void test_csum_odd_length(void **state)
 {
@@ -261,6 +398,10 @@ int main(void)
 		cmocka_unit_test(test_na_checksum_vector),
 		cmocka_unit_test(test_na_short_buffer),
 		cmocka_unit_test(test_csum_odd_length),
+		cmocka_unit_test(test_arp_probe_golden),
+		cmocka_unit_test(test_ns_probe_golden),
+		cmocka_unit_test(test_arp_answers),
+		cmocka_unit_test(test_na_answers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,7 +15,7 @@ static struct vip_facts all_good(void)
 {
 	struct vip_facts f = {
 		.have_lease = true, .fence_ok = true, .link_up = true,
-		.healthy = true, .paused = false, .leader = true,
+		.healthy = true, .paused = false, .leader = true, .probed = true,
 	};
 	return f;
 }
@@ -32,7 +32,7 @@ static void test_holds_only_when_everything_allows(void **state)
 	assert_string_equal(policy_why_not(&f), "");
 
 	/* Each fact alone takes the address away. */
-	for (int i = 0; i < 7; i++) {
+	for (int i = 0; i < 9; i++) {
 		f = all_good();
 		switch (i) {
 		case 0: f.have_lease = false; break;
@@ -42,6 +42,8 @@ static void test_holds_only_when_everything_allows(void **state)
 		case 4: f.paused = true; break;
 		case 5: f.leader = false; break;
 		case 6: f.stray_copy = true; break;
+		case 7: f.probed = false; break;
+		case 8: f.conflict = true; break;
 		}
 		w = policy_decide(&f);
 		assert_false(w.hold);
@@ -80,6 +82,68 @@ static void test_why_not_names_the_first_reason(void **state)
 	f.fence_ok = true;
 	f.leader = false;
 	assert_string_equal(policy_why_not(&f), "not elected");
+}
+
+/* A takeover probe goes out only when it is the one thing missing; a
+ * conflict keeps the node a candidate but never lets it probe to hold. */
+static void test_probe_wanted_and_conflict_keeps_campaign(void **state)
+{
+	struct vip_facts f = all_good();
+
+	(void)state;
+	assert_false(policy_probe_wanted(&f)); /* probed already */
+	f.probed = false;
+	assert_true(policy_probe_wanted(&f));
+	assert_false(policy_decide(&f).hold);
+	assert_string_equal(policy_why_not(&f), "probing the wire");
+	f.leader = false;
+	assert_false(policy_probe_wanted(&f));
+	f.leader = true;
+	f.fence_ok = false;
+	assert_false(policy_probe_wanted(&f));
+	f.fence_ok = true;
+	f.link_up = false;
+	assert_false(policy_probe_wanted(&f));
+	f.link_up = true;
+	f.conflict = true;
+	assert_false(policy_probe_wanted(&f));
+	assert_true(policy_decide(&f).campaign);
+	assert_false(policy_decide(&f).hold);
+	assert_string_equal(policy_why_not(&f), "a host that is no vipd peer answers for the address");
+}
+
+/* One foreign answer starts a conflict; POLICY_CONFLICT_CLEAR silent
+ * probes in a row end it; a foreign answer in between starts the count
+ * again. */
+static void test_conflict_step(void **state)
+{
+	unsigned clear = 0;
+	bool c = false;
+
+	(void)state;
+	assert_int_equal(POLICY_CONFLICT_CLEAR, 3);
+	c = policy_conflict_step(c, &clear, false);
+	assert_false(c);
+	c = policy_conflict_step(c, &clear, true);
+	assert_true(c);
+	assert_int_equal(clear, 0);
+	c = policy_conflict_step(c, &clear, false);
+	assert_true(c);
+	c = policy_conflict_step(c, &clear, false);
+	assert_true(c);
+	c = policy_conflict_step(c, &clear, true);
+	assert_true(c);
+	for (unsigned i = 1; i < POLICY_CONFLICT_CLEAR; i++) {
+		c = policy_conflict_step(c, &clear, false);
+		assert_true(c);
+	}
+	c = policy_conflict_step(c, &clear, false);
+	assert_false(c);
+	/* No conflict: stays none, the count saturates. */
+	for (int i = 0; i < 10; i++)
+		c = policy_conflict_step(c, &clear, false);
+	assert_false(c);
+	assert_int_equal(clear, POLICY_CONFLICT_CLEAR);
 }
 
 static void test_lifetime_ends_before_fence(void **state)
@@ -121,6 +185,8 @@ int main(void)
 		cmocka_unit_test(test_holds_only_when_everything_allows),
 		cmocka_unit_test(test_campaign_ignores_fence_and_leadership),
 		cmocka_unit_test(test_why_not_names_the_first_reason),
+		cmocka_unit_test(test_probe_wanted_and_conflict_keeps_campaign),
+		cmocka_unit_test(test_conflict_step),
 		cmocka_unit_test(test_lifetime_ends_before_fence),
 		cmocka_unit_test(test_fence_margin),
 	};
