@@ -66,6 +66,9 @@ static int add_kv(struct owners *o, const json_t *kv, const char *prefix, size_t
 	r = 0;
 	name = key + plen;
 	slash = memrchr(key, '/', klen);
+	if (klen > plen && slash != NULL && slash > name + 4 && memcmp(slash - 4, ".mac", 4) == 0 &&
+	    vip_name(name, (size_t)(slash - 4 - name)))
+		goto out; /* a peer's MAC beside the election (peers.h): not shown */
 	if (klen <= plen || memcmp(key, prefix, plen) != 0 || memchr(key, '\0', klen) != NULL ||
 	    slash == NULL || slash <= name || !vip_name(name, (size_t)(slash - name)) ||
 	    !lease_hex(slash + 1, klen - (size_t)(slash + 1 - key))) {

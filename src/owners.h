@@ -8,8 +8,9 @@
  * An election key is <prefix><VIP>/<lease id in hex> with the node name as
  * its value (elect.c, and etcd's concurrency package, so `etcdctl elect`
  * candidates on a VIP's election appear too); <VIP> is an IPv4 or IPv6
- * address in text form, the lease 1..16 lower-case hex digits. Keys under
- * the prefix of any other shape are counted, not shown.
+ * address in text form, the lease 1..16 lower-case hex digits. The peers'
+ * MAC keys beside each election (<prefix><VIP>.mac/..., peers.h) are
+ * skipped; keys under the prefix of any other shape are counted, not shown.
  */
 #ifndef VIPD_OWNERS_H
 #define VIPD_OWNERS_H

@@ -45,8 +45,10 @@ static json_t *sample(void)
 	json_array_append_new(a, KV(PFX "fd00:18::100/2", "n2", 12, 2));
 	json_array_append_new(a, KV(PFX "198.18.0.100/2", "n2", 20, 2));
 	json_array_append_new(a, KV(PFX "198.18.0.99/694d7a1b2c3d4e5f", "cp 1", 5, 0x694d7a1b2c3d4e5f));
-	/* not election keys: another shape, upper-case lease, nested, a NUL */
+	/* a peer's MAC key (peers.h): skipped, not counted */
 	json_array_append_new(a, KV(PFX "198.18.0.100.mac/1", "02:00:00:00:00:0b", 11, 1));
+	/* not election keys: another shape, upper-case lease, nested, a NUL */
+	json_array_append_new(a, KV(PFX "bad.mac/1", "x", 12, 0));
 	json_array_append_new(a, KV(PFX "198.18.0.100/ABC", "x", 40, 0));
 	json_array_append_new(a, KV(PFX "a/b/1", "x", 41, 0));
 	json_array_append_new(a, KV(PFX "noslash", "x", 42, 0));
