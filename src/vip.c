@@ -382,6 +382,9 @@ void vip_link_set(struct vip *v, const struct vip_link *l)
 	if (!moved && !mac_changed && was_up == is_up && l->error == v->link_error &&
 	    strcmp(l->name, v->ifname) == 0)
 		return;
+	if (moved && v->ifindex > 0 && l->ifindex == 0)
+		log_warnx("vip: link gone vip=%s link=%s reason=\"%s\"", v->cv->ip, v->ifname,
+		    l->reason);
 	/* Off the old link before anything else: the address is never on
 	 * two links (a deleted link took it with it: that delete is a no-op). */
 	if (moved && v->held)

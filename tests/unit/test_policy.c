@@ -32,7 +32,7 @@ static void test_holds_only_when_everything_allows(void **state)
 	assert_string_equal(policy_why_not(&f), "");
 
 	/* Each fact alone takes the address away. */
-	for (int i = 0; i < 7; i++) {
+	for (int i = 0; i < 8; i++) {
 		f = all_good();
 		switch (i) {
 		case 0: f.have_lease = false; break;
@@ -42,6 +42,7 @@ static void test_holds_only_when_everything_allows(void **state)
 		case 4: f.paused = true; break;
 		case 5: f.leader = false; break;
 		case 6: f.stray_copy = true; break;
+		case 7: f.link_unusable = true; break;
 		}
 		w = policy_decide(&f);
 		assert_false(w.hold);
@@ -61,6 +62,12 @@ static void test_campaign_ignores_fence_and_leadership(void **state)
 	assert_true(policy_decide(&f).campaign);
 	f.link_up = false;
 	assert_false(policy_decide(&f).campaign);
+	/* An unusable link (several match, a bond member) blocks the
+	 * campaign even while some link is up. */
+	f = all_good();
+	f.link_unusable = true;
+	assert_false(policy_decide(&f).campaign);
+	assert_string_equal(policy_why_not(&f), "link unusable");
 	f = all_good();
 	f.have_lease = false;
 	assert_false(policy_decide(&f).campaign);
