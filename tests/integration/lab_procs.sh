@@ -463,15 +463,52 @@ lab_vipd_config() {
 	return 0
 }
 
-# lab_vipd_start ID [ARGS...]: start build/vipd -c vipd.yaml -v (writing
-# the default config first if there is none) in node ID; log n<i>/vipd.log.
+# lab_vipd_start ID [--sysfs DIR] [ARGS...]: start build/vipd -c vipd.yaml
+# -v (writing the default config first if there is none) in node ID; log
+# n<i>/vipd.log. --sysfs: with VIPD_SYSFS=DIR in its environment (a fixture
+# sysfs tree, lab_sysfs_fixture).
 lab_vipd_start() {
-	local id=$1
+	local id=$1 env=()
 	shift
+	if [ "${1:-}" = --sysfs ]; then
+		env=(env "VIPD_SYSFS=$2")
+		shift 2
+	fi
 	_lab_resolve "$id" || return 1
 	[ -x "$LAB_VIPD" ] || lab_fail "vipd not built: $LAB_VIPD (run make)"
 	[ -f "$_DIR/vipd.yaml" ] || lab_vipd_config "$_ID"
-	lab_run "$_ID" vipd "$LAB_VIPD" -c "$_DIR/vipd.yaml" -v "$@"
+	lab_run "$_ID" vipd "${env[@]}" "$LAB_VIPD" -c "$_DIR/vipd.yaml" -v "$@"
+}
+
+# lab_sysfs_fixture ID [LINK BUSPATH]...: make (or bring up to date) the
+# fixture sysfs tree $LAB_DIR/n<i>/sysfs and print its path: every link of
+# node ID now has class/net/<link>/type (its real one), and each LINK given
+# a device link to a PCI function BUSPATH ("0000:00:03.0") with vendor
+# 0x1af4, device 0x1000 and driver virtio_net: a virtio NIC, as vipd reads
+# it with VIPD_SYSFS pointing there (docs/testing.md, "Fixture sysfs").
+lab_sysfs_fixture() {
+	local root link bus t dev
+	_lab_resolve "$1" || return 1
+	shift
+	root=$_DIR/sysfs
+	mkdir -p "$root/class/net" "$root/bus/pci/drivers/virtio_net"
+	for link in $(ip -n "$_NS" -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }'); do
+		t=$(ip netns exec "$_NS" cat "/sys/class/net/$link/type") || return 1
+		mkdir -p "$root/class/net/$link"
+		echo "$t" >"$root/class/net/$link/type"
+	done
+	while [ $# -ge 2 ]; do
+		link=$1 bus=$2
+		shift 2
+		[ -d "$root/class/net/$link" ] || lab_fail "lab_sysfs_fixture: no link $link on n$_ID"
+		dev=$root/devices/pci0000:00/$bus
+		mkdir -p "$dev"
+		echo 0x1af4 >"$dev/vendor"
+		echo 0x1000 >"$dev/device"
+		ln -sfn ../../../bus/pci/drivers/virtio_net "$dev/driver"
+		ln -sfn "../../../devices/pci0000:00/$bus" "$root/class/net/$link/device"
+	done
+	echo "$root"
 }
 
 # lab_vipd_stop ID [TIMEOUT]: SIGTERM vipd and wait (default 10 s; then
