@@ -4,7 +4,8 @@
 # module keeps the VIP on that ifindex, so the address is never deleted,
 # its lifetime goes on being refreshed on the renamed link, and the key
 # stays: no failover. A graceful stop afterwards deletes it from lan0 and
-# the VIP moves as usual.
+# the VIP moves as usual. Then eth0 becomes an altname of lan0, and the
+# restarted vipd finds its link by it and campaigns again.
 #
 #   safety  no Deleted event of the VIP on the owner between the rename
 #           and the stop; no overlap.
@@ -35,4 +36,14 @@ n=$(lab_wait_owner 5 "$o") || lab_fail "$VIP4 did not move within 5 s after $o s
 t_add=$(sc_ev_first "$n" add "$t_stop") || lab_fail "no add event on $n after the stop"
 bd_timing "stop of $o -> $n adds $VIP4" $(((t_add - t_stop) / 1000)) "$BD_SLACK_MS" "slack $BD_SLACK_MS (delete, revoke, watch event, add)"
 lab_assert "nothing left on $o's lan0" test -z "$(lab_exec "$o" ip -o addr show dev lan0 | grep " $VIP4/")"
+
+# The configured name as an altname of lan0: a restarted vipd finds the
+# link through it and is a candidate again.
+lab_exec "$o" ip link property add dev lan0 altname eth0
+lab_vipd_start "$o"
+lab_wait_until 5 grep -q "links: vip=$VIP4 is on link=lan0 " "$LAB_DIR/$o/vipd.log" ||
+	lab_fail "$o did not find eth0 as lan0's altname"
+lab_wait_until 5 test "$(lab_etcdctl 1 get --prefix --print-value-only "/vipd/election/$VIP4/" | grep -cx "$o")" = 1 ||
+	lab_fail "$o is no candidate after its restart on the altname"
+lab_assert "$n still holds $VIP4" test "$(lab_owner)" = "$n"
 scenario_end
