@@ -38,11 +38,11 @@ struct linkfacts {
 	char name[16];
 	char kind[32];             /* rtnetlink IFLA_INFO_KIND, "" for a plain NIC */
 	char type[16];             /* "ether", "loopback", ... from sysfs type (ARPHRD_*) */
-	char driver[64];           /* basename of <root>/class/net/<name>/device/driver */
+	char driver[64];           /* uevent DRIVER, else basename of .../device/driver */
 	char hardware_addr[LINKSEL_MAC_LEN];
 	char permanent_addr[LINKSEL_MAC_LEN];
-	char bus_path[128];        /* as Talos: basename of the device link, "0000:00:03.0" */
-	char pci_id[16];           /* "1AF4:1000" from device/vendor and device/device */
+	char bus_path[128];        /* as Talos: uevent PCI_SLOT_NAME, "0000:00:03.0" */
+	char pci_id[16];           /* "1AF4:1000": uevent PCI_ID, else device/vendor, device/device */
 };
 
 /* The sysfs root: $VIPD_SYSFS if set and non-empty (tests only), else "/sys".

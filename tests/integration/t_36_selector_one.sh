@@ -49,14 +49,16 @@ for i in 1 2 3; do
 done
 old=$(lab_wait_owner 15 - "$VIP4") || lab_fail "no single owner within 15 s of start"
 lab_log "owner at start: $old"
-on_eth0() { lab_exec "$1" ip -o addr show dev eth0 | grep -q " $VIP4/"; }
+# on_eth0 NODE: eth0 of NODE holds the VIP (output read whole: grep -q
+# would close the pipe early, and pipefail would count ip's SIGPIPE).
+on_eth0() { [[ $(lab_exec "$1" ip -o addr show dev eth0) == *" $VIP4/"* ]]; }
 # never_on_eth1 NODE: eth1 of NODE does not hold the VIP now, and never
 # did (the monitor file names a node's links by index: "<index>: <name>").
 never_on_eth1() {
 	local idx
 	idx=$(lab_exec "$1" cat /sys/class/net/eth1/ifindex) || return 1
-	! lab_exec "$1" ip -o addr show dev eth1 | grep -q " $VIP4/" &&
-		! awk -v i="$idx:" '$2 == i || $3 == i' "$LAB_DIR/$1/addr.mon" | grep -q " $VIP4/"
+	[[ $(lab_exec "$1" ip -o addr show dev eth1) != *" $VIP4/"* ]] &&
+		[[ $(awk -v i="$idx:" '$2 == i || $3 == i' "$LAB_DIR/$1/addr.mon") != *" $VIP4/"* ]]
 }
 bd_safety "$VIP4 is on eth0 of $old (the one link the selector matches)" on_eth0 "$old"
 

@@ -44,14 +44,16 @@ EOF
 		lab_fail "vipd --check rejects n$1's config: $(cat "$dir/vipd.check")"
 }
 
-on_eth0() { lab_exec "$1" ip -o addr show dev eth0 | grep -q " $VIP4/"; }
+# on_eth0 NODE: eth0 of NODE holds the VIP (output read whole: grep -q
+# would close the pipe early, and pipefail would count ip's SIGPIPE).
+on_eth0() { [[ $(lab_exec "$1" ip -o addr show dev eth0) == *" $VIP4/"* ]]; }
 # never_on_eth1 NODE: eth1 of NODE does not hold the VIP now, and never
 # did (the monitor file names a node's links by index: "<index>: <name>").
 never_on_eth1() {
 	local idx
 	idx=$(lab_exec "$1" cat /sys/class/net/eth1/ifindex) || return 1
-	! lab_exec "$1" ip -o addr show dev eth1 | grep -q " $VIP4/" &&
-		! awk -v i="$idx:" '$2 == i || $3 == i' "$LAB_DIR/$1/addr.mon" | grep -q " $VIP4/"
+	[[ $(lab_exec "$1" ip -o addr show dev eth1) != *" $VIP4/"* ]] &&
+		[[ $(awk -v i="$idx:" '$2 == i || $3 == i' "$LAB_DIR/$1/addr.mon") != *" $VIP4/"* ]]
 }
 
 lab_up 3 --ttl 5
