@@ -765,23 +765,6 @@ const char *cfg_check_ifname(const char *s)
 	return NULL;
 }
 
-bool cfg_check_vlan_link(struct cfg_pctx *p, struct cfg_pos at, const char *parent,
-    unsigned id)
-{
-	char name[64];
-	int n;
-
-	if (cfg_check_ifname(parent) != NULL)
-		return true;
-	n = snprintf(name, sizeof(name), "%s.%u", parent, id);
-	if (n <= 15)
-		return true;
-	cfg_report(p, at, "vipd looks for the link of VLAN %u on %s as %s, which "
-	    "would be %d characters: Linux link names have at most 15", id, parent,
-	    name, n);
-	return false;
-}
-
 const char *cfg_check_node(const char *s)
 {
 	if (*s == '\0')

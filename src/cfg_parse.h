@@ -169,14 +169,6 @@ const char *cfg_check_hostport(const char *s, size_t len, bool need_port);
 const char *cfg_check_endpoint(const char *s);
 /* A link name the kernel accepts: 1..15 bytes, no '/', ':' or space. */
 const char *cfg_check_ifname(const char *s);
-/*
- * The link the daemon looks a VLAN up by, "<parent>.<id>" (vip.c), must
- * be a name a link can have: at most 15 characters. Otherwise reports at
- * at (for the field p->path) and returns false. A parent that is not a
- * valid link name itself is not reported here (its own check does).
- */
-bool cfg_check_vlan_link(struct cfg_pctx *p, struct cfg_pos at, const char *parent,
-    unsigned id);
 /* A node name: letters, digits, '.', '-', '_'; 1..253 bytes. */
 const char *cfg_check_node(const char *s);
 

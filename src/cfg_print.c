@@ -260,6 +260,8 @@ void cfg_print(const struct cfg *c, FILE *out)
 	fputs("  metrics:\n", out);
 	put_key_str(out, 4, "listen", c->metrics_listen);
 	fprintf(out, "  log:\n    level: %s\n", log_level_name(c->log_level));
+	if (c->create_vlans) /* printed when on: the default's files stay as they were */
+		fputs("  createVlans: true\n", out);
 	put_typed(out, c);
 }
 
@@ -385,6 +387,7 @@ bool cfg_equal(const struct cfg *a, const struct cfg *b)
 	    a->announce_count != b->announce_count ||
 	    a->announce_interval_ms != b->announce_interval_ms ||
 	    a->announce_refresh_ms != b->announce_refresh_ms ||
+	    a->create_vlans != b->create_vlans ||
 	    !str_eq(a->control_socket, b->control_socket) ||
 	    !str_eq(a->metrics_listen, b->metrics_listen) ||
 	    a->log_level != b->log_level || a->n_vips != b->n_vips)

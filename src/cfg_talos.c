@@ -25,7 +25,6 @@ struct tvlan {
 	enum cfg_vlan_mode mode;
 	struct cfg_pos at, parent_at; /* the document, the parent key */
 	bool ok;                      /* every field valid */
-	bool long_link;               /* <parent>.<id> too long: reported */
 };
 
 struct talias {
@@ -515,12 +514,6 @@ static bool resolve(struct cfg_pctx *p, struct tvip *tv)
 			vip->alias = alias_copy(a);
 			vip->alias_index = idx;
 		} else if (bad) {
-			return false;
-		} else if (vl->long_link ||
-		    !cfg_check_vlan_link(p, vl->parent_at, vl->parent, vl->id)) {
-			/* vip.c ignores the VLANConfig's own name (vipd.c warns);
-			 * said once however many VIPs are on the VLAN */
-			vl->long_link = true;
 			return false;
 		} else {
 			vip->interface = xstrdup(vl->parent);

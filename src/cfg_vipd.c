@@ -306,9 +306,17 @@ static void walk_log(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_yno
 	});
 }
 
-enum { D_NODE, D_ETCD, D_LEASE, D_ANNOUNCE, D_SOCKET, D_METRICS, D_LOG };
+/* createVlans: a missing VLAN link of a VIP is created (links.h). */
+static void walk_create_vlans(struct cfg_pctx *p, struct cfg_pos at,
+    const struct cfg_ynode *v)
+{
+	(void)cfg_get_bool(p, at, v, &p->cfg->create_vlans);
+}
+
+enum { D_NODE, D_ETCD, D_LEASE, D_ANNOUNCE, D_SOCKET, D_METRICS, D_LOG, D_VLANS };
 static const char *const vipd_keys[] = {
-	"node", "etcd", "lease", "announce", "controlSocket", "metrics", "log", NULL
+	"node", "etcd", "lease", "announce", "controlSocket", "metrics", "log",
+	"createVlans", NULL
 };
 
 void cfg_walk_vipd(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode *map)
@@ -316,7 +324,7 @@ void cfg_walk_vipd(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode
 	static void (*const walk[])(struct cfg_pctx *, struct cfg_pos,
 	    const struct cfg_ynode *) = {
 		walk_node, walk_etcd, walk_lease, walk_announce, walk_socket,
-		walk_metrics, walk_log
+		walk_metrics, walk_log, walk_create_vlans
 	};
 	const struct cfg_ynode *v[CFG_MAX_FIELDS];
 	struct cfg_pos k[CFG_MAX_FIELDS];
@@ -324,7 +332,7 @@ void cfg_walk_vipd(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode
 	if (!cfg_want(p, at, map, CFG_Y_MAP))
 		return;
 	cfg_fields(p, map, vipd_keys, true, v, k);
-	for (size_t i = 0; i <= D_LOG; i++)
+	for (size_t i = 0; i <= D_VLANS; i++)
 		if (v[i] != NULL)
 			FIELD(p, vipd_keys[i], walk[i](p, k[i], v[i]));
 }

@@ -233,9 +233,6 @@ static void walk_vlans(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_y
 					    id_at[vl.vlan].line, id_at[vl.vlan].col);
 				else
 					id_at[vl.vlan] = k[L_ID];
-				/* a link vipd would look for, but could never find */
-				if (vl.vlan != 0 && v[L_VIP] != NULL && l->name != NULL)
-					(void)cfg_check_vlan_link(p, k[L_ID], l->name, vl.vlan);
 			});
 		if (v[L_VIP] != NULL)
 			FIELD(p, "vip", walk_vip(p, k[L_VIP], v[L_VIP], &vl));

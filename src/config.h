@@ -110,6 +110,8 @@ struct cfg {
 	char *control_socket;
 	char *metrics_listen;    /* "" = off */
 	enum log_level log_level;
+	bool create_vlans;       /* vipd.createVlans: create a VIP's missing
+				    VLAN link (links.h); default false */
 	struct cfg_vip *vips;    /* machine.network.interfaces' first, then
 				    the Layer2VIPConfig documents' */
 	size_t n_vips;           /* at most CFG_MAX_VIPS */

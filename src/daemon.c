@@ -18,6 +18,7 @@
 #include "elect.h"
 #include "etcd.h"
 #include "leadermove.h"
+#include "links.h"
 #include "log.h"
 #include "loop.h"
 #include "netlink.h"
@@ -43,6 +44,8 @@ struct daemon {
 	struct etcd *etcd;
 	struct session *session;
 	struct nl *nl;
+	struct links *links;
+	struct links_want **wants; /* one per VIP, same order */
 	struct vip **vips;
 	size_t n_vips;
 	bool cleaned;             /* stale keys of an earlier run removed */
@@ -149,12 +152,25 @@ static bool owns_a_vip(void *arg)
 
 /* ---- netlink events ------------------------------------------------------ */
 
+/* Tell every VIP where its link is now (links.h: data flows from the
+ * table to the VIPs, never back). */
+static void resolve_all(struct daemon *d)
+{
+	struct vip_link vl;
+
+	for (size_t i = 0; i < d->n_vips; i++) {
+		links_resolve(d->links, d->wants[i], &vl);
+		vip_link_set(d->vips[i], &vl);
+	}
+}
+
 static void on_link_changed(void *arg, const struct nl_link *link)
 {
 	struct daemon *d = arg;
 
-	for (size_t i = 0; i < d->n_vips; i++)
-		vip_link_changed(d->vips[i], link);
+	links_link_changed(d->links, link);
+	if (!d->stopping)
+		resolve_all(d);
 }
 
 static void on_link_removed(void *arg, int ifindex, const char *name)
@@ -162,8 +178,9 @@ static void on_link_removed(void *arg, int ifindex, const char *name)
 	struct daemon *d = arg;
 
 	log_debug("netlink: link removed link=%s ifindex=%d", name, ifindex);
-	for (size_t i = 0; i < d->n_vips; i++)
-		vip_link_removed(d->vips[i], ifindex);
+	links_link_removed(d->links, ifindex);
+	if (!d->stopping)
+		resolve_all(d);
 }
 
 static void on_addr_changed(void *arg, int ifindex, int family, const void *addr, bool removed)
@@ -178,8 +195,14 @@ static void on_addr_changed(void *arg, int ifindex, int family, const void *addr
 
 static void on_resync(void *arg)
 {
+	struct daemon *d = arg;
+
 	log_warnx("netlink: events were lost; checking every link and address again");
-	for_each_vip(arg, vip_resync);
+	(void)links_resync(d->links);
+	if (d->stopping)
+		return;
+	resolve_all(d);
+	for_each_vip(d, vip_resync);
 }
 
 static const struct nl_watch_ops nl_ops = {
@@ -395,9 +418,14 @@ int daemon_run(const struct cfg *cfg)
 		.loop = d.loop, .etcd = d.etcd, .session = d.session, .nl = d.nl,
 		.cfg = cfg, .node = d.node,
 	};
+	d.links = links_new(d.nl, cfg->create_vlans);
 	d.vips = xcalloc(cfg->n_vips, sizeof(*d.vips));
-	for (size_t i = 0; i < cfg->n_vips; i++)
+	d.wants = xcalloc(cfg->n_vips, sizeof(*d.wants));
+	for (size_t i = 0; i < cfg->n_vips; i++) {
+		d.wants[i] = links_want_new(d.links, &cfg->vips[i]);
 		d.vips[d.n_vips++] = vip_new(&env, &cfg->vips[i]);
+	}
+	resolve_all(&d);
 
 	if (cfg->etcd.avoid_leader && cfg->n_vips > 0)
 		d.leadermove = leadermove_new(d.loop, d.etcd, cfg->etcd.endpoints[0],
@@ -416,8 +444,11 @@ int daemon_run(const struct cfg *cfg)
 	for (size_t i = 0; i < d.n_vips; i++) {
 		vip_release(d.vips[i], "exiting");
 		vip_free(d.vips[i]);
+		links_want_free(d.wants[i]);
 	}
 	free(d.vips);
+	free(d.wants);
+	links_free(d.links);
 	leadermove_free(d.leadermove);
 	elect_cleanup_cancel(d.cleanup);
 	session_free(d.session);

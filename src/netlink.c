@@ -17,6 +17,8 @@
 #include <linux/if.h>
 #include <linux/if_addr.h>
 #include <linux/if_arp.h>
+#include <linux/if_ether.h>
+#include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
@@ -252,6 +254,56 @@ out:
 
 /* --- parsing ------------------------------------------------------------ */
 
+/* IFLA_INFO_DATA of a VLAN: id and protocol. */
+static void nl_parse_vlan(const struct nlattr *data, struct nl_link *out)
+{
+	const struct nlattr *attr;
+
+	mnl_attr_for_each_nested(attr, data) {
+		if (mnl_attr_get_type(attr) == IFLA_VLAN_ID &&
+		    mnl_attr_validate(attr, MNL_TYPE_U16) == 0)
+			out->vlan_id = mnl_attr_get_u16(attr);
+		else if (mnl_attr_get_type(attr) == IFLA_VLAN_PROTOCOL &&
+		    mnl_attr_validate(attr, MNL_TYPE_U16) == 0)
+			out->vlan_proto = ntohs(mnl_attr_get_u16(attr));
+	}
+}
+
+/* IFLA_LINKINFO: the kind, and a VLAN's id and protocol. */
+static void nl_parse_linkinfo(const struct nlattr *info, struct nl_link *out)
+{
+	const struct nlattr *attr, *data = NULL;
+
+	mnl_attr_for_each_nested(attr, info) {
+		if (mnl_attr_get_type(attr) == IFLA_INFO_KIND &&
+		    mnl_attr_validate(attr, MNL_TYPE_STRING) == 0)
+			snprintf(out->kind, sizeof(out->kind), "%.*s",
+			    (int)strnlen(mnl_attr_get_str(attr), mnl_attr_get_payload_len(attr)),
+			    mnl_attr_get_str(attr));
+		else if (mnl_attr_get_type(attr) == IFLA_INFO_DATA &&
+		    mnl_attr_validate(attr, MNL_TYPE_NESTED) == 0)
+			data = attr;
+	}
+	if (data != NULL && strcmp(out->kind, "vlan") == 0)
+		nl_parse_vlan(data, out);
+}
+
+/* IFLA_PROP_LIST: the first NL_LINK_ALTNAMES alternative names. */
+static void nl_parse_props(const struct nlattr *list, struct nl_link *out)
+{
+	const struct nlattr *attr;
+
+	mnl_attr_for_each_nested(attr, list) {
+		if (mnl_attr_get_type(attr) != IFLA_ALT_IFNAME ||
+		    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) < 0 ||
+		    out->n_altnames == NL_LINK_ALTNAMES ||
+		    strlen(mnl_attr_get_str(attr)) >= sizeof(out->altnames[0]))
+			continue;
+		snprintf(out->altnames[out->n_altnames++], sizeof(out->altnames[0]), "%s",
+		    mnl_attr_get_str(attr));
+	}
+}
+
 /* Full state from an RTM_NEWLINK/RTM_DELLINK. 0, or -EBADMSG. */
 static int nl_parse_link(const struct nlmsghdr *nlh, struct nl_link *out)
 {
@@ -273,6 +325,30 @@ static int nl_parse_link(const struct nlmsghdr *nlh, struct nl_link *out)
 			if (ifm->ifi_type == ARPHRD_ETHER &&
 			    mnl_attr_get_payload_len(attr) == sizeof(out->mac))
 				memcpy(out->mac, mnl_attr_get_payload(attr), sizeof(out->mac));
+			break;
+		case IFLA_PERM_ADDRESS:
+			if (ifm->ifi_type == ARPHRD_ETHER &&
+			    mnl_attr_get_payload_len(attr) == sizeof(out->perm_mac)) {
+				memcpy(out->perm_mac, mnl_attr_get_payload(attr), sizeof(out->perm_mac));
+				out->has_perm_mac = true;
+			}
+			break;
+		case IFLA_LINK:
+			if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0 &&
+			    (int)mnl_attr_get_u32(attr) != ifm->ifi_index)
+				out->parent = (int)mnl_attr_get_u32(attr);
+			break;
+		case IFLA_MASTER:
+			if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0)
+				out->master = (int)mnl_attr_get_u32(attr);
+			break;
+		case IFLA_LINKINFO:
+			if (mnl_attr_validate(attr, MNL_TYPE_NESTED) == 0)
+				nl_parse_linkinfo(attr, out);
+			break;
+		case IFLA_PROP_LIST:
+			if (mnl_attr_validate(attr, MNL_TYPE_NESTED) == 0)
+				nl_parse_props(attr, out);
 			break;
 		default:
 			break;
@@ -423,6 +499,39 @@ int nl_link_foreach(struct nl *nl, void (*cb)(void *arg, const struct nl_link *l
 			cb(arg, &list.v[i]);
 	free(list.v);
 	return rc;
+}
+
+int nl_vlan_create(struct nl *nl, int parent, const char *name, unsigned id, bool ad)
+{
+	_Alignas(struct nlmsghdr) char buf[NL_REQ_SIZE];
+	struct nl_req rq = { 0 };
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifm;
+	struct nlattr *info, *data;
+	char what[64];
+
+	if (parent <= 0 || id < 1 || id > 4094 || name == NULL || name[0] == '\0' ||
+	    strlen(name) >= IFNAMSIZ)
+		return -EINVAL;
+	memset(buf, 0, sizeof(buf));
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+	ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+	ifm->ifi_family = AF_UNSPEC;
+	ifm->ifi_flags = IFF_UP;
+	ifm->ifi_change = IFF_UP;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	mnl_attr_put_u32(nlh, IFLA_LINK, (uint32_t)parent);
+	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "vlan");
+	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+	mnl_attr_put_u16(nlh, IFLA_VLAN_ID, (uint16_t)id);
+	mnl_attr_put_u16(nlh, IFLA_VLAN_PROTOCOL, htons(ad ? ETH_P_8021AD : ETH_P_8021Q));
+	mnl_attr_nest_end(nlh, data);
+	mnl_attr_nest_end(nlh, info);
+	snprintf(what, sizeof(what), " link=%s parent=%d id=%u", name, parent, id);
+	return nl_transact(nl, nlh, &rq, "create VLAN link", what);
 }
 
 /* --- addresses ----------------------------------------------------------- */

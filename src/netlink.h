@@ -24,6 +24,25 @@ struct nl_link {
 	char name[16];
 	bool up;
 	unsigned char mac[6]; /* hardware address (Ethernet), zeros if none */
+	/* What the links module (links.h) resolves VIPs with: */
+	char kind[16];        /* IFLA_INFO_KIND ("vlan", "bond", "bridge",
+	                       * "veth"), "" for a plain NIC */
+	int parent;           /* IFLA_LINK: the lower link (a VLAN's parent,
+	                       * a veth's peer), 0 = none or the link itself */
+	unsigned vlan_id;     /* IFLA_VLAN_ID, kind "vlan" only; else 0 */
+	uint16_t vlan_proto;  /* IFLA_VLAN_PROTOCOL in host order (0x8100
+	                       * 802.1Q, 0x88a8 802.1ad), kind "vlan" only */
+	int master;           /* IFLA_MASTER: the bond/bridge/VRF it is
+	                       * enslaved to, 0 = none */
+	bool has_perm_mac;
+	unsigned char perm_mac[6]; /* IFLA_PERM_ADDRESS (kernels >= 5.6) */
+	/* Alternative names (IFLA_PROP_LIST/IFLA_ALT_IFNAME, kernels >= 5.5):
+	 * the first NL_LINK_ALTNAMES, each up to 127 bytes (the kernel's
+	 * ALTIFNAMSIZ is 128 with the NUL); more are not kept (n_altnames
+	 * counts only those kept). */
+#define NL_LINK_ALTNAMES 4
+	char altnames[NL_LINK_ALTNAMES][128];
+	unsigned n_altnames;
 };
 
 /* Callbacks run on the loop's thread, from the monitor socket's handler
@@ -72,6 +91,15 @@ int nl_link_by_index(struct nl *nl, int ifindex, struct nl_link *out);
 /* Enumerate all links: calls cb for each (after the dump has been read,
  * so cb may make requests on nl); 0 or -errno. */
 int nl_link_foreach(struct nl *nl, void (*cb)(void *arg, const struct nl_link *link), void *arg);
+
+/* Create a VLAN link called name (1..15 bytes) on parent (ifindex) with
+ * VLAN id (1..4094) and protocol 802.1Q (ad=false) or 802.1ad (ad=true),
+ * and bring it up in the same request (IFF_UP; `ip link add ... up`).
+ * NLM_F_CREATE|NLM_F_EXCL: -EEXIST when a link of that name exists (the
+ * kernel also refuses a second VLAN of one id and protocol on a parent).
+ * Returns 0 or -errno; failures are logged with the kernel's extended-ACK
+ * text. The new link is reported by the watcher like any other. */
+int nl_vlan_create(struct nl *nl, int parent, const char *name, unsigned id, bool ad);
 
 /* Add (replace=false: NLM_F_CREATE|NLM_F_EXCL; -EEXIST if present) or
  * add-or-replace (replace=true: NLM_F_CREATE|NLM_F_REPLACE, used to refresh

@@ -7,7 +7,7 @@ struct vip_want policy_decide(const struct vip_facts *f)
 {
 	struct vip_want w;
 
-	w.campaign = f->have_lease && f->link_up && f->healthy && !f->paused &&
+	w.campaign = f->have_lease && !f->link_unusable && f->link_up && f->healthy && !f->paused &&
 	    !f->stray_copy;
 	w.hold = w.campaign && f->leader && f->fence_ok && f->probed && !f->conflict;
 	return w;
@@ -33,6 +33,8 @@ bool policy_conflict_step(bool conflict, unsigned *clear, bool foreign)
 
 const char *policy_why_not(const struct vip_facts *f)
 {
+	if (f->link_unusable)
+		return "link unusable";
 	if (!f->link_up)
 		return "link down";
 	if (f->paused)

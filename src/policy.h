@@ -13,6 +13,10 @@ struct vip_facts {
 	bool have_lease;  /* the session holds a lease we may campaign with */
 	bool fence_ok;    /* now is before the session's fence */
 	bool link_up;     /* the VIP's link exists, is up and has carrier */
+	bool link_unusable; /* the VIP's link cannot be resolved to one
+	                   * usable link (several match, a bond or bridge
+	                   * member, ...: links.h); fixed only by the
+	                   * operator */
 	bool healthy;     /* health checks pass (always true until configured) */
 	bool paused;      /* an operator paused this VIP */
 	bool leader;      /* our key leads the election */
@@ -35,7 +39,7 @@ struct vip_want {
 };
 
 /*
- * The rule: campaign when the link is up, healthy, not paused, no stray
+ * The rule: campaign when the link is usable and up, healthy, not paused, no stray
  * copy of the address is left and there is a lease; hold the address only
  * when also elected, before the fence, after a probe heard the wire
  * silent, and while no foreign host answers for it:

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "conflict.h"
 #include "elect.h"
+#include "links.h"
 #include "log.h"
 #include "loop.h"
 #include "netlink.h"
@@ -38,9 +39,11 @@
 struct vip {
 	struct vip_env env;
 	const struct cfg_vip *cv;
-	char ifname[32];          /* link name, "" while unresolved */
-	int ifindex;              /* 0 = link not there */
+	/* The link as links.c resolved it (vip_link_set). */
+	char ifname[16];          /* its name now, "" while unresolved */
+	int ifindex;              /* 0 = none */
 	bool link_up;
+	bool link_error;          /* unusable: blocks campaigning */
 	unsigned char mac[6];
 	int64_t lease;            /* to campaign with, 0 = none */
 	bool held;                /* the address is on the link, put by us */
@@ -55,7 +58,6 @@ struct vip {
 	unsigned announce_left;
 	struct loop_timer *announce_timer;
 	struct loop_timer *retry_timer;
-	bool warned_waiting;
 	/* probing the wire (conflict.h, docs/design.md "Probing the wire") */
 	struct peers *peers;
 	struct conflict *conflict;
@@ -265,6 +267,7 @@ static void gather(const struct vip *v, uint64_t now, struct vip_facts *f)
 	f->have_lease = v->lease != 0;
 	f->fence_ok = session_valid(v->env.session, now);
 	f->link_up = v->ifindex > 0 && v->link_up;
+	f->link_unusable = v->link_error;
 	f->healthy = true;
 	f->paused = false;
 	f->leader = elect_is_leader(v->elect);
@@ -530,59 +533,40 @@ int vip_release(struct vip *v, const char *why)
 
 /* ---- links and addresses ---------------------------------------------------- */
 
-static void take_link(struct vip *v, const struct nl_link *l)
+void vip_link_set(struct vip *v, const struct vip_link *l)
 {
-	bool was_up = v->ifindex > 0 && v->link_up;
+	bool moved = l->ifindex != v->ifindex;
+	bool was_up = v->ifindex > 0 && v->link_up, is_up = l->ifindex > 0 && l->up;
+	bool mac_changed = !moved && l->ifindex > 0 && memcmp(l->mac, v->mac, sizeof(v->mac)) != 0;
 
+	if (!moved && !mac_changed && was_up == is_up && l->error == v->link_error &&
+	    strcmp(l->name, v->ifname) == 0)
+		return;
+	if (moved && v->ifindex > 0 && l->ifindex == 0)
+		log_warnx("vip: link gone vip=%s link=%s reason=\"%s\"", v->cv->ip, v->ifname,
+		    l->reason);
+	/* Off the old link before anything else: the address is never on
+	 * two links (a deleted link took it with it: that delete is a no-op). */
+	if (moved && v->held)
+		drop(v, l->ifindex > 0 ? "moved to another link" : "link gone");
+	if (!moved && l->ifindex > 0 && strcmp(l->name, v->ifname) != 0)
+		log_info("vip: link renamed vip=%s ifindex=%d from=%s to=%s%s", v->cv->ip,
+		    l->ifindex, v->ifname, l->name, v->held ? " (address kept)" : "");
 	v->ifindex = l->ifindex;
+	snprintf(v->ifname, sizeof(v->ifname), "%s", l->name);
 	v->link_up = l->up;
+	v->link_error = l->error;
 	memcpy(v->mac, l->mac, sizeof(v->mac));
-	if (l->up != was_up)
-		log_info("vip: link %s vip=%s link=%s ifindex=%d", l->up ? "up" : "down",
+	if (l->ifindex > 0 && (moved || was_up != is_up))
+		log_info("vip: link %s vip=%s link=%s ifindex=%d", is_up ? "up" : "down",
 		    v->cv->ip, v->ifname, l->ifindex);
-	v->warned_waiting = false;
-}
-
-static void lost_link(struct vip *v, const char *why, bool deleted)
-{
-	log_warnx("vip: link gone vip=%s link=%s reason=\"%s\"; waiting for it",
-	    v->cv->ip, v->ifname, why);
-	/* A renamed link keeps its addresses: delete ours from it now (a
-	 * failure is retried there, by ifindex, and reported at stop). */
-	if (!deleted && v->held)
-		drop(v, "link renamed");
-	v->ifindex = 0;
-	v->link_up = false;
-	if (!deleted)
-		return;
-	v->held_ifindex = 0;
-	v->del_owed = false;
-	/* The kernel removed the address with the link. */
-	if (v->held) {
-		v->held = false;
-		loop_timer_disarm(v->announce_timer);
-		log_info("vip: released vip=%s link=%s reason=\"link gone\"", v->cv->ip, v->ifname);
+	if (mac_changed && v->held) {
+		/* Neighbours still point at the old MAC: tell them at once
+		 * (the kernel's own arp_notify/ndisc_notify may be off). */
+		log_info("vip: link MAC changed vip=%s link=%s; announcing again", v->cv->ip,
+		    v->ifname);
+		announce_start(v);
 	}
-}
-
-void vip_link_changed(struct vip *v, const struct nl_link *l)
-{
-	if (v->ifname[0] == '\0')
-		return;
-	if (strcmp(l->name, v->ifname) == 0) {
-		take_link(v, l);
-		vip_update(v);
-	} else if (l->ifindex == v->ifindex) {
-		lost_link(v, "renamed", false);
-		vip_update(v);
-	}
-}
-
-void vip_link_removed(struct vip *v, int ifindex)
-{
-	if (v->ifindex == 0 || ifindex != v->ifindex)
-		return;
-	lost_link(v, "deleted", true);
 	vip_update(v);
 }
 
@@ -623,39 +607,6 @@ void vip_addr_changed(struct vip *v, int ifindex, int family, const void *addr, 
 	}
 }
 
-/* Find the link by name; remember whether we are waiting for it. */
-static void resolve_link(struct vip *v)
-{
-	struct nl_link l;
-	int r;
-
-	if (v->ifname[0] == '\0')
-		return;
-	r = nl_link_by_name(v->env.nl, v->ifname, &l);
-	if (r == 0) {
-		take_link(v, &l);
-		return;
-	}
-	if (r == -EINVAL) {
-		/* A name no Linux link can have (longer than 15 characters,
-		 * e.g. a VLAN's <parent>.<id>): say so once; never held. */
-		if (!v->warned_waiting)
-			log_warnx("vip: link name cannot exist vip=%s link=%s: Linux link names "
-			    "have at most 15 characters; this VIP is never held", v->cv->ip, v->ifname);
-		v->warned_waiting = true;
-		return;
-	}
-	if (r != -ENODEV) {
-		/* Could not ask: keep what we knew (logged by netlink). */
-		return;
-	}
-	v->ifindex = 0;
-	v->link_up = false;
-	if (!v->warned_waiting)
-		log_warnx("vip: link not found vip=%s link=%s; waiting for it", v->cv->ip, v->ifname);
-	v->warned_waiting = true;
-}
-
 /* A copy of the address left on any link by an earlier run (or put there by
  * hand) goes: this node holds it only once elected. */
 static void remove_leftover(struct vip *v)
@@ -674,7 +625,6 @@ void vip_resync(struct vip *v)
 {
 	int r;
 
-	resolve_link(v);
 	if (v->held) {
 		r = nl_addr_present(v->env.nl, v->ifindex, v->cv->family, v->cv->addr, NULL);
 		if (r == 0) {
@@ -693,10 +643,6 @@ struct vip *vip_new(const struct vip_env *env, const struct cfg_vip *cv)
 
 	v->env = *env;
 	v->cv = cv;
-	if (cv->interface != NULL && cv->vlan == 0)
-		snprintf(v->ifname, sizeof(v->ifname), "%s", cv->interface);
-	else if (cv->interface != NULL)
-		snprintf(v->ifname, sizeof(v->ifname), "%s.%u", cv->interface, cv->vlan);
 	name = xasprintf("%s%s", c->etcd.prefix, cv->ip);
 	v->elect = elect_new(env->loop, env->etcd, name, env->node, c->lease_ttl_ms,
 	    on_elect, v);
@@ -708,14 +654,8 @@ struct vip *vip_new(const struct vip_env *env, const struct cfg_vip *cv)
 	free(name);
 	v->conflict = conflict_new(env->loop, v->peers, on_probe, v);
 	v->probe_timer = loop_timer_new(env->loop, on_probe_timer, v);
-	if (v->ifname[0] == '\0')
-		log_warnx("vip: waiting for its link vip=%s: links chosen by %s are not resolved "
-		    "by this version; this VIP is never held", cv->ip,
-		    cv->selector != NULL ? "deviceSelector" : "LinkAliasConfig");
-	resolve_link(v);
 	remove_leftover(v);
-	log_info("vip: managing vip=%s link=%s election=%s%s", cv->ip,
-	    v->ifname[0] ? v->ifname : "(deviceSelector)", c->etcd.prefix, cv->ip);
+	log_info("vip: managing vip=%s election=%s%s", cv->ip, c->etcd.prefix, cv->ip);
 	return v;
 }
 

@@ -13,7 +13,7 @@ struct loop;
 struct etcd;
 struct session;
 struct nl;
-struct nl_link;
+struct vip_link;
 struct cfg;
 struct cfg_vip;
 struct vip;
@@ -32,8 +32,9 @@ struct vip_env {
  * its expiry check runs on whole-second timers), budgeted as one second. */
 #define VIP_KERNEL_LAG_MS 1000u
 
-/* Create a VIP, look its link up and remove a leftover copy of the
- * address (this node is not elected yet). Campaigns once given a lease. */
+/* Create a VIP and remove a leftover copy of the address (this node is
+ * not elected yet). Campaigns once given a lease and a usable link
+ * (vip_link_set). */
 struct vip *vip_new(const struct vip_env *env, const struct cfg_vip *cv);
 /* NULL-safe. Leaves the address alone: call vip_release first. */
 void vip_free(struct vip *v);
@@ -55,11 +56,17 @@ void vip_update(struct vip *v);
  * address's kernel lifetime). */
 int vip_release(struct vip *v, const char *why);
 
-/* Netlink events, passed on by the daemon to every VIP. */
-void vip_link_changed(struct vip *v, const struct nl_link *link);
-void vip_link_removed(struct vip *v, int ifindex);
+/* The VIP's link as links_resolve() says it is now (links.h); the daemon
+ * calls it after every link event, also when nothing changed (then it
+ * returns at once). l->ifindex 0: no link (l->error: unusable, blocks
+ * campaigning). Held on the same ifindex: a rename keeps the address; a
+ * new MAC sends the announcement burst again at once. Another ifindex
+ * while held: the address is deleted from the old link first. */
+void vip_link_set(struct vip *v, const struct vip_link *l);
+/* Address events, passed on by the daemon to every VIP. */
 void vip_addr_changed(struct vip *v, int ifindex, int family, const void *addr, bool removed);
-/* Netlink lost events: look everything up again. */
+/* Netlink lost events: check the held address again (the daemon has
+ * passed the link on with vip_link_set first). */
 void vip_resync(struct vip *v);
 
 #endif

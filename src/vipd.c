@@ -31,32 +31,6 @@ static void usage(FILE *f)
 }
 
 /*
- * The links this version's daemon cannot find yet (vip.c resolves a link
- * by name only, a VLAN as "<parent>.<id>"): the VIP is valid and kept,
- * but the daemon would wait for its link. Said, never silent.
- */
-static void warn_unresolved(const char *path, const struct cfg *cfg)
-{
-	for (size_t i = 0; i < cfg->n_vips; i++) {
-		const struct cfg_vip *v = &cfg->vips[i];
-		char name[64];
-
-		if (v->interface == NULL) {
-			fprintf(stderr, "%s:%u: warning: vip %s: links chosen by %s are not "
-			    "resolved by this version of the daemon: it would wait for "
-			    "the link and not hold the address\n", path, v->line, v->ip,
-			    v->alias ? "LinkAliasConfig" : "deviceSelector");
-			continue;
-		}
-		snprintf(name, sizeof(name), "%s.%u", v->interface, v->vlan);
-		if (v->vlan_name != NULL && strcmp(v->vlan_name, name) != 0)
-			fprintf(stderr, "%s:%u: warning: vip %s: this version of the daemon "
-			    "looks for the VLAN link as %s, not %s: it would wait for "
-			    "that link\n", path, v->line, v->ip, name, v->vlan_name);
-	}
-}
-
-/*
  * The etcd TLS files as the daemon will read them: a missing file is a
  * warning (the daemon waits for it, as for kubeadm's certificates), an
  * unusable one an error. Returns false on an error.
@@ -136,7 +110,6 @@ int main(int argc, char **argv)
 		if (cfg->n_vips == 0)
 			fprintf(stderr, "%s: warning: no VIP configured: vipd would run "
 			    "and hold no address\n", path);
-		warn_unresolved(path, cfg);
 		if (!check_tls_files(path, cfg)) {
 			fprintf(stderr, "vipd: %s: configuration not usable\n", path);
 			cfg_free(cfg);

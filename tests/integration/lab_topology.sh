@@ -153,4 +153,45 @@ lab_foreign_addr() {
 	*:*) ip -n "$ns" addr "$op" "$addr/64" dev eth0 "${flags[@]}" ;;
 	*) ip -n "$ns" addr "$op" "$addr/24" dev eth0 ;;
 	esac || lab_fail "lab_foreign_addr: ip addr $op $addr in $ns failed"
+
+# --- extra links (t_31..t_35) ------------------------------------------------------
+
+# lab_vlan_supported: true if the kernel makes VLAN links (802.1Q,
+# CONFIG_VLAN_8021Q): one is tried on n1's eth0 and deleted at once.
+lab_vlan_supported() {
+	ip -n "$LAB_PREFIX-n1" link add link eth0 name vlantest type vlan id 4094 2>/dev/null || return 1
+	ip -n "$LAB_PREFIX-n1" link del vlantest
+}
+
+# lab_vlan_add NODE ID NAME ADDR4 [ADDR6]: a VLAN link NAME with VLAN id ID
+# on eth0 of NODE (1..N or cl), its neighbour settings as eth0's (lab_up:
+# nodes arp_accept=1 arp_notify=1, the client Linux's defaults), DAD and
+# router advertisements off, ADDR4/24 (and ADDR6/64), up. The bridge passes
+# tagged frames as they are (no VLAN filtering), so every NAME of one ID is
+# on one L2 segment.
+lab_vlan_add() {
+	local node=$1 id=$2 name=$3 a4=$4 a6=${5:-} ns accept notify
+	if [ "$node" = cl ]; then ns=$LAB_PREFIX-cl; else ns=$LAB_PREFIX-n${node#n}; fi
+	_lab_addr_ok "$a4" || return 1
+	[ -z "$a6" ] || _lab_addr_ok "$a6" || return 1
+	accept=$(ip netns exec "$ns" sysctl -n net.ipv4.conf.eth0.arp_accept) || return 1
+	notify=$(ip netns exec "$ns" sysctl -n net.ipv4.conf.eth0.arp_notify) || return 1
+	ip -n "$ns" link add link eth0 name "$name" type vlan id "$id" || return 1
+	ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$name.accept_dad=0" "net.ipv6.conf.$name.accept_ra=0" \
+		"net.ipv4.conf.$name.arp_accept=$accept" "net.ipv4.conf.$name.arp_notify=$notify" >/dev/null
+	ip -n "$ns" addr add "$a4/24" dev "$name" || return 1
+	[ -z "$a6" ] || ip -n "$ns" addr add "$a6/64" dev "$name" nodad || return 1
+	ip -n "$ns" link set "$name" up
+}
+
+# lab_macvlan_add NODE NAME MAC: a macvlan link NAME (mode bridge) with
+# address MAC on eth0 of NODE, DAD and router advertisements off, and
+# arp_notify / ndisc_notify off (the kernel itself then announces nothing
+# when its MAC changes), up; no address.
+lab_macvlan_add() {
+	local ns=$LAB_PREFIX-n${1#n} name=$2 mac=$3
+	ip -n "$ns" link add link eth0 name "$name" address "$mac" type macvlan mode bridge || return 1
+	ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$name.accept_dad=0" "net.ipv6.conf.$name.accept_ra=0" \
+		"net.ipv4.conf.$name.arp_notify=0" "net.ipv6.conf.$name.ndisc_notify=0" >/dev/null
+	ip -n "$ns" link set "$name" up
 }

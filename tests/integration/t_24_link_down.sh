@@ -39,7 +39,7 @@ for i in 1 2 3; do lab_vipd_start "$i"; done
 owner=$(lab_wait_owner 10) || lab_fail "no owner"
 lab_log "owner: $owner"
 lab_assert "the VIP is on vip0" test -n "$(lab_exec "${owner#n}" ip -o addr show dev vip0 | grep " $VIP4/32 ")"
-lab_wait_until 3 grep -q 'link not found vip=198.18.0.100 link=vip0; waiting' "$LAB_DIR/n3/vipd.log" ||
+lab_wait_until 3 grep -q 'waiting for the link vip=198.18.0.100: link vip0 not found' "$LAB_DIR/n3/vipd.log" ||
 	lab_fail "n3 did not say it waits for vip0"
 lab_assert "n3's vipd still runs" lab_pid 3 vipd
 candidates() { lab_etcdctl 1 get --prefix --print-value-only "$name/" | sort | tr '\n' ' '; }

@@ -37,6 +37,9 @@ static size_t n_ops, cap_ops;
 static int fail_err[FAKE_NL_N_KINDS];
 static int fail_lookup;
 static struct nl *live;
+static struct fake_nl_vlan vlan_last;
+static size_t n_vlan;
+static int vlan_err;
 
 static size_t alen(int family)
 {
@@ -75,6 +78,9 @@ void fake_nl_reset(void)
 	n_links = n_addrs = 0;
 	memset(fail_err, 0, sizeof(fail_err));
 	fail_lookup = 0;
+	n_vlan = 0;
+	vlan_err = 0;
+	memset(&vlan_last, 0, sizeof(vlan_last));
 }
 
 void fake_nl_set_link(int ifindex, const char *name, bool up, const unsigned char mac[6])
@@ -92,6 +98,33 @@ void fake_nl_set_link(int ifindex, const char *name, bool up, const unsigned cha
 	l->up = up;
 	if (mac)
 		memcpy(l->mac, mac, 6);
+}
+
+void fake_nl_put_link(const struct nl_link *n)
+{
+	struct nl_link *l = link_find(n->ifindex);
+
+	if (l == NULL) {
+		if (n_links == FAKE_NL_MAX)
+			abort();
+		l = &links[n_links++];
+	}
+	*l = *n;
+}
+
+size_t fake_nl_vlan_count(void)
+{
+	return n_vlan;
+}
+
+const struct fake_nl_vlan *fake_nl_vlan_last(void)
+{
+	return n_vlan ? &vlan_last : NULL;
+}
+
+void fake_nl_vlan_fail(int err)
+{
+	vlan_err = err;
 }
 
 void fake_nl_del_link(int ifindex)
@@ -229,7 +262,11 @@ int nl_link_by_name(struct nl *nl, const char *name, struct nl_link *out)
 	if (fail_lookup)
 		return fail_lookup;
 	for (size_t i = 0; i < n_links; i++) {
-		if (strcmp(links[i].name, name) == 0) {
+		bool alt = false;
+
+		for (unsigned k = 0; k < links[i].n_altnames; k++)
+			alt |= strcmp(links[i].altnames[k], name) == 0;
+		if (alt || strcmp(links[i].name, name) == 0) {
 			*out = links[i];
 			return 0;
 		}
@@ -264,6 +301,36 @@ int nl_link_foreach(struct nl *nl, void (*cb)(void *arg, const struct nl_link *l
 	memcpy(copy, links, n * sizeof(copy[0]));
 	for (size_t i = 0; i < n; i++)
 		cb(arg, &copy[i]);
+	return 0;
+}
+
+int nl_vlan_create(struct nl *nl, int parent, const char *name, unsigned id, bool ad)
+{
+	struct nl_link l = { .ifindex = 100, .up = true, .parent = parent, .vlan_id = id,
+	    .vlan_proto = ad ? 0x88a8 : 0x8100 };
+	const struct nl_link *p = link_find(parent);
+
+	(void)nl;
+	n_vlan++;
+	memset(&vlan_last, 0, sizeof(vlan_last));
+	vlan_last.parent = parent;
+	snprintf(vlan_last.name, sizeof(vlan_last.name), "%s", name);
+	vlan_last.id = id;
+	vlan_last.ad = ad;
+	if (vlan_err)
+		return vlan_err;
+	if (p == NULL)
+		return -ENODEV;
+	for (size_t i = 0; i < n_links; i++)
+		if (strcmp(links[i].name, name) == 0)
+			return -EEXIST;
+	while (link_find(l.ifindex) != NULL)
+		l.ifindex++;
+	snprintf(l.name, sizeof(l.name), "%s", name);
+	snprintf(l.kind, sizeof(l.kind), "vlan");
+	memcpy(l.mac, p->mac, sizeof(l.mac));
+	fake_nl_put_link(&l);
+	vlan_last.ifindex = l.ifindex;
 	return 0;
 }
 

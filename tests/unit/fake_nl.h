@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct nl_link;
+
 enum fake_nl_kind {
 	FAKE_NL_ADD,      /* nl_addr_add(replace=false) */
 	FAKE_NL_REPLACE,  /* nl_addr_add(replace=true) */
@@ -41,6 +43,22 @@ void fake_nl_reset(void);
 
 /* Put a link into the model (or change it); no event is sent. */
 void fake_nl_set_link(int ifindex, const char *name, bool up, const unsigned char mac[6]);
+/* Put a link with every field given (kind, parent, VLAN, master,
+ * altnames, ...) into the model (or replace it); no event is sent. */
+void fake_nl_put_link(const struct nl_link *l);
+/* nl_vlan_create: the calls so far (the newest's arguments), and the
+ * error the next calls return (0 = create the link in the model, up,
+ * with the next free ifindex from 100; no event is sent). */
+struct fake_nl_vlan {
+	int parent;
+	char name[16];
+	unsigned id;
+	bool ad;
+	int ifindex;        /* the link created, 0 if it failed */
+};
+size_t fake_nl_vlan_count(void);
+const struct fake_nl_vlan *fake_nl_vlan_last(void);
+void fake_nl_vlan_fail(int err);
 /* Remove a link and every address on it; no event is sent. */
 void fake_nl_del_link(int ifindex);
 /* Put an address into the model without recording an operation (a copy

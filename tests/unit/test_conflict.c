@@ -26,6 +26,7 @@
 #include "fake_loop.h"
 #include "fake_nl.h"
 #include "loop.h"
+#include "links.h"
 #include "netlink.h"
 #include "policy.h"
 #include "session.h"
@@ -74,6 +75,7 @@ static int setup(void **state)
 {
 	struct t *t = calloc(1, sizeof(*t));
 	struct vip_env env;
+	struct vip_link link;
 
 	testkit_start("test_conflict");
 	fake_conflict_reset();
@@ -87,6 +89,11 @@ static int setup(void **state)
 	env = (struct vip_env){ .loop = t->loop, .etcd = t->etcd, .session = t->s,
 	    .nl = t->nl, .cfg = t->cfg, .node = "node-a" };
 	t->v = vip_new(&env, &t->cfg->vips[0]);
+	/* The link as links.c would hand it over. */
+	link = (struct vip_link){ .ifindex = IFX, .up = true };
+	snprintf(link.name, sizeof(link.name), "eth0");
+	memcpy(link.mac, MAC, 6);
+	vip_link_set(t->v, &link);
 	*state = t;
 	return 0;
 }

@@ -428,6 +428,41 @@ static void test_fence_drops_every_vip_at_once(void **state)
 	assert_int_equal(fake_etcd_count_path("/v3/lease/revoke"), 1);
 }
 
+/* Link events go through the links module to every VIP: a rename keeps
+ * both addresses (no delete), a new MAC announces both at once, a link
+ * down drops both. */
+static void scen_link_events_reach_every_vip(struct t *t)
+{
+	static const unsigned char mac2[6] = { 0x02, 0, 0, 0, 0, 0x0b };
+	size_t announced;
+
+	up();
+	fake_loop_advance(1000); /* past the acquisition's burst */
+	fake_nl_set_link(IFX, "lan0", true, MAC);
+	fake_nl_send_link(IFX);
+	assert_int_equal(fake_nl_count_kind(FAKE_NL_DEL), 0);
+	assert_true(fake_nl_has_addr(IFX, AF_INET, VIP4));
+	announced = fake_announce_count();
+	fake_nl_set_link(IFX, "lan0", true, mac2);
+	fake_nl_send_link(IFX);
+	assert_int_equal(fake_announce_count(), announced + 2);
+	assert_memory_equal(fake_announce_nth(announced)->mac, mac2, 6);
+	fake_nl_set_link(IFX, "lan0", false, mac2);
+	fake_nl_send_link(IFX);
+	assert_int_equal(fake_nl_count_kind(FAKE_NL_DEL), 2);
+	assert_false(fake_nl_has_addr(IFX, AF_INET, VIP4));
+	assert_false(fake_nl_has_addr(IFX, AF_INET6, VIP6));
+	sigterm(t);
+	until_stopped(t, 2000);
+}
+
+static void test_link_events_reach_every_vip(void **state)
+{
+	struct t *t = *state;
+
+	assert_int_equal(run(t, scen_link_events_reach_every_vip), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -440,6 +475,7 @@ int main(void)
 		T(test_stop_while_delete_owed_keeps_lease),
 		T(test_stale_key_of_this_node_cleaned_before_campaign),
 		T(test_fence_drops_every_vip_at_once),
+		T(test_link_events_reach_every_vip),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -32,7 +32,7 @@ static void test_holds_only_when_everything_allows(void **state)
 	assert_string_equal(policy_why_not(&f), "");
 
 	/* Each fact alone takes the address away. */
-	for (int i = 0; i < 9; i++) {
+	for (int i = 0; i < 10; i++) {
 		f = all_good();
 		switch (i) {
 		case 0: f.have_lease = false; break;
@@ -44,6 +44,7 @@ static void test_holds_only_when_everything_allows(void **state)
 		case 6: f.stray_copy = true; break;
 		case 7: f.probed = false; break;
 		case 8: f.conflict = true; break;
+		case 9: f.link_unusable = true; break;
 		}
 		w = policy_decide(&f);
 		assert_false(w.hold);
@@ -63,6 +64,12 @@ static void test_campaign_ignores_fence_and_leadership(void **state)
 	assert_true(policy_decide(&f).campaign);
 	f.link_up = false;
 	assert_false(policy_decide(&f).campaign);
+	/* An unusable link (several match, a bond member) blocks the
+	 * campaign even while some link is up. */
+	f = all_good();
+	f.link_unusable = true;
+	assert_false(policy_decide(&f).campaign);
+	assert_string_equal(policy_why_not(&f), "link unusable");
 	f = all_good();
 	f.have_lease = false;
 	assert_false(policy_decide(&f).campaign);

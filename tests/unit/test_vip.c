@@ -28,6 +28,7 @@
 #include "fake_etcd.h"
 #include "fake_loop.h"
 #include "fake_nl.h"
+#include "links.h"
 #include "loop.h"
 #include "netlink.h"
 #include "session.h"
@@ -75,8 +76,20 @@ static const struct session_ops sops = {
 	.expired = on_expired, .lost = on_lost,
 };
 
+/* What links_resolve() would hand over for one link. */
+static struct vip_link link_of(int ifindex, const char *name, bool up, const unsigned char mac[6])
+{
+	struct vip_link l = { .ifindex = ifindex, .up = up };
+
+	snprintf(l.name, sizeof(l.name), "%s", name);
+	memcpy(l.mac, mac, 6);
+	return l;
+}
+
 static void make(struct t *t)
 {
+	struct vip_link l = link_of(IFX, "eth0", true, MAC);
+
 	struct vip_env env;
 
 	t->loop = loop_new();
@@ -86,6 +99,7 @@ static void make(struct t *t)
 	env = (struct vip_env){ .loop = t->loop, .etcd = t->etcd, .session = t->s,
 	    .nl = t->nl, .cfg = t->cfg, .node = "node-a" };
 	t->v = vip_new(&env, &t->cfg->vips[0]);
+	vip_link_set(t->v, &l);
 }
 
 static int setup(void **state)
@@ -438,39 +452,93 @@ static void test_added_by_someone_else_while_not_owner(void **state)
 static void test_link_down_drops_and_resigns(void **state)
 {
 	struct t *t = *state;
-	struct nl_link down = { .ifindex = IFX, .name = "eth0", .up = false };
+	struct vip_link down = link_of(IFX, "eth0", false, MAC);
 	struct etcd_req *del;
 
 	elected(t, 0);
-	memcpy(down.mac, MAC, 6);
 	fake_loop_advance(300);
-	vip_link_changed(t->v, &down);
+	vip_link_set(t->v, &down);
 	assert_op(1, FAKE_NL_DEL, T0 + 300, 0);
 	del = resign_after_delete();
 	fake_etcd_reply(del, "{\"deleted\":\"1\"}");
 	/* Back up: campaign again (a new txn), the address waits for the win. */
 	down.up = true;
-	vip_link_changed(t->v, &down);
+	vip_link_set(t->v, &down);
 	assert_non_null(fake_etcd_pending("/v3/kv/txn"));
 	assert_int_equal(fake_nl_count(), 2);
 	win(LEASE);
 	assert_op(2, FAKE_NL_REPLACE, T0 + 300, 3);
 }
 
-/* A renamed link keeps its addresses (only a deleted one loses them):
- * the address must be deleted before the election key goes. */
-static void test_link_renamed_while_held_deletes_before_resign(void **state)
+/* A renamed link keeps its addresses, and links.c keeps the VIP on the
+ * same ifindex: nothing is deleted, the key stays, no announcement. */
+static void test_link_renamed_while_held_keeps_address(void **state)
 {
 	struct t *t = *state;
-	struct nl_link renamed = { .ifindex = IFX, .name = "eth9", .up = true };
+	struct vip_link renamed = link_of(IFX, "eth9", true, MAC);
+	size_t announced;
 
 	elected(t, 0);
-	memcpy(renamed.mac, MAC, 6);
 	fake_nl_set_link(IFX, "eth9", true, MAC);
 	fake_loop_advance(300);
-	vip_link_changed(t->v, &renamed);
+	announced = fake_announce_count();
+	vip_link_set(t->v, &renamed);
+	assert_int_equal(fake_nl_count_kind(FAKE_NL_DEL), 0);
+	assert_true(fake_nl_has_addr(IFX, AF_INET, VIP4));
+	assert_null(fake_etcd_pending("/v3/kv/deleterange"));
+	assert_int_equal(fake_announce_count(), announced);
+}
+
+/* A new MAC on the held link: the announcement burst again, at once. */
+static void test_mac_change_while_held_announces_at_once(void **state)
+{
+	struct t *t = *state;
+	static const unsigned char mac2[6] = { 0x02, 0, 0, 0, 0, 0x0b };
+	struct vip_link l = link_of(IFX, "eth0", true, mac2);
+	size_t announced;
+
+	elected(t, 0);
+	fake_loop_advance(100);
+	announced = fake_announce_count();
+	vip_link_set(t->v, &l);
+	assert_int_equal(fake_announce_count(), announced + 1);
+	assert_memory_equal(fake_announce_nth(announced)->mac, mac2, 6);
+	assert_int_equal(fake_nl_count_kind(FAKE_NL_DEL), 0);
+	/* The same state again changes nothing. */
+	vip_link_set(t->v, &l);
+	assert_int_equal(fake_announce_count(), announced + 1);
+}
+
+/* Another ifindex while held (the VLAN link was replaced, another link
+ * took the name): off the old link first, then on the new one. */
+static void test_move_while_held_deletes_old_first(void **state)
+{
+	struct t *t = *state;
+	struct vip_link l = link_of(IFX + 1, "eth0", true, MAC);
+
+	elected(t, 0);
+	fake_nl_set_link(IFX + 1, "eth0", true, MAC);
+	fake_loop_advance(300);
+	vip_link_set(t->v, &l);
 	assert_op(1, FAKE_NL_DEL, T0 + 300, 0);
+	assert_int_equal(fake_nl_op(1)->ifindex, IFX);
+	assert_int_equal(fake_nl_op(2)->kind, FAKE_NL_REPLACE);
+	assert_int_equal(fake_nl_op(2)->ifindex, IFX + 1);
 	assert_false(fake_nl_has_addr(IFX, AF_INET, VIP4));
+	assert_true(fake_nl_has_addr(IFX + 1, AF_INET, VIP4));
+}
+
+/* A resolution error (several links match, a bond member): the address
+ * goes, then the key; no campaign while it lasts. */
+static void test_link_error_drops_and_resigns(void **state)
+{
+	struct t *t = *state;
+	struct vip_link bad = { .error = true, .reason = "2 links match deviceSelector" };
+
+	elected(t, 0);
+	fake_loop_advance(300);
+	vip_link_set(t->v, &bad);
+	assert_op(1, FAKE_NL_DEL, T0 + 300, 0);
 	resign_after_delete();
 }
 
@@ -515,13 +583,12 @@ static void test_release_reports_failed_delete(void **state)
 /* Elected at T0; at T0 + 300 the link goes down and every delete fails. */
 static void down_with_deletes_failing(struct t *t)
 {
-	struct nl_link down = { .ifindex = IFX, .name = "eth0", .up = false };
+	struct vip_link down = link_of(IFX, "eth0", false, MAC);
 
 	elected(t, 0);
-	memcpy(down.mac, MAC, 6);
 	fake_nl_fail(FAKE_NL_DEL, -ENOBUFS);
 	fake_loop_advance(300);
-	vip_link_changed(t->v, &down);
+	vip_link_set(t->v, &down);
 }
 
 static void test_failed_delete_keeps_key_until_deleted(void **state)
@@ -590,7 +657,10 @@ int main(void)
 		T(test_leftover_removed_at_start),
 		T(test_added_by_someone_else_while_not_owner),
 		T(test_link_down_drops_and_resigns),
-		T(test_link_renamed_while_held_deletes_before_resign),
+		T(test_link_renamed_while_held_keeps_address),
+		T(test_mac_change_while_held_announces_at_once),
+		T(test_move_while_held_deletes_old_first),
+		T(test_link_error_drops_and_resigns),
 		T(test_failed_delete_at_fence_is_retried),
 		T(test_release_reports_failed_delete),
 		T(test_failed_delete_keeps_key_until_deleted),
