@@ -153,6 +153,7 @@ lab_foreign_addr() {
 	*:*) ip -n "$ns" addr "$op" "$addr/64" dev eth0 "${flags[@]}" ;;
 	*) ip -n "$ns" addr "$op" "$addr/24" dev eth0 ;;
 	esac || lab_fail "lab_foreign_addr: ip addr $op $addr in $ns failed"
+}
 
 # --- extra links (t_31..t_35) ------------------------------------------------------
 
