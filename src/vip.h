@@ -32,8 +32,9 @@ struct vip_env {
  * its expiry check runs on whole-second timers), budgeted as one second. */
 #define VIP_KERNEL_LAG_MS 1000u
 
-/* Create a VIP, look its link up and remove a leftover copy of the
- * address (this node is not elected yet). Campaigns once given a lease. */
+/* Create a VIP, look its link up and remove every leftover copy of the
+ * address, any prefix length, any link (this node is not elected yet).
+ * Campaigns once given a lease. */
 struct vip *vip_new(const struct vip_env *env, const struct cfg_vip *cv);
 /* NULL-safe. Leaves the address alone: call vip_release first. */
 void vip_free(struct vip *v);
@@ -56,7 +57,12 @@ int vip_release(struct vip *v, const char *why);
 /* Netlink events, passed on by the daemon to every VIP. */
 void vip_link_changed(struct vip *v, const struct nl_link *link);
 void vip_link_removed(struct vip *v, int ifindex);
-void vip_addr_changed(struct vip *v, int ifindex, int family, const void *addr, bool removed);
+/* An address changed (netlink.h addr_changed; prefixlen in bits). A copy of
+ * the VIP this node does not hold - any prefix length, any link - is
+ * deleted with its own prefix length; another address on the VIP's link
+ * re-runs the same-subnet check. */
+void vip_addr_changed(struct vip *v, int ifindex, int family, const void *addr,
+                      unsigned prefixlen, bool removed);
 /* Netlink lost events: look everything up again. */
 void vip_resync(struct vip *v);
 

@@ -399,14 +399,14 @@ static void test_removed_by_someone_else_is_restored_only_before_fence(void **st
 	fake_loop_advance(1000);
 	fake_nl_del_link(IFX); /* the operator's ip addr del, modelled: */
 	fake_nl_set_link(IFX, "eth0", true, MAC);
-	vip_addr_changed(t->v, IFX, AF_INET, VIP4, true);
+	vip_addr_changed(t->v, IFX, AF_INET, VIP4, 32, true);
 	assert_op(1, FAKE_NL_REPLACE, T0 + 1000, 2);
 	assert_int_equal(fake_announce_count(), 3 + 1); /* announced again */
 	/* Removed again 2.6 s after the last renewal: 1.9 s to the fence,
 	 * no whole second fits: stays off. */
 	fake_loop_advance(KA - 1000);
 	fake_loop_advance(1350);
-	vip_addr_changed(t->v, IFX, AF_INET, VIP4, true);
+	vip_addr_changed(t->v, IFX, AF_INET, VIP4, 32, true);
 	assert_int_equal(fake_nl_count(), 2);
 }
 
@@ -429,7 +429,7 @@ static void test_added_by_someone_else_while_not_owner(void **state)
 	session_start(t->s);
 	testkit_grant(LEASE);
 	fake_nl_put_addr(IFX, AF_INET, VIP4);
-	vip_addr_changed(t->v, IFX, AF_INET, VIP4, false);
+	vip_addr_changed(t->v, IFX, AF_INET, VIP4, 32, false);
 	assert_int_equal(fake_nl_count(), 1);
 	assert_op(0, FAKE_NL_DEL, T0, 0);
 	assert_false(fake_nl_has_addr(IFX, AF_INET, VIP4));
