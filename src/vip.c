@@ -72,6 +72,11 @@ const char *vip_ip(const struct vip *v)
 	return v->cv->ip;
 }
 
+int vip_in_subnet(const struct vip *v)
+{
+	return v->in_subnet;
+}
+
 static size_t addr_len(const struct vip *v)
 {
 	return v->cv->family == AF_INET ? 4 : 16;

@@ -40,6 +40,11 @@ struct vip *vip_new(const struct vip_env *env, const struct cfg_vip *cv);
 void vip_free(struct vip *v);
 
 const char *vip_ip(const struct vip *v);
+/* The same-subnet check (subnet.h) as last done on the VIP's link: 1 an
+ * address on the link has a prefix containing the VIP, 0 none has (logged
+ * as a warning once per change), -1 not known (no link, or not read yet).
+ * For status and metrics. */
+int vip_in_subnet(const struct vip *v);
 
 /* The lease to campaign with; 0 = the lease is gone (stop at once). */
 void vip_set_lease(struct vip *v, int64_t lease);
