@@ -11,8 +11,10 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "netlink.h"
 #include "privs.h"
 #include "log.h"
+#include "subnet.h"
 
 static void usage(FILE *f)
 {
@@ -51,6 +53,50 @@ static void warn_unresolved(const char *path, const struct cfg *cfg)
 			    "looks for the VLAN link as %s, not %s: it would wait for "
 			    "that link\n", path, v->line, v->ip, name, v->vlan_name);
 	}
+}
+
+/*
+ * The same-subnet rule (subnet.h): for each VIP whose link exists on this
+ * machine, warn when no address on it has a prefix that contains the VIP
+ * (the daemon logs the same at run time). A link that is not here says
+ * nothing: --check is also run on another machine than the node. Reading
+ * links and addresses over rtnetlink needs no privilege.
+ */
+static void check_subnets(const char *path, const struct cfg *cfg)
+{
+	struct nl *nl = NULL;
+
+	for (size_t i = 0; i < cfg->n_vips; i++) {
+		const struct cfg_vip *v = &cfg->vips[i];
+		struct nl_addr a[64];
+		struct nl_link l;
+		char name[64], list[256];
+		int n;
+
+		if (v->interface == NULL)
+			continue;
+		if (v->vlan == 0)
+			snprintf(name, sizeof(name), "%s", v->interface);
+		else
+			snprintf(name, sizeof(name), "%s.%u", v->interface, v->vlan);
+		if (nl == NULL && (nl = nl_open(NULL, NULL, NULL)) == NULL)
+			return; /* logged by netlink; nothing to compare with */
+		if (nl_link_by_name(nl, name, &l) != 0)
+			continue;
+		n = nl_addr_list(nl, l.ifindex, v->family, NULL, a, sizeof(a) / sizeof(a[0]));
+		if (n < 0)
+			continue;
+		if (n > (int)(sizeof(a) / sizeof(a[0])))
+			n = (int)(sizeof(a) / sizeof(a[0]));
+		if (subnet_find(v->family, v->addr, a, (size_t)n) >= 0)
+			continue;
+		subnet_format(list, sizeof(list), a, (size_t)n, v->family, v->addr);
+		fprintf(stderr, "%s:%u: warning: vip %s is not in the subnet of link %s on this "
+		    "machine: no address there has a prefix that contains it (addresses: %s); "
+		    "the VIP should be an address of the nodes' shared network\n", path, v->line,
+		    v->ip, name, list);
+	}
+	nl_close(nl);
 }
 
 int main(int argc, char **argv)
@@ -109,6 +155,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s: warning: no VIP configured: vipd would run "
 			    "and hold no address\n", path);
 		warn_unresolved(path, cfg);
+		check_subnets(path, cfg);
 		cfg_print(cfg, stdout);
 		cfg_free(cfg);
 		return 0;
