@@ -104,7 +104,8 @@ lab_log "vipd on n3: $(grep -m1 'removed a copy' "$LAB_DIR/n3/vipd.log")"
 lab_vipd_start 1
 OWNER=$(lab_wait_owner 10) || lab_fail "no single owner within 10 s"
 lab_log "owner: $OWNER"
-lab_wait_until 5 eval '[ "$(election_nodes)" = "n1 n2 n3 " ]' ||
+all_campaign() { [ "$(election_nodes)" = "n1 n2 n3 " ]; }
+lab_wait_until 5 all_campaign ||
 	lab_fail "not every node campaigns (election keys of: $(election_nodes))"
 lab_log "every node campaigns: $(election_nodes)"
 for n in 2 3; do

@@ -22,6 +22,8 @@ WARN='vip: not in the subnet of its link'
 CLEAR='vip: now in the subnet of its link'
 
 count() { grep -c "$1 vip=$2 " "$LAB_DIR/n1/vipd.log" || true; }
+# has_count WHAT ADDR N: n1's log has at least N lines of WHAT for ADDR.
+has_count() { [ "$(count "$1" "$2")" -ge "$3" ]; }
 
 scenario_up
 for i in 1 2 3; do
@@ -45,17 +47,17 @@ lab_assert "vipd --check warns at out.yaml:$line for link eth0" \
 	grep -q "out.yaml:$line: warning: vip $OUT is not in the subnet of link eth0 .*addresses: 198.18.0.11/24" "$LAB_DIR/n1/check.err"
 cp "$LAB_DIR/n1/out.yaml" "$LAB_DIR/n1/vipd.yaml"
 lab_vipd_start 1
-lab_wait_until 5 eval '[ "$(count "$WARN" "$OUT")" -ge 1 ]' || lab_fail "vipd on n1 did not warn about $OUT within 5 s"
+lab_wait_until 5 has_count "$WARN" "$OUT" 1 || lab_fail "vipd on n1 did not warn about $OUT within 5 s"
 lab_log "n1: $(grep -m1 "$WARN" "$LAB_DIR/n1/vipd.log")"
 
 # An address of 198.19.0.0/24 on eth0 clears it; deleting it brings it back.
 t0=$(sc_now_us)
 ip -n "$LAB_PREFIX-n1" addr add 198.19.0.11/24 dev eth0
-lab_wait_until 5 eval '[ "$(count "$CLEAR" "$OUT")" -eq 1 ]' || lab_fail "vipd on n1 did not log that $OUT is now in the subnet"
+lab_wait_until 5 has_count "$CLEAR" "$OUT" 1 || lab_fail "vipd on n1 did not log that $OUT is now in the subnet"
 t1=$(sc_now_us)
 bd_timing "address added -> \"now in the subnet\" seen in n1's log" $(((t1 - t0) / 1000)) "$BD_SLACK_MS" "slack $BD_SLACK_MS (a netlink event, one address dump, the log write; polled every 50 ms)"
 ip -n "$LAB_PREFIX-n1" addr del 198.19.0.11/24 dev eth0
-lab_wait_until 5 eval '[ "$(count "$WARN" "$OUT")" -eq 2 ]' || lab_fail "vipd on n1 did not warn again after the address went"
+lab_wait_until 5 has_count "$WARN" "$OUT" 2 || lab_fail "vipd on n1 did not warn again after the address went"
 sleep 1
 lab_assert "the warning was logged once per change (2 warnings, 1 clear)" \
 	test "$(count "$WARN" "$OUT"):$(count "$CLEAR" "$OUT")" = 2:1
