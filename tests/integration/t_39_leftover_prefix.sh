@@ -133,6 +133,7 @@ lab_wait_until 5 no24 "$a" "$b" || lab_fail "the added $VIP4/24 copies are still
 for n in "$a" "$b"; do
 	l=$(life24 "$n" "$((t_run - 100000))")
 	[ "$l" != - ] || lab_fail "no add/Deleted pair for the /24 on $n in its monitor file"
+	lab_log "measured: $VIP4/24 on $n lived $l ms (monitor stamps)"
 	bd_timing "$VIP4/24 added on $n -> deleted by its vipd" "$l" "$BD_SLACK_MS" "slack $BD_SLACK_MS (a netlink event and one netlink request)"
 done
 sleep 1.5 # room for a wrong add or a failover to show
@@ -149,6 +150,8 @@ t_own=$(sc_now_us)
 ip -n "$(ns "$OWNER")" addr add "$VIP4/24" dev eth0
 lab_wait_until 5 no24 "$OWNER" || lab_fail "the /24 beside $OWNER's /32 is still there after 5 s"
 l=$(life24 "$OWNER" "$((t_own - 100000))")
+[ "$l" != - ] || lab_fail "no add/Deleted pair for the /24 on $OWNER in its monitor file"
+lab_log "measured: $VIP4/24 beside the /32 on $OWNER lived $l ms (monitor stamps)"
 bd_timing "$VIP4/24 beside the held /32 on $OWNER -> deleted" "$l" "$BD_SLACK_MS" "slack $BD_SLACK_MS (a netlink event and one netlink request)"
 lab_assert "$OWNER still holds $VIP4/32" ip -n "$(ns "$OWNER")" -o addr show dev eth0 to "$VIP4/32" | grep -q .
 sleep 1
