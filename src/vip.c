@@ -74,7 +74,7 @@ const char *vip_ip(const struct vip *v)
 
 int vip_in_subnet(const struct vip *v)
 {
-	return v->in_subnet;
+	return v->ifindex > 0 ? v->in_subnet : -1;
 }
 
 static size_t addr_len(const struct vip *v)
@@ -618,10 +618,13 @@ void vip_addr_changed(struct vip *v, int ifindex, int family, const void *addr,
 	} else if (!removed && !owned_copy(v, ifindex, prefixlen)) {
 		/* Not ours to hold (any prefix, any link, also beside our own
 		 * copy): two nodes answering is the one thing we must never
-		 * allow. A failed delete takes the node out of the election. */
-		log_warnx("vip: address added by someone else vip=%s ifindex=%d prefix=/%u %s; removing",
-		    v->cv->ip, ifindex, prefixlen, v->held ? "while this node holds it" : "while not owner");
-		if (delete_stray(v, ifindex, prefixlen, "added by someone else") < 0)
+		 * allow. A failed delete takes the node out of the election.
+		 * Logged by delete_stray only if there was something to delete:
+		 * the late event of our own add, after we dropped it, finds
+		 * nothing. */
+		if (delete_stray(v, ifindex, prefixlen, v->held ?
+		    "added by someone else while this node holds it" :
+		    "added by someone else while not owner") < 0)
 			vip_update(v); /* stand aside while it stays */
 	} else if (removed && (stray = stray_find(v, ifindex, prefixlen)) != NULL) {
 		log_info("vip: stray copy of the address gone vip=%s ifindex=%d prefix=/%u",

@@ -162,8 +162,12 @@ int main(int argc, char **argv)
 	}
 
 	log_init("vipd", verbose ? LOG_LVL_DEBUG : cfg->log_level);
-	for (size_t i = 0; i < cfg->n_notes; i++)
-		log_info("config: %s", cfg->notes[i]);
+	for (size_t i = 0; i < cfg->n_notes; i++) {
+		if (strstr(cfg->notes[i], ": warning: ") != NULL)
+			log_warnx("config: %s", cfg->notes[i]);
+		else
+			log_info("config: %s", cfg->notes[i]);
+	}
 	privs_early(); /* before libcurl is set up */
 	rc = daemon_run(cfg);
 	cfg_free(cfg);
