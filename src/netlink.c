@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
@@ -291,7 +292,7 @@ static size_t nl_addr_len(int family)
  * (IPv4 always; IFA_ADDRESS is then the peer on point-to-point links),
  * else IFA_ADDRESS. 0, -EAFNOSUPPORT for other families, or -EBADMSG. */
 static int nl_parse_addr(const struct nlmsghdr *nlh, int *family, int *ifindex,
-                         unsigned char addr[16], unsigned *prefixlen)
+                         unsigned char addr[16], unsigned *prefixlen, bool *secondary)
 {
 	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
 	const void *local = NULL, *address = NULL;
@@ -320,6 +321,7 @@ static int nl_parse_addr(const struct nlmsghdr *nlh, int *family, int *ifindex,
 	*family = ifa->ifa_family;
 	*ifindex = (int)ifa->ifa_index;
 	*prefixlen = ifa->ifa_prefixlen;
+	*secondary = (ifa->ifa_flags & IFA_F_SECONDARY) != 0;
 	memcpy(addr, local, alen);
 	return 0;
 }
@@ -519,7 +521,7 @@ static int nl_cb_addr_find(const struct nlmsghdr *nlh, void *data)
 	struct nl_addr a;
 
 	if (nlh->nlmsg_type != RTM_NEWADDR ||
-	    nl_parse_addr(nlh, &a.family, &a.ifindex, a.addr, &a.prefixlen) < 0)
+	    nl_parse_addr(nlh, &a.family, &a.ifindex, a.addr, &a.prefixlen, &a.secondary) < 0)
 		return MNL_CB_OK;
 	/* Old kernels ignore the dump filter: filter here as well. */
 	if (a.family != f->family || (f->ifindex != 0 && f->ifindex != a.ifindex) ||
@@ -562,6 +564,27 @@ int nl_addr_list(struct nl *nl, int ifindex, int family, const void *addr,
 	return f.n > INT_MAX ? INT_MAX : (int)f.n;
 }
 
+int nl_promote_secondaries(struct nl *nl, int ifindex)
+{
+	struct nl_link l;
+	char path[96], buf[16];
+	ssize_t n;
+	int fd, rc;
+
+	if ((rc = nl_link_by_index(nl, ifindex, &l)) < 0)
+		return rc;
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/promote_secondaries", l.name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? -errno : -EIO;
+	buf[n] = '\0';
+	return atoi(buf) != 0;
+}
+
 int nl_addr_present(struct nl *nl, int ifindex, int family, const void *addr, int *ifindex_out)
 {
 	struct nl_addr a;
@@ -600,9 +623,10 @@ static void nl_watch_addr(struct nl *nl, const struct nlmsghdr *nlh)
 {
 	unsigned char addr[16];
 	unsigned prefixlen;
+	bool secondary;
 	int family, ifindex;
 
-	if (nl_parse_addr(nlh, &family, &ifindex, addr, &prefixlen) < 0)
+	if (nl_parse_addr(nlh, &family, &ifindex, addr, &prefixlen, &secondary) < 0)
 		return;
 	if (nl->ops->addr_changed)
 		nl->ops->addr_changed(nl->arg, ifindex, family, addr, prefixlen,

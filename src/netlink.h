@@ -108,6 +108,9 @@ struct nl_addr {
 	int family;              /* AF_INET or AF_INET6 */
 	unsigned char addr[16];  /* the local address, network order, 4 or 16 bytes */
 	unsigned prefixlen;      /* bits */
+	bool secondary;          /* IPv4 IFA_F_SECONDARY: another address of the
+	                          * same subnet and prefix length on the link is
+	                          * its primary */
 };
 
 /* List the addresses of family on ifindex (0 = every link); with addr not
@@ -121,6 +124,13 @@ struct nl_addr {
  * retried (3 times). Needs no privilege. */
 int nl_addr_list(struct nl *nl, int ifindex, int family, const void *addr,
                  struct nl_addr *out, size_t max);
+/* Whether the kernel promotes a secondary IPv4 address when the primary
+ * of its subnet is deleted (net.ipv4.conf.<link>.promote_secondaries, read
+ * from /proc/sys). With it off - the kernel's default - deleting a primary
+ * address deletes every secondary of its subnet with it (measured on 6.18:
+ * deleting a leftover "VIP/24" added before the node's 198.18.0.12/24 took
+ * the node's address too). 1 on, 0 off, or -errno (no such link, no /proc). */
+int nl_promote_secondaries(struct nl *nl, int ifindex);
 /* 1 if the address (any prefix length) is on ifindex (ifindex 0 = on any
  * link), 0 if not, -ENODEV if there is no link ifindex (kernels >= 4.20;
  * older ones answer 0), -errno on failure. If ifindex_out is not NULL and

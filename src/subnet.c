@@ -44,6 +44,20 @@ int subnet_find(int family, const void *ip, const struct nl_addr *a, size_t n)
 	return -1;
 }
 
+size_t subnet_secondaries(const struct nl_addr *primary, const struct nl_addr *a, size_t n)
+{
+	size_t k = 0;
+
+	if (primary->family != AF_INET)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		k += a[i].family == AF_INET && a[i].ifindex == primary->ifindex &&
+		    a[i].prefixlen == primary->prefixlen &&
+		    memcmp(a[i].addr, primary->addr, 4) != 0 &&
+		    subnet_contains(AF_INET, primary->addr, primary->prefixlen, a[i].addr);
+	return k;
+}
+
 char *subnet_format(char *buf, size_t size, const struct nl_addr *a, size_t n, int family,
                     const void *ip)
 {

@@ -26,6 +26,12 @@ bool subnet_contains(int family, const void *addr, unsigned prefixlen, const voi
  * do not count - or -1 if none does. */
 int subnet_find(int family, const void *ip, const struct nl_addr *a, size_t n);
 
+/* How many of the n addresses are IPv4 secondaries of primary: on its
+ * link, of the same prefix length, inside its prefix, not primary itself
+ * (the kernel's rule in __inet_insert_ifa: same mask, inet_ifa_match).
+ * Deleting primary deletes all of them unless promote_secondaries is on. */
+size_t subnet_secondaries(const struct nl_addr *primary, const struct nl_addr *a, size_t n);
+
 /* The addresses of family, other than ip, as "a/p a/p ..." into buf
  * (always NUL-terminated, cut short with "..." when it does not fit);
  * "none" when there are none. Returns buf. */

@@ -282,11 +282,62 @@ static void stray_forget(struct vip *v, struct vip_copy *c)
  * stops campaigning for the VIP (policy: stray_copy) and a retry is
  * armed. Logged: the removal at warn, a failed delete as an error once
  * per copy. */
+/*
+ * How many of the node's own addresses deleting the IPv4 copy plen on
+ * ifindex would take with it: a copy that is the primary address of its
+ * subnet on the link (keepalived's "VIP/24" added before the node's
+ * "198.18.0.12/24") takes every secondary of that subnet along unless
+ * promote_secondaries is on (measured on 6.18). 0 = safe to delete (or the
+ * copy is not listed: the delete will say it is gone), > 0 = would take
+ * that many, or -errno when the link's addresses cannot be read.
+ */
+static int delete_would_take(struct vip *v, int ifindex, unsigned plen)
+{
+	struct nl_addr a[VIP_MAX_LINK_ADDRS];
+	const struct nl_addr *copy = NULL;
+	size_t k;
+	int n;
+
+	if (v->cv->family != AF_INET || plen >= 32)
+		return 0;
+	n = nl_addr_list(v->env.nl, ifindex, AF_INET, NULL, a, VIP_MAX_LINK_ADDRS);
+	if (n < 0)
+		return n == -ENODEV ? 0 : n;
+	if (n > VIP_MAX_LINK_ADDRS)
+		n = VIP_MAX_LINK_ADDRS;
+	for (int i = 0; i < n && copy == NULL; i++)
+		if (a[i].prefixlen == plen && memcmp(a[i].addr, v->cv->addr, 4) == 0)
+			copy = &a[i];
+	if (copy == NULL || copy->secondary)
+		return 0;
+	k = subnet_secondaries(copy, a, (size_t)n);
+	if (k == 0 || nl_promote_secondaries(v->env.nl, ifindex) == 1)
+		return 0;
+	return k > 1000 ? 1000 : (int)k;
+}
+
 static int delete_stray(struct vip *v, int ifindex, unsigned plen, const char *why)
 {
 	struct vip_copy *known = stray_find(v, ifindex, plen);
-	int r = nl_addr_del(v->env.nl, ifindex, v->cv->family, v->cv->addr, plen);
+	int take = delete_would_take(v, ifindex, plen);
+	int r;
 
+	if (take > 0) {
+		/* Safety both ways: this copy must not answer here, and the
+		 * node must not lose its own addresses (its etcd, its
+		 * cluster traffic) to vipd. Left to the operator. */
+		if (known == NULL)
+			log_errorx("vip: not deleting a copy of the address vip=%s ifindex=%d prefix=/%u "
+			    "reason=\"%s\": it is the primary address of its subnet on that link and "
+			    "the kernel would delete the node's own %d address(es) of that subnet with "
+			    "it (promote_secondaries is off); delete it by hand, or set "
+			    "net.ipv4.conf.<link>.promote_secondaries=1; not a candidate while it "
+			    "stays (retrying)", v->cv->ip, ifindex, plen, why, take);
+		stray_add(v, ifindex, plen);
+		retry_later(v);
+		return -ENOTEMPTY;
+	}
+	r = take < 0 ? take : nl_addr_del(v->env.nl, ifindex, v->cv->family, v->cv->addr, plen);
 	if (r == -EADDRNOTAVAIL || r == -ENODEV) {
 		log_debug("vip: copy of the address already gone vip=%s ifindex=%d prefix=/%u",
 		    v->cv->ip, ifindex, plen);

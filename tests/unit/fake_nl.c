@@ -4,6 +4,7 @@
  */
 #include "fake_nl.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@ static size_t n_ops, cap_ops;
 static int fail_err[FAKE_NL_N_KINDS];
 static int fail_lookup;
 static int fail_list;
+static int promote = 0;     /* promote_secondaries, every link */
 static struct nl *live;
 
 static size_t alen(int family)
@@ -71,7 +73,10 @@ static struct fake_addr *addr_find(int ifindex, int family, const void *addr)
 
 static void addr_remove(struct fake_addr *a)
 {
-	*a = addrs[--n_addrs];
+	size_t i = (size_t)(a - addrs);
+
+	memmove(&addrs[i], &addrs[i + 1], (n_addrs - i - 1) * sizeof(addrs[0]));
+	n_addrs--;
 }
 
 /* ---- the test side ------------------------------------------------------- */
@@ -85,6 +90,7 @@ void fake_nl_reset(void)
 	memset(fail_err, 0, sizeof(fail_err));
 	fail_lookup = 0;
 	fail_list = 0;
+	promote = 0;
 }
 
 void fake_nl_set_link(int ifindex, const char *name, bool up, const unsigned char mac[6])
@@ -159,6 +165,32 @@ void fake_nl_fail_lookup(int err)
 void fake_nl_fail_list(int err)
 {
 	fail_list = err;
+}
+
+void fake_nl_set_promote(bool on)
+{
+	promote = on;
+}
+
+/* IPv4: b is a secondary of a (same link, same prefix length, inside a's
+ * prefix, a listed earlier), as the kernel keeps them. */
+static bool v4_in(const struct fake_addr *a, const struct fake_addr *b)
+{
+	unsigned plen = a->prefixlen;
+	uint32_t m = plen == 0 ? 0 : 0xffffffffu << (32 - plen), x, y;
+
+	memcpy(&x, a->addr, 4);
+	memcpy(&y, b->addr, 4);
+	return a->family == AF_INET && b->family == AF_INET && a->ifindex == b->ifindex &&
+	    a->prefixlen == b->prefixlen && ((ntohl(x) ^ ntohl(y)) & m) == 0;
+}
+
+static bool is_secondary(size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (v4_in(&addrs[j], &addrs[i]))
+			return true;
+	return false;
 }
 
 size_t fake_nl_count(void)
@@ -360,8 +392,16 @@ int nl_addr_del(struct nl *nl, int ifindex, int family, const void *addr, unsign
 		o->result = -ENODEV;
 	else if ((a = addr_find_plen(ifindex, family, addr, prefixlen)) == NULL)
 		o->result = -EADDRNOTAVAIL; /* also another prefix length: as the kernel */
-	else
+	else if (family == AF_INET && !promote && !is_secondary((size_t)(a - addrs))) {
+		/* A primary takes its secondaries along (measured). */
+		struct fake_addr p = *a;
+
+		for (size_t i = n_addrs; i > 0; i--)
+			if (v4_in(&p, &addrs[i - 1]))
+				addr_remove(&addrs[i - 1]);
+	} else {
 		addr_remove(a);
+	}
 	return o->result;
 }
 
@@ -389,10 +429,19 @@ int nl_addr_list(struct nl *nl, int ifindex, int family, const void *addr,
 			out[n].family = a->family;
 			memcpy(out[n].addr, a->addr, 16);
 			out[n].prefixlen = a->prefixlen;
+			out[n].secondary = is_secondary(i);
 		}
 		n++;
 	}
 	return (int)n;
+}
+
+int nl_promote_secondaries(struct nl *nl, int ifindex)
+{
+	(void)nl;
+	if (link_find(ifindex) == NULL)
+		return -ENODEV;
+	return promote;
 }
 
 int nl_addr_present(struct nl *nl, int ifindex, int family, const void *addr, int *ifindex_out)

@@ -63,6 +63,11 @@ void fake_nl_fail(enum fake_nl_kind kind, int err);
 void fake_nl_fail_lookup(int err);
 /* Address listings (nl_addr_list) fail with err; 0 = succeed. */
 void fake_nl_fail_list(int err);
+/* promote_secondaries for every link (default off, as the kernel). Off,
+ * deleting an IPv4 primary deletes its secondaries (same link, prefix
+ * length and subnet, added later) too, as the kernel does; listings mark
+ * secondaries. */
+void fake_nl_set_promote(bool on);
 
 /* The operations recorded so far, in order. */
 size_t fake_nl_count(void);

@@ -654,6 +654,8 @@ static void test_addr_list_copies(void **state)
 		assert_memory_equal(l[i].addr, a4, 4);
 		saw32 += l[i].ifindex == idx && l[i].prefixlen == 32;
 		saw24 += l[i].ifindex == idx && l[i].prefixlen == 24;
+		/* the lab's 198.18.0.1/24 came first: the VIP/24 is its secondary */
+		assert_int_equal(l[i].secondary, l[i].ifindex == idx && l[i].prefixlen == 24);
 		sawlo += l[i].ifindex == lo && l[i].prefixlen == 25;
 	}
 	assert_int_equal(saw32 + saw24 + sawlo, 3);
@@ -680,6 +682,13 @@ static void test_addr_list_copies(void **state)
 	assert_int_equal(l[0].ifindex, idx);
 	assert_int_equal(nl_addr_list(nl, 999999, AF_INET, NULL, l, 8), -ENODEV);
 	assert_int_equal(nl_addr_list(nl, 0, AF_PACKET, NULL, l, 8), -EAFNOSUPPORT);
+
+	/* promote_secondaries as the kernel has it, both ways. */
+	assert_int_equal(sh("echo 1 >/proc/sys/net/ipv4/conf/vipdnl0/promote_secondaries"), 0);
+	assert_int_equal(nl_promote_secondaries(nl, idx), 1);
+	assert_int_equal(sh("echo 0 >/proc/sys/net/ipv4/conf/vipdnl0/promote_secondaries"), 0);
+	assert_int_equal(nl_promote_secondaries(nl, idx), 0);
+	assert_int_equal(nl_promote_secondaries(nl, 999999), -ENODEV);
 
 	/* IPv6: one prefix length per address and link. */
 	assert_int_equal(sh("ip addr add %s/64 dev vipdnl0 nodad", VIP6), 0);

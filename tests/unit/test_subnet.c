@@ -91,6 +91,28 @@ static void test_find_ignores_the_vip_itself(void **state)
 	assert_int_equal(subnet_find(AF_INET6, ip6, l, 1), 0);
 }
 
+/* The kernel's secondaries of a primary: same link, same prefix length,
+ * inside its prefix. */
+static void test_secondaries(void **state)
+{
+	struct nl_addr vip24 = A(AF_INET, "198.18.0.100", 24), l[6];
+
+	(void)state;
+	l[0] = vip24;
+	l[1] = A(AF_INET, "198.18.0.12", 24);   /* a secondary */
+	l[2] = A(AF_INET, "198.18.0.13", 25);   /* another prefix length */
+	l[3] = A(AF_INET, "198.18.1.12", 24);   /* another subnet */
+	l[4] = A(AF_INET, "198.18.0.14", 24);
+	l[4].ifindex = 3;                       /* another link */
+	l[5] = A(AF_INET, "198.18.0.100", 32);  /* our own /32 */
+	assert_int_equal(subnet_secondaries(&vip24, l, 6), 1);
+	l[4].ifindex = 2;
+	assert_int_equal(subnet_secondaries(&vip24, l, 6), 2);
+	assert_int_equal(subnet_secondaries(&vip24, l, 1), 0);
+	l[0] = A(AF_INET6, "fd00:18::100", 64);
+	assert_int_equal(subnet_secondaries(&l[0], l, 1), 0);
+}
+
 static void test_format(void **state)
 {
 	struct nl_addr l[3];
@@ -113,6 +135,7 @@ int main(void)
 		cmocka_unit_test(test_contains_v4),
 		cmocka_unit_test(test_contains_v6),
 		cmocka_unit_test(test_find_ignores_the_vip_itself),
+		cmocka_unit_test(test_secondaries),
 		cmocka_unit_test(test_format),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -716,6 +716,49 @@ static void test_same_subnet_check(void **state)
 	assert_int_equal(vip_in_subnet(t->v), 0);
 }
 
+/* A leftover "VIP/24" that is the primary of its subnet on eth0 (added
+ * before the node's own 198.18.0.12/24): deleting it would take the
+ * node's address along (promote_secondaries off, the kernel's default), so
+ * it stays, the node stays out of the election; once promote_secondaries
+ * is on, the retry deletes the copy alone and the node campaigns. */
+static void test_primary_copy_not_deleted_with_node_address(void **state)
+{
+	struct t *t = *state;
+	static const unsigned char own[4] = { 198, 18, 0, 12 };
+
+	fake_nl_put_addr_plen(IFX, AF_INET, VIP4, 24);
+	fake_nl_put_addr_plen(IFX, AF_INET, own, 24);
+	make(t);
+	session_start(t->s);
+	testkit_grant(LEASE);
+	assert_int_equal(fake_nl_count_kind(FAKE_NL_DEL), 0);
+	assert_true(fake_nl_has_addr_plen(IFX, AF_INET, own, 24));
+	assert_null(fake_etcd_pending("/v3/kv/txn"));
+	fake_loop_advance(1000);
+	assert_int_equal(fake_nl_count_kind(FAKE_NL_DEL), 0);
+	assert_null(fake_etcd_pending("/v3/kv/txn"));
+	fake_nl_set_promote(true);
+	fake_loop_advance(5000);
+	assert_false(fake_nl_has_addr(IFX, AF_INET, VIP4));
+	assert_true(fake_nl_has_addr_plen(IFX, AF_INET, own, 24));
+	assert_non_null(fake_etcd_pending("/v3/kv/txn"));
+}
+
+/* The same copy added after the node's address is a secondary: deleting it
+ * takes nothing else; deleted at once. */
+static void test_secondary_copy_deleted(void **state)
+{
+	struct t *t = *state;
+	static const unsigned char own[4] = { 198, 18, 0, 12 };
+
+	fake_nl_put_addr_plen(IFX, AF_INET, own, 24);
+	fake_nl_put_addr_plen(IFX, AF_INET, VIP4, 24);
+	make(t);
+	assert_del(0, IFX, 24);
+	assert_false(fake_nl_has_addr(IFX, AF_INET, VIP4));
+	assert_true(fake_nl_has_addr_plen(IFX, AF_INET, own, 24));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -744,6 +787,8 @@ int main(void)
 		T(test_several_stray_copies_block_until_all_gone),
 		T(test_failed_listing_blocks_until_listed),
 		T(test_same_subnet_check),
+		T(test_primary_copy_not_deleted_with_node_address),
+		T(test_secondary_copy_deleted),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
