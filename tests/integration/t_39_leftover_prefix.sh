@@ -17,17 +17,27 @@
 #             from its add to its Deleted event; neither node adds the VIP.
 #   owner     VIP/24 added beside the owner's VIP/32 on its eth0: the /24
 #             goes, the /32 stays, the owner stays.
-#   overlap   0 from vipd's own adds: the analysis leaves out the /24
-#             copies this test injected (they overlap the owner, or each
+#   primary   VIP/26 and then 198.18.0.101/26 on a non-owner's second link:
+#             the copy is the kernel's primary, so deleting it would take
+#             the node's own address (promote_secondaries 0): vipd leaves
+#             it, logs why, and stops campaigning; with promote_secondaries
+#             1 its retry deletes the copy alone (within the 5 s backoff
+#             cap + slack) and the node campaigns again.
+#   overlap   0 from vipd's own adds: the analysis leaves out the /24 and
+#             /26 copies this test injected (they overlap the owner, or each
 #             other, by construction, for the times measured above).
 #
 # Fails on main (checked): vipd there deletes "VIP/32", which the kernel
 # refuses for a "VIP/24" (EADDRNOTAVAIL, taken as "already gone"), so the
-# wait for the leftovers to go fails at start. About 25 s.
+# wait for the leftovers to go fails at start. About 30 s.
 set -euo pipefail
 . "$(dirname "$0")/scenario.sh"
 
 ns() { echo "$LAB_PREFIX-n${1#n}"; }
+
+# has_on NODE LINK ADDR/PLEN: that exact address is on the link ("ip addr
+# show to" would match any address inside the prefix).
+has_on() { ip -n "$(ns "$1")" -o addr show dev "$2" | grep -q " inet $3 "; }
 
 # has24 NODE: true if NODE has VIP4/24 on any link.
 has24() {
@@ -153,8 +163,50 @@ l=$(life24 "$OWNER" "$((t_own - 100000))")
 [ "$l" != - ] || lab_fail "no add/Deleted pair for the /24 on $OWNER in its monitor file"
 lab_log "measured: $VIP4/24 beside the /32 on $OWNER lived $l ms (monitor stamps)"
 bd_timing "$VIP4/24 beside the held /32 on $OWNER -> deleted" "$l" "$BD_SLACK_MS" "slack $BD_SLACK_MS (a netlink event and one netlink request)"
-lab_assert "$OWNER still holds $VIP4/32" ip -n "$(ns "$OWNER")" -o addr show dev eth0 to "$VIP4/32" | grep -q .
+lab_assert "$OWNER still holds $VIP4/32" has_on "$OWNER" eth0 "$VIP4/32"
 sleep 1
+lab_assert "the owner is still $OWNER" test "$(lab_owner)" = "$OWNER"
+
+# --- a copy that is the primary of an address of the node -------------------------
+
+# VIP/26 first, then the node's own 198.18.0.101/26 on the same link: the
+# copy is the kernel's primary, and deleting it (promote_secondaries off)
+# would delete the node's address too. vipd leaves it, says so, and stands
+# aside; with promote_secondaries on, its retry (at most 5 s apart)
+# deletes the copy alone. /26 = .64-.127: the nodes (.11-.13) and the
+# client (.5) stay routed on eth0.
+c=$a
+ip netns exec "$(ns "$c")" sh -c 'echo 0 >/proc/sys/net/ipv4/conf/side0/promote_secondaries'
+# vipd on $c (a non-owner) is held still while both go in, else it deletes
+# the copy before it has a secondary.
+lab_kill "$c" vipd STOP
+ip -n "$(ns "$c")" addr add "$VIP4/26" dev side0
+ip -n "$(ns "$c")" addr add 198.18.0.101/26 dev side0
+lab_kill "$c" vipd CONT
+lab_log "added $VIP4/26, then 198.18.0.101/26 on $c side0 (promote_secondaries 0; vipd stopped meanwhile)"
+not_candidate() { [[ " $(election_nodes)" != *" $c "* ]]; }
+lab_wait_until 5 not_candidate || lab_fail "$c still campaigns with a copy it did not delete"
+grep -q "not deleting a copy of the address vip=$VIP4 .*prefix=/26 .*own 1 address" "$LAB_DIR/$c/vipd.log" ||
+	lab_fail "$c's log does not say why it left the /26 copy"
+lab_log "$c: $(grep -m1 'not deleting a copy' "$LAB_DIR/$c/vipd.log" | cut -c1-200)..."
+bd_safety "$c kept its own 198.18.0.101/26" has_on "$c" side0 198.18.0.101/26
+lab_assert "the /26 copy is still there" has_on "$c" side0 "$VIP4/26"
+lab_assert "$OWNER still holds $VIP4/32" has_on "$OWNER" eth0 "$VIP4/32"
+sleep 1 # a few retries (200, 400 ms ...) with promote_secondaries still 0
+lab_assert "the /26 copy is still there after 1 s" has_on "$c" side0 "$VIP4/26"
+bd_safety "$c still has its own 198.18.0.101/26 after 1 s" has_on "$c" side0 198.18.0.101/26
+t_prom=$(sc_now_us)
+ip netns exec "$(ns "$c")" sh -c 'echo 1 >/proc/sys/net/ipv4/conf/side0/promote_secondaries'
+gone26() { ! has_on "$c" side0 "$VIP4/26"; }
+lab_wait_until 8 gone26 || lab_fail "$c did not delete the /26 copy after promote_secondaries was turned on"
+t_gone=$(sc_now_us)
+bd_timing "promote_secondaries on -> the /26 copy deleted on $c" $(((t_gone - t_prom) / 1000)) $((5000 + BD_SLACK_MS)) "the retry's backoff cap 5000 + slack $BD_SLACK_MS"
+bd_safety "$c kept 198.18.0.101/26 (promoted)" has_on "$c" side0 198.18.0.101/26
+is_candidate() { [[ " $(election_nodes)" == *" $c "* ]]; }
+lab_wait_until 5 is_candidate || lab_fail "$c does not campaign again after the copy went"
+lab_log "$c campaigns again: $(election_nodes)"
+adds32=$(ev24 "$c" 32 | awk -v t="$t_run" '$2 == "add" && $1 >= t' | wc -l)
+bd_safety "$c added no $VIP4/32 meanwhile ($adds32)" test "$adds32" -eq 0
 lab_assert "the owner is still $OWNER" test "$(lab_owner)" = "$OWNER"
 
 # --- overlap from vipd's own adds ---------------------------------------------------
@@ -163,7 +215,7 @@ lab_assert "the owner is still $OWNER" test "$(lab_owner)" = "$OWNER"
 # everything else - every /32 vipd added - must never overlap.
 args=()
 for i in 1 2 3; do
-	grep -v " inet $VIP4/24 " "$LAB_DIR/n$i/addr.mon" >"$LAB_DIR/n$i/addr.mon.no24" || true
+	grep -v -e " inet $VIP4/24 " -e " inet $VIP4/26 " "$LAB_DIR/n$i/addr.mon" >"$LAB_DIR/n$i/addr.mon.no24" || true
 	args+=("node=n$i" "$LAB_DIR/n$i/addr.mon.no24")
 done
 rep=$(awk -f "$LAB_OWNERS_AWK" -v vip="$VIP4" -v now="$(date +%Y-%m-%dT%H:%M:%S.%6N)" "${args[@]}")
