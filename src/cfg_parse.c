@@ -64,6 +64,16 @@ void cfg_note(struct cfg_pctx *p, struct cfg_pos at, const char *fmt, ...)
 	va_end(ap);
 }
 
+void cfg_warn(struct cfg_pctx *p, struct cfg_pos at, const char *fmt, ...)
+{
+	va_list ap;
+
+	p->notes = xrealloc(p->notes, (p->n_notes + 1) * sizeof(*p->notes));
+	va_start(ap, fmt);
+	p->notes[p->n_notes++] = located(p, at, "warning: ", "", fmt, ap);
+	va_end(ap);
+}
+
 static int perr_cmp(const void *a, const void *b)
 {
 	const struct cfg_perr *x = a, *y = b;

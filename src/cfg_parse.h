@@ -81,6 +81,10 @@ void cfg_report(struct cfg_pctx *p, struct cfg_pos at, const char *fmt, ...)
 /* Record a note (not an error) at "at": "file:line:col: note: ...". */
 void cfg_note(struct cfg_pctx *p, struct cfg_pos at, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The same with "warning: " (a setting that takes effect but is likely a
+ * mistake); kept with the notes, printed by --check. */
+void cfg_warn(struct cfg_pctx *p, struct cfg_pos at, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /*
  * Print the errors sorted by position, one per line, to errs (NULL: do
  * not print) and free them; p->n_err keeps the count.

@@ -145,6 +145,19 @@ static void walk_etcd(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_yn
 	if (v[E_AVOID] != NULL)
 		FIELD(p, "avoidLeader", cfg_get_bool(p, k[E_AVOID], v[E_AVOID],
 		    &e->avoid_leader));
+	/* TLS files with an http:// endpoint: libcurl speaks plain HTTP
+	 * there and never uses them, so that endpoint gets the election in
+	 * clear and unauthenticated - most likely a forgotten "s". */
+	for (int i = E_CA; i <= E_KEY; i++) {
+		if (!ok[i] || *dst[i] == NULL)
+			continue;
+		for (size_t j = 0; j < e->n_endpoints; j++)
+			if (strncmp(e->endpoints[j], "http://", 7) == 0)
+				cfg_warn(p, k[i], "etcd.%s is set but endpoint %s is plain http: "
+				    "no TLS is used with it (requests go in clear, the server is "
+				    "not verified); use https://", etcd_keys[i], e->endpoints[j]);
+		break; /* named once, at the first TLS field */
+	}
 	/* The password, and the token it buys, must never cross the network
 	 * in clear: an http endpoint (fail-over may reach it) with auth is
 	 * an error unless explicitly allowed. */

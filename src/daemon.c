@@ -183,14 +183,15 @@ static void on_link_removed(void *arg, int ifindex, const char *name)
 		resolve_all(d);
 }
 
-static void on_addr_changed(void *arg, int ifindex, int family, const void *addr, bool removed)
+static void on_addr_changed(void *arg, int ifindex, int family, const void *addr,
+                            unsigned prefixlen, bool removed)
 {
 	struct daemon *d = arg;
 
 	if (d->stopping)
 		return;
 	for (size_t i = 0; i < d->n_vips; i++)
-		vip_addr_changed(d->vips[i], ifindex, family, addr, removed);
+		vip_addr_changed(d->vips[i], ifindex, family, addr, prefixlen, removed);
 }
 
 static void on_resync(void *arg)

@@ -261,32 +261,85 @@ static int curl_errno(CURLcode c)
 		return -EHOSTUNREACH;
 	case CURLE_WRITE_ERROR:
 		return -EMSGSIZE;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_USE_SSL_FAILED:
+		return -EKEYREJECTED;
 	default:
 		return -EPIPE;
 	}
 }
 
+const char *etcd_failure_kind(const struct etcd_result *r, char *buf, size_t size)
+{
+	const char *k;
+
+	switch (r->err) {
+	case 0:
+		k = "ok";
+		break;
+	case -ETIMEDOUT:
+		k = "timeout";
+		break;
+	case -ECONNREFUSED:
+		k = "connect";
+		break;
+	case -EHOSTUNREACH:
+		k = "resolve";
+		break;
+	case -EKEYREJECTED:
+		k = "tls";
+		break;
+	case -EMSGSIZE:
+		k = "reply too large";
+		break;
+	case -EPROTO:
+		k = "bad reply";
+		break;
+	case -EIO:
+		if (r->code != 0)
+			snprintf(buf, size, "etcd code %d", r->code);
+		else
+			snprintf(buf, size, "http %ldxx", r->http_status / 100);
+		return buf;
+	default:
+		k = "transport";
+		break;
+	}
+	snprintf(buf, size, "%s", k);
+	return buf;
+}
+
 /* Log a failure once: the first of a streak at warn, repeats of the same
- * text at debug, so a long outage is clear in the log but not a flood. */
+ * kind for the same operation (etcd_failure_kind: a timeout is a timeout
+ * whatever elapsed time libcurl's text gives) at debug, so a long outage is
+ * clear in the log but not a flood. */
 static void note_failure(struct etcd *e, const struct etcd_result *res, const char *path)
 {
-	char line[sizeof(e->last_fail)], esc[LOG_ESC_LEN];
+	char line[sizeof(e->last_fail)], esc[LOG_ESC_LEN], kind[32];
 
 	if (res->code == ETCD_CODE_NOT_FOUND) {
 		log_debug("etcd: %s: not found endpoint=%s", path, res->endpoint);
 		return;
 	}
 	log_esc(esc, res->message); /* etcd's text, or a body: never raw in the log */
-	snprintf(line, sizeof(line), "%s status=%ld code=%d error=\"%.160s\"",
-	    path, res->http_status, res->code, esc);
+	etcd_failure_kind(res, kind, sizeof(kind));
+	snprintf(line, sizeof(line), "%s %s", path, kind);
 	e->fail_streak++;
 	if (strcmp(line, e->last_fail) != 0 || e->fail_streak % 50 == 1) {
-		log_warnx("etcd: request failed op=%s endpoint=%s status=%ld code=%d error=\"%s\" failures=%u",
-		    path, res->endpoint, res->http_status, res->code, esc, e->fail_streak);
+		log_warnx("etcd: request failed op=%s endpoint=%s kind=\"%s\" status=%ld code=%d error=\"%s\" failures=%u",
+		    path, res->endpoint, kind, res->http_status, res->code, esc, e->fail_streak);
 		snprintf(e->last_fail, sizeof(e->last_fail), "%s", line);
 	} else {
-		log_debug("etcd: request failed op=%s endpoint=%s error=\"%s\"",
-		    path, res->endpoint, esc);
+		log_debug("etcd: request failed op=%s endpoint=%s kind=\"%s\" error=\"%s\"",
+		    path, res->endpoint, kind, esc);
 	}
 }
 

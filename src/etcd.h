@@ -42,8 +42,13 @@ struct etcd_opts {
 
 struct etcd_result {
 	int err;              /* 0 = HTTP 200 with a JSON object; else -errno:
-	                       * -ETIMEDOUT, -ECONNREFUSED, -EPROTO (bad reply),
-	                       * -EIO (etcd answered with an error: see code) */
+	                       * -ETIMEDOUT, -ECONNREFUSED (cannot connect),
+	                       * -EHOSTUNREACH (cannot resolve), -EKEYREJECTED
+	                       * (TLS handshake or verification), -EMSGSIZE
+	                       * (reply too large), -EPIPE (other transport
+	                       * failure, a stream that ended), -EPROTO (bad
+	                       * reply), -EIO (etcd answered with an error:
+	                       * see code; or a non-JSON HTTP error) */
 	long http_status;     /* 0 if no HTTP answer */
 	int code;             /* etcd's gRPC code when err == -EIO, else 0 */
 	const char *message;  /* etcd's or libcurl's error text, or "" */
@@ -88,6 +93,18 @@ struct etcd_req *etcd_stream(struct etcd *e, const char *path, json_t *body,
 
 /* Abort a request or stream; its callbacks will not run. NULL-safe. */
 void etcd_cancel(struct etcd_req *r);
+
+/*
+ * The kind of a failed result: the key under which repeated failures are
+ * grouped in the log (the first of a streak of one kind and operation is a
+ * warning, repeats are debug, every 50th a warning again), so text that
+ * changes between repeats - libcurl's "after 1001 milliseconds", a port -
+ * does not restart the streak. One of "timeout", "connect", "resolve",
+ * "tls", "reply too large", "transport", "bad reply", "etcd code N" (etcd's
+ * gRPC code), "http Nxx" (an HTTP error without etcd's JSON), "ok" for
+ * err == 0. Written into buf (up to size bytes, NUL-terminated); returns buf.
+ */
+const char *etcd_failure_kind(const struct etcd_result *r, char *buf, size_t size);
 
 /* The endpoint requests currently go to (for status and logs). */
 const char *etcd_endpoint(const struct etcd *e);

@@ -13,6 +13,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
 #include <linux/if_addr.h>
@@ -366,7 +368,7 @@ static size_t nl_addr_len(int family)
  * (IPv4 always; IFA_ADDRESS is then the peer on point-to-point links),
  * else IFA_ADDRESS. 0, -EAFNOSUPPORT for other families, or -EBADMSG. */
 static int nl_parse_addr(const struct nlmsghdr *nlh, int *family, int *ifindex,
-                         unsigned char addr[16])
+                         unsigned char addr[16], unsigned *prefixlen, bool *secondary)
 {
 	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
 	const void *local = NULL, *address = NULL;
@@ -390,8 +392,12 @@ static int nl_parse_addr(const struct nlmsghdr *nlh, int *family, int *ifindex,
 		local = address;
 	if (local == NULL)
 		return -EBADMSG;
+	if (ifa->ifa_prefixlen > alen * 8)
+		return -EBADMSG;
 	*family = ifa->ifa_family;
 	*ifindex = (int)ifa->ifa_index;
+	*prefixlen = ifa->ifa_prefixlen;
+	*secondary = (ifa->ifa_flags & IFA_F_SECONDARY) != 0;
 	memcpy(addr, local, alen);
 	return 0;
 }
@@ -537,7 +543,8 @@ int nl_vlan_create(struct nl *nl, int parent, const char *name, unsigned id, boo
 /* --- addresses ----------------------------------------------------------- */
 
 static struct nlmsghdr *nl_addr_msg(char *buf, uint16_t type, uint16_t flags,
-                                    int ifindex, int family, const void *addr)
+                                    int ifindex, int family, const void *addr,
+                                    unsigned prefixlen)
 {
 	size_t alen = nl_addr_len(family);
 	struct nlmsghdr *nlh;
@@ -550,7 +557,7 @@ static struct nlmsghdr *nl_addr_msg(char *buf, uint16_t type, uint16_t flags,
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
 	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 	ifa->ifa_family = (unsigned char)family;
-	ifa->ifa_prefixlen = (unsigned char)(alen * 8);
+	ifa->ifa_prefixlen = (unsigned char)prefixlen;
 	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
 	ifa->ifa_index = (unsigned)ifindex;
 	if (family == AF_INET)
@@ -559,13 +566,14 @@ static struct nlmsghdr *nl_addr_msg(char *buf, uint16_t type, uint16_t flags,
 	return nlh;
 }
 
-static void nl_addr_what(char *what, size_t size, int ifindex, int family, const void *addr)
+static void nl_addr_what(char *what, size_t size, int ifindex, int family, const void *addr,
+                         unsigned prefixlen)
 {
 	char s[INET6_ADDRSTRLEN];
 
 	if (inet_ntop(family, addr, s, sizeof(s)) == NULL)
 		snprintf(s, sizeof(s), "?");
-	snprintf(what, size, " addr=%s link=%d", s, ifindex);
+	snprintf(what, size, " addr=%s/%u link=%d", s, prefixlen, ifindex);
 }
 
 int nl_addr_add(struct nl *nl, int ifindex, int family, const void *addr,
@@ -582,15 +590,16 @@ int nl_addr_add(struct nl *nl, int ifindex, int family, const void *addr,
 	if (ifindex <= 0 || addr == NULL)
 		return -EINVAL;
 	nlh = nl_addr_msg(buf, RTM_NEWADDR,
-	    NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL), ifindex, family, addr);
+	    NLM_F_CREATE | (replace ? NLM_F_REPLACE : NLM_F_EXCL), ifindex, family, addr,
+	    (unsigned)nl_addr_len(family) * 8);
 	mnl_attr_put(nlh, IFA_CACHEINFO, sizeof(ci), &ci);
 	if (family == AF_INET6)
 		mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
-	nl_addr_what(what, sizeof(what), ifindex, family, addr);
+	nl_addr_what(what, sizeof(what), ifindex, family, addr, (unsigned)nl_addr_len(family) * 8);
 	return nl_transact(nl, nlh, &rq, replace ? "replace address" : "add address", what);
 }
 
-int nl_addr_del(struct nl *nl, int ifindex, int family, const void *addr)
+int nl_addr_del(struct nl *nl, int ifindex, int family, const void *addr, unsigned prefixlen)
 {
 	_Alignas(struct nlmsghdr) char buf[NL_REQ_SIZE];
 	struct nl_req rq = { .quiet_err = EADDRNOTAVAIL };
@@ -598,38 +607,47 @@ int nl_addr_del(struct nl *nl, int ifindex, int family, const void *addr)
 
 	if (nl_addr_len(family) == 0)
 		return -EAFNOSUPPORT;
-	if (ifindex <= 0 || addr == NULL)
+	if (ifindex <= 0 || addr == NULL || prefixlen == 0 || prefixlen > nl_addr_len(family) * 8)
 		return -EINVAL;
-	nl_addr_what(what, sizeof(what), ifindex, family, addr);
-	return nl_transact(nl, nl_addr_msg(buf, RTM_DELADDR, 0, ifindex, family, addr),
+	nl_addr_what(what, sizeof(what), ifindex, family, addr, prefixlen);
+	/* IPv4: the kernel matches IFA_LOCAL, and, since IFA_ADDRESS is
+	 * given, the prefix length and the prefix (inet_rtm_deladdr); IPv6:
+	 * the address and the prefix length (inet6_addr_del). */
+	return nl_transact(nl, nl_addr_msg(buf, RTM_DELADDR, 0, ifindex, family, addr, prefixlen),
 	    &rq, "delete address", what);
 }
 
 struct nl_addr_find {
 	int ifindex, family;
-	const void *addr;
-	int found; /* ifindex, 0 if not found */
+	const void *addr;        /* NULL = every address */
+	struct nl_addr *out;
+	size_t max, n;
 };
 
 static int nl_cb_addr_find(const struct nlmsghdr *nlh, void *data)
 {
 	struct nl_addr_find *f = ((struct nl_req *)data)->data;
-	unsigned char addr[16];
-	int family, ifindex;
+	struct nl_addr a;
 
-	if (nlh->nlmsg_type != RTM_NEWADDR || f->found ||
-	    nl_parse_addr(nlh, &family, &ifindex, addr) < 0)
+	if (nlh->nlmsg_type != RTM_NEWADDR ||
+	    nl_parse_addr(nlh, &a.family, &a.ifindex, a.addr, &a.prefixlen, &a.secondary) < 0)
 		return MNL_CB_OK;
-	if (family == f->family && (f->ifindex == 0 || f->ifindex == ifindex) &&
-	    memcmp(addr, f->addr, nl_addr_len(family)) == 0)
-		f->found = ifindex;
+	/* Old kernels ignore the dump filter: filter here as well. */
+	if (a.family != f->family || (f->ifindex != 0 && f->ifindex != a.ifindex) ||
+	    (f->addr != NULL && memcmp(a.addr, f->addr, nl_addr_len(a.family)) != 0))
+		return MNL_CB_OK;
+	if (f->n < f->max)
+		f->out[f->n] = a;
+	f->n++;
 	return MNL_CB_OK;
 }
 
-int nl_addr_present(struct nl *nl, int ifindex, int family, const void *addr, int *ifindex_out)
+int nl_addr_list(struct nl *nl, int ifindex, int family, const void *addr,
+                 struct nl_addr *out, size_t max)
 {
 	_Alignas(struct nlmsghdr) char buf[NL_REQ_SIZE];
-	struct nl_addr_find f = { .ifindex = ifindex, .family = family, .addr = addr };
+	struct nl_addr_find f = { .ifindex = ifindex, .family = family, .addr = addr,
+	    .out = out, .max = out != NULL ? max : 0 };
 	struct nl_req rq = { .data_cb = nl_cb_addr_find, .data = &f, .quiet_err = ENODEV };
 	struct nlmsghdr *nlh;
 	struct ifaddrmsg *ifa;
@@ -637,10 +655,10 @@ int nl_addr_present(struct nl *nl, int ifindex, int family, const void *addr, in
 
 	if (nl_addr_len(family) == 0)
 		return -EAFNOSUPPORT;
-	if (ifindex < 0 || addr == NULL)
+	if (ifindex < 0)
 		return -EINVAL;
 	for (int i = 0; i < NL_DUMP_TRIES && rc == -EINTR; i++) {
-		f.found = 0;
+		f.n = 0;
 		memset(buf, 0, sizeof(buf));
 		nlh = mnl_nlmsg_put_header(buf);
 		nlh->nlmsg_type = RTM_GETADDR;
@@ -652,9 +670,43 @@ int nl_addr_present(struct nl *nl, int ifindex, int family, const void *addr, in
 	}
 	if (rc < 0)
 		return rc;
-	if (f.found && ifindex_out != NULL)
-		*ifindex_out = f.found;
-	return f.found != 0;
+	return f.n > INT_MAX ? INT_MAX : (int)f.n;
+}
+
+int nl_promote_secondaries(struct nl *nl, int ifindex)
+{
+	struct nl_link l;
+	char path[96], buf[16];
+	ssize_t n;
+	int fd, rc;
+
+	if ((rc = nl_link_by_index(nl, ifindex, &l)) < 0)
+		return rc;
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/promote_secondaries", l.name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? -errno : -EIO;
+	buf[n] = '\0';
+	return atoi(buf) != 0;
+}
+
+int nl_addr_present(struct nl *nl, int ifindex, int family, const void *addr, int *ifindex_out)
+{
+	struct nl_addr a;
+	int rc;
+
+	if (addr == NULL)
+		return -EINVAL;
+	rc = nl_addr_list(nl, ifindex, family, addr, &a, 1);
+	if (rc < 0)
+		return rc;
+	if (rc > 0 && ifindex_out != NULL)
+		*ifindex_out = a.ifindex;
+	return rc > 0;
 }
 
 /* --- watching ------------------------------------------------------------ */
@@ -679,12 +731,14 @@ static void nl_watch_link(struct nl *nl, const struct nlmsghdr *nlh)
 static void nl_watch_addr(struct nl *nl, const struct nlmsghdr *nlh)
 {
 	unsigned char addr[16];
+	unsigned prefixlen;
+	bool secondary;
 	int family, ifindex;
 
-	if (nl_parse_addr(nlh, &family, &ifindex, addr) < 0)
+	if (nl_parse_addr(nlh, &family, &ifindex, addr, &prefixlen, &secondary) < 0)
 		return;
 	if (nl->ops->addr_changed)
-		nl->ops->addr_changed(nl->arg, ifindex, family, addr,
+		nl->ops->addr_changed(nl->arg, ifindex, family, addr, prefixlen,
 		    nlh->nlmsg_type == RTM_DELADDR);
 }
 

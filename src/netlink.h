@@ -11,6 +11,7 @@
 #define VIPD_NETLINK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct loop;
@@ -58,9 +59,12 @@ struct nl_watch_ops {
 	/* An address was added or updated (removed=false; also sent when a
 	 * replace refreshes lifetimes) or deleted (removed=true; also when the
 	 * kernel expires it) on ifindex. family AF_INET/AF_INET6, addr 4 or
-	 * 16 bytes network order (the local address, not a peer). Events for
-	 * other families are not reported. */
-	void (*addr_changed)(void *arg, int ifindex, int family, const void *addr, bool removed);
+	 * 16 bytes network order (the local address, not a peer), prefixlen
+	 * its prefix length in bits (ifa_prefixlen: 32/128 for a host address,
+	 * 24 for one installed as "VIP/24" by keepalived or Pacemaker). Events
+	 * for other families are not reported. */
+	void (*addr_changed)(void *arg, int ifindex, int family, const void *addr,
+	                     unsigned prefixlen, bool removed);
 	/* The monitor socket overflowed (ENOBUFS): events were lost; the caller
 	 * must re-check everything it cares about (nl_link_by_index /
 	 * nl_addr_present).
@@ -117,11 +121,44 @@ int nl_vlan_create(struct nl *nl, int parent, const char *name, unsigned id, boo
  * address, link, and the kernel's extended-ACK message if any). */
 int nl_addr_add(struct nl *nl, int ifindex, int family, const void *addr,
                 uint32_t valid_s, uint32_t preferred_s, bool replace);
-/* Delete the host-prefix address (/32 or /128 only: the same address with
- * another prefix length, e.g. configured by an operator, is left alone).
- * Returns 0; -EADDRNOTAVAIL when it is not on ifindex (both families; not
+/* Delete the address with prefix length prefixlen (bits; 1..32 IPv4,
+ * 1..128 IPv6, else -EINVAL) from ifindex. The kernel deletes only a copy
+ * whose prefix length matches (measured on 6.18: deleting "VIP/32" leaves
+ * "VIP/24" in place, IPv4 and IPv6 alike), so pass the length the copy
+ * has (struct nl_addr, or the watch event's prefixlen). Returns 0;
+ * -EADDRNOTAVAIL when no such copy is on ifindex (both families; not
  * logged); -ENODEV when the link is gone; or -errno (logged like add). */
-int nl_addr_del(struct nl *nl, int ifindex, int family, const void *addr);
+int nl_addr_del(struct nl *nl, int ifindex, int family, const void *addr, unsigned prefixlen);
+
+/* One address as the kernel lists it. */
+struct nl_addr {
+	int ifindex;
+	int family;              /* AF_INET or AF_INET6 */
+	unsigned char addr[16];  /* the local address, network order, 4 or 16 bytes */
+	unsigned prefixlen;      /* bits */
+	bool secondary;          /* IPv4 IFA_F_SECONDARY: another address of the
+	                          * same subnet and prefix length on the link is
+	                          * its primary */
+};
+
+/* List the addresses of family on ifindex (0 = every link); with addr not
+ * NULL only the copies of that address (any prefix length, any link: IPv4
+ * allows one per prefix length on a link - "VIP/32" and "VIP/24" side by
+ * side, measured on 6.18 - IPv6 one per link). Stores up to max of them
+ * in out (caller's array; may be NULL when max is 0), in the kernel's
+ * order, and returns how many there are - more than max when they did not
+ * fit - or -ENODEV if there is no link ifindex (kernels >= 4.20; older
+ * ones answer 0), or -errno on failure. A dump the kernel interrupts is
+ * retried (3 times). Needs no privilege. */
+int nl_addr_list(struct nl *nl, int ifindex, int family, const void *addr,
+                 struct nl_addr *out, size_t max);
+/* Whether the kernel promotes a secondary IPv4 address when the primary
+ * of its subnet is deleted (net.ipv4.conf.<link>.promote_secondaries, read
+ * from /proc/sys). With it off - the kernel's default - deleting a primary
+ * address deletes every secondary of its subnet with it (measured on 6.18:
+ * deleting a leftover "VIP/24" added before the node's 198.18.0.12/24 took
+ * the node's address too). 1 on, 0 off, or -errno (no such link, no /proc). */
+int nl_promote_secondaries(struct nl *nl, int ifindex);
 /* 1 if the address (any prefix length) is on ifindex (ifindex 0 = on any
  * link), 0 if not, -ENODEV if there is no link ifindex (kernels >= 4.20;
  * older ones answer 0), -errno on failure. If ifindex_out is not NULL and

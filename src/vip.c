@@ -26,6 +26,7 @@
 #include "peers.h"
 #include "policy.h"
 #include "session.h"
+#include "subnet.h"
 #include "xmem.h"
 
 #define VIP_RETRY_MS 200
@@ -35,6 +36,17 @@
  * after the foreign host lets go. */
 #define VIP_PROBE_QUIET_MS    5000u
 #define VIP_PROBE_CONFLICT_MS 1000u
+/* Copies of the VIP one listing sees (a copy per link, IPv4 one per prefix
+ * length on a link); more are seen by the next sweep, after these go. */
+#define VIP_MAX_COPIES 8
+/* Addresses of the VIP's link read for the same-subnet check. */
+#define VIP_MAX_LINK_ADDRS 64
+
+/* A copy of the VIP on one of this node's links: where, which prefix. */
+struct vip_copy {
+	int ifindex;
+	unsigned prefixlen;
+};
 
 struct vip {
 	struct vip_env env;
@@ -52,7 +64,12 @@ struct vip {
 	int held_ifindex;         /* the link the address was put on */
 	bool del_owed;            /* a delete failed: the address may be on it */
 	bool warned_owed;         /* logged that the key stays while it is owed */
-	int stray_ifindex;        /* a copy we do not hold and could not delete */
+	struct vip_copy strays[VIP_MAX_COPIES]; /* copies we do not hold and could not delete */
+	size_t n_strays;
+	bool strays_more;         /* a listing saw more copies than it holds */
+	bool sweep_owed;          /* the copies could not be listed: look again */
+	int in_subnet;            /* -1 unknown, 0 no address on the link has a
+	                           * prefix containing the VIP, 1 one has */
 	uint32_t retry_ms;        /* backoff for failed address changes */
 	struct elect *elect;
 	unsigned announce_left;
@@ -79,6 +96,11 @@ const char *vip_ip(const struct vip *v)
 bool vip_is_held(const struct vip *v)
 {
 	return v->held;
+}
+
+int vip_in_subnet(const struct vip *v)
+{
+	return v->ifindex > 0 ? v->in_subnet : -1;
 }
 
 static size_t addr_len(const struct vip *v)
@@ -165,15 +187,24 @@ static int install(struct vip *v, uint64_t now)
 	return r;
 }
 
-/* Delete the address from the link it was put on. Returns 0 (also when it
- * was already gone) or the netlink -errno; a failure leaves it owed. */
-/* Delete the address from ifindex: 0 also when it was not there (or the
- * link is gone), else the netlink -errno. */
-static int addr_del(struct vip *v, int ifindex)
+static unsigned host_plen(const struct vip *v)
 {
-	int r = nl_addr_del(v->env.nl, ifindex, v->cv->family, v->cv->addr);
+	return (unsigned)addr_len(v) * 8;
+}
+
+/* Delete the copy with prefix length plen from ifindex: 0 also when it was
+ * not there (or the link is gone), else the netlink -errno. */
+static int addr_del_plen(struct vip *v, int ifindex, unsigned plen)
+{
+	int r = nl_addr_del(v->env.nl, ifindex, v->cv->family, v->cv->addr, plen);
 
 	return r == -EADDRNOTAVAIL || r == -ENODEV ? 0 : r;
+}
+
+/* Delete our host-prefix address from ifindex (see addr_del_plen). */
+static int addr_del(struct vip *v, int ifindex)
+{
+	return addr_del_plen(v, ifindex, host_plen(v));
 }
 
 static int del_now(struct vip *v)
@@ -229,26 +260,206 @@ static int drop(struct vip *v, const char *why)
 	return r;
 }
 
-/* Delete a copy of the address that this node does not hold (a leftover,
- * or one added by someone else) from ifindex. Returns 0 (also when it was
- * already gone) or -errno; a failure leaves it stray: the node stops
- * campaigning for the VIP (policy: stray_copy) until a retry succeeds. */
-static int delete_stray(struct vip *v, int ifindex)
-{
-	int r = addr_del(v, ifindex);
+/* ---- copies this node does not hold ------------------------------------------ */
 
+/*
+ * Ours is exactly one copy: the host prefix (/32, /128) on the link we put
+ * it on, while held or while its failed delete is owed (on_retry deletes
+ * that one). Every other copy - a leftover of an earlier run, a "VIP/24"
+ * that keepalived or Pacemaker left, one added by hand on any link - is a
+ * stray and is deleted with its own prefix length: the kernel refuses to
+ * delete "VIP/24" as "VIP/32". That includes a "VIP/24" added on the link
+ * we hold "VIP/32" on (IPv4 allows both side by side): it brings a subnet
+ * route and has no kernel lifetime, so it would outlive our claim and a
+ * second node would answer for the VIP after a failover.
+ */
+static bool owned_copy(const struct vip *v, int ifindex, unsigned plen)
+{
+	return plen == host_plen(v) && v->held_ifindex > 0 && ifindex == v->held_ifindex &&
+	    (v->held || v->del_owed);
+}
+
+static struct vip_copy *stray_find(struct vip *v, int ifindex, unsigned plen)
+{
+	for (size_t i = 0; i < v->n_strays; i++)
+		if (v->strays[i].ifindex == ifindex && v->strays[i].prefixlen == plen)
+			return &v->strays[i];
+	return NULL;
+}
+
+static void stray_add(struct vip *v, int ifindex, unsigned plen)
+{
+	if (stray_find(v, ifindex, plen) != NULL)
+		return;
+	if (v->n_strays == VIP_MAX_COPIES) {
+		v->strays_more = true; /* still out of the election: sweep again */
+		return;
+	}
+	v->strays[v->n_strays++] = (struct vip_copy){ ifindex, plen };
+}
+
+static void stray_forget(struct vip *v, struct vip_copy *c)
+{
+	*c = v->strays[--v->n_strays];
+}
+
+/* Delete a copy this node does not hold. Returns 0 (also when it was
+ * already gone) or -errno: then the copy is recorded as a stray, the node
+ * stops campaigning for the VIP (policy: stray_copy) and a retry is
+ * armed. Logged: the removal at warn, a failed delete as an error once
+ * per copy. */
+/*
+ * How many of the node's own addresses deleting the IPv4 copy plen on
+ * ifindex would take with it: a copy that is the primary address of its
+ * subnet on the link (keepalived's "VIP/24" added before the node's
+ * "198.18.0.12/24") takes every secondary of that subnet along unless
+ * promote_secondaries is on (measured on 6.18). 0 = safe to delete (or the
+ * copy is not listed: the delete will say it is gone), > 0 = would take
+ * that many, or -errno when the link's addresses cannot be read.
+ */
+static int delete_would_take(struct vip *v, int ifindex, unsigned plen)
+{
+	struct nl_addr a[VIP_MAX_LINK_ADDRS];
+	const struct nl_addr *copy = NULL;
+	size_t k;
+	int n;
+
+	if (v->cv->family != AF_INET || plen >= 32)
+		return 0;
+	n = nl_addr_list(v->env.nl, ifindex, AF_INET, NULL, a, VIP_MAX_LINK_ADDRS);
+	if (n < 0)
+		return n == -ENODEV ? 0 : n;
+	if (n > VIP_MAX_LINK_ADDRS)
+		n = VIP_MAX_LINK_ADDRS;
+	for (int i = 0; i < n && copy == NULL; i++)
+		if (a[i].prefixlen == plen && memcmp(a[i].addr, v->cv->addr, 4) == 0)
+			copy = &a[i];
+	if (copy == NULL || copy->secondary)
+		return 0;
+	k = subnet_secondaries(copy, a, (size_t)n);
+	if (k == 0 || nl_promote_secondaries(v->env.nl, ifindex) == 1)
+		return 0;
+	return k > 1000 ? 1000 : (int)k;
+}
+
+static int delete_stray(struct vip *v, int ifindex, unsigned plen, const char *why)
+{
+	struct vip_copy *known = stray_find(v, ifindex, plen);
+	int take = delete_would_take(v, ifindex, plen);
+	int r;
+
+	if (take > 0) {
+		/* Safety both ways: this copy must not answer here, and the
+		 * node must not lose its own addresses (its etcd, its
+		 * cluster traffic) to vipd. Left to the operator. */
+		if (known == NULL)
+			log_errorx("vip: not deleting a copy of the address vip=%s ifindex=%d prefix=/%u "
+			    "reason=\"%s\": it is the primary address of its subnet on that link and "
+			    "the kernel would delete the node's own %d address(es) of that subnet with "
+			    "it (promote_secondaries is off); delete it by hand, or set "
+			    "net.ipv4.conf.<link>.promote_secondaries=1; not a candidate while it "
+			    "stays (retrying)", v->cv->ip, ifindex, plen, why, take);
+		stray_add(v, ifindex, plen);
+		retry_later(v);
+		return -ENOTEMPTY;
+	}
+	r = take < 0 ? take : nl_addr_del(v->env.nl, ifindex, v->cv->family, v->cv->addr, plen);
+	if (r == -EADDRNOTAVAIL || r == -ENODEV) {
+		log_debug("vip: copy of the address already gone vip=%s ifindex=%d prefix=/%u",
+		    v->cv->ip, ifindex, plen);
+		r = 0;
+	} else if (r == 0) {
+		log_warnx("vip: removed a copy of the address this node does not hold vip=%s "
+		    "ifindex=%d prefix=/%u reason=\"%s\"", v->cv->ip, ifindex, plen, why);
+	} else if (known == NULL) {
+		log_errorx("vip: cannot delete a copy of the address vip=%s ifindex=%d prefix=/%u "
+		    "reason=\"%s\": %s; not a candidate while it stays (retrying)", v->cv->ip,
+		    ifindex, plen, why, strerror(-r));
+	}
 	if (r < 0) {
-		if (v->stray_ifindex != ifindex)
-			log_warnx("vip: cannot delete a copy of the address vip=%s ifindex=%d: %s; "
-			    "not a candidate while it stays (retrying)", v->cv->ip, ifindex,
-			    strerror(-r));
-		v->stray_ifindex = ifindex;
-	} else if (v->stray_ifindex == ifindex) {
-		log_info("vip: stray copy of the address deleted vip=%s ifindex=%d", v->cv->ip,
-		    ifindex);
-		v->stray_ifindex = 0;
+		stray_add(v, ifindex, plen);
+		retry_later(v);
+	} else if (known != NULL) {
+		log_info("vip: stray copy of the address deleted vip=%s ifindex=%d prefix=/%u",
+		    v->cv->ip, ifindex, plen);
+		stray_forget(v, known);
 	}
 	return r;
+}
+
+/* List every copy of the address on every link and delete each one this
+ * node does not hold (delete_stray). Strays recorded earlier that the
+ * listing no longer shows are gone. A listing that fails keeps what we
+ * knew and is retried. Returns the number of copies still there that are
+ * not ours (0 = none), or -errno when the listing failed. */
+static int sweep(struct vip *v, const char *why)
+{
+	struct nl_addr c[VIP_MAX_COPIES];
+	int n = nl_addr_list(v->env.nl, 0, v->cv->family, v->cv->addr, c, VIP_MAX_COPIES);
+	size_t seen = n < 0 ? 0 : (size_t)n < VIP_MAX_COPIES ? (size_t)n : VIP_MAX_COPIES;
+	int left = 0;
+
+	if (n < 0) {
+		/* Logged by netlink. A leftover may be there unseen: out of
+		 * the election until a listing succeeds. */
+		v->sweep_owed = true;
+		retry_later(v);
+		return n;
+	}
+	v->sweep_owed = false;
+	/* Recorded strays the kernel no longer lists went by themselves. */
+	for (size_t i = v->n_strays; i > 0; i--) {
+		struct vip_copy *k = &v->strays[i - 1];
+		bool listed = false;
+
+		for (size_t j = 0; j < seen && !listed; j++)
+			listed = c[j].ifindex == k->ifindex && c[j].prefixlen == k->prefixlen;
+		if (!listed) {
+			log_info("vip: stray copy of the address gone vip=%s ifindex=%d prefix=/%u",
+			    v->cv->ip, k->ifindex, k->prefixlen);
+			stray_forget(v, k);
+		}
+	}
+	v->strays_more = (size_t)n > seen;
+	for (size_t j = 0; j < seen; j++)
+		if (!owned_copy(v, c[j].ifindex, c[j].prefixlen) &&
+		    delete_stray(v, c[j].ifindex, c[j].prefixlen, why) < 0)
+			left++;
+	if (v->strays_more)
+		retry_later(v); /* the next listing sees the rest */
+	return left + (v->strays_more ? 1 : 0);
+}
+
+/* ---- the same subnet ---------------------------------------------------------- */
+
+/* Warn once per change when no address on the VIP's link has a prefix that
+ * contains the VIP (neighbours then have no on-link route to it and the
+ * announcements reach nobody who would use them); say so when it clears. */
+static void subnet_check(struct vip *v)
+{
+	struct nl_addr a[VIP_MAX_LINK_ADDRS];
+	char list[256];
+	int n, in;
+
+	if (v->ifindex <= 0)
+		return;
+	n = nl_addr_list(v->env.nl, v->ifindex, v->cv->family, NULL, a, VIP_MAX_LINK_ADDRS);
+	if (n < 0)
+		return; /* logged by netlink; checked again at the next change */
+	if (n > VIP_MAX_LINK_ADDRS)
+		n = VIP_MAX_LINK_ADDRS;
+	in = subnet_find(v->cv->family, v->cv->addr, a, (size_t)n) >= 0;
+	if (in == v->in_subnet)
+		return;
+	if (!in) {
+		subnet_format(list, sizeof(list), a, (size_t)n, v->cv->family, v->cv->addr);
+		log_warnx("vip: not in the subnet of its link vip=%s link=%s addresses=\"%s\": no "
+		    "address on the link has a prefix that contains the VIP; other nodes "
+		    "may not reach it", v->cv->ip, v->ifname, list);
+	} else if (v->in_subnet == 0) {
+		log_info("vip: now in the subnet of its link vip=%s link=%s", v->cv->ip, v->ifname);
+	}
+	v->in_subnet = in;
 }
 
 /* ---- the decision --------------------------------------------------------- */
@@ -271,7 +482,7 @@ static void gather(const struct vip *v, uint64_t now, struct vip_facts *f)
 	f->healthy = true;
 	f->paused = false;
 	f->leader = elect_is_leader(v->elect);
-	f->stray_copy = v->stray_ifindex > 0;
+	f->stray_copy = v->n_strays > 0 || v->strays_more || v->sweep_owed;
 	f->probed = v->probed;
 	f->conflict = v->in_conflict;
 }
@@ -470,10 +681,8 @@ static void on_retry(void *arg)
 		}
 		v->held_ifindex = 0;
 	}
-	if (v->stray_ifindex > 0 && delete_stray(v, v->stray_ifindex) < 0) {
-		retry_later(v);
-		return;
-	}
+	if ((v->n_strays > 0 || v->strays_more || v->sweep_owed) && sweep(v, "retry") != 0)
+		return; /* retried later; still out of the election */
 	vip_update(v);
 }
 
@@ -567,14 +776,24 @@ void vip_link_set(struct vip *v, const struct vip_link *l)
 		    v->ifname);
 		announce_start(v);
 	}
+	subnet_check(v);
 	vip_update(v);
 }
 
-void vip_addr_changed(struct vip *v, int ifindex, int family, const void *addr, bool removed)
+void vip_addr_changed(struct vip *v, int ifindex, int family, const void *addr,
+                      unsigned prefixlen, bool removed)
 {
-	if (family != v->cv->family || memcmp(addr, v->cv->addr, addr_len(v)) != 0)
+	struct vip_copy *stray;
+
+	if (family != v->cv->family)
 		return;
-	if (removed && v->held && ifindex == v->held_ifindex) {
+	if (memcmp(addr, v->cv->addr, addr_len(v)) != 0) {
+		/* Another address on the VIP's link: the subnet may change. */
+		if (ifindex == v->ifindex && v->ifindex > 0)
+			subnet_check(v);
+		return;
+	}
+	if (removed && v->held && ifindex == v->held_ifindex && prefixlen == host_plen(v)) {
 		/* The kernel lifetime ran out (keepalives are late: the lease
 		 * is not confirmed), or someone - an operator, a network
 		 * manager - took it away while we own it. Either way update()
@@ -591,34 +810,31 @@ void vip_addr_changed(struct vip *v, int ifindex, int family, const void *addr, 
 		v->held = false;
 		loop_timer_disarm(v->announce_timer);
 		vip_update(v);
-	} else if (!removed && !v->held && !elect_is_leader(v->elect)) {
-		/* Not ours to hold: two nodes answering is the one thing we
-		 * must never allow. */
-		log_warnx("vip: address added by someone else while not owner vip=%s ifindex=%d; removing",
-		    v->cv->ip, ifindex);
-		if (delete_stray(v, ifindex) < 0) {
-			retry_later(v);
+	} else if (!removed && !owned_copy(v, ifindex, prefixlen)) {
+		/* Not ours to hold (any prefix, any link, also beside our own
+		 * copy): two nodes answering is the one thing we must never
+		 * allow. A failed delete takes the node out of the election.
+		 * Logged by delete_stray only if there was something to delete:
+		 * the late event of our own add, after we dropped it, finds
+		 * nothing. */
+		if (delete_stray(v, ifindex, prefixlen, v->held ?
+		    "added by someone else while this node holds it" :
+		    "added by someone else while not owner") < 0)
 			vip_update(v); /* stand aside while it stays */
-		}
-	} else if (removed && v->stray_ifindex == ifindex) {
-		log_info("vip: stray copy of the address gone vip=%s ifindex=%d", v->cv->ip, ifindex);
-		v->stray_ifindex = 0;
+	} else if (removed && (stray = stray_find(v, ifindex, prefixlen)) != NULL) {
+		log_info("vip: stray copy of the address gone vip=%s ifindex=%d prefix=/%u",
+		    v->cv->ip, ifindex, prefixlen);
+		stray_forget(v, stray);
 		vip_update(v);
 	}
 }
 
-/* A copy of the address left on any link by an earlier run (or put there by
- * hand) goes: this node holds it only once elected. */
+/* Every copy of the address left on any link by an earlier run (or put
+ * there by hand, or by keepalived or Pacemaker as "VIP/24") goes: this node
+ * holds it only once elected. */
 static void remove_leftover(struct vip *v)
 {
-	int idx = 0, r = nl_addr_present(v->env.nl, 0, v->cv->family, v->cv->addr, &idx);
-
-	if (r == 1) {
-		log_warnx("vip: removing leftover address vip=%s ifindex=%d (not elected yet)",
-		    v->cv->ip, idx);
-		if (delete_stray(v, idx) < 0)
-			retry_later(v);
-	}
+	(void)sweep(v, "leftover, not elected yet");
 }
 
 void vip_resync(struct vip *v)
@@ -632,6 +848,9 @@ void vip_resync(struct vip *v)
 			v->held = false;
 		}
 	}
+	/* Copies whose events were lost. */
+	(void)sweep(v, "found at resync");
+	subnet_check(v);
 	vip_update(v);
 }
 
@@ -654,6 +873,7 @@ struct vip *vip_new(const struct vip_env *env, const struct cfg_vip *cv)
 	free(name);
 	v->conflict = conflict_new(env->loop, v->peers, on_probe, v);
 	v->probe_timer = loop_timer_new(env->loop, on_probe_timer, v);
+	v->in_subnet = -1;
 	remove_leftover(v);
 	log_info("vip: managing vip=%s election=%s%s", cv->ip, c->etcd.prefix, cv->ip);
 	return v;

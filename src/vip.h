@@ -32,9 +32,9 @@ struct vip_env {
  * its expiry check runs on whole-second timers), budgeted as one second. */
 #define VIP_KERNEL_LAG_MS 1000u
 
-/* Create a VIP and remove a leftover copy of the address (this node is
- * not elected yet). Campaigns once given a lease and a usable link
- * (vip_link_set). */
+/* Create a VIP and remove every leftover copy of the address, any prefix
+ * length, any link (this node is not elected yet). Campaigns once given a
+ * lease and a usable link (vip_link_set). */
 struct vip *vip_new(const struct vip_env *env, const struct cfg_vip *cv);
 /* NULL-safe. Leaves the address alone: call vip_release first. */
 void vip_free(struct vip *v);
@@ -42,6 +42,11 @@ void vip_free(struct vip *v);
 const char *vip_ip(const struct vip *v);
 /* True while this node holds the address (put there by this VIP). */
 bool vip_is_held(const struct vip *v);
+/* The same-subnet check (subnet.h) as last done on the VIP's link: 1 an
+ * address on the link has a prefix containing the VIP, 0 none has (logged
+ * as a warning once per change), -1 not known (no link, or not read yet).
+ * For status and metrics. */
+int vip_in_subnet(const struct vip *v);
 
 /* The lease to campaign with; 0 = the lease is gone (stop at once). */
 void vip_set_lease(struct vip *v, int64_t lease);
@@ -63,8 +68,12 @@ int vip_release(struct vip *v, const char *why);
  * new MAC sends the announcement burst again at once. Another ifindex
  * while held: the address is deleted from the old link first. */
 void vip_link_set(struct vip *v, const struct vip_link *l);
-/* Address events, passed on by the daemon to every VIP. */
-void vip_addr_changed(struct vip *v, int ifindex, int family, const void *addr, bool removed);
+/* An address changed (netlink.h addr_changed; prefixlen in bits). A copy of
+ * the VIP this node does not hold - any prefix length, any link - is
+ * deleted with its own prefix length; another address on the VIP's link
+ * re-runs the same-subnet check. */
+void vip_addr_changed(struct vip *v, int ifindex, int family, const void *addr,
+                      unsigned prefixlen, bool removed);
 /* Netlink lost events: check the held address again (the daemon has
  * passed the link on with vip_link_set first). */
 void vip_resync(struct vip *v);

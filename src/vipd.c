@@ -13,9 +13,12 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "netlink.h"
 #include "privs.h"
+#include "links.h"
 #include "log.h"
 #include "tlsfiles.h"
+#include "subnet.h"
 
 static void usage(FILE *f)
 {
@@ -53,6 +56,57 @@ static bool check_tls_files(const char *path, const struct cfg *cfg)
 	}
 	fprintf(stderr, "%s: error: %s\n", path, why);
 	return false;
+}
+
+/*
+ * The same-subnet rule (subnet.h): for each VIP whose link exists on this
+ * machine, warn when no address on it has a prefix that contains the VIP
+ * (the daemon logs the same at run time). A link that is not here says
+ * nothing: --check is also run on another machine than the node. Reading
+ * links and addresses over rtnetlink needs no privilege.
+ */
+static void check_subnets(const char *path, const struct cfg *cfg)
+{
+	struct nl *nl = NULL;
+	struct links *ls = NULL;
+	enum log_level saved = log_getlevel();
+
+	/* The links module logs what it finds; --check says only this. */
+	log_setlevel(LOG_LVL_ERROR);
+	for (size_t i = 0; i < cfg->n_vips; i++) {
+		const struct cfg_vip *v = &cfg->vips[i];
+		struct links_want *w;
+		struct vip_link l;
+		struct nl_addr a[64];
+		char list[256];
+		int n;
+
+		if (nl == NULL && (nl = nl_open(NULL, NULL, NULL)) == NULL)
+			break; /* logged by netlink; nothing to compare with */
+		if (ls == NULL)
+			ls = links_new(nl, false); /* --check never creates a VLAN */
+		/* The link as the daemon would find it (links.h). */
+		w = links_want_new(ls, v);
+		links_resolve(ls, w, &l);
+		links_want_free(w);
+		if (l.ifindex <= 0)
+			continue;
+		n = nl_addr_list(nl, l.ifindex, v->family, NULL, a, sizeof(a) / sizeof(a[0]));
+		if (n < 0)
+			continue;
+		if (n > (int)(sizeof(a) / sizeof(a[0])))
+			n = (int)(sizeof(a) / sizeof(a[0]));
+		if (subnet_find(v->family, v->addr, a, (size_t)n) >= 0)
+			continue;
+		subnet_format(list, sizeof(list), a, (size_t)n, v->family, v->addr);
+		fprintf(stderr, "%s:%u: warning: vip %s is not in the subnet of link %s on this "
+		    "machine: no address there has a prefix that contains it (addresses: %s); "
+		    "the VIP should be an address of the nodes' shared network\n", path, v->line,
+		    v->ip, l.name, list);
+	}
+	links_free(ls);
+	nl_close(nl);
+	log_setlevel(saved);
 }
 
 int main(int argc, char **argv)
@@ -110,6 +164,7 @@ int main(int argc, char **argv)
 		if (cfg->n_vips == 0)
 			fprintf(stderr, "%s: warning: no VIP configured: vipd would run "
 			    "and hold no address\n", path);
+		check_subnets(path, cfg);
 		if (!check_tls_files(path, cfg)) {
 			fprintf(stderr, "vipd: %s: configuration not usable\n", path);
 			cfg_free(cfg);
@@ -121,8 +176,12 @@ int main(int argc, char **argv)
 	}
 
 	log_init("vipd", verbose ? LOG_LVL_DEBUG : cfg->log_level);
-	for (size_t i = 0; i < cfg->n_notes; i++)
-		log_info("config: %s", cfg->notes[i]);
+	for (size_t i = 0; i < cfg->n_notes; i++) {
+		if (strstr(cfg->notes[i], ": warning: ") != NULL)
+			log_warnx("config: %s", cfg->notes[i]);
+		else
+			log_info("config: %s", cfg->notes[i]);
+	}
 	privs_early(); /* before libcurl is set up */
 	rc = daemon_run(cfg);
 	cfg_free(cfg);

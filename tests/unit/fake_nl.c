@@ -4,6 +4,7 @@
  */
 #include "fake_nl.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@ struct fake_addr {
 	int ifindex;
 	int family;
 	unsigned char addr[16];
+	unsigned prefixlen;
 };
 
 static struct nl_link links[FAKE_NL_MAX];
@@ -36,6 +38,8 @@ static struct fake_nl_op *ops_rec;
 static size_t n_ops, cap_ops;
 static int fail_err[FAKE_NL_N_KINDS];
 static int fail_lookup;
+static int fail_list;
+static int promote = 0;     /* promote_secondaries, every link */
 static struct nl *live;
 static struct fake_nl_vlan vlan_last;
 static size_t n_vlan;
@@ -54,18 +58,28 @@ static struct nl_link *link_find(int ifindex)
 	return NULL;
 }
 
-static struct fake_addr *addr_find(int ifindex, int family, const void *addr)
+/* prefixlen 0 = any */
+static struct fake_addr *addr_find_plen(int ifindex, int family, const void *addr, unsigned prefixlen)
 {
 	for (size_t i = 0; i < n_addrs; i++)
 		if ((ifindex == 0 || addrs[i].ifindex == ifindex) && addrs[i].family == family &&
+		    (prefixlen == 0 || addrs[i].prefixlen == prefixlen) &&
 		    memcmp(addrs[i].addr, addr, alen(family)) == 0)
 			return &addrs[i];
 	return NULL;
 }
 
+static struct fake_addr *addr_find(int ifindex, int family, const void *addr)
+{
+	return addr_find_plen(ifindex, family, addr, 0);
+}
+
 static void addr_remove(struct fake_addr *a)
 {
-	*a = addrs[--n_addrs];
+	size_t i = (size_t)(a - addrs);
+
+	memmove(&addrs[i], &addrs[i + 1], (n_addrs - i - 1) * sizeof(addrs[0]));
+	n_addrs--;
 }
 
 /* ---- the test side ------------------------------------------------------- */
@@ -81,6 +95,8 @@ void fake_nl_reset(void)
 	n_vlan = 0;
 	vlan_err = 0;
 	memset(&vlan_last, 0, sizeof(vlan_last));
+	fail_list = 0;
+	promote = 0;
 }
 
 void fake_nl_set_link(int ifindex, const char *name, bool up, const unsigned char mac[6])
@@ -138,9 +154,11 @@ void fake_nl_del_link(int ifindex)
 			addr_remove(&addrs[i - 1]);
 }
 
-void fake_nl_put_addr(int ifindex, int family, const void *addr)
+void fake_nl_put_addr_plen(int ifindex, int family, const void *addr, unsigned prefixlen)
 {
-	if (addr_find(ifindex, family, addr) != NULL)
+	/* IPv6: one copy of an address per link whatever its prefix
+	 * ("address already assigned"); IPv4: one per prefix length. */
+	if (addr_find_plen(ifindex, family, addr, family == AF_INET ? prefixlen : 0) != NULL)
 		return;
 	if (n_addrs == FAKE_NL_MAX)
 		abort();
@@ -148,12 +166,23 @@ void fake_nl_put_addr(int ifindex, int family, const void *addr)
 	addrs[n_addrs].family = family;
 	memset(addrs[n_addrs].addr, 0, 16);
 	memcpy(addrs[n_addrs].addr, addr, alen(family));
+	addrs[n_addrs].prefixlen = prefixlen;
 	n_addrs++;
+}
+
+void fake_nl_put_addr(int ifindex, int family, const void *addr)
+{
+	fake_nl_put_addr_plen(ifindex, family, addr, (unsigned)alen(family) * 8);
 }
 
 bool fake_nl_has_addr(int ifindex, int family, const void *addr)
 {
 	return addr_find(ifindex, family, addr) != NULL;
+}
+
+bool fake_nl_has_addr_plen(int ifindex, int family, const void *addr, unsigned prefixlen)
+{
+	return addr_find_plen(ifindex, family, addr, prefixlen) != NULL;
 }
 
 void fake_nl_fail(enum fake_nl_kind kind, int err)
@@ -164,6 +193,37 @@ void fake_nl_fail(enum fake_nl_kind kind, int err)
 void fake_nl_fail_lookup(int err)
 {
 	fail_lookup = err;
+}
+
+void fake_nl_fail_list(int err)
+{
+	fail_list = err;
+}
+
+void fake_nl_set_promote(bool on)
+{
+	promote = on;
+}
+
+/* IPv4: b is a secondary of a (same link, same prefix length, inside a's
+ * prefix, a listed earlier), as the kernel keeps them. */
+static bool v4_in(const struct fake_addr *a, const struct fake_addr *b)
+{
+	unsigned plen = a->prefixlen;
+	uint32_t m = plen == 0 ? 0 : 0xffffffffu << (32 - plen), x, y;
+
+	memcpy(&x, a->addr, 4);
+	memcpy(&y, b->addr, 4);
+	return a->family == AF_INET && b->family == AF_INET && a->ifindex == b->ifindex &&
+	    a->prefixlen == b->prefixlen && ((ntohl(x) ^ ntohl(y)) & m) == 0;
+}
+
+static bool is_secondary(size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (v4_in(&addrs[j], &addrs[i]))
+			return true;
+	return false;
 }
 
 size_t fake_nl_count(void)
@@ -212,10 +272,16 @@ void fake_nl_send_link_removed(int ifindex)
 		live->ops->link_removed(live->arg, ifindex, name);
 }
 
-void fake_nl_send_addr(int ifindex, int family, const void *addr, bool removed)
+void fake_nl_send_addr_plen(int ifindex, int family, const void *addr, unsigned prefixlen,
+                            bool removed)
 {
 	if (live && live->ops->addr_changed)
-		live->ops->addr_changed(live->arg, ifindex, family, addr, removed);
+		live->ops->addr_changed(live->arg, ifindex, family, addr, prefixlen, removed);
+}
+
+void fake_nl_send_addr(int ifindex, int family, const void *addr, bool removed)
+{
+	fake_nl_send_addr_plen(ifindex, family, addr, (unsigned)alen(family) * 8, removed);
 }
 
 void fake_nl_send_resync(void)
@@ -348,6 +414,7 @@ static struct fake_nl_op *rec(enum fake_nl_kind kind, int ifindex, int family, c
 	o->ifindex = ifindex;
 	o->family = family;
 	memcpy(o->addr, addr, alen(family));
+	o->prefixlen = (unsigned)alen(family) * 8;
 	o->at_ms = loop_now_ms();
 	o->seq = fake_seq_next();
 	return o;
@@ -367,28 +434,81 @@ int nl_addr_add(struct nl *nl, int ifindex, int family, const void *addr,
 		o->result = -ENODEV;
 	else if (valid_s == 0 || preferred_s > valid_s)
 		o->result = -EINVAL; /* as the kernel answers */
-	else if (!replace && addr_find(ifindex, family, addr) != NULL)
+	else if (!replace && addr_find_plen(ifindex, family, addr, o->prefixlen) != NULL)
 		o->result = -EEXIST;
+	else if (family == AF_INET6 && addr_find(ifindex, family, addr) != NULL &&
+	    addr_find_plen(ifindex, family, addr, o->prefixlen) == NULL)
+		o->result = -EEXIST; /* IPv6: another prefix length already there */
 	else
 		fake_nl_put_addr(ifindex, family, addr);
 	return o->result;
 }
 
-int nl_addr_del(struct nl *nl, int ifindex, int family, const void *addr)
+int nl_addr_del(struct nl *nl, int ifindex, int family, const void *addr, unsigned prefixlen)
 {
 	struct fake_nl_op *o = rec(FAKE_NL_DEL, ifindex, family, addr);
 	struct fake_addr *a;
 
 	(void)nl;
-	if (fail_err[FAKE_NL_DEL])
+	o->prefixlen = prefixlen;
+	if (prefixlen == 0 || prefixlen > alen(family) * 8)
+		o->result = -EINVAL;
+	else if (fail_err[FAKE_NL_DEL])
 		o->result = fail_err[FAKE_NL_DEL];
 	else if (link_find(ifindex) == NULL)
 		o->result = -ENODEV;
-	else if ((a = addr_find(ifindex, family, addr)) == NULL)
-		o->result = -EADDRNOTAVAIL;
-	else
+	else if ((a = addr_find_plen(ifindex, family, addr, prefixlen)) == NULL)
+		o->result = -EADDRNOTAVAIL; /* also another prefix length: as the kernel */
+	else if (family == AF_INET && !promote && !is_secondary((size_t)(a - addrs))) {
+		/* A primary takes its secondaries along (measured). */
+		struct fake_addr p = *a;
+
+		for (size_t i = n_addrs; i > 0; i--)
+			if (v4_in(&p, &addrs[i - 1]))
+				addr_remove(&addrs[i - 1]);
+	} else {
 		addr_remove(a);
+	}
 	return o->result;
+}
+
+int nl_addr_list(struct nl *nl, int ifindex, int family, const void *addr,
+                 struct nl_addr *out, size_t max)
+{
+	size_t n = 0;
+
+	(void)nl;
+	if (ifindex < 0)
+		return -EINVAL;
+	if (fail_list)
+		return fail_list;
+	if (ifindex != 0 && link_find(ifindex) == NULL)
+		return -ENODEV;
+	for (size_t i = 0; i < n_addrs; i++) {
+		const struct fake_addr *a = &addrs[i];
+
+		if (a->family != family || (ifindex != 0 && a->ifindex != ifindex) ||
+		    (addr != NULL && memcmp(a->addr, addr, alen(family)) != 0))
+			continue;
+		if (n < max && out != NULL) {
+			memset(&out[n], 0, sizeof(out[n]));
+			out[n].ifindex = a->ifindex;
+			out[n].family = a->family;
+			memcpy(out[n].addr, a->addr, 16);
+			out[n].prefixlen = a->prefixlen;
+			out[n].secondary = is_secondary(i);
+		}
+		n++;
+	}
+	return (int)n;
+}
+
+int nl_promote_secondaries(struct nl *nl, int ifindex)
+{
+	(void)nl;
+	if (link_find(ifindex) == NULL)
+		return -ENODEV;
+	return promote;
 }
 
 int nl_addr_present(struct nl *nl, int ifindex, int family, const void *addr, int *ifindex_out)

@@ -35,6 +35,7 @@ struct fake_nl_op {
 	uint32_t valid_s, preferred_s;  /* add/replace only */
 	uint64_t at_ms;                 /* loop_now_ms() */
 	uint64_t seq;                   /* fake_seq_next() */
+	unsigned prefixlen;             /* bits: the host prefix for add/replace */
 	int result;                     /* what the call returned */
 };
 
@@ -61,17 +62,30 @@ const struct fake_nl_vlan *fake_nl_vlan_last(void);
 void fake_nl_vlan_fail(int err);
 /* Remove a link and every address on it; no event is sent. */
 void fake_nl_del_link(int ifindex);
-/* Put an address into the model without recording an operation (a copy
- * left by an earlier run, or added by an operator). */
+/* Put a host address (/32, /128) into the model without recording an
+ * operation (a copy left by an earlier run, or added by an operator). */
 void fake_nl_put_addr(int ifindex, int family, const void *addr);
-/* Is the address on ifindex in the model? */
+/* The same with any prefix length (a "VIP/24" left by keepalived, or the
+ * node's own 198.18.0.11/24). IPv4 keeps one copy per (link, prefix
+ * length), IPv6 one per link, as the kernel does. */
+void fake_nl_put_addr_plen(int ifindex, int family, const void *addr, unsigned prefixlen);
+/* Is the address (any prefix length) on ifindex in the model? */
 bool fake_nl_has_addr(int ifindex, int family, const void *addr);
+/* Is the address with exactly this prefix length on ifindex? */
+bool fake_nl_has_addr_plen(int ifindex, int family, const void *addr, unsigned prefixlen);
 
 /* From now on every operation of kind fails with err (< 0) without
  * touching the model; err 0 makes them succeed again. */
 void fake_nl_fail(enum fake_nl_kind kind, int err);
 /* Lookups of links (by name, index, foreach) fail with err; 0 = succeed. */
 void fake_nl_fail_lookup(int err);
+/* Address listings (nl_addr_list) fail with err; 0 = succeed. */
+void fake_nl_fail_list(int err);
+/* promote_secondaries for every link (default off, as the kernel). Off,
+ * deleting an IPv4 primary deletes its secondaries (same link, prefix
+ * length and subnet, added later) too, as the kernel does; listings mark
+ * secondaries. */
+void fake_nl_set_promote(bool on);
 
 /* The operations recorded so far, in order. */
 size_t fake_nl_count(void);
@@ -84,7 +98,9 @@ const struct fake_nl_op *fake_nl_last(void);
 /* Events, as the monitor socket delivers them to nl_open()'s ops. */
 void fake_nl_send_link(int ifindex);            /* link_changed, model state */
 void fake_nl_send_link_removed(int ifindex);    /* link_removed, then gone */
-void fake_nl_send_addr(int ifindex, int family, const void *addr, bool removed);
+void fake_nl_send_addr(int ifindex, int family, const void *addr, bool removed); /* host prefix */
+void fake_nl_send_addr_plen(int ifindex, int family, const void *addr, unsigned prefixlen,
+                            bool removed);
 void fake_nl_send_resync(void);
 
 #endif

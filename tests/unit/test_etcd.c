@@ -628,6 +628,93 @@ static void test_request_made_on_auth_failure_waits_for_new_auth(void **state)
 	assert_int_equal(g.err, -EACCES);
 }
 
+/* The grouping key of a failure is its kind, not its text. */
+static void test_failure_kind(void **state)
+{
+	struct etcd_result r = { 0 };
+	char b[32];
+
+	(void)state;
+	assert_string_equal(etcd_failure_kind(&r, b, sizeof(b)), "ok");
+	r.err = -ETIMEDOUT;
+	r.message = "Operation timed out after 1001 milliseconds with 0 bytes received";
+	assert_string_equal(etcd_failure_kind(&r, b, sizeof(b)), "timeout");
+	r.message = "Operation timed out after 1734 milliseconds with 0 bytes received";
+	assert_string_equal(etcd_failure_kind(&r, b, sizeof(b)), "timeout");
+	r.err = -ECONNREFUSED;
+	assert_string_equal(etcd_failure_kind(&r, b, sizeof(b)), "connect");
+	r.err = -EHOSTUNREACH;
+	assert_string_equal(etcd_failure_kind(&r, b, sizeof(b)), "resolve");
+	r.err = -EKEYREJECTED;
+	assert_string_equal(etcd_failure_kind(&r, b, sizeof(b)), "tls");
+	r.err = -EMSGSIZE;
+	assert_string_equal(etcd_failure_kind(&r, b, sizeof(b)), "reply too large");
+	r.err = -EPIPE;
+	assert_string_equal(etcd_failure_kind(&r, b, sizeof(b)), "transport");
+	r.err = -EPROTO;
+	assert_string_equal(etcd_failure_kind(&r, b, sizeof(b)), "bad reply");
+	r.err = -EIO;
+	r.code = 14;
+	r.http_status = 503;
+	assert_string_equal(etcd_failure_kind(&r, b, sizeof(b)), "etcd code 14");
+	r.code = 0;
+	assert_string_equal(etcd_failure_kind(&r, b, sizeof(b)), "http 5xx");
+	r.http_status = 404;
+	assert_string_equal(etcd_failure_kind(&r, b, sizeof(b)), "http 4xx");
+	assert_string_equal(etcd_failure_kind(&r, b, 5), "http");
+}
+
+/* Three timeouts in a row whose texts differ only in libcurl's elapsed
+ * milliseconds: one warning, the repeats at debug (before the grouping
+ * by kind, each new text made a new warning). */
+static void test_repeated_timeouts_warn_once(void **state)
+{
+	char url[64], *eps[] = { url }, log[8192] = "", *at;
+	struct etcd_opts o = { .endpoints = eps, .n_endpoints = 1, .timeout_ms = 3000 };
+	static const uint32_t tmo[] = { 100, 230, 170 };
+	int port, lfd = listen_any(&port), pipefd[2], saved, warns = 0, msgs = 0;
+	struct loop_timer *deadline;
+	struct got g = { 0 };
+	struct etcd *e;
+	ssize_t n;
+
+	(void)state;
+	/* Accepted by the kernel (backlog), never answered: each call times out. */
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	g.loop = loop_new();
+	e = etcd_new(g.loop, &o);
+	assert_non_null(e);
+	deadline = loop_timer_new(g.loop, on_deadline, g.loop);
+	assert_int_equal(pipe(pipefd), 0);
+	saved = dup(STDERR_FILENO);
+	dup2(pipefd[1], STDERR_FILENO);
+	for (size_t i = 0; i < sizeof(tmo) / sizeof(tmo[0]); i++) {
+		g.done = false;
+		loop_timer_arm(deadline, 5000);
+		etcd_call(e, "/v3/kv/range", json_pack("{s:s}", "key", "YQ=="), tmo[i], on_done, &g);
+		loop_run(g.loop);
+		assert_true(g.done);
+		assert_int_equal(g.err, -ETIMEDOUT);
+		msgs += strstr(g.message, "milliseconds") != NULL;
+	}
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(pipefd[1]);
+	n = read(pipefd[0], log, sizeof(log) - 1);
+	close(pipefd[0]);
+	log[n > 0 ? n : 0] = '\0';
+	fprintf(stderr, "%s", log);
+	for (at = log; (at = strstr(at, "warn: etcd: request failed op=/v3/kv/range")) != NULL; at++)
+		warns++;
+	assert_int_equal(msgs, 3); /* the texts did differ */
+	assert_int_equal(warns, 1);
+	assert_non_null(strstr(log, "kind=\"timeout\""));
+	etcd_free(e);
+	loop_timer_free(deadline);
+	loop_free(g.loop);
+	close(lfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -638,6 +725,8 @@ int main(void)
 		cmocka_unit_test(test_tls_token_never_sent_over_http),
 		cmocka_unit_test(test_secrets_scrubbed_when_freed),
 		cmocka_unit_test(test_request_made_on_auth_failure_waits_for_new_auth),
+		cmocka_unit_test(test_failure_kind),
+		cmocka_unit_test(test_repeated_timeouts_warn_once),
 	};
 
 	log_init("test_etcd", LOG_LVL_INFO);

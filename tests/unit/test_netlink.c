@@ -50,6 +50,7 @@
 #define VIP4 "198.18.0.100"
 #define VIP6 "fd00:5::100"
 #define OLD_MAC "02:00:00:00:00:01"
+#define HOST(family) ((family) == AF_INET ? 32u : 128u)
 
 static const char *skip_reason;
 static pid_t peer_pid = -1;
@@ -247,6 +248,7 @@ struct watched_addr {
 	int family;
 	unsigned char addr[16];
 	bool removed;         /* the event wanted */
+	unsigned prefixlen;   /* with this prefix length */
 	uint64_t at_ms;       /* when it came, 0 = not yet */
 };
 
@@ -319,7 +321,8 @@ static void on_link_removed(void *arg, int ifindex, const char *name)
 	ev_check(e);
 }
 
-static void on_addr(void *arg, int ifindex, int family, const void *addr, bool removed)
+static void on_addr(void *arg, int ifindex, int family, const void *addr, unsigned prefixlen,
+                    bool removed)
 {
 	struct ev *e = arg;
 
@@ -329,7 +332,7 @@ static void on_addr(void *arg, int ifindex, int family, const void *addr, bool r
 		struct watched_addr *w = &e->addrs[i];
 
 		if (w->at_ms == 0 && w->family == family && w->removed == removed &&
-		    ifindex == e->ifindex &&
+		    ifindex == e->ifindex && w->prefixlen == prefixlen &&
 		    memcmp(w->addr, addr, family == AF_INET ? 4 : 16) == 0)
 			w->at_ms = now_ms();
 	}
@@ -384,7 +387,8 @@ static void ev_expect(struct ev *e, enum want w, int ifindex, const char *name)
 	snprintf(e->name, sizeof(e->name), "%s", name ? name : "");
 }
 
-static void ev_expect_addr(struct ev *e, int family, const unsigned char *addr, bool removed)
+static void ev_expect_addr_plen(struct ev *e, int family, const unsigned char *addr,
+                                unsigned prefixlen, bool removed)
 {
 	struct watched_addr *w = &e->addrs[e->naddrs++];
 
@@ -392,7 +396,13 @@ static void ev_expect_addr(struct ev *e, int family, const unsigned char *addr, 
 	w->family = family;
 	memcpy(w->addr, addr, family == AF_INET ? 4 : 16);
 	w->removed = removed;
+	w->prefixlen = prefixlen;
 	w->at_ms = 0;
+}
+
+static void ev_expect_addr(struct ev *e, int family, const unsigned char *addr, bool removed)
+{
+	ev_expect_addr_plen(e, family, addr, family == AF_INET ? 32 : 128, removed);
 }
 
 static bool ev_wait(struct ev *e, unsigned ms)
@@ -569,9 +579,9 @@ static void addr_ops(int family, const char *vip)
 	assert_int_equal(nl_addr_add(nl, idx, family, a, 60, 30, true), 0);
 	assert_int_equal(sh("ip addr show dev vipdnl0 | grep -A1 '%s/' | grep -q 'valid_lft [56][0-9]sec preferred_lft [23][0-9]sec'", vip), 0);
 
-	assert_int_equal(nl_addr_del(nl, idx, family, a), 0);
+	assert_int_equal(nl_addr_del(nl, idx, family, a, HOST(family)), 0);
 	assert_int_equal(nl_addr_present(nl, 0, family, a, NULL), 0);
-	assert_int_equal(nl_addr_del(nl, idx, family, a), -EADDRNOTAVAIL);
+	assert_int_equal(nl_addr_del(nl, idx, family, a, HOST(family)), -EADDRNOTAVAIL);
 
 	/* Kernel refusals are logged with the kernel's own words. */
 	capture_start(&cap);
@@ -581,19 +591,24 @@ static void addr_ops(int family, const char *vip)
 	assert_non_null(strstr(log, "add address failed addr="));
 	assert_non_null(strstr(log, "link=999999: No such device"));
 	assert_non_null(strstr(log, "(kernel: "));
-	assert_int_equal(nl_addr_del(nl, 999999, family, a), -ENODEV);
+	assert_int_equal(nl_addr_del(nl, 999999, family, a, HOST(family)), -ENODEV);
 	assert_int_equal(nl_addr_present(nl, 999999, family, a, NULL), -ENODEV);
 	assert_int_equal(nl_addr_add(nl, idx, AF_PACKET, a, 10, 10, false), -EAFNOSUPPORT);
 	assert_int_equal(nl_addr_present(nl, 0, AF_PACKET, a, NULL), -EAFNOSUPPORT);
 	assert_int_equal(nl_addr_add(nl, 0, family, a, 10, 10, false), -EINVAL);
 
-	/* The same address with another prefix (an operator's) is not ours
-	 * to delete, but it does count as present. */
+	/* The same address with another prefix (keepalived's "VIP/24"): a
+	 * host-prefix delete leaves it (the kernel matches the prefix
+	 * length), it counts as present, and it goes when deleted with its
+	 * own prefix length. */
 	assert_int_equal(sh("ip addr add %s/%d dev vipdnl0%s", vip, family == AF_INET ? 24 : 64,
 	    family == AF_INET6 ? " nodad" : ""), 0);
-	assert_int_equal(nl_addr_del(nl, idx, family, a), -EADDRNOTAVAIL);
+	assert_int_equal(nl_addr_del(nl, idx, family, a, HOST(family)), -EADDRNOTAVAIL);
 	assert_int_equal(nl_addr_present(nl, idx, family, a, NULL), 1);
-	assert_int_equal(sh("ip addr del %s/%d dev vipdnl0", vip, family == AF_INET ? 24 : 64), 0);
+	assert_int_equal(nl_addr_del(nl, idx, family, a, family == AF_INET ? 24 : 64), 0);
+	assert_int_equal(nl_addr_present(nl, idx, family, a, NULL), 0);
+	assert_int_equal(nl_addr_del(nl, idx, family, a, 0), -EINVAL);
+	assert_int_equal(nl_addr_del(nl, idx, family, a, HOST(family) + 1), -EINVAL);
 	nl_close(nl);
 }
 
@@ -607,6 +622,105 @@ static void test_addr_ops_v6(void **state)
 {
 	(void)state;
 	addr_ops(AF_INET6, VIP6);
+}
+
+/* Every copy of an address, with its link and prefix length, and every
+ * address of a link; deletes by prefix length. IPv4 keeps "VIP/32" and
+ * "VIP/24" side by side on one link; IPv6 refuses a second prefix length
+ * for an address on a link (measured). */
+static void test_addr_list_copies(void **state)
+{
+	unsigned char a4[4], a6[16], own[4];
+	struct nl_addr l[8];
+	struct nl *nl;
+	int idx, lo, n, saw32 = 0, saw24 = 0, sawlo = 0;
+
+	(void)state;
+	nl = nl_open(NULL, NULL, NULL);
+	assert_non_null(nl);
+	pton(AF_INET, VIP4, a4);
+	pton(AF_INET6, VIP6, a6);
+	pton(AF_INET, "198.18.0.1", own);
+	idx = link_get(nl, "vipdnl0").ifindex;
+	lo = link_get(nl, "lo").ifindex;
+
+	assert_int_equal(nl_addr_list(nl, 0, AF_INET, a4, l, 8), 0);
+	assert_int_equal(nl_addr_add(nl, idx, AF_INET, a4, UINT32_MAX, UINT32_MAX, false), 0);
+	assert_int_equal(sh("ip addr add %s/24 dev vipdnl0 && ip addr add %s/25 dev lo", VIP4, VIP4), 0);
+	n = nl_addr_list(nl, 0, AF_INET, a4, l, 8);
+	assert_int_equal(n, 3);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(l[i].family, AF_INET);
+		assert_memory_equal(l[i].addr, a4, 4);
+		saw32 += l[i].ifindex == idx && l[i].prefixlen == 32;
+		saw24 += l[i].ifindex == idx && l[i].prefixlen == 24;
+		/* the lab's 198.18.0.1/24 came first: the VIP/24 is its secondary */
+		assert_int_equal(l[i].secondary, l[i].ifindex == idx && l[i].prefixlen == 24);
+		sawlo += l[i].ifindex == lo && l[i].prefixlen == 25;
+	}
+	assert_int_equal(saw32 + saw24 + sawlo, 3);
+	/* Too small an array: the count says how many there are. */
+	assert_int_equal(nl_addr_list(nl, 0, AF_INET, a4, l, 1), 3);
+	assert_int_equal(nl_addr_list(nl, 0, AF_INET, a4, NULL, 0), 3);
+	/* One link only. */
+	assert_int_equal(nl_addr_list(nl, lo, AF_INET, a4, l, 8), 1);
+	assert_int_equal(l[0].prefixlen, 25);
+	/* Each copy goes with its own prefix length, and only that one. */
+	assert_int_equal(nl_addr_del(nl, idx, AF_INET, a4, 24), 0);
+	assert_int_equal(nl_addr_list(nl, idx, AF_INET, a4, l, 8), 1);
+	assert_int_equal(l[0].prefixlen, 32);
+	assert_int_equal(nl_addr_del(nl, lo, AF_INET, a4, 32), -EADDRNOTAVAIL);
+	assert_int_equal(nl_addr_del(nl, lo, AF_INET, a4, 25), 0);
+	assert_int_equal(nl_addr_del(nl, idx, AF_INET, a4, 32), 0);
+	assert_int_equal(nl_addr_list(nl, 0, AF_INET, a4, l, 8), 0);
+
+	/* A link's addresses (addr NULL): the lab's own 198.18.0.1/24. */
+	n = nl_addr_list(nl, idx, AF_INET, NULL, l, 8);
+	assert_int_equal(n, 1);
+	assert_memory_equal(l[0].addr, own, 4);
+	assert_int_equal(l[0].prefixlen, 24);
+	assert_int_equal(l[0].ifindex, idx);
+	assert_int_equal(nl_addr_list(nl, 999999, AF_INET, NULL, l, 8), -ENODEV);
+	assert_int_equal(nl_addr_list(nl, 0, AF_PACKET, NULL, l, 8), -EAFNOSUPPORT);
+
+	/* promote_secondaries as the kernel has it, both ways. */
+	assert_int_equal(sh("echo 1 >/proc/sys/net/ipv4/conf/vipdnl0/promote_secondaries"), 0);
+	assert_int_equal(nl_promote_secondaries(nl, idx), 1);
+	assert_int_equal(sh("echo 0 >/proc/sys/net/ipv4/conf/vipdnl0/promote_secondaries"), 0);
+	assert_int_equal(nl_promote_secondaries(nl, idx), 0);
+	assert_int_equal(nl_promote_secondaries(nl, 999999), -ENODEV);
+
+	/* IPv6: one prefix length per address and link. */
+	assert_int_equal(sh("ip addr add %s/64 dev vipdnl0 nodad", VIP6), 0);
+	assert_int_equal(nl_addr_add(nl, idx, AF_INET6, a6, UINT32_MAX, UINT32_MAX, false), -EEXIST);
+	assert_int_equal(nl_addr_list(nl, 0, AF_INET6, a6, l, 8), 1);
+	assert_int_equal(l[0].prefixlen, 64);
+	assert_int_equal(nl_addr_del(nl, idx, AF_INET6, a6, 128), -EADDRNOTAVAIL);
+	assert_int_equal(nl_addr_del(nl, idx, AF_INET6, a6, 64), 0);
+	assert_int_equal(nl_addr_list(nl, 0, AF_INET6, a6, l, 8), 0);
+	nl_close(nl);
+}
+
+/* Events carry the prefix length: a "VIP/24" added and deleted by hand. */
+static void test_addr_watch_prefix(void **state)
+{
+	unsigned char a4[4];
+	struct ev e;
+	int idx;
+
+	(void)state;
+	pton(AF_INET, VIP4, a4);
+	ev_open(&e);
+	idx = link_get(e.nl, "vipdnl0").ifindex;
+	ev_expect(&e, W_ADDRS, idx, NULL);
+	ev_expect_addr_plen(&e, AF_INET, a4, 24, false);
+	assert_int_equal(sh("ip addr add %s/24 dev vipdnl0", VIP4), 0);
+	assert_true(ev_wait(&e, 2000));
+	ev_expect(&e, W_ADDRS, idx, NULL);
+	ev_expect_addr_plen(&e, AF_INET, a4, 24, true);
+	assert_int_equal(nl_addr_del(e.nl, idx, AF_INET, a4, 24), 0);
+	assert_true(ev_wait(&e, 2000));
+	ev_close(&e);
 }
 
 static void test_addr_watch(void **state)
@@ -631,8 +745,8 @@ static void test_addr_watch(void **state)
 	ev_expect(&e, W_ADDRS, idx, NULL);
 	ev_expect_addr(&e, AF_INET, a4, true);
 	ev_expect_addr(&e, AF_INET6, a6, true);
-	assert_int_equal(nl_addr_del(e.nl, idx, AF_INET, a4), 0);
-	assert_int_equal(nl_addr_del(e.nl, idx, AF_INET6, a6), 0);
+	assert_int_equal(nl_addr_del(e.nl, idx, AF_INET, a4, 32), 0);
+	assert_int_equal(nl_addr_del(e.nl, idx, AF_INET6, a6, 128), 0);
 	assert_true(ev_wait(&e, 2000));
 	ev_close(&e);
 }
@@ -741,7 +855,7 @@ static void test_watch_resync(void **state)
 	for (int i = 1; i <= 100; i++) {
 		a[3] = (unsigned char)i;
 		assert_int_equal(nl_addr_add(e.nl, idx, AF_INET, a, UINT32_MAX, UINT32_MAX, false), 0);
-		assert_int_equal(nl_addr_del(e.nl, idx, AF_INET, a), 0);
+		assert_int_equal(nl_addr_del(e.nl, idx, AF_INET, a, 32), 0);
 	}
 	ev_expect(&e, W_RESYNC, 0, NULL);
 	assert_true(ev_wait(&e, 1000));
@@ -868,6 +982,8 @@ int main(void)
 		cmocka_unit_test_setup(test_addr_ops_v4, lab_reset),
 		cmocka_unit_test_setup(test_addr_ops_v6, lab_reset),
 		cmocka_unit_test_setup(test_addr_watch, lab_reset),
+		cmocka_unit_test_setup(test_addr_list_copies, lab_reset),
+		cmocka_unit_test_setup(test_addr_watch_prefix, lab_reset),
 		cmocka_unit_test_setup(test_addr_lifetime_expiry, lab_reset),
 		cmocka_unit_test_setup(test_addr_replace_refreshes, lab_reset),
 		cmocka_unit_test_setup(test_watch_resync, lab_reset),

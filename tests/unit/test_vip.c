@@ -413,14 +413,14 @@ static void test_removed_by_someone_else_is_restored_only_before_fence(void **st
 	fake_loop_advance(1000);
 	fake_nl_del_link(IFX); /* the operator's ip addr del, modelled: */
 	fake_nl_set_link(IFX, "eth0", true, MAC);
-	vip_addr_changed(t->v, IFX, AF_INET, VIP4, true);
+	vip_addr_changed(t->v, IFX, AF_INET, VIP4, 32, true);
 	assert_op(1, FAKE_NL_REPLACE, T0 + 1000, 2);
 	assert_int_equal(fake_announce_count(), 3 + 1); /* announced again */
 	/* Removed again 2.6 s after the last renewal: 1.9 s to the fence,
 	 * no whole second fits: stays off. */
 	fake_loop_advance(KA - 1000);
 	fake_loop_advance(1350);
-	vip_addr_changed(t->v, IFX, AF_INET, VIP4, true);
+	vip_addr_changed(t->v, IFX, AF_INET, VIP4, 32, true);
 	assert_int_equal(fake_nl_count(), 2);
 }
 
@@ -443,7 +443,7 @@ static void test_added_by_someone_else_while_not_owner(void **state)
 	session_start(t->s);
 	testkit_grant(LEASE);
 	fake_nl_put_addr(IFX, AF_INET, VIP4);
-	vip_addr_changed(t->v, IFX, AF_INET, VIP4, false);
+	vip_addr_changed(t->v, IFX, AF_INET, VIP4, 32, false);
 	assert_int_equal(fake_nl_count(), 1);
 	assert_op(0, FAKE_NL_DEL, T0, 0);
 	assert_false(fake_nl_has_addr(IFX, AF_INET, VIP4));
@@ -641,6 +641,191 @@ static void test_stray_copy_blocks_campaign(void **state)
 	assert_non_null(fake_etcd_pending("/v3/kv/txn"));
 }
 
+/* ---- copies this node does not hold (issue 7) ---------------------------------- */
+
+#define IFX2 3
+
+static void assert_del(size_t i, int ifindex, unsigned plen)
+{
+	const struct fake_nl_op *o = fake_nl_op(i);
+
+	assert_non_null(o);
+	assert_int_equal(o->kind, FAKE_NL_DEL);
+	assert_int_equal(o->ifindex, ifindex);
+	assert_int_equal(o->prefixlen, plen);
+	assert_memory_equal(o->addr, VIP4, 4);
+}
+
+/* keepalived's "VIP/24" on eth0 and a hand-made "VIP/28" on a second link
+ * at start: both deleted, each with its own prefix length (main deleted
+ * only "VIP/32" on the first link found, which the kernel refused). */
+static void test_leftover_any_prefix_any_link_at_start(void **state)
+{
+	struct t *t = *state;
+
+	fake_nl_set_link(IFX2, "dummy0", true, NULL);
+	fake_nl_put_addr_plen(IFX, AF_INET, VIP4, 24);
+	fake_nl_put_addr_plen(IFX2, AF_INET, VIP4, 28);
+	make(t);
+	assert_int_equal(fake_nl_count(), 2);
+	assert_del(0, IFX, 24);
+	assert_del(1, IFX2, 28);
+	assert_int_equal(fake_nl_op(0)->result, 0);
+	assert_int_equal(fake_nl_op(1)->result, 0);
+	assert_false(fake_nl_has_addr(0, AF_INET, VIP4));
+	session_start(t->s);
+	testkit_grant(LEASE);
+	assert_non_null(fake_etcd_pending("/v3/kv/txn")); /* campaigns */
+}
+
+/* "VIP/24" added on a second link while running, not owner: deleted as /24. */
+static void test_prefix_copy_added_while_not_owner(void **state)
+{
+	struct t *t = *state;
+
+	fake_nl_set_link(IFX2, "dummy0", true, NULL);
+	make(t);
+	session_start(t->s);
+	testkit_grant(LEASE);
+	fake_nl_put_addr_plen(IFX2, AF_INET, VIP4, 24);
+	vip_addr_changed(t->v, IFX2, AF_INET, VIP4, 24, false);
+	assert_int_equal(fake_nl_count(), 1);
+	assert_del(0, IFX2, 24);
+	assert_false(fake_nl_has_addr(0, AF_INET, VIP4));
+}
+
+/* Owner holds "VIP/32"; someone adds "VIP/24" on the same link (IPv4 allows
+ * both): the /24 goes, our /32 stays and we stay owner. */
+static void test_prefix_copy_beside_held_address_is_deleted(void **state)
+{
+	struct t *t = *state;
+
+	elected(t, 0);
+	assert_true(fake_nl_has_addr_plen(IFX, AF_INET, VIP4, 32));
+	fake_nl_put_addr_plen(IFX, AF_INET, VIP4, 24);
+	vip_addr_changed(t->v, IFX, AF_INET, VIP4, 24, false);
+	assert_del(fake_nl_count() - 1, IFX, 24);
+	assert_true(fake_nl_has_addr_plen(IFX, AF_INET, VIP4, 32));
+	assert_false(fake_nl_has_addr_plen(IFX, AF_INET, VIP4, 24));
+	assert_null(fake_etcd_pending("/v3/kv/deleterange")); /* still owner */
+	/* Our own copy's event is not a stray. */
+	vip_addr_changed(t->v, IFX, AF_INET, VIP4, 32, false);
+	assert_int_equal(fake_nl_count_kind(FAKE_NL_DEL), 1);
+}
+
+/* Two copies that cannot be deleted: out of the election until both are
+ * gone, whichever way they go (a retried delete, or someone else). */
+static void test_several_stray_copies_block_until_all_gone(void **state)
+{
+	struct t *t = *state;
+
+	fake_nl_set_link(IFX2, "dummy0", true, NULL);
+	fake_nl_put_addr_plen(IFX, AF_INET, VIP4, 24);
+	fake_nl_put_addr_plen(IFX2, AF_INET, VIP4, 24);
+	fake_nl_fail(FAKE_NL_DEL, -EBUSY);
+	make(t);
+	session_start(t->s);
+	testkit_grant(LEASE);
+	assert_null(fake_etcd_pending("/v3/kv/txn"));
+	/* One goes by someone else's hand: the other still blocks. */
+	fake_nl_fail(FAKE_NL_DEL, 0);
+	assert_int_equal(nl_addr_del(t->nl, IFX2, AF_INET, VIP4, 24), 0);
+	fake_nl_fail(FAKE_NL_DEL, -EBUSY);
+	vip_addr_changed(t->v, IFX2, AF_INET, VIP4, 24, true);
+	fake_loop_advance(200);
+	assert_null(fake_etcd_pending("/v3/kv/txn"));
+	/* The retried delete of the last one succeeds: campaigns. */
+	fake_nl_fail(FAKE_NL_DEL, 0);
+	fake_loop_advance(1000);
+	assert_false(fake_nl_has_addr(0, AF_INET, VIP4));
+	assert_non_null(fake_etcd_pending("/v3/kv/txn"));
+}
+
+/* The copies could not be listed at start: a leftover may be there unseen,
+ * so no campaign until a listing succeeds. */
+static void test_failed_listing_blocks_until_listed(void **state)
+{
+	struct t *t = *state;
+
+	fake_nl_put_addr_plen(IFX, AF_INET, VIP4, 24);
+	fake_nl_fail_list(-ENOBUFS);
+	make(t);
+	session_start(t->s);
+	testkit_grant(LEASE);
+	assert_null(fake_etcd_pending("/v3/kv/txn"));
+	fake_nl_fail_list(0);
+	fake_loop_advance(200);
+	assert_false(fake_nl_has_addr(0, AF_INET, VIP4));
+	assert_non_null(fake_etcd_pending("/v3/kv/txn"));
+}
+
+/* Same subnet: known once the link's addresses are read; follows address
+ * changes on the link; the VIP's own copies do not count. */
+static void test_same_subnet_check(void **state)
+{
+	struct t *t = *state;
+	static const unsigned char own[4] = { 198, 18, 0, 11 }, other[4] = { 10, 9, 0, 11 };
+
+	fake_nl_put_addr_plen(IFX, AF_INET, other, 24);
+	make(t);
+	assert_int_equal(vip_in_subnet(t->v), 0);
+	fake_nl_put_addr_plen(IFX, AF_INET, own, 24);
+	vip_addr_changed(t->v, IFX, AF_INET, own, 24, false);
+	assert_int_equal(vip_in_subnet(t->v), 1);
+	/* An address on another link changes nothing. */
+	fake_nl_send_link_removed(IFX2);
+	vip_addr_changed(t->v, IFX2, AF_INET, own, 24, true);
+	assert_int_equal(vip_in_subnet(t->v), 1);
+	fake_nl_del_link(IFX);
+	fake_nl_set_link(IFX, "eth0", true, MAC);
+	fake_nl_put_addr_plen(IFX, AF_INET, VIP4, 32); /* only the VIP: not a subnet */
+	vip_addr_changed(t->v, IFX, AF_INET, own, 24, true);
+	assert_int_equal(vip_in_subnet(t->v), 0);
+}
+
+/* A leftover "VIP/24" that is the primary of its subnet on eth0 (added
+ * before the node's own 198.18.0.12/24): deleting it would take the
+ * node's address along (promote_secondaries off, the kernel's default), so
+ * it stays, the node stays out of the election; once promote_secondaries
+ * is on, the retry deletes the copy alone and the node campaigns. */
+static void test_primary_copy_not_deleted_with_node_address(void **state)
+{
+	struct t *t = *state;
+	static const unsigned char own[4] = { 198, 18, 0, 12 };
+
+	fake_nl_put_addr_plen(IFX, AF_INET, VIP4, 24);
+	fake_nl_put_addr_plen(IFX, AF_INET, own, 24);
+	make(t);
+	session_start(t->s);
+	testkit_grant(LEASE);
+	assert_int_equal(fake_nl_count_kind(FAKE_NL_DEL), 0);
+	assert_true(fake_nl_has_addr_plen(IFX, AF_INET, own, 24));
+	assert_null(fake_etcd_pending("/v3/kv/txn"));
+	fake_loop_advance(1000);
+	assert_int_equal(fake_nl_count_kind(FAKE_NL_DEL), 0);
+	assert_null(fake_etcd_pending("/v3/kv/txn"));
+	fake_nl_set_promote(true);
+	fake_loop_advance(5000);
+	assert_false(fake_nl_has_addr(IFX, AF_INET, VIP4));
+	assert_true(fake_nl_has_addr_plen(IFX, AF_INET, own, 24));
+	assert_non_null(fake_etcd_pending("/v3/kv/txn"));
+}
+
+/* The same copy added after the node's address is a secondary: deleting it
+ * takes nothing else; deleted at once. */
+static void test_secondary_copy_deleted(void **state)
+{
+	struct t *t = *state;
+	static const unsigned char own[4] = { 198, 18, 0, 12 };
+
+	fake_nl_put_addr_plen(IFX, AF_INET, own, 24);
+	fake_nl_put_addr_plen(IFX, AF_INET, VIP4, 24);
+	make(t);
+	assert_del(0, IFX, 24);
+	assert_false(fake_nl_has_addr(IFX, AF_INET, VIP4));
+	assert_true(fake_nl_has_addr_plen(IFX, AF_INET, own, 24));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -666,6 +851,14 @@ int main(void)
 		T(test_failed_delete_keeps_key_until_deleted),
 		T(test_failed_delete_keeps_key_until_lifetime_ends),
 		T(test_stray_copy_blocks_campaign),
+		T(test_leftover_any_prefix_any_link_at_start),
+		T(test_prefix_copy_added_while_not_owner),
+		T(test_prefix_copy_beside_held_address_is_deleted),
+		T(test_several_stray_copies_block_until_all_gone),
+		T(test_failed_listing_blocks_until_listed),
+		T(test_same_subnet_check),
+		T(test_primary_copy_not_deleted_with_node_address),
+		T(test_secondary_copy_deleted),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
