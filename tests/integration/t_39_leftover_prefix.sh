@@ -37,11 +37,13 @@ ns() { echo "$LAB_PREFIX-n${1#n}"; }
 
 # has_on NODE LINK ADDR/PLEN: that exact address is on the link ("ip addr
 # show to" would match any address inside the prefix).
-has_on() { ip -n "$(ns "$1")" -o addr show dev "$2" | grep -q " inet $3 "; }
+# (ip's whole output is read first: with pipefail, `ip | grep -q` fails
+# when grep exits at its match while ip is still writing - SIGPIPE.)
+has_on() { [[ $(ip -n "$(ns "$1")" -o addr show dev "$2") == *" inet $3 "* ]]; }
 
 # has24 NODE: true if NODE has VIP4/24 on any link.
 has24() {
-	ip -n "$(ns "$1")" -o -4 addr show | grep -q " $VIP4/24 "
+	[[ $(ip -n "$(ns "$1")" -o -4 addr show) == *" $VIP4/24 "* ]]
 }
 
 no24() {
