@@ -297,7 +297,7 @@ static bool tls_files_ok(struct daemon *d)
 	}
 	if (strcmp(why, d->tls_why) != 0 ||
 	    loop_now_ms() - d->tls_logged_at >= TLS_RELOG_MS) {
-		log_error("etcd: %s; no lease until it is fixed (checking every %u s)", why,
+		log_errorx("etcd: %s; no lease until it is fixed (checking every %u s)", why,
 		    TLS_RECHECK_MS / 1000);
 		snprintf(d->tls_why, sizeof(d->tls_why), "%s", why);
 		d->tls_logged_at = loop_now_ms();

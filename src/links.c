@@ -283,7 +283,8 @@ static struct nl_link *create_vlan(struct links *ls, struct links_want *w,
 	else
 		links_vlan_name(p->name, cv->vlan, name);
 	if (w->created_on == parent) {
-		set_waiting(out, "VLAN %u on %s not found (creating %s failed)", cv->vlan,
+		set_waiting(out, "VLAN %u on %s not found (vipd created or tried %s once on this "
+		    "parent and does not again; create it by hand, or restart vipd)", cv->vlan,
 		    p->name, name);
 		return NULL;
 	}

@@ -673,16 +673,14 @@ int nl_addr_list(struct nl *nl, int ifindex, int family, const void *addr,
 	return f.n > INT_MAX ? INT_MAX : (int)f.n;
 }
 
-int nl_promote_secondaries(struct nl *nl, int ifindex)
+/* One promote_secondaries value under /proc/sys: 0, 1, or -errno. */
+static int nl_read_promote(const char *dev)
 {
-	struct nl_link l;
 	char path[96], buf[16];
 	ssize_t n;
-	int fd, rc;
+	int fd;
 
-	if ((rc = nl_link_by_index(nl, ifindex, &l)) < 0)
-		return rc;
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/promote_secondaries", l.name);
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/promote_secondaries", dev);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -692,6 +690,22 @@ int nl_promote_secondaries(struct nl *nl, int ifindex)
 		return n < 0 ? -errno : -EIO;
 	buf[n] = '\0';
 	return atoi(buf) != 0;
+}
+
+int nl_promote_secondaries(struct nl *nl, int ifindex)
+{
+	struct nl_link l;
+	int rc, all;
+
+	if ((rc = nl_link_by_index(nl, ifindex, &l)) < 0)
+		return rc;
+	/* The kernel promotes if either the link's or the "all" setting is
+	 * on (IN_DEV_ORCONF in include/linux/inetdevice.h). */
+	all = nl_read_promote("all");
+	if (all == 1)
+		return 1;
+	rc = nl_read_promote(l.name);
+	return rc < 0 ? rc : all < 0 ? all : rc;
 }
 
 int nl_addr_present(struct nl *nl, int ifindex, int family, const void *addr, int *ifindex_out)

@@ -154,10 +154,12 @@ int nl_addr_list(struct nl *nl, int ifindex, int family, const void *addr,
                  struct nl_addr *out, size_t max);
 /* Whether the kernel promotes a secondary IPv4 address when the primary
  * of its subnet is deleted (net.ipv4.conf.<link>.promote_secondaries, read
- * from /proc/sys). With it off - the kernel's default - deleting a primary
- * address deletes every secondary of its subnet with it (measured on 6.18:
- * deleting a leftover "VIP/24" added before the node's 198.18.0.12/24 took
- * the node's address too). 1 on, 0 off, or -errno (no such link, no /proc). */
+ * and net.ipv4.conf.all.promote_secondaries, read from /proc/sys: either
+ * on is on, as in the kernel's IN_DEV_ORCONF). With both off - the
+ * kernel's default - deleting a primary address deletes every secondary of
+ * its subnet with it (measured on 6.18: deleting a leftover "VIP/24" added
+ * before the node's 198.18.0.12/24 took the node's address too). 1 on, 0
+ * off, or -errno (no such link, /proc/sys not readable). */
 int nl_promote_secondaries(struct nl *nl, int ifindex);
 /* 1 if the address (any prefix length) is on ifindex (ifindex 0 = on any
  * link), 0 if not, -ENODEV if there is no link ifindex (kernels >= 4.20;

@@ -186,13 +186,23 @@ void owners_print(const struct owners *o, FILE *out)
 		    o->other_keys == 1 ? "" : "s");
 }
 
+/* A JSON string of text from etcd: as it is when it is UTF-8, else in the
+ * log's escaped form (\xNN), so that the output is always valid JSON. */
+static json_t *jtext(const char *s)
+{
+	char esc[LOG_ESC_LEN];
+	json_t *j = json_string(s);
+
+	return j != NULL ? j : json_string(log_esc(esc, s));
+}
+
 static json_t *cand_json(const struct owners_cand *c)
 {
 	char lease[24];
 
 	snprintf(lease, sizeof(lease), "%" PRIx64, (uint64_t)c->lease);
-	return json_pack("{s:s, s:s, s:I, s:s}", "node", c->node, "lease", lease,
-	    "create_revision", (json_int_t)c->create_rev, "key", c->key);
+	return json_pack("{s:o, s:s, s:I, s:o}", "node", jtext(c->node), "lease", lease,
+	    "create_revision", (json_int_t)c->create_rev, "key", jtext(c->key));
 }
 
 json_t *owners_json(const struct owners *o)

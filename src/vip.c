@@ -217,7 +217,19 @@ static int del_now(struct vip *v)
 
 static void acquire(struct vip *v, uint64_t now)
 {
-	int r = install(v, now);
+	int r;
+
+	if (v->del_owed && v->held_ifindex > 0 && v->held_ifindex != v->ifindex) {
+		/* The address moved links, and its delete from the old one
+		 * failed: adding it here now would put it on two links (and
+		 * forget the old copy). The retry deletes it there first. */
+		log_debug("vip: not installing vip=%s on link=%s: its delete from ifindex=%d "
+		    "is still owed", v->cv->ip, v->ifname, v->held_ifindex);
+		if (!loop_timer_armed(v->retry_timer))
+			retry_later(v);
+		return;
+	}
+	r = install(v, now);
 
 	if (r == -ETIME) {
 		/* Elected, but the lease is not confirmed for long enough to
@@ -356,7 +368,8 @@ static int delete_stray(struct vip *v, int ifindex, unsigned plen, const char *w
 			log_errorx("vip: not deleting a copy of the address vip=%s ifindex=%d prefix=/%u "
 			    "reason=\"%s\": it is the primary address of its subnet on that link and "
 			    "the kernel would delete the node's own %d address(es) of that subnet with "
-			    "it (promote_secondaries is off); delete it by hand, or set "
+			    "it (promote_secondaries is off for the link and for all, or /proc/sys "
+			    "cannot be read); delete it by hand, or set "
 			    "net.ipv4.conf.<link>.promote_secondaries=1; not a candidate while it "
 			    "stays (retrying)", v->cv->ip, ifindex, plen, why, take);
 		stray_add(v, ifindex, plen);

@@ -44,19 +44,46 @@ static void usage(FILE *f)
 /* One range read, its reply kept for main. */
 struct read {
 	struct loop *loop;
+	struct etcd *etcd;
+	const char *prefix;
+	size_t tries_left;     /* endpoints not tried yet */
 	json_t *body;          /* the reply, a new reference; NULL on failure */
-	char why[512];
+	char why[1024];
 };
+
+static void on_range(void *arg, const struct etcd_result *r);
+
+/* One read of the whole prefix, values included (the node names), every
+ * election at the same revision. */
+static void send_range(struct read *rd)
+{
+	char *end = etcd_prefix_end(rd->prefix);
+
+	etcd_call(rd->etcd, "/v3/kv/range", json_pack("{s:o, s:o, s:s, s:s}",
+	    "key", etcd_json_b64(rd->prefix), "range_end", etcd_json_b64(end),
+	    "sort_order", "ASCEND", "sort_target", "CREATE"), 0, on_range, rd);
+	free(end);
+}
 
 static void on_range(void *arg, const struct etcd_result *r)
 {
 	struct read *rd = arg;
+	size_t n = strlen(rd->why);
 
-	if (r->err == 0)
+	if (r->err == 0) {
 		rd->body = json_incref(r->body);
-	else
-		snprintf(rd->why, sizeof(rd->why), "%s: %s", r->endpoint,
-		    r->message[0] ? r->message : strerror(-r->err));
+		loop_stop(rd->loop);
+		return;
+	}
+	snprintf(rd->why + n, sizeof(rd->why) - n, "%s%s: %s", n ? "; " : "", r->endpoint,
+	    r->message[0] ? r->message : strerror(-r->err));
+	/* A transport failure moves the client to the next endpoint for the
+	 * next request (etcd.h): ask each endpoint once. An answer from etcd
+	 * itself (-EIO: an error code) is final. */
+	if (r->err != -EIO && --rd->tries_left > 0) {
+		send_range(rd);
+		return;
+	}
 	loop_stop(rd->loop);
 }
 
@@ -98,7 +125,6 @@ static int cmd_owners(const struct cfg *c, bool json)
 	struct read rd = { .loop = loop_new() };
 	struct owners o = { 0 };
 	struct etcd *e;
-	char *end;
 	int rc = 1;
 
 	if (rd.loop == NULL) {
@@ -108,13 +134,10 @@ static int cmd_owners(const struct cfg *c, bool json)
 	e = connect_etcd(rd.loop, c);
 	if (e == NULL)
 		goto out;
-	/* One read of the whole prefix, values included (the node names),
-	 * every election at the same revision. */
-	end = etcd_prefix_end(c->etcd.prefix);
-	etcd_call(e, "/v3/kv/range", json_pack("{s:o, s:o, s:s, s:s}",
-	    "key", etcd_json_b64(c->etcd.prefix), "range_end", etcd_json_b64(end),
-	    "sort_order", "ASCEND", "sort_target", "CREATE"), 0, on_range, &rd);
-	free(end);
+	rd.etcd = e;
+	rd.prefix = c->etcd.prefix;
+	rd.tries_left = c->etcd.n_endpoints;
+	send_range(&rd);
 	if (loop_run(rd.loop) < 0 || rd.body == NULL) {
 		fprintf(stderr, "vipctl: cannot read the elections from etcd (%s)\n",
 		    rd.why[0] ? rd.why : "event loop failed");
@@ -130,6 +153,10 @@ static int cmd_owners(const struct cfg *c, bool json)
 	if (json) {
 		json_t *j = owners_json(&o);
 
+		if (j == NULL) {
+			fprintf(stderr, "vipctl: cannot encode the answer as JSON\n");
+			goto out;
+		}
 		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		fputc('\n', stdout);
 		json_decref(j);
@@ -159,7 +186,7 @@ int main(int argc, char **argv)
 	struct cfg *cfg;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "+c:jVh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:jVh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -185,8 +212,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	/* etcd's failures are logged as in vipd: warnings on stderr. */
-	log_init("vipctl", LOG_LVL_WARN);
+	/* etcd's failures are summed up in vipctl's own message, one line. */
+	log_init("vipctl", LOG_LVL_ERROR);
 	privs_early();
 	cfg = cfg_load(path, stderr);
 	if (cfg == NULL) {

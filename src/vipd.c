@@ -89,6 +89,9 @@ static void check_subnets(const char *path, const struct cfg *cfg)
 		w = links_want_new(ls, v);
 		links_resolve(ls, w, &l);
 		links_want_free(w);
+		if (l.ifindex <= 0 && l.error)
+			fprintf(stderr, "%s:%u: warning: vip %s: its link is not usable on this "
+			    "machine: %s\n", path, v->line, v->ip, l.reason);
 		if (l.ifindex <= 0)
 			continue;
 		n = nl_addr_list(nl, l.ifindex, v->family, NULL, a, sizeof(a) / sizeof(a[0]));

@@ -55,6 +55,13 @@ row4=$(awk -v v="$VIP4" '$1 == v' <<<"$out")
 lab_assert "$VIP4 now owned by $new" test "$(awk '{ print $2 }' <<<"$row4")" = "$new"
 lab_assert "$OWNER is no longer queued for $VIP4" test -z "$(awk -v n="$OWNER" '{ for (i = 2; i <= NF; i++) if ($i == n) print }' <<<"$row4")"
 
+# A dead first endpoint (the local member down): the next one answers.
+sed 's|^      - http://127.0.0.1:2379$|      - http://127.0.0.1:2399\n      - http://127.0.0.1:2379|' \
+	"$LAB_DIR/n1/vipd.yaml" >"$LAB_DIR/n1/failover.yaml"
+out=$(lab_exec 1 "$VIPCTL" -c "$LAB_DIR/n1/failover.yaml" owners) || lab_fail "vipctl owners failed with a dead first endpoint"
+lab_assert "with the first endpoint dead, the second answers ($VIP4 owned by $new)" \
+	test "$(awk -v v="$VIP4" '$1 == v { print $2 }' <<<"$out")" = "$new"
+
 # Usage errors exit 2; etcd unreachable exits 1 and says so.
 set +e
 ctl 1 status >/dev/null 2>&1

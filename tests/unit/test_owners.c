@@ -45,6 +45,8 @@ static json_t *sample(void)
 	json_array_append_new(a, KV(PFX "fd00:18::100/2", "n2", 12, 2));
 	json_array_append_new(a, KV(PFX "198.18.0.100/2", "n2", 20, 2));
 	json_array_append_new(a, KV(PFX "198.18.0.99/694d7a1b2c3d4e5f", "cp 1", 5, 0x694d7a1b2c3d4e5f));
+	/* a node name that is not UTF-8 (etcd values are bytes) */
+	json_array_append_new(a, KV(PFX "198.18.0.99/7", "n\xff", 6, 7));
 	/* a peer's MAC key (peers.h): skipped, not counted */
 	json_array_append_new(a, KV(PFX "198.18.0.100.mac/1", "02:00:00:00:00:0b", 11, 1));
 	/* not election keys: another shape, upper-case lease, nested, a NUL */
@@ -108,7 +110,7 @@ static void test_columns(void **state)
 	/* The node name "cp 1" from etcd cannot split a column. */
 	assert_string_equal(buf,
 	    "VIP           OWNER    LEASE             QUEUE\n"
-	    "198.18.0.99   cp\\x201  694d7a1b2c3d4e5f  -\n"
+	    "198.18.0.99   cp\\x201  694d7a1b2c3d4e5f  n\\xff\n"
 	    "198.18.0.100  n1       1                 n2 n3\n"
 	    "fd00:18::100  n2       2                 -\n"
 	    "(6 other keys under the prefix not shown)\n");
@@ -136,6 +138,10 @@ static void test_json(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_object_get(v, "owner"), "lease")), "1");
 	assert_int_equal(json_array_size(json_object_get(v, "queue")), 2);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(v, "queue"), 1), "node")), "n3");
+	/* a name that is not UTF-8 comes out escaped, still valid JSON */
+	v = json_array_get(json_object_get(j, "vips"), 0);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(json_object_get(v,
+	    "queue"), 0), "node")), "n\\xff");
 	v = json_array_get(json_object_get(j, "vips"), 2);
 	assert_true(json_is_null(json_object_get(v, "owner")));
 	assert_true(json_boolean_value(json_object_get(v, "configured")));
