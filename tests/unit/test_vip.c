@@ -528,6 +528,41 @@ static void test_move_while_held_deletes_old_first(void **state)
 	assert_true(fake_nl_has_addr(IFX + 1, AF_INET, VIP4));
 }
 
+/* The move, but the delete from the old link fails: the address must not
+ * go on the new link while it may still be on the old one (two links of
+ * one node); the retry deletes it there, then it is added here. */
+static void test_move_with_failed_delete_waits(void **state)
+{
+	struct t *t = *state;
+	struct vip_link l = link_of(IFX + 1, "eth0", true, MAC);
+	size_t replaces;
+
+	elected(t, 0);
+	fake_nl_set_link(IFX + 1, "eth0", true, MAC);
+	fake_loop_advance(300);
+	replaces = fake_nl_count_kind(FAKE_NL_REPLACE);
+	fake_nl_fail(FAKE_NL_DEL, -EBUSY);
+	vip_link_set(t->v, &l);
+	assert_true(fake_nl_has_addr(IFX, AF_INET, VIP4));
+	assert_false(fake_nl_has_addr(IFX + 1, AF_INET, VIP4));
+	assert_int_equal(fake_nl_count_kind(FAKE_NL_REPLACE), replaces);
+	/* Keepalives go on; still nothing on the new link. */
+	fake_loop_advance(100);
+	vip_renewed(t->v);
+	assert_false(fake_nl_has_addr(IFX + 1, AF_INET, VIP4));
+	fake_nl_fail(FAKE_NL_DEL, 0);
+	/* The retry (200 ms backoff), with the lease kept alive meanwhile. */
+	for (int i = 0; i < 10 && !fake_nl_has_addr(IFX + 1, AF_INET, VIP4); i++) {
+		struct etcd_req *ka;
+
+		fake_loop_advance(100);
+		while ((ka = fake_etcd_pending("/v3/lease/keepalive")) != NULL)
+			ka_reply(ka, 5);
+	}
+	assert_false(fake_nl_has_addr(IFX, AF_INET, VIP4));
+	assert_true(fake_nl_has_addr(IFX + 1, AF_INET, VIP4));
+}
+
 /* A resolution error (several links match, a bond member): the address
  * goes, then the key; no campaign while it lasts. */
 static void test_link_error_drops_and_resigns(void **state)
@@ -845,6 +880,7 @@ int main(void)
 		T(test_link_renamed_while_held_keeps_address),
 		T(test_mac_change_while_held_announces_at_once),
 		T(test_move_while_held_deletes_old_first),
+		T(test_move_with_failed_delete_waits),
 		T(test_link_error_drops_and_resigns),
 		T(test_failed_delete_at_fence_is_retried),
 		T(test_release_reports_failed_delete),
