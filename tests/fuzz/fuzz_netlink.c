@@ -53,7 +53,8 @@ static void link_removed(void *arg, int ifindex, const char *name)
 	after_event();
 }
 
-static void addr_changed(void *arg, int ifindex, int family, const void *addr, bool removed)
+static void addr_changed(void *arg, int ifindex, int family, const void *addr,
+                         unsigned prefixlen, bool removed)
 {
 	unsigned char copy[16];
 
@@ -61,6 +62,7 @@ static void addr_changed(void *arg, int ifindex, int family, const void *addr, b
 	check(family == AF_INET || family == AF_INET6);
 	memcpy(copy, addr, nl_addr_len(family)); /* ASan: readable */
 	(void)ifindex;
+	check(prefixlen <= (family == AF_INET ? 32u : 128u));
 	(void)removed;
 	after_event();
 }
@@ -113,7 +115,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct nl_link link;
 	struct nl_link_list list = { 0 };
 	unsigned char want[16] = { 198, 18, 0, 100 };
-	struct nl_addr_find find = { .family = AF_INET, .addr = want };
+	struct nl_addr found[4];
+	struct nl_addr_find find = { .family = AF_INET, .addr = want, .out = found,
+	    .max = sizeof(found) / sizeof(found[0]) };
 	char *buf;
 
 	/* netlink.c reads into a 64 KiB buffer; here the datagram gets a heap
@@ -142,8 +146,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(list.v[i].ifindex > 0);
 	free(list.v);
 	request(buf, size, nl_cb_addr_find, &find);
+	for (size_t i = 0; i < find.n && i < find.max; i++)
+		check(found[i].family == AF_INET && found[i].prefixlen <= 32);
 	find.family = AF_INET6;
-	find.found = 0;
+	find.n = 0;
+	request(buf, size, nl_cb_addr_find, &find);
+	for (size_t i = 0; i < find.n && i < find.max; i++)
+		check(found[i].family == AF_INET6 && found[i].prefixlen <= 128);
+	/* Every address of any link (the same-subnet check's listing). */
+	find.addr = NULL;
+	find.n = 0;
 	request(buf, size, nl_cb_addr_find, &find);
 	free(buf);
 	return 0;
