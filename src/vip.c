@@ -58,8 +58,11 @@ struct vip {
 	bool link_error;          /* unusable: blocks campaigning */
 	unsigned char mac[6];
 	int64_t lease;            /* to campaign with, 0 = none */
-	bool held;                /* the address is on the link, put by us */
+	bool held;                /* the address is on the link, put by us;
+				     changed only by set_held() */
 	uint64_t held_since;
+	uint64_t changed_at;      /* when held last changed (loop ms), 0 never */
+	char reason[96];          /* why it last changed */
 	uint64_t expires_at;      /* when the kernel lifetime we set runs out */
 	int held_ifindex;         /* the link the address was put on */
 	bool del_owed;            /* a delete failed: the address may be on it */
@@ -150,6 +153,62 @@ static void announce_start(struct vip *v)
 		return;
 	}
 	on_announce(v);
+}
+
+/* ---- ownership ---------------------------------------------------------- */
+
+/*
+ * The one place where this node starts or stops holding the address: it
+ * records the new state, the reason and the time (vip_status), stops the
+ * announcements on a release, and logs one line - "vip: acquired" (info)
+ * or "vip: released ... reason=" (info; warn for a release nobody chose:
+ * the kernel lifetime ran out, someone removed the address). extra is
+ * appended to the line (details such as a failed delete), "" if none.
+ */
+static void set_held(struct vip *v, bool held, const char *reason, bool warn, const char *extra)
+{
+	uint64_t now = loop_now_ms();
+
+	if (held == v->held)
+		return;
+	snprintf(v->reason, sizeof(v->reason), "%s", reason);
+	v->changed_at = now;
+	if (held) {
+		v->held = true;
+		v->held_since = now;
+		log_info("vip: acquired vip=%s link=%s node=%s lease=%" PRIx64 " fence_in_ms=%" PRId64 "%s",
+		    v->cv->ip, v->ifname, v->env.node, (uint64_t)v->lease,
+		    (int64_t)(session_fence(v->env.session) - now), extra);
+		return;
+	}
+	v->held = false;
+	loop_timer_disarm(v->announce_timer);
+	(warn ? log_warnx : log_info)("vip: released vip=%s link=%s reason=\"%s\" held_ms=%" PRIu64
+	    " fence_in_ms=%" PRId64 "%s", v->cv->ip, v->ifname, reason, now - v->held_since,
+	    (int64_t)(session_fence(v->env.session) - now), extra);
+}
+
+void vip_status(const struct vip *v, struct vip_status *out)
+{
+	uint64_t now = loop_now_ms();
+
+	*out = (struct vip_status){
+		.ip = v->cv->ip,
+		.link = v->ifname,
+		.ifindex = v->ifindex,
+		.held = v->held,
+		.leader = elect_is_leader(v->elect),
+		.candidate = elect_is_campaigning(v->elect),
+		.owner = elect_leader(v->elect),
+		.lease = v->lease,
+		.fence_left_ms = (int64_t)(session_fence(v->env.session) - now),
+		.since_ms = v->changed_at,
+		.reason = v->reason,
+		.conflict = v->in_conflict,
+		.stray_copy = v->n_strays > 0 || v->strays_more || v->sweep_owed,
+		.link_error = v->link_error,
+		.in_subnet = vip_in_subnet(v),
+	};
 }
 
 /* ---- address ------------------------------------------------------------ */
@@ -245,11 +304,7 @@ static void acquire(struct vip *v, uint64_t now)
 		return;
 	}
 	v->retry_ms = 0;
-	v->held = true;
-	v->held_since = now;
-	log_info("vip: acquired vip=%s link=%s node=%s lease=%" PRIx64 " fence_in_ms=%" PRId64,
-	    v->cv->ip, v->ifname, v->env.node, (uint64_t)v->lease,
-	    (int64_t)(session_fence(v->env.session) - now));
+	set_held(v, true, "elected", false, "");
 	announce_start(v);
 }
 
@@ -259,16 +314,13 @@ static int drop(struct vip *v, const char *why)
 {
 	int r = 0;
 
-	v->held = false;
 	loop_timer_disarm(v->announce_timer);
 	if (v->held_ifindex > 0) {
 		r = del_now(v);
 		if (r < 0)
 			retry_later(v);
 	}
-	log_info("vip: released vip=%s link=%s reason=\"%s\" held_ms=%" PRIu64 "%s",
-	    v->cv->ip, v->ifname, why, loop_now_ms() - v->held_since,
-	    r < 0 ? " (delete failed, retrying)" : "");
+	set_held(v, false, why, false, r < 0 ? " (delete failed, retrying)" : "");
 	return r;
 }
 
@@ -813,15 +865,9 @@ void vip_addr_changed(struct vip *v, int ifindex, int family, const void *addr,
 		 * puts it back only with a lifetime that ends before the fence;
 		 * the kernel may remove it up to 20 ms early. */
 		if (loop_now_ms() + 50 >= v->expires_at)
-			log_warnx("vip: released vip=%s link=%s reason=\"kernel lifetime expired: keepalives are late\" held_ms=%" PRIu64
-			    " fence_in_ms=%" PRId64, v->cv->ip, v->ifname,
-			    loop_now_ms() - v->held_since,
-			    (int64_t)(session_fence(v->env.session) - loop_now_ms()));
+			set_held(v, false, "kernel lifetime expired: keepalives are late", true, "");
 		else
-			log_warnx("vip: address removed by someone else vip=%s link=%s; restoring",
-			    v->cv->ip, v->ifname);
-		v->held = false;
-		loop_timer_disarm(v->announce_timer);
+			set_held(v, false, "address removed by someone else", true, "; restoring");
 		vip_update(v);
 	} else if (!removed && !owned_copy(v, ifindex, prefixlen)) {
 		/* Not ours to hold (any prefix, any link, also beside our own
@@ -856,10 +902,8 @@ void vip_resync(struct vip *v)
 
 	if (v->held) {
 		r = nl_addr_present(v->env.nl, v->ifindex, v->cv->family, v->cv->addr, NULL);
-		if (r == 0) {
-			log_warnx("vip: address missing after resync vip=%s; restoring", v->cv->ip);
-			v->held = false;
-		}
+		if (r == 0)
+			set_held(v, false, "address missing after resync", true, "; restoring");
 	}
 	/* Copies whose events were lost. */
 	(void)sweep(v, "found at resync");
@@ -887,6 +931,7 @@ struct vip *vip_new(const struct vip_env *env, const struct cfg_vip *cv)
 	v->conflict = conflict_new(env->loop, v->peers, on_probe, v);
 	v->probe_timer = loop_timer_new(env->loop, on_probe_timer, v);
 	v->in_subnet = -1;
+	snprintf(v->reason, sizeof(v->reason), "not elected yet");
 	remove_leftover(v);
 	log_info("vip: managing vip=%s election=%s%s", cv->ip, c->etcd.prefix, cv->ip);
 	return v;

@@ -42,6 +42,30 @@ void vip_free(struct vip *v);
 const char *vip_ip(const struct vip *v);
 /* True while this node holds the address (put there by this VIP). */
 bool vip_is_held(const struct vip *v);
+
+/*
+ * A snapshot of one VIP for status, metrics and tests. Strings are
+ * borrowed from the VIP (valid until its next event or vip_free); times
+ * are loop ms (CLOCK_BOOTTIME).
+ */
+struct vip_status {
+	const char *ip;
+	const char *link;        /* "" while no link is resolved */
+	int ifindex;             /* 0 = none */
+	bool held;               /* the address is on this node */
+	bool leader;             /* this node leads the election */
+	bool candidate;          /* this node campaigns */
+	const char *owner;       /* the leader's node name as last read, "" unknown */
+	int64_t lease;           /* the lease campaigned with, 0 none */
+	int64_t fence_left_ms;   /* the session's fence minus now (negative: passed) */
+	uint64_t since_ms;       /* when held last changed, 0 never */
+	const char *reason;      /* why it last changed ("elected", "stopping", ...) */
+	bool conflict;           /* a foreign host answers for the address */
+	bool stray_copy;         /* a copy this node cannot delete is in the way */
+	bool link_error;         /* the link is unusable (links.h) */
+	int in_subnet;           /* vip_in_subnet() */
+};
+void vip_status(const struct vip *v, struct vip_status *out);
 /* The same-subnet check (subnet.h) as last done on the VIP's link: 1 an
  * address on the link has a prefix containing the VIP, 0 none has (logged
  * as a warning once per change), -1 not known (no link, or not read yet).

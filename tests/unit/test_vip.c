@@ -424,6 +424,40 @@ static void test_removed_by_someone_else_is_restored_only_before_fence(void **st
 	assert_int_equal(fake_nl_count(), 2);
 }
 
+/* The status snapshot follows every change of ownership, with its reason
+ * and time (vip.c set_held: the one place ownership changes). */
+static void test_status_follows_transitions(void **state)
+{
+	struct t *t = *state;
+	struct vip_status st;
+	char *log;
+
+	elected(t, 0);
+	vip_status(t->v, &st);
+	assert_true(st.held);
+	assert_true(st.leader);
+	assert_string_equal(st.reason, "elected");
+	assert_string_equal(st.link, "eth0");
+	assert_int_equal(st.lease, LEASE);
+	assert_true(st.fence_left_ms > 0);
+	fake_loop_advance(1000);
+	fake_nl_del_link(IFX); /* the operator's ip addr del, modelled: */
+	fake_nl_set_link(IFX, "eth0", true, MAC);
+	testkit_log_begin();
+	vip_addr_changed(t->v, IFX, AF_INET, VIP4, 32, true);
+	testkit_log_end(&log);
+	/* One line for the release, one for the new acquire. */
+	assert_non_null(strstr(log, "warn: vip: released vip=198.18.0.100 link=eth0 "
+	    "reason=\"address removed by someone else\" held_ms="));
+	assert_non_null(strstr(log, "; restoring"));
+	assert_non_null(strstr(log, "info: vip: acquired vip=198.18.0.100"));
+	free(log);
+	vip_status(t->v, &st);
+	assert_true(st.held);
+	assert_string_equal(st.reason, "elected");
+	assert_int_equal(st.since_ms, loop_now_ms());
+}
+
 static void test_leftover_removed_at_start(void **state)
 {
 	struct t *t = *state;
@@ -880,6 +914,7 @@ int main(void)
 		T(test_link_renamed_while_held_keeps_address),
 		T(test_mac_change_while_held_announces_at_once),
 		T(test_move_while_held_deletes_old_first),
+		T(test_status_follows_transitions),
 		T(test_move_with_failed_delete_waits),
 		T(test_link_error_drops_and_resigns),
 		T(test_failed_delete_at_fence_is_retried),
