@@ -21,6 +21,8 @@
 #include "links.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics_http.h"
+#include "metrics_vipd.h"
 #include "netlink.h"
 #include "notify.h"
 #include "privs.h"
@@ -57,7 +59,18 @@ struct daemon {
 	char tls_why[512];        /* the problem last logged, "" if none */
 	uint64_t tls_logged_at;   /* when it was logged (loop ms) */
 	struct notify *notify;    /* systemd readiness and watchdog */
+	struct metrics_http *metrics; /* vipd.metrics.listen, or NULL */
 };
+
+/* A scrape (metrics_http's own event handler): read every part now. */
+static char *render_metrics(void *arg, size_t *len)
+{
+	struct daemon *d = arg;
+
+	return metrics_vipd_render(&(struct metrics_src){ .session = d->session,
+	    .etcd = d->etcd, .vips = d->vips, .n_vips = d->n_vips,
+	    .now_ms = loop_now_ms() }, len);
+}
 
 /* ---- session events ---------------------------------------------------- */
 
@@ -382,7 +395,7 @@ int daemon_run(const struct cfg *cfg)
 {
 	struct daemon d = { .cfg = cfg };
 	struct vip_env env;
-	char *endpoints;
+	char *endpoints, why[320];
 	int rc = 0;
 
 	if (cfg->node != NULL)
@@ -427,6 +440,9 @@ int daemon_run(const struct cfg *cfg)
 		d.vips[d.n_vips++] = vip_new(&env, &cfg->vips[i]);
 	}
 	resolve_all(&d);
+	if (cfg->metrics_listen[0] != '\0' && (d.metrics = metrics_http_new(d.loop,
+	    cfg->metrics_listen, render_metrics, &d, why, sizeof(why))) == NULL)
+		fatalx("vipd.metrics.listen: %s", why);
 
 	if (cfg->etcd.avoid_leader && cfg->n_vips > 0)
 		d.leadermove = leadermove_new(d.loop, d.etcd, cfg->etcd.endpoints[0],
@@ -442,6 +458,7 @@ int daemon_run(const struct cfg *cfg)
 		rc = 1;
 	}
 
+	metrics_http_free(d.metrics);
 	for (size_t i = 0; i < d.n_vips; i++) {
 		vip_release(d.vips[i], "exiting");
 		vip_free(d.vips[i]);

@@ -17,6 +17,7 @@ struct vip_link;
 struct cfg;
 struct cfg_vip;
 struct vip;
+struct metrics_table;
 
 /* The daemon's shared parts a VIP uses; owned by the daemon, outlive it. */
 struct vip_env {
@@ -64,6 +65,7 @@ struct vip_status {
 	bool stray_copy;         /* a copy this node cannot delete is in the way */
 	bool link_error;         /* the link is unusable (links.h) */
 	int in_subnet;           /* vip_in_subnet() */
+	uint64_t announcements;  /* announcements sent (each a burst's frames) */
 };
 void vip_status(const struct vip *v, struct vip_status *out);
 /* The same-subnet check (subnet.h) as last done on the VIP's link: 1 an
@@ -71,6 +73,9 @@ void vip_status(const struct vip *v, struct vip_status *out);
  * as a warning once per change), -1 not known (no link, or not read yet).
  * For status and metrics. */
 int vip_in_subnet(const struct vip *v);
+/* Ownership changes counted by (direction "acquired"/"released", reason
+ * as set_held records it), for metrics; borrowed from the VIP. */
+const struct metrics_table *vip_transitions(const struct vip *v);
 
 /* The lease to campaign with; 0 = the lease is gone (stop at once). */
 void vip_set_lease(struct vip *v, int64_t lease);
