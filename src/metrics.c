@@ -34,7 +34,7 @@ struct metrics_entry *metrics_table_get(struct metrics_table *t, const char *a, 
 		if (strncmp(e->a, a, sizeof(e->a) - 1) == 0 && strncmp(e->b, b, sizeof(e->b) - 1) == 0)
 			return e;
 	}
-	if (t->n == METRICS_TABLE_MAX - 1) {
+	if (t->n >= METRICS_TABLE_MAX - 1) {
 		/* Full: everything new goes into the reserved last entry. */
 		a = b = "other";
 		for (size_t i = 0; i < t->n; i++) {
