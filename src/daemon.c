@@ -428,6 +428,11 @@ int daemon_run(const struct cfg *cfg)
 	free(endpoints);
 	if (cfg->n_vips == 0)
 		log_warnx("no VIP configured: nothing to do but wait");
+	/* Before any VIP exists, so a port in use stops vipd before it
+	 * touches an address (no scrape runs before loop_run). */
+	if (cfg->metrics_listen[0] != '\0' && (d.metrics = metrics_http_new(d.loop,
+	    cfg->metrics_listen, render_metrics, &d, why, sizeof(why))) == NULL)
+		fatalx("vipd.metrics.listen: %s", why);
 	env = (struct vip_env){
 		.loop = d.loop, .etcd = d.etcd, .session = d.session, .nl = d.nl,
 		.cfg = cfg, .node = d.node,
@@ -440,9 +445,6 @@ int daemon_run(const struct cfg *cfg)
 		d.vips[d.n_vips++] = vip_new(&env, &cfg->vips[i]);
 	}
 	resolve_all(&d);
-	if (cfg->metrics_listen[0] != '\0' && (d.metrics = metrics_http_new(d.loop,
-	    cfg->metrics_listen, render_metrics, &d, why, sizeof(why))) == NULL)
-		fatalx("vipd.metrics.listen: %s", why);
 
 	if (cfg->etcd.avoid_leader && cfg->n_vips > 0)
 		d.leadermove = leadermove_new(d.loop, d.etcd, cfg->etcd.endpoints[0],
