@@ -19,13 +19,18 @@
 #include "loop.h"
 #include "xmem.h"
 
+/* How long accepting pauses when the process runs out of fds. */
+#define METRICS_HTTP_PAUSE_MS 1000u
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 struct metrics_http {
 	struct loop *loop;
 	struct MHD_Daemon *mhd;
+	int lfd;                  /* the listening socket, accepted from here */
+	unsigned conns;           /* connections MHD holds now */
 	int epfd;                 /* MHD's epoll fd, watched by the loop */
 	struct loop_timer *timer; /* MHD_get_timeout */
+	struct loop_timer *resume; /* accepting again after running out of fds */
 	metrics_render_fn *render;
 	void *arg;
 };
@@ -56,6 +61,70 @@ static void on_timer(void *arg)
 
 	MHD_run(m->mhd);
 	arm(m);
+}
+
+/* MHD's count of its connections, kept here for on_accept. */
+static void on_conn(void *arg, struct MHD_Connection *c, void **ctx,
+    enum MHD_ConnectionNotificationCode what)
+{
+	struct metrics_http *m = arg;
+
+	(void)c, (void)ctx;
+	if (what == MHD_CONNECTION_NOTIFY_STARTED)
+		m->conns++;
+	else if (what == MHD_CONNECTION_NOTIFY_CLOSED && m->conns > 0)
+		m->conns--;
+}
+
+/*
+ * The listening socket is ours, not MHD's: at its connection limit MHD
+ * stops watching its listening socket and, driven from outside, did not
+ * watch it again once connections had timed out (libmicrohttpd 0.9.75:
+ * 8 idle connections plus more queued left /metrics unanswered after the
+ * idle timeout). Here a connection over the limit is closed at once, and
+ * the scraper sees the refusal instead of waiting in the backlog.
+ */
+static void on_accept(int fd, unsigned events, void *arg)
+{
+	struct metrics_http *m = arg;
+	struct sockaddr_storage sa;
+	socklen_t sl;
+	int c;
+
+	(void)events;
+	for (;;) {
+		sl = sizeof(sa);
+		c = accept4(fd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (c < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM)) {
+			/* The connection stays queued and the socket readable:
+			 * pause instead of spinning, and try again later. */
+			log_warnx("metrics: cannot accept a connection: %s; pausing %u ms",
+			    strerror(errno), METRICS_HTTP_PAUSE_MS);
+			loop_fd_mod(m->loop, m->lfd, 0);
+			loop_timer_arm(m->resume, METRICS_HTTP_PAUSE_MS);
+			break;
+		}
+		if (c < 0)
+			break; /* EAGAIN, or the client gave up (ECONNABORTED) */
+		if (m->conns >= METRICS_HTTP_CONNS) {
+			log_debug("metrics: refusing a connection: %u open", m->conns);
+			close(c);
+			continue;
+		}
+		/* MHD owns c from here, also when this fails. */
+		if (MHD_add_connection(m->mhd, c, (struct sockaddr *)&sa, sl) != MHD_YES)
+			log_debug("metrics: connection not taken: %s", strerror(errno));
+	}
+	MHD_run(m->mhd);
+	arm(m);
+}
+
+static void on_resume(void *arg)
+{
+	struct metrics_http *m = arg;
+
+	loop_fd_mod(m->loop, m->lfd, LOOP_READ);
 }
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, char *body, size_t len,
@@ -164,33 +233,42 @@ struct metrics_http *metrics_http_new(struct loop *loop, const char *listen_at,
 		return NULL;
 	m = xcalloc(1, sizeof(*m));
 	m->loop = loop;
+	m->lfd = fd;
 	m->render = render;
 	m->arg = arg;
 	m->epfd = -1;
 	/* MHD_USE_EPOLL without MHD_USE_INTERNAL_POLLING_THREAD: no thread;
-	 * we run it. It takes the socket over (closes it when stopped). */
-	m->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-	    on_request, m,
-	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+	 * we run it. Connections come from on_accept (MHD_add_connection). */
+	m->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG,
+	    0, NULL, NULL, on_request, m,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)METRICS_HTTP_CONNS,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)METRICS_HTTP_IDLE_S,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_conn, m,
 	    MHD_OPTION_END);
-	if (m->mhd == NULL) {
-		/* MHD closed the socket given to it on failure. */
+	if (m->mhd != NULL) {
+		info = MHD_get_daemon_info(m->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+		m->epfd = info ? info->epoll_fd : -1;
+	}
+	if (m->mhd == NULL || m->epfd < 0 ||
+	    (r = loop_fd_add(loop, m->epfd, LOOP_READ, on_ready, m)) < 0) {
+		if (m->mhd != NULL)
+			MHD_stop_daemon(m->mhd);
+		close(fd);
 		free(m);
 		snprintf(why, len, "cannot start the HTTP server on %s", listen_at);
 		return NULL;
 	}
-	info = MHD_get_daemon_info(m->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-	m->epfd = info ? info->epoll_fd : -1;
-	if (m->epfd < 0 || (r = loop_fd_add(loop, m->epfd, LOOP_READ, on_ready, m)) < 0) {
+	if ((r = loop_fd_add(loop, fd, LOOP_READ, on_accept, m)) < 0) {
+		loop_fd_del(loop, m->epfd);
 		MHD_stop_daemon(m->mhd);
+		close(fd);
 		free(m);
-		snprintf(why, len, "cannot watch the HTTP server's epoll fd");
+		snprintf(why, len, "cannot watch the listening socket: %s", strerror(-r));
 		return NULL;
 	}
 	m->timer = loop_timer_new(loop, on_timer, m);
+	m->resume = loop_timer_new(loop, on_resume, m);
 	arm(m);
 	log_info("metrics: serving http://%s/metrics", listen_at);
 	return m;
@@ -200,8 +278,11 @@ void metrics_http_free(struct metrics_http *m)
 {
 	if (m == NULL)
 		return;
+	loop_fd_del(m->loop, m->lfd);
 	loop_fd_del(m->loop, m->epfd);
 	loop_timer_free(m->timer);
+	loop_timer_free(m->resume);
 	MHD_stop_daemon(m->mhd);
+	close(m->lfd);
 	free(m);
 }

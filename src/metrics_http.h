@@ -8,7 +8,9 @@
  * Only GET (and HEAD) of /metrics: another path is 404, another method
  * 405. At most METRICS_HTTP_CONNS connections at once, each closed after
  * METRICS_HTTP_IDLE_S idle seconds, so a slow or stuck scraper cannot
- * take more than that.
+ * take more than that; the listening socket is accepted from here, and a
+ * connection over the limit is closed at once (metrics_http.c says why
+ * MHD does not accept itself).
  */
 #ifndef VIPD_METRICS_HTTP_H
 #define VIPD_METRICS_HTTP_H

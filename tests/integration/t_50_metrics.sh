@@ -12,11 +12,15 @@
 #   format  every scrape passes `promtool check metrics` (Debian's
 #           prometheus package; scripts/install-deps installs it): the
 #           exposition format and Prometheus' naming lint.
-#   http    another path is 404, POST is 405.
+#   http    another path is 404, POST is 405. 8 idle connections (the
+#           limit, METRICS_HTTP_CONNS) make a 9th refused at once, not
+#           queued; after the idle timeout (10 s, METRICS_HTTP_IDLE_S, + 2 s
+#           slack) /metrics answers again, and the node kept its lease
+#           meanwhile (the loop was never blocked).
 #   start   a second vipd whose port is taken exits 1 at start with an
 #           error naming vipd.metrics.listen, before it touches any address
 #           (the owner's VIP sees no Deleted event).
-# About 15 s.
+# About 30 s.
 set -euo pipefail
 . "$(dirname "$0")/scenario.sh"
 
@@ -100,6 +104,38 @@ code=$(lab_exec 1 curl -s -o /dev/null -w '%{http_code}' --max-time 5 -X POST -d
 lab_assert "POST: 405 (got $code)" test "$code" = 405
 ctype=$(lab_exec 1 curl -s -o /dev/null -w '%{content_type}' --max-time 5 "$URL") || true
 lab_assert "content type: $ctype" test "$ctype" = "text/plain; version=0.0.4; charset=utf-8"
+
+# 8 idle connections on n1 hold every slot: a 9th is closed at once; once
+# the idle timeout closed them, scrapes are answered again.
+idle_pids=()
+for k in 1 2 3 4 5 6 7 8; do
+	lab_exec 1 socat -u OPEN:/dev/null,ignoreeof "TCP:127.0.0.1:$PORT" >/dev/null 2>&1 &
+	idle_pids+=($!)
+done
+# idle_open: n1 has 8 connections established on the metrics port.
+idle_open() {
+	test "$(lab_exec 1 ss -Htn state established "( sport = :$PORT )" | wc -l)" -ge 8
+}
+lab_wait_until 5 idle_open || lab_fail "8 idle connections did not open on n1"
+t0=$(sc_now_us)
+code=$(lab_exec 1 curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$URL") || true
+t1=$(sc_now_us)
+lab_assert "9th connection refused (got ${code:-none})" test "${code:-000}" = 000
+bd_timing "9th connection refused" $(((t1 - t0) / 1000)) "$BD_SLACK_MS" "closed at accept: slack $BD_SLACK_MS"
+ok=0
+for _ in $(seq 24); do
+	sleep 0.5
+	code=$(lab_exec 1 curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$URL") || true
+	[ "$code" = 200 ] && { ok=1; break; }
+done
+t2=$(sc_now_us)
+lab_assert "/metrics answers again after the idle timeout (got ${code:-none})" test "$ok" = 1
+bd_timing "idle connections closed" $(((t2 - t0) / 1000)) $((10000 + 2000)) "idle timeout 10 s + 2 s slack (retries every 0.5 s)"
+kill "${idle_pids[@]}" 2>/dev/null || true
+wait "${idle_pids[@]}" 2>/dev/null || true
+f=$(scrape n1)
+lab_assert "n1 kept its lease meanwhile (no fence expiry)" test "$(value "$f" vipd_session_fence_expiries_total)" = 0
+lab_assert "n1 still has a lease" test "$(value "$f" vipd_session_lease)" = 1
 
 # A forced step-down: delete the owner's election key (t_23).
 key=$(lab_etcdctl 1 get --prefix "/vipd/election/$VIP4/" |
