@@ -117,12 +117,13 @@ END {
 		print ""
 		print "### Scale (vipd, TTL 5 s, one lease per node)"
 		print ""
-		print "| VIPs | all owned after start ms | all owned again after the power loss of the node holding most ms | dual ownership ms (sum over VIPs) |"
-		print "|---:|---:|---:|---:|"
+		print "| VIPs | all owned after start ms | all owned again after the power loss of the node holding most ms | dual ownership ms (sum over VIPs) | VIP releases in the run |"
+		print "|---:|---:|---:|---:|---:|"
 		for (j = 1; j <= SV[0]; j++) {
 			c = SV[j]
-			printf "| %s | %s | %s | %s |\n", c, ((c, "start_ms") in s) ? s[c, "start_ms"] : "-", \
-				(c in spow) ? spow[c] : "-", ((c, "overlap_ms") in s) ? s[c, "overlap_ms"] : "-"
+			printf "| %s | %s | %s | %s | %s |\n", c, ((c, "start_ms") in s) ? s[c, "start_ms"] : "-", \
+				(c in spow) ? spow[c] : "-", ((c, "overlap_ms") in s) ? s[c, "overlap_ms"] : "-", \
+				((c, "releases") in s) ? s[c, "releases"] : "-"
 		}
 	}
 }

@@ -16,6 +16,11 @@
 #           every VIP is held again by exactly one of the two others, ms
 #   overlap ms two nodes held the same VIP at once, summed over the VIPs
 #           (owners.awk on every node's monitor file, over the whole run)
+#   releases  VIPs given up over the whole run ("vip: released" in the
+#           logs): the start and the power loss's own, plus any churn (a
+#           loaded machine's late keepalives let addresses expire)
+# A part that does not converge within 60 s records ">60000(K/N-held)"
+# and stops there: that is the figure.
 # Run as root, from scripts/bench.
 set -euo pipefail
 BENCH_HERE=$(cd "$(dirname "$0")" && pwd)
@@ -69,7 +74,6 @@ lab_service_up
 lab_monitor_start
 for i in 1 2 3; do
 	lab_vipd_config "$i" || lab_fail "vipd config for n$i rejected"
-	sed -i 's/^    level: debug$/    level: info/' "$LAB_DIR/n$i/vipd.yaml"
 	# the other VIPs: more entries on eth0, before the vipd: mapping
 	awk -v list="${ADDRS[*]:1}" '
 		/^vipd:/ && !done {
@@ -84,9 +88,22 @@ for i in 1 2 3; do
 		lab_fail "vipd --check rejects the $VIPS-VIP config"
 done
 
+# released: "vip: released" lines in every node's log so far (a VIP
+# given up: lifetime expired, lease lost, stop); 0 once settled.
+released() {
+	cat "$LAB_DIR"/n*/vipd.log 2>/dev/null | grep -c ' vip: released ' || true
+}
+
 t0=$(sc_now_us)
 for i in 1 2 3; do lab_vipd_start "$i"; done
-lab_wait_until 60 all_held || lab_fail "not every VIP held after 60 s: $(held)"
+if ! lab_wait_until 60 all_held; then
+	# Not a failure of the bench: a figure. Nothing after it means much.
+	read -r tot _ <<<"$(held)"
+	echo "S $VIPS start_ms >60000(${tot}/${VIPS}-held) " >>"$OUT"
+	echo "S $VIPS releases $(released)" >>"$OUT"
+	lab_log "$LABEL: after 60 s only $tot of $VIPS VIPs held; $(released) releases"
+	exit 0
+fi
 t1=$(sc_now_us)
 read -r _ _ most mostc <<<"$(held)"
 echo "S $VIPS start_ms $(((t1 - t0) / 1000))" >>"$OUT"
@@ -104,10 +121,16 @@ if [ "$(sc_etcd_leader || true)" = "$most" ]; then
 fi
 t0=$(sc_now_us)
 lab_power_off "${most#n}" || true
-lab_wait_until 60 all_held || lab_fail "not every VIP held again 60 s after $most's power loss: $(held)"
-t1=$(sc_now_us)
-echo "S $VIPS power_ms $(((t1 - t0) / 1000)) $most $mostc" >>"$OUT"
-lab_log "$LABEL: all $VIPS VIPs held again $(((t1 - t0) / 1000)) ms after $most (holding $mostc) lost power"
+if lab_wait_until 60 all_held; then
+	t1=$(sc_now_us)
+	echo "S $VIPS power_ms $(((t1 - t0) / 1000)) $most $mostc" >>"$OUT"
+	lab_log "$LABEL: all $VIPS VIPs held again $(((t1 - t0) / 1000)) ms after $most (holding $mostc) lost power"
+else
+	read -r tot _ <<<"$(held)"
+	echo "S $VIPS power_ms >60000(${tot}/${VIPS}-held) $most $mostc" >>"$OUT"
+	lab_log "$LABEL: 60 s after $most's power loss only $tot of $VIPS VIPs held"
+fi
+echo "S $VIPS releases $(released)" >>"$OUT"
 
 ov=0
 for a in "${ADDRS[@]}"; do
