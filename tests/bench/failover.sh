@@ -43,6 +43,13 @@ BENCH_HERE=$(cd "$(dirname "$0")" && pwd)
 }
 LABEL=$1 BENCH_SYS=$2 TTL=$3 N=$5 IDLE=$6 OUT=$7
 export LAB_ETCD_PREVOTE=$4
+# vipd.etcd.avoidLeader: off in every lab but one labelled "...-avoid",
+# so "power-leader" measures the owner dying with etcd's raft leader
+# (the worst case), and the "-avoid" lab what the option makes of it.
+case $LABEL in
+*-avoid) export LAB_AVOID_LEADER=true ;;
+*) export LAB_AVOID_LEADER=false ;;
+esac
 shift 7
 SCENARIOS=("$@")
 if [ ${#SCENARIOS[@]} -eq 0 ]; then
@@ -151,7 +158,20 @@ restart_daemon() {
 place_leader() {
 	[ "$BENCH_SYS" = vipd ] || return 0
 	case $1 in
-	power-leader) sc_etcd_move_leader "$2" >/dev/null 2>&1 || lab_log "cannot move the etcd leader to $2" ;;
+	power-leader)
+		sc_etcd_move_leader "$2" >/dev/null 2>&1 || lab_log "cannot move the etcd leader to $2"
+		# With avoidLeader the owner's vipd moves it away within one
+		# check (the TTL): the fault comes once it has, as it would
+		# in steady state.
+		if [ "$LAB_AVOID_LEADER" = true ]; then
+			# (bash's dynamic scope: the eval in lab_wait_until sees it)
+			# shellcheck disable=SC2034 # read by the eval below
+			local held_by=$2
+			# shellcheck disable=SC2016 # eval expands it
+			lab_wait_until $((TTL + 3)) eval '[ "$(sc_etcd_leader || true)" != "$held_by" ]' ||
+				lab_log "avoidLeader: the raft leader stayed on $2"
+		fi
+		;;
 	power-follower | partition | hiccup)
 		if [ "$(sc_etcd_leader || true)" = "$2" ]; then
 			sc_etcd_move_leader "$(other "$2")" >/dev/null 2>&1 || lab_log "cannot move the etcd leader off $2"
