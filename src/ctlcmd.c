@@ -124,7 +124,7 @@ char *ctlcmd_run(struct vip *const *vips, size_t n_vips, const char *node,
 		j = json_pack("{s:b, s:s, s:o}", "ok", 0, "error", "no such VIP on this node",
 		    "vip", json_string(log_esc(esc, req->vip)));
 	} else {
-		j = json_pack("{s:b, s:s, s:o, s:s, s:o}", "ok", !failed, "command",
+		j = json_pack("{s:b, s:s, s:o, s:o}", "ok", !failed, "command",
 		    ctlproto_cmd_name(req->cmd), "node", jtext(node), "vips", arr);
 		if (why != NULL && j != NULL)
 			json_object_set_new(j, "error", json_string(why));
