@@ -81,6 +81,10 @@ static void test_parse_refuses(void **state)
 	why = NULL;
 	assert_int_equal(ctlproto_parse("status\0\n", 8, &r, &why), -1);
 	assert_string_equal(why, "request is not printable ASCII");
+	assert_int_equal(parse("status\r\n", &r, &why), -1);
+	assert_string_equal(why, "request is not printable ASCII");
+	assert_int_equal(parse("status\x7f\n", &r, &why), -1);
+	assert_string_equal(why, "request is not printable ASCII");
 }
 
 static void test_format_round_trip(void **state)
