@@ -64,7 +64,7 @@ lab_assert "with the first endpoint dead, the second answers ($VIP4 owned by $ne
 
 # Usage errors exit 2; etcd unreachable exits 1 and says so.
 set +e
-ctl 1 status >/dev/null 2>&1
+ctl 1 bogus >/dev/null 2>&1
 rc_usage=$?
 sed 's|http://127.0.0.1:2379|http://127.0.0.1:2399|' "$LAB_DIR/n1/vipd.yaml" >"$LAB_DIR/n1/dead.yaml"
 err=$(lab_exec 1 "$VIPCTL" -c "$LAB_DIR/n1/dead.yaml" owners 2>&1 >/dev/null)
