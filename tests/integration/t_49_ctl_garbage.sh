@@ -11,7 +11,9 @@
 #
 #   safety  the owner keeps the VIP throughout, zero overlap.
 #   timing  a silent client is dropped no earlier than the deadline
-#           (CTLSOCK_DEADLINE_MS, 1000 ms) and within it + BD_SLACK_MS.
+#           (CTLSOCK_DEADLINE_MS, 1000 ms) and within it + 2 x BD_SLACK_MS
+#           (the daemon's timer; the client's own start and exit, which
+#           the measurement includes).
 set -euo pipefail
 . "$(dirname "$0")/scenario.sh"
 command -v socat >/dev/null || lab_skip "socat not installed (scripts/install-deps)"
@@ -41,17 +43,17 @@ out=$(printf 'status 198.18.0.100 x\n' | raw)
 lab_assert "a bad argument: refused ($out)" test "$(jq -r .ok <<<"$out")" = false
 
 # A silent client: dropped at the deadline; meanwhile status answers.
+t0=$(sc_now_us)
 lab_exec "$o" socat -t 0.1 "UNIX-CONNECT:$s" EXEC:"sleep 5" 2>/dev/null &
 slow=$!
-t0=$(sc_now_us)
 lab_assert "status answers while a silent client is connected" alive
 wait "$slow" || true
 took=$((($(sc_now_us) - t0) / 1000))
 lab_log "the silent client was dropped after $took ms"
-lab_assert "not before the deadline ($took >= $((DEADLINE_MS - 100)) ms, measured from just after its connect)" \
-	test "$took" -ge $((DEADLINE_MS - 100))
-bd_timing "a silent client is dropped" "$took" $((DEADLINE_MS + BD_SLACK_MS)) \
-	"the deadline $DEADLINE_MS ms + slack $BD_SLACK_MS (socat's own 100 ms linger included)"
+lab_assert "not before the deadline ($took >= $DEADLINE_MS ms, measured from before its start)" \
+	test "$took" -ge "$DEADLINE_MS"
+bd_timing "a silent client is dropped" "$took" $((DEADLINE_MS + 2 * BD_SLACK_MS)) \
+	"the deadline $DEADLINE_MS ms + slack $BD_SLACK_MS for the daemon's timer + slack $BD_SLACK_MS for the client (ip netns exec and socat start before the connect, socat's 100 ms linger and exit after the drop)"
 
 # More silent clients than slots (8): the extra ones are closed at once,
 # and status answers again once the deadline freed the slots.
@@ -61,7 +63,9 @@ for _ in $(seq 12); do
 	pids+=($!)
 done
 sleep $(((DEADLINE_MS + BD_SLACK_MS) / 1000 + 1))
-lab_assert "status answers after a flood of silent clients" alive
+# (retried for one more slack: under load the last clients may connect late)
+lab_wait_until $((BD_SLACK_MS / 1000 + 1)) alive || lab_fail "status does not answer after a flood of silent clients"
+lab_log "status answers after a flood of silent clients"
 for p in "${pids[@]}"; do wait "$p" || true; done
 lab_assert "the owner ($OWNER) kept the VIP" test "$(lab_owner)" = "$OWNER"
 
