@@ -34,7 +34,7 @@ lab_assert "$VIP6: owner $owner6, queue as etcd orders it" \
 	test "$(awk '{ print $2, $4, $5 }' <<<"$row6")" = "$q6"
 lease=$(lab_etcdctl 1 get --prefix --keys-only "/vipd/election/$VIP4/" |
 	awk -v n="$OWNER" 'NF' | while read -r k; do
-		[ "$(lab_etcdctl 1 get --print-value-only "$k")" = "$OWNER" ] && echo "${k##*/}"
+		[ "$(lab_etcdctl 1 get --print-value-only "$k")" != "$OWNER" ] || echo "${k##*/}"
 	done)
 lab_assert "the owner's lease is its key's" test "$(awk '{ print $3 }' <<<"$row4")" = "$lease"
 
