@@ -292,9 +292,6 @@ static void walk_metrics(struct cfg_pctx *p, struct cfg_pos at,
 		else if (s != NULL) {
 			free(p->cfg->metrics_listen);
 			p->cfg->metrics_listen = xstrdup(s); /* "" = off */
-			if (*s != '\0')
-				cfg_note(p, k, "metrics.listen is not served by this version "
-				    "(reserved; nothing listens on it yet)");
 		}
 	});
 }

@@ -23,6 +23,8 @@
 #include "links.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics_http.h"
+#include "metrics_vipd.h"
 #include "netlink.h"
 #include "notify.h"
 #include "privs.h"
@@ -60,7 +62,18 @@ struct daemon {
 	uint64_t tls_logged_at;   /* when it was logged (loop ms) */
 	struct notify *notify;    /* systemd readiness and watchdog */
 	struct ctlsock *ctl;      /* the control socket (vipctl) */
+	struct metrics_http *metrics; /* vipd.metrics.listen, or NULL */
 };
+
+/* A scrape (metrics_http's own event handler): read every part now. */
+static char *render_metrics(void *arg, size_t *len)
+{
+	struct daemon *d = arg;
+
+	return metrics_vipd_render(&(struct metrics_src){ .session = d->session,
+	    .etcd = d->etcd, .vips = d->vips, .n_vips = d->n_vips,
+	    .now_ms = loop_now_ms() }, len);
+}
 
 /* ---- session events ---------------------------------------------------- */
 
@@ -396,7 +409,7 @@ int daemon_run(const struct cfg *cfg)
 {
 	struct daemon d = { .cfg = cfg };
 	struct vip_env env;
-	char *endpoints;
+	char *endpoints, why[512];
 	int rc = 0;
 
 	if (cfg->node != NULL)
@@ -415,13 +428,9 @@ int daemon_run(const struct cfg *cfg)
 	d.stop_timer = loop_timer_new(d.loop, on_stop_deadline, &d);
 	/* First: a live socket means another vipd runs with this
 	 * configuration, and ours would delete its address (vip_new). */
-	{
-		char why[512];
-
-		d.ctl = ctlsock_open(d.loop, cfg->control_socket, on_control, &d, why, sizeof(why));
-		if (d.ctl == NULL)
-			fatalx("control: %s", why);
-	}
+	d.ctl = ctlsock_open(d.loop, cfg->control_socket, on_control, &d, why, sizeof(why));
+	if (d.ctl == NULL)
+		fatalx("control: %s", why);
 	d.notify = notify_new(d.loop);
 	drop_privileges();
 	d.nl = nl_open(d.loop, &nl_ops, &d);
@@ -438,6 +447,11 @@ int daemon_run(const struct cfg *cfg)
 	free(endpoints);
 	if (cfg->n_vips == 0)
 		log_warnx("no VIP configured: nothing to do but wait");
+	/* Before any VIP exists, so a port in use stops vipd before it
+	 * touches an address (no scrape runs before loop_run). */
+	if (cfg->metrics_listen[0] != '\0' && (d.metrics = metrics_http_new(d.loop,
+	    cfg->metrics_listen, render_metrics, &d, why, sizeof(why))) == NULL)
+		fatalx("vipd.metrics.listen: %s", why);
 	env = (struct vip_env){
 		.loop = d.loop, .etcd = d.etcd, .session = d.session, .nl = d.nl,
 		.cfg = cfg, .node = d.node,
@@ -466,6 +480,7 @@ int daemon_run(const struct cfg *cfg)
 	}
 
 	ctlsock_close(d.ctl);
+	metrics_http_free(d.metrics);
 	for (size_t i = 0; i < d.n_vips; i++) {
 		vip_release(d.vips[i], "exiting");
 		vip_free(d.vips[i]);

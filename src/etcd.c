@@ -20,6 +20,7 @@
 #include "linebuf.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "xmem.h"
 
 #define ETCD_CONNECT_TIMEOUT_MS 1000
@@ -45,6 +46,7 @@ struct etcd_req {
 	bool overflow;
 	json_t *last_error;       /* a stream's {"error": ...} message */
 	bool in_cb;               /* its callback is running */
+	uint64_t started_at;      /* etcd_call/etcd_stream time (loop ms) */
 	bool cancelled;           /* cancelled while in_cb; freed after */
 	char errbuf[CURL_ERROR_SIZE];
 	struct etcd_req *next;
@@ -69,6 +71,7 @@ struct etcd {
 	unsigned frees;           /* requests freed so far (dispatch_streams) */
 	unsigned fail_streak;     /* consecutive failures, for quiet logging */
 	char last_fail[256];
+	struct metrics_table requests, latency; /* etcd_stats() */
 };
 
 static void req_start(struct etcd_req *r);
@@ -353,6 +356,25 @@ static void note_success(struct etcd *e, const struct etcd_req *r)
 	}
 }
 
+/* Count a completed request for etcd_stats. */
+static void count_request(struct etcd *e, const struct etcd_req *r, const struct etcd_result *res)
+{
+	static const double bounds[] = { ETCD_LATENCY_BOUNDS };
+	char kind[32];
+
+	metrics_table_get(&e->requests, r->path, etcd_failure_kind(res, kind, sizeof(kind)))->count++;
+	if (r->msg_cb == NULL)
+		metrics_hist_observe(&metrics_table_get(&e->latency, r->path, "")->hist, bounds,
+		    ETCD_LATENCY_N, (double)(loop_now_ms() - r->started_at) / 1000.0);
+}
+
+void etcd_stats(const struct etcd *e, const struct metrics_table **requests,
+    const struct metrics_table **latency)
+{
+	*requests = &e->requests;
+	*latency = &e->latency;
+}
+
 static void auth_start(struct etcd *e);
 
 static bool is_https(const char *endpoint)
@@ -475,6 +497,7 @@ static void req_done(struct etcd_req *r, CURLcode code)
 		note_failure(e, &res, path);
 	else
 		note_success(e, r);
+	count_request(e, r, &res);
 
 	r->in_cb = true;
 	if (r->cb)
@@ -595,6 +618,7 @@ static struct etcd_req *req_new(struct etcd *e, const char *path, json_t *body,
 		fatalx("etcd: cannot serialize request");
 	json_decref(body);
 	r->timeout_ms = timeout_ms;
+	r->started_at = loop_now_ms();
 	r->cb = cb;
 	r->msg_cb = msg_cb;
 	r->arg = arg;

@@ -20,6 +20,7 @@
 struct loop;
 struct etcd;
 struct etcd_req;
+struct metrics_table;
 
 struct etcd_opts {
 	char *const *endpoints;   /* "http(s)://host:port", at least one */
@@ -105,6 +106,23 @@ void etcd_cancel(struct etcd_req *r);
  * err == 0. Written into buf (up to size bytes, NUL-terminated); returns buf.
  */
 const char *etcd_failure_kind(const struct etcd_result *r, char *buf, size_t size);
+
+/* Request latency histogram bounds, seconds (a local etcd answers in
+ * about a millisecond; the default request timeout is seconds). */
+#define ETCD_LATENCY_BOUNDS 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
+#define ETCD_LATENCY_N 13
+
+/*
+ * Completed requests, for metrics (borrowed from the client):
+ * requests: counted by (operation = the path, result =
+ * etcd_failure_kind: "ok", "timeout", "etcd code 5", ...), streams when
+ * they end included; latency: by (path, "") a histogram over
+ * ETCD_LATENCY_BOUNDS of the seconds from etcd_call to the result, also
+ * for failures (streams excluded: their time is their life). A request
+ * resent after a rejected auth token counts once.
+ */
+void etcd_stats(const struct etcd *e, const struct metrics_table **requests,
+    const struct metrics_table **latency);
 
 /* The endpoint requests currently go to (for status and logs). */
 const char *etcd_endpoint(const struct etcd *e);

@@ -54,6 +54,7 @@ struct session {
 	struct loop_timer *revoke_timer;
 	void (*revoke_done)(void *arg);
 	void *revoke_arg;
+	struct session_counts counts; /* session_counts() */
 };
 
 uint32_t session_margin_ms(uint32_t ttl_ms)
@@ -65,6 +66,11 @@ uint32_t session_margin_ms(uint32_t ttl_ms)
 	if (m > 1000)
 		m = 1000;
 	return m;
+}
+
+void session_counts(const struct session *s, struct session_counts *out)
+{
+	*out = s->counts;
 }
 
 int64_t session_lease(const struct session *s)
@@ -158,6 +164,7 @@ static void lose(struct session *s, const char *why)
 	log_warnx("session: lease lost lease=%" PRIx64 " reason=\"%s\"", (uint64_t)s->lease, why);
 	s->lease = 0;
 	s->fence = 0;
+	s->counts.losses++;
 	cancel_keepalives(s);
 	loop_timer_disarm(s->fence_timer);
 	s->ops->lost(s->arg);
@@ -231,6 +238,7 @@ static void on_grant(void *arg, const struct etcd_result *r)
 	s->lease = id;
 	s->fence = 0;
 	s->backoff_ms = 0;
+	s->counts.grants++;
 	s->ttl_warned = false;
 	ttl = use_ttl(s, ttl, r->endpoint);
 	log_info("session: lease granted lease=%" PRIx64 " ttl=%" PRId64 "s endpoint=%s",
@@ -287,6 +295,7 @@ static void on_fence(void *arg)
 	if (s->lease == 0 || s->expired || loop_now_ms() < s->fence)
 		return;
 	s->expired = true;
+	s->counts.expiries++;
 	log_warnx("session: fence passed without renewal lease=%" PRIx64
 	    " dropping every address until the lease is confirmed", (uint64_t)s->lease);
 	s->ops->expired(s->arg);

@@ -52,6 +52,13 @@ void session_start(struct session *s);
 int64_t session_lease(const struct session *s);
 /* The fence (loop_now_ms() time); 0 when there is no lease. */
 uint64_t session_fence(const struct session *s);
+/* What happened to the leases so far, for metrics. */
+struct session_counts {
+	uint64_t grants;          /* leases granted */
+	uint64_t losses;          /* leases etcd said were gone (ops->lost) */
+	uint64_t expiries;        /* fences passed without a renewal (ops->expired) */
+};
+void session_counts(const struct session *s, struct session_counts *out);
 /* True when there is a lease and now is before the fence. */
 bool session_valid(const struct session *s, uint64_t now_ms);
 

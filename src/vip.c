@@ -22,6 +22,7 @@
 #include "links.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "netlink.h"
 #include "peers.h"
 #include "policy.h"
@@ -67,6 +68,8 @@ struct vip {
 	bool paused;              /* policy fact: an operator paused it */
 	const char *role;         /* policy_role() at the last vip_update */
 	uint64_t role_since;      /* when that role began (loop ms) */
+	struct metrics_table transitions; /* set_held's changes (vip_transitions) */
+	uint64_t announcements;   /* sent, for metrics */
 	uint64_t expires_at;      /* when the kernel lifetime we set runs out */
 	int held_ifindex;         /* the link the address was put on */
 	bool del_owed;            /* a delete failed: the address may be on it */
@@ -127,8 +130,10 @@ static void announce_once(struct vip *v)
 	if (r < 0)
 		log_warnx("vip: announce failed vip=%s link=%s: %s", v->cv->ip, v->ifname,
 		    strerror(-r));
-	else
+	else {
+		v->announcements++;
 		log_debug("vip: announced vip=%s link=%s", v->cv->ip, v->ifname);
+	}
 }
 
 static void on_announce(void *arg)
@@ -178,6 +183,7 @@ static void set_held(struct vip *v, bool held, const char *reason, bool warn, co
 	snprintf(v->reason, sizeof(v->reason), "%s", reason);
 	v->reason_set = true;
 	v->changed_at = now;
+	metrics_table_get(&v->transitions, held ? "acquired" : "released", reason)->count++;
 	if (held) {
 		v->held = true;
 		v->held_since = now;
@@ -218,11 +224,17 @@ void vip_status(const struct vip *v, struct vip_status *out)
 		.stray_copy = v->n_strays > 0 || v->strays_more || v->sweep_owed,
 		.link_error = v->link_error,
 		.in_subnet = vip_in_subnet(v),
+		.announcements = v->announcements,
 		.paused = v->paused,
 		.link_up = f.link_up,
 		.role = policy_role(&f, v->held),
 		.role_since_ms = v->role_since,
 	};
+}
+
+const struct metrics_table *vip_transitions(const struct vip *v)
+{
+	return &v->transitions;
 }
 
 /* ---- address ------------------------------------------------------------ */

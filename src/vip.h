@@ -17,6 +17,7 @@ struct vip_link;
 struct cfg;
 struct cfg_vip;
 struct vip;
+struct metrics_table;
 
 /* The daemon's shared parts a VIP uses; owned by the daemon, outlive it. */
 struct vip_env {
@@ -65,6 +66,7 @@ struct vip_status {
 	bool stray_copy;         /* a copy this node cannot delete is in the way */
 	bool link_error;         /* the link is unusable (links.h) */
 	int in_subnet;           /* vip_in_subnet() */
+	uint64_t announcements;  /* announcements sent (each a burst's frames) */
 	bool paused;             /* vip_pause() */
 	bool link_up;            /* the link is resolved, up and has carrier */
 	const char *role;        /* policy_role(): "owner", "candidate", ... */
@@ -76,6 +78,9 @@ void vip_status(const struct vip *v, struct vip_status *out);
  * as a warning once per change), -1 not known (no link, or not read yet).
  * For status and metrics. */
 int vip_in_subnet(const struct vip *v);
+/* Ownership changes counted by (direction "acquired"/"released", reason
+ * as set_held records it), for metrics; borrowed from the VIP. */
+const struct metrics_table *vip_transitions(const struct vip *v);
 
 /* An operator's pause (policy fact paused): a paused VIP stands aside -
  * an owner deletes its address first, then its election key - and stays

@@ -15,6 +15,7 @@
 #include "etcd_codec.h"
 #include "fake_loop.h"
 #include "loop.h"
+#include "metrics.h"
 #include "xmem.h"
 
 #define FAKE_ENDPOINT "http://fake-etcd:2379"
@@ -76,6 +77,15 @@ void etcd_free(struct etcd *e)
 		live = NULL;
 	free(e->endpoint);
 	free(e);
+}
+
+void etcd_stats(const struct etcd *e, const struct metrics_table **requests,
+    const struct metrics_table **latency)
+{
+	static const struct metrics_table none;
+
+	(void)e;
+	*requests = *latency = &none;
 }
 
 const char *etcd_endpoint(const struct etcd *e)

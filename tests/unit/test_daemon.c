@@ -56,7 +56,9 @@ static const char yaml[] =
 	"vipd:\n"
 	"  node: node-a\n"
 	"  etcd:\n"
-	"    endpoints: [\"http://127.0.0.1:2379\"]\n";
+	"    endpoints: [\"http://127.0.0.1:2379\"]\n"
+	"  metrics:\n"
+	"    listen: \"\"\n";
 
 struct t {
 	struct cfg *cfg;
