@@ -102,6 +102,16 @@ demo: deps
 	$(MAKE) all tests-bin
 	scripts/demo
 
+# `make bench` (root): vipd at TTL 3 s and 5 s against keepalived on the
+# integration lab; prints the tables and writes docs/benchmarks.md
+# (scripts/bench; BENCH_QUICK=1 for a short run). keepalived comes from
+# `scripts/install-deps --bench`.
+.PHONY: bench
+bench:
+	@if [ "$$(id -u)" = 0 ]; then scripts/install-deps --bench; fi
+	$(MAKE) all tests-bin
+	scripts/bench
+
 # The daemon and unit tests built with ASan + UBSan in build-asan/; run the
 # integration suite against it with LAB_VIPD=$$PWD/build-asan/vipd.
 asan:
