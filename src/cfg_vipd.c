@@ -270,11 +270,8 @@ static void walk_socket(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_
 	else if (strlen(s) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 		cfg_report(p, at, "must be shorter than %zu bytes (a socket path)",
 		    sizeof(((struct sockaddr_un *)0)->sun_path));
-	else {
+	else
 		cfg_set_str(p, at, v, &p->cfg->control_socket);
-		cfg_note(p, at, "controlSocket is not served by this version (reserved for "
-		    "vipctl; nothing listens on it yet)");
-	}
 }
 
 static void walk_metrics(struct cfg_pctx *p, struct cfg_pos at,

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "ctlcmd.h"
+#include "ctlsock.h"
 #include "elect.h"
 #include "etcd.h"
 #include "leadermove.h"
@@ -59,6 +61,7 @@ struct daemon {
 	char tls_why[512];        /* the problem last logged, "" if none */
 	uint64_t tls_logged_at;   /* when it was logged (loop ms) */
 	struct notify *notify;    /* systemd readiness and watchdog */
+	struct ctlsock *ctl;      /* the control socket (vipctl) */
 	struct metrics_http *metrics; /* vipd.metrics.listen, or NULL */
 };
 
@@ -330,6 +333,17 @@ static void on_tls_recheck(void *arg)
 		loop_timer_arm(d->tls_timer, TLS_RECHECK_MS);
 }
 
+/* ---- the control socket ---------------------------------------------------- */
+
+static char *on_control(void *arg, const struct ctl_req *req, uid_t uid)
+{
+	struct daemon *d = arg;
+
+	if (d->stopping)
+		return xstrdup("{\"ok\":false,\"error\":\"vipd is stopping\"}");
+	return ctlcmd_run(d->vips, d->n_vips, d->node, req, uid);
+}
+
 /* ---- start-up ------------------------------------------------------------- */
 
 /* Keep only what the VIPs need, before any file is opened: what is
@@ -395,7 +409,7 @@ int daemon_run(const struct cfg *cfg)
 {
 	struct daemon d = { .cfg = cfg };
 	struct vip_env env;
-	char *endpoints, why[320];
+	char *endpoints, why[512];
 	int rc = 0;
 
 	if (cfg->node != NULL)
@@ -412,6 +426,11 @@ int daemon_run(const struct cfg *cfg)
 	    loop_signal(d.loop, SIGHUP, on_signal, &d) < 0)
 		fatal("signalfd");
 	d.stop_timer = loop_timer_new(d.loop, on_stop_deadline, &d);
+	/* First: a live socket means another vipd runs with this
+	 * configuration, and ours would delete its address (vip_new). */
+	d.ctl = ctlsock_open(d.loop, cfg->control_socket, on_control, &d, why, sizeof(why));
+	if (d.ctl == NULL)
+		fatalx("control: %s", why);
 	d.notify = notify_new(d.loop);
 	drop_privileges();
 	d.nl = nl_open(d.loop, &nl_ops, &d);
@@ -460,6 +479,7 @@ int daemon_run(const struct cfg *cfg)
 		rc = 1;
 	}
 
+	ctlsock_close(d.ctl);
 	metrics_http_free(d.metrics);
 	for (size_t i = 0; i < d.n_vips; i++) {
 		vip_release(d.vips[i], "exiting");

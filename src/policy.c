@@ -56,6 +56,25 @@ const char *policy_why_not(const struct vip_facts *f)
 	return "";
 }
 
+const char *policy_role(const struct vip_facts *f, bool held)
+{
+	if (held)
+		return "owner";
+	if (f->paused)
+		return "paused";
+	if (f->link_unusable || !f->link_up)
+		return "waiting-for-link";
+	if (!f->healthy)
+		return "unhealthy";
+	if (f->stray_copy)
+		return "conflict";
+	if (!f->have_lease || !f->fence_ok)
+		return "no-session";
+	if (f->conflict)
+		return "conflict";
+	return "candidate";
+}
+
 uint32_t policy_lifetime_s(uint64_t now_ms, uint64_t fence_ms, uint32_t kernel_lag_ms)
 {
 	if (fence_ms < now_ms + kernel_lag_ms + 1000u)

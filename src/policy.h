@@ -72,6 +72,23 @@ bool policy_conflict_step(bool conflict, unsigned *clear, bool foreign);
 const char *policy_why_not(const struct vip_facts *f);
 
 /*
+ * The role a VIP is in on this node, for status (vipctl status): the
+ * first that applies of
+ *   "owner"            held (the address is on this node)
+ *   "paused"           an operator paused it (vipctl pause)
+ *   "waiting-for-link" no usable link, or it is down
+ *   "unhealthy"        health checks fail
+ *   "conflict"         a copy this node cannot delete is in the way, or a
+ *                      host that is no vipd peer answers for the address
+ *   "no-session"       no lease, or its fence has passed
+ *   "candidate"        in the election, not holding (also while leading
+ *                      and probing the wire before a takeover)
+ * A static string. The stray copy counts before the session: it keeps the
+ * node out of the election whatever etcd says.
+ */
+const char *policy_role(const struct vip_facts *f, bool held);
+
+/*
  * The kernel's valid lifetime, in whole seconds, for an address installed
  * at now_ms that must be gone by fence_ms even if vipd is killed or frozen
  * right after: the kernel deletes an expired address up to kernel_lag_ms

@@ -63,7 +63,11 @@ struct vip {
 				     changed only by set_held() */
 	uint64_t held_since;
 	uint64_t changed_at;      /* when held last changed (loop ms), 0 never */
-	char reason[96];          /* why it last changed */
+	char reason[96];          /* why it last changed (ownership or role) */
+	bool reason_set;          /* reason written since the last vip_update */
+	bool paused;              /* policy fact: an operator paused it */
+	const char *role;         /* policy_role() at the last vip_update */
+	uint64_t role_since;      /* when that role began (loop ms) */
 	struct metrics_table transitions; /* set_held's changes (vip_transitions) */
 	uint64_t announcements;   /* sent, for metrics */
 	uint64_t expires_at;      /* when the kernel lifetime we set runs out */
@@ -177,6 +181,7 @@ static void set_held(struct vip *v, bool held, const char *reason, bool warn, co
 	if (held == v->held)
 		return;
 	snprintf(v->reason, sizeof(v->reason), "%s", reason);
+	v->reason_set = true;
 	v->changed_at = now;
 	metrics_table_get(&v->transitions, held ? "acquired" : "released", reason)->count++;
 	if (held) {
@@ -194,9 +199,14 @@ static void set_held(struct vip *v, bool held, const char *reason, bool warn, co
 	    (int64_t)(session_fence(v->env.session) - now), extra);
 }
 
+static void gather(const struct vip *v, uint64_t now, struct vip_facts *f);
+
 void vip_status(const struct vip *v, struct vip_status *out)
 {
 	uint64_t now = loop_now_ms();
+	struct vip_facts f;
+
+	gather(v, now, &f);
 
 	*out = (struct vip_status){
 		.ip = v->cv->ip,
@@ -215,6 +225,10 @@ void vip_status(const struct vip *v, struct vip_status *out)
 		.link_error = v->link_error,
 		.in_subnet = vip_in_subnet(v),
 		.announcements = v->announcements,
+		.paused = v->paused,
+		.link_up = f.link_up,
+		.role = policy_role(&f, v->held),
+		.role_since_ms = v->role_since,
 	};
 }
 
@@ -557,11 +571,31 @@ static void gather(const struct vip *v, uint64_t now, struct vip_facts *f)
 	f->link_up = v->ifindex > 0 && v->link_up;
 	f->link_unusable = v->link_error;
 	f->healthy = true;
-	f->paused = false;
+	f->paused = v->paused;
 	f->leader = elect_is_leader(v->elect);
 	f->stray_copy = v->n_strays > 0 || v->strays_more || v->sweep_owed;
 	f->probed = v->probed;
 	f->conflict = v->in_conflict;
+}
+
+/* Record when the role (policy_role) changed, and why, for status: the
+ * reason set_held or an operator's command wrote since the last update,
+ * else what the policy says. */
+static void note_role(struct vip *v, uint64_t now)
+{
+	struct vip_facts f;
+	const char *role, *why;
+
+	gather(v, now, &f);
+	role = policy_role(&f, v->held);
+	if (v->role == NULL || strcmp(role, v->role) != 0) {
+		why = policy_why_not(&f);
+		if (v->role != NULL && !v->reason_set)
+			snprintf(v->reason, sizeof(v->reason), "%s", why[0] ? why : role);
+		v->role = role;
+		v->role_since = now;
+	}
+	v->reason_set = false;
 }
 
 /* ---- probing the wire ------------------------------------------------------ */
@@ -742,6 +776,30 @@ void vip_update(struct vip *v)
 	} else if (!loop_timer_armed(v->probe_timer) && !conflict_busy(v->conflict)) {
 		loop_timer_arm(v->probe_timer, probe_period_ms(v));
 	}
+	note_role(v, now);
+}
+
+void vip_pause(struct vip *v, bool paused)
+{
+	if (paused == v->paused)
+		return;
+	v->paused = paused;
+	snprintf(v->reason, sizeof(v->reason), "%s by the operator", paused ? "paused" : "resumed");
+	v->reason_set = true;
+	vip_update(v);
+}
+
+int vip_handover(struct vip *v)
+{
+	if (!v->held)
+		return -ENOENT;
+	/* The address before the key, as when stopping: once the key is
+	 * gone the next candidate may take over at once. */
+	if (drop(v, "released by the operator") < 0)
+		return -EIO; /* retried; the key stays until it is gone */
+	elect_resign(v->elect);
+	vip_update(v); /* campaigns again: a new key, behind every other */
+	return 0;
 }
 
 static void on_retry(void *arg)

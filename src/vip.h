@@ -60,12 +60,17 @@ struct vip_status {
 	int64_t lease;           /* the lease campaigned with, 0 none */
 	int64_t fence_left_ms;   /* the session's fence minus now (negative: passed) */
 	uint64_t since_ms;       /* when held last changed, 0 never */
-	const char *reason;      /* why it last changed ("elected", "stopping", ...) */
+	const char *reason;      /* why held or the role last changed ("elected",
+	                          * "stopping", "paused by the operator", ...) */
 	bool conflict;           /* a foreign host answers for the address */
 	bool stray_copy;         /* a copy this node cannot delete is in the way */
 	bool link_error;         /* the link is unusable (links.h) */
 	int in_subnet;           /* vip_in_subnet() */
 	uint64_t announcements;  /* announcements sent (each a burst's frames) */
+	bool paused;             /* vip_pause() */
+	bool link_up;            /* the link is resolved, up and has carrier */
+	const char *role;        /* policy_role(): "owner", "candidate", ... */
+	uint64_t role_since_ms;  /* when the role last changed, 0 never */
 };
 void vip_status(const struct vip *v, struct vip_status *out);
 /* The same-subnet check (subnet.h) as last done on the VIP's link: 1 an
@@ -76,6 +81,20 @@ int vip_in_subnet(const struct vip *v);
 /* Ownership changes counted by (direction "acquired"/"released", reason
  * as set_held records it), for metrics; borrowed from the VIP. */
 const struct metrics_table *vip_transitions(const struct vip *v);
+
+/* An operator's pause (policy fact paused): a paused VIP stands aside -
+ * an owner deletes its address first, then its election key - and stays
+ * out of the election until resumed, when it campaigns again (at the back
+ * of the queue). Kept across lease changes, not across restarts. */
+void vip_pause(struct vip *v, bool paused);
+/* An operator's release: if this node holds the address, delete it, then
+ * resign (delete the election key) and campaign again with a new key,
+ * which etcd's create revision puts behind every waiting candidate (the
+ * election recipe's resign + campaign; elect.c sends the create only
+ * after the delete landed). Returns 0, -ENOENT when this node does not
+ * hold the VIP, -EIO when the address could not be deleted (retried; the
+ * key stays until it is gone). */
+int vip_handover(struct vip *v);
 
 /* The lease to campaign with; 0 = the lease is gone (stop at once). */
 void vip_set_lease(struct vip *v, int64_t lease);

@@ -34,7 +34,7 @@ lab_assert "$VIP6: owner $owner6, queue as etcd orders it" \
 	test "$(awk '{ print $2, $4, $5 }' <<<"$row6")" = "$q6"
 lease=$(lab_etcdctl 1 get --prefix --keys-only "/vipd/election/$VIP4/" |
 	awk -v n="$OWNER" 'NF' | while read -r k; do
-		[ "$(lab_etcdctl 1 get --print-value-only "$k")" = "$OWNER" ] && echo "${k##*/}"
+		[ "$(lab_etcdctl 1 get --print-value-only "$k")" != "$OWNER" ] || echo "${k##*/}"
 	done)
 lab_assert "the owner's lease is its key's" test "$(awk '{ print $3 }' <<<"$row4")" = "$lease"
 
@@ -64,7 +64,7 @@ lab_assert "with the first endpoint dead, the second answers ($VIP4 owned by $ne
 
 # Usage errors exit 2; etcd unreachable exits 1 and says so.
 set +e
-ctl 1 status >/dev/null 2>&1
+ctl 1 bogus >/dev/null 2>&1
 rc_usage=$?
 sed 's|http://127.0.0.1:2379|http://127.0.0.1:2399|' "$LAB_DIR/n1/vipd.yaml" >"$LAB_DIR/n1/dead.yaml"
 err=$(lab_exec 1 "$VIPCTL" -c "$LAB_DIR/n1/dead.yaml" owners 2>&1 >/dev/null)

@@ -156,10 +156,12 @@ lab_assert "$new: acquired once, reason elected" test "$(value "$f" "$acq")" = 1
 promtool_check "$f"
 
 # A second vipd on the new owner's node, its port taken by the first: it
-# stops at start, naming the key, and leaves the VIP alone.
+# stops at start, naming the key, and leaves the VIP alone. (Its own
+# control socket: the first one's would stop it before the port, t_49.)
 t0=$(sc_now_us)
+sed "s|controlSocket: .*|controlSocket: $LAB_DIR/$new/vipd2.sock|" "$LAB_DIR/$new/vipd.yaml" >"$LAB_DIR/$new/vipd2.yaml"
 set +e
-lab_exec "${new#n}" timeout 10 "$LAB_VIPD" -c "$LAB_DIR/$new/vipd.yaml" >"$LAB_DIR/$new/vipd2.log" 2>&1
+lab_exec "${new#n}" timeout 10 "$LAB_VIPD" -c "$LAB_DIR/$new/vipd2.yaml" >"$LAB_DIR/$new/vipd2.log" 2>&1
 rc=$?
 set -e
 sed 's/^/    second vipd: /' "$LAB_DIR/$new/vipd2.log" >&2

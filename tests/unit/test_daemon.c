@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "daemon.h"
@@ -64,6 +65,7 @@ struct t {
 	void (*scenario)(struct t *t);
 	uint64_t stopped_at;    /* when the scenario saw the loop stopped */
 	uint64_t sigterm_seq;   /* fake_seq_next() just before SIGTERM */
+	char dir[32];           /* the control socket's, never /run/vipd */
 };
 
 static int setup(void **state)
@@ -75,6 +77,11 @@ static int setup(void **state)
 	assert_int_equal(inet_pton(AF_INET6, "fd00::100", VIP6), 1);
 	t->cfg = testkit_cfg(yaml, sizeof(yaml) - 1);
 	assert_int_equal(t->cfg->n_vips, 2);
+	/* daemon_run serves the control socket: a private one per test. */
+	snprintf(t->dir, sizeof(t->dir), "/tmp/test_daemon.XXXXXX");
+	assert_non_null(mkdtemp(t->dir));
+	free(t->cfg->control_socket);
+	assert_true(asprintf(&t->cfg->control_socket, "%s/vipd.sock", t->dir) > 0);
 	*state = t;
 	return 0;
 }
@@ -84,6 +91,8 @@ static int teardown(void **state)
 	struct t *t = *state;
 
 	testkit_reset_fakes();
+	unlink(t->cfg->control_socket); /* removed by daemon_run; not if it failed */
+	rmdir(t->dir);
 	cfg_free(t->cfg);
 	free(t);
 	return 0;
