@@ -30,73 +30,8 @@
 #include "subnet.h"
 #include "xmem.h"
 
-#define VIP_RETRY_MS 200
-/* While not the owner, the wire is probed for the address this often:
- * every 5 s (one broadcast per VIP and non-owner; the takeover probes
- * anyway), every second while a conflict lasts, so that it clears soon
- * after the foreign host lets go. */
-#define VIP_PROBE_QUIET_MS    5000u
-#define VIP_PROBE_CONFLICT_MS 1000u
-/* Copies of the VIP one listing sees (a copy per link, IPv4 one per prefix
- * length on a link); more are seen by the next sweep, after these go. */
-#define VIP_MAX_COPIES 8
-/* Addresses of the VIP's link read for the same-subnet check. */
-#define VIP_MAX_LINK_ADDRS 64
+#include "vip_int.h"
 
-/* A copy of the VIP on one of this node's links: where, which prefix. */
-struct vip_copy {
-	int ifindex;
-	unsigned prefixlen;
-};
-
-struct vip {
-	struct vip_env env;
-	const struct cfg_vip *cv;
-	/* The link as links.c resolved it (vip_link_set). */
-	char ifname[16];          /* its name now, "" while unresolved */
-	int ifindex;              /* 0 = none */
-	bool link_up;
-	bool link_error;          /* unusable: blocks campaigning */
-	unsigned char mac[6];
-	int64_t lease;            /* to campaign with, 0 = none */
-	bool held;                /* the address is on the link, put by us;
-				     changed only by set_held() */
-	uint64_t held_since;
-	uint64_t changed_at;      /* when held last changed (loop ms), 0 never */
-	char reason[96];          /* why it last changed (ownership or role) */
-	bool reason_set;          /* reason written since the last vip_update */
-	bool paused;              /* policy fact: an operator paused it */
-	const char *role;         /* policy_role() at the last vip_update */
-	uint64_t role_since;      /* when that role began (loop ms) */
-	struct metrics_table transitions; /* set_held's changes (vip_transitions) */
-	uint64_t announcements;   /* sent, for metrics */
-	uint64_t expires_at;      /* when the kernel lifetime we set runs out */
-	int held_ifindex;         /* the link the address was put on */
-	bool del_owed;            /* a delete failed: the address may be on it */
-	bool warned_owed;         /* logged that the key stays while it is owed */
-	struct vip_copy strays[VIP_MAX_COPIES]; /* copies we do not hold and could not delete */
-	size_t n_strays;
-	bool strays_more;         /* a listing saw more copies than it holds */
-	bool sweep_owed;          /* the copies could not be listed: look again */
-	int in_subnet;            /* -1 unknown, 0 no address on the link has a
-	                           * prefix containing the VIP, 1 one has */
-	uint32_t retry_ms;        /* backoff for failed address changes */
-	struct elect *elect;
-	unsigned announce_left;
-	struct loop_timer *announce_timer;
-	struct loop_timer *retry_timer;
-	/* probing the wire (conflict.h, docs/design.md "Probing the wire") */
-	struct peers *peers;
-	struct conflict *conflict;
-	struct loop_timer *probe_timer; /* the next probe while not the owner */
-	bool probing_takeover;    /* the probe in flight decides a takeover */
-	bool probed;              /* elected, and a probe since heard silence */
-	bool in_conflict;         /* policy fact "conflict" */
-	unsigned clear_probes;    /* probes in a row without a foreign answer */
-	unsigned char conflict_mac[6]; /* the foreign MAC last logged */
-	uint64_t peer_wait_since; /* a peer answered a takeover probe: since */
-	int probe_err;            /* the last probe's -errno, logged once */
-};
 
 const char *vip_ip(const struct vip *v)
 {
@@ -113,7 +48,7 @@ int vip_in_subnet(const struct vip *v)
 	return v->ifindex > 0 ? v->in_subnet : -1;
 }
 
-static size_t addr_len(const struct vip *v)
+size_t vip_addr_len(const struct vip *v)
 {
 	return v->cv->family == AF_INET ? 4 : 16;
 }
@@ -152,7 +87,7 @@ static void on_announce(void *arg)
 		loop_timer_arm(v->announce_timer, c->announce_refresh_ms);
 }
 
-static void announce_start(struct vip *v)
+void vip_announce_start(struct vip *v)
 {
 	v->announce_left = v->env.cfg->announce_count;
 	if (v->announce_left == 0 && v->env.cfg->announce_refresh_ms == 0)
@@ -199,14 +134,12 @@ static void set_held(struct vip *v, bool held, const char *reason, bool warn, co
 	    (int64_t)(session_fence(v->env.session) - now), extra);
 }
 
-static void gather(const struct vip *v, uint64_t now, struct vip_facts *f);
-
 void vip_status(const struct vip *v, struct vip_status *out)
 {
 	uint64_t now = loop_now_ms();
 	struct vip_facts f;
 
-	gather(v, now, &f);
+	vip_gather(v, now, &f);
 
 	*out = (struct vip_status){
 		.ip = v->cv->ip,
@@ -239,7 +172,7 @@ const struct metrics_table *vip_transitions(const struct vip *v)
 
 /* ---- address ------------------------------------------------------------ */
 
-static void retry_later(struct vip *v)
+void vip_retry_later(struct vip *v)
 {
 	loop_timer_arm(v->retry_timer, backoff_next(&v->retry_ms, VIP_RETRY_MS, 5000));
 }
@@ -272,24 +205,24 @@ static int install(struct vip *v, uint64_t now)
 	return r;
 }
 
-static unsigned host_plen(const struct vip *v)
+unsigned vip_host_plen(const struct vip *v)
 {
-	return (unsigned)addr_len(v) * 8;
+	return (unsigned)vip_addr_len(v) * 8;
 }
 
 /* Delete the copy with prefix length plen from ifindex: 0 also when it was
  * not there (or the link is gone), else the netlink -errno. */
-static int addr_del_plen(struct vip *v, int ifindex, unsigned plen)
+int vip_addr_del_plen(struct vip *v, int ifindex, unsigned plen)
 {
 	int r = nl_addr_del(v->env.nl, ifindex, v->cv->family, v->cv->addr, plen);
 
 	return r == -EADDRNOTAVAIL || r == -ENODEV ? 0 : r;
 }
 
-/* Delete our host-prefix address from ifindex (see addr_del_plen). */
+/* Delete our host-prefix address from ifindex (see vip_addr_del_plen). */
 static int addr_del(struct vip *v, int ifindex)
 {
-	return addr_del_plen(v, ifindex, host_plen(v));
+	return vip_addr_del_plen(v, ifindex, vip_host_plen(v));
 }
 
 static int del_now(struct vip *v)
@@ -311,7 +244,7 @@ static void acquire(struct vip *v, uint64_t now)
 		log_debug("vip: not installing vip=%s on link=%s: its delete from ifindex=%d "
 		    "is still owed", v->cv->ip, v->ifname, v->held_ifindex);
 		if (!loop_timer_armed(v->retry_timer))
-			retry_later(v);
+			vip_retry_later(v);
 		return;
 	}
 	r = install(v, now);
@@ -326,12 +259,12 @@ static void acquire(struct vip *v, uint64_t now)
 	}
 	if (r < 0) {
 		/* Logged by netlink; try again, backing off to 5 s. */
-		retry_later(v);
+		vip_retry_later(v);
 		return;
 	}
 	v->retry_ms = 0;
 	set_held(v, true, "elected", false, "");
-	announce_start(v);
+	vip_announce_start(v);
 }
 
 /* Remove the address from the link it was put on. Returns 0 (also when it
@@ -344,213 +277,10 @@ static int drop(struct vip *v, const char *why)
 	if (v->held_ifindex > 0) {
 		r = del_now(v);
 		if (r < 0)
-			retry_later(v);
+			vip_retry_later(v);
 	}
 	set_held(v, false, why, false, r < 0 ? " (delete failed, retrying)" : "");
 	return r;
-}
-
-/* ---- copies this node does not hold ------------------------------------------ */
-
-/*
- * Ours is exactly one copy: the host prefix (/32, /128) on the link we put
- * it on, while held or while its failed delete is owed (on_retry deletes
- * that one). Every other copy - a leftover of an earlier run, a "VIP/24"
- * that keepalived or Pacemaker left, one added by hand on any link - is a
- * stray and is deleted with its own prefix length: the kernel refuses to
- * delete "VIP/24" as "VIP/32". That includes a "VIP/24" added on the link
- * we hold "VIP/32" on (IPv4 allows both side by side): it brings a subnet
- * route and has no kernel lifetime, so it would outlive our claim and a
- * second node would answer for the VIP after a failover.
- */
-static bool owned_copy(const struct vip *v, int ifindex, unsigned plen)
-{
-	return plen == host_plen(v) && v->held_ifindex > 0 && ifindex == v->held_ifindex &&
-	    (v->held || v->del_owed);
-}
-
-static struct vip_copy *stray_find(struct vip *v, int ifindex, unsigned plen)
-{
-	for (size_t i = 0; i < v->n_strays; i++)
-		if (v->strays[i].ifindex == ifindex && v->strays[i].prefixlen == plen)
-			return &v->strays[i];
-	return NULL;
-}
-
-static void stray_add(struct vip *v, int ifindex, unsigned plen)
-{
-	if (stray_find(v, ifindex, plen) != NULL)
-		return;
-	if (v->n_strays == VIP_MAX_COPIES) {
-		v->strays_more = true; /* still out of the election: sweep again */
-		return;
-	}
-	v->strays[v->n_strays++] = (struct vip_copy){ ifindex, plen };
-}
-
-static void stray_forget(struct vip *v, struct vip_copy *c)
-{
-	*c = v->strays[--v->n_strays];
-}
-
-/* Delete a copy this node does not hold. Returns 0 (also when it was
- * already gone) or -errno: then the copy is recorded as a stray, the node
- * stops campaigning for the VIP (policy: stray_copy) and a retry is
- * armed. Logged: the removal at warn, a failed delete as an error once
- * per copy. */
-/*
- * How many of the node's own addresses deleting the IPv4 copy plen on
- * ifindex would take with it: a copy that is the primary address of its
- * subnet on the link (keepalived's "VIP/24" added before the node's
- * "198.18.0.12/24") takes every secondary of that subnet along unless
- * promote_secondaries is on (measured on 6.18). 0 = safe to delete (or the
- * copy is not listed: the delete will say it is gone), > 0 = would take
- * that many, or -errno when the link's addresses cannot be read.
- */
-static int delete_would_take(struct vip *v, int ifindex, unsigned plen)
-{
-	struct nl_addr a[VIP_MAX_LINK_ADDRS];
-	const struct nl_addr *copy = NULL;
-	size_t k;
-	int n;
-
-	if (v->cv->family != AF_INET || plen >= 32)
-		return 0;
-	n = nl_addr_list(v->env.nl, ifindex, AF_INET, NULL, a, VIP_MAX_LINK_ADDRS);
-	if (n < 0)
-		return n == -ENODEV ? 0 : n;
-	if (n > VIP_MAX_LINK_ADDRS)
-		n = VIP_MAX_LINK_ADDRS;
-	for (int i = 0; i < n && copy == NULL; i++)
-		if (a[i].prefixlen == plen && memcmp(a[i].addr, v->cv->addr, 4) == 0)
-			copy = &a[i];
-	if (copy == NULL || copy->secondary)
-		return 0;
-	k = subnet_secondaries(copy, a, (size_t)n);
-	if (k == 0 || nl_promote_secondaries(v->env.nl, ifindex) == 1)
-		return 0;
-	return k > 1000 ? 1000 : (int)k;
-}
-
-static int delete_stray(struct vip *v, int ifindex, unsigned plen, const char *why)
-{
-	struct vip_copy *known = stray_find(v, ifindex, plen);
-	int take = delete_would_take(v, ifindex, plen);
-	int r;
-
-	if (take > 0) {
-		/* Safety both ways: this copy must not answer here, and the
-		 * node must not lose its own addresses (its etcd, its
-		 * cluster traffic) to vipd. Left to the operator. */
-		if (known == NULL)
-			log_errorx("vip: not deleting a copy of the address vip=%s ifindex=%d prefix=/%u "
-			    "reason=\"%s\": it is the primary address of its subnet on that link and "
-			    "the kernel would delete the node's own %d address(es) of that subnet with "
-			    "it (promote_secondaries is off for the link and for all, or /proc/sys "
-			    "cannot be read); delete it by hand, or set "
-			    "net.ipv4.conf.<link>.promote_secondaries=1; not a candidate while it "
-			    "stays (retrying)", v->cv->ip, ifindex, plen, why, take);
-		stray_add(v, ifindex, plen);
-		retry_later(v);
-		return -ENOTEMPTY;
-	}
-	r = take < 0 ? take : nl_addr_del(v->env.nl, ifindex, v->cv->family, v->cv->addr, plen);
-	if (r == -EADDRNOTAVAIL || r == -ENODEV) {
-		log_debug("vip: copy of the address already gone vip=%s ifindex=%d prefix=/%u",
-		    v->cv->ip, ifindex, plen);
-		r = 0;
-	} else if (r == 0) {
-		log_warnx("vip: removed a copy of the address this node does not hold vip=%s "
-		    "ifindex=%d prefix=/%u reason=\"%s\"", v->cv->ip, ifindex, plen, why);
-	} else if (known == NULL) {
-		log_errorx("vip: cannot delete a copy of the address vip=%s ifindex=%d prefix=/%u "
-		    "reason=\"%s\": %s; not a candidate while it stays (retrying)", v->cv->ip,
-		    ifindex, plen, why, strerror(-r));
-	}
-	if (r < 0) {
-		stray_add(v, ifindex, plen);
-		retry_later(v);
-	} else if (known != NULL) {
-		log_info("vip: stray copy of the address deleted vip=%s ifindex=%d prefix=/%u",
-		    v->cv->ip, ifindex, plen);
-		stray_forget(v, known);
-	}
-	return r;
-}
-
-/* List every copy of the address on every link and delete each one this
- * node does not hold (delete_stray). Strays recorded earlier that the
- * listing no longer shows are gone. A listing that fails keeps what we
- * knew and is retried. Returns the number of copies still there that are
- * not ours (0 = none), or -errno when the listing failed. */
-static int sweep(struct vip *v, const char *why)
-{
-	struct nl_addr c[VIP_MAX_COPIES];
-	int n = nl_addr_list(v->env.nl, 0, v->cv->family, v->cv->addr, c, VIP_MAX_COPIES);
-	size_t seen = n < 0 ? 0 : (size_t)n < VIP_MAX_COPIES ? (size_t)n : VIP_MAX_COPIES;
-	int left = 0;
-
-	if (n < 0) {
-		/* Logged by netlink. A leftover may be there unseen: out of
-		 * the election until a listing succeeds. */
-		v->sweep_owed = true;
-		retry_later(v);
-		return n;
-	}
-	v->sweep_owed = false;
-	/* Recorded strays the kernel no longer lists went by themselves. */
-	for (size_t i = v->n_strays; i > 0; i--) {
-		struct vip_copy *k = &v->strays[i - 1];
-		bool listed = false;
-
-		for (size_t j = 0; j < seen && !listed; j++)
-			listed = c[j].ifindex == k->ifindex && c[j].prefixlen == k->prefixlen;
-		if (!listed) {
-			log_info("vip: stray copy of the address gone vip=%s ifindex=%d prefix=/%u",
-			    v->cv->ip, k->ifindex, k->prefixlen);
-			stray_forget(v, k);
-		}
-	}
-	v->strays_more = (size_t)n > seen;
-	for (size_t j = 0; j < seen; j++)
-		if (!owned_copy(v, c[j].ifindex, c[j].prefixlen) &&
-		    delete_stray(v, c[j].ifindex, c[j].prefixlen, why) < 0)
-			left++;
-	if (v->strays_more)
-		retry_later(v); /* the next listing sees the rest */
-	return left + (v->strays_more ? 1 : 0);
-}
-
-/* ---- the same subnet ---------------------------------------------------------- */
-
-/* Warn once per change when no address on the VIP's link has a prefix that
- * contains the VIP (neighbours then have no on-link route to it and the
- * announcements reach nobody who would use them); say so when it clears. */
-static void subnet_check(struct vip *v)
-{
-	struct nl_addr a[VIP_MAX_LINK_ADDRS];
-	char list[256];
-	int n, in;
-
-	if (v->ifindex <= 0)
-		return;
-	n = nl_addr_list(v->env.nl, v->ifindex, v->cv->family, NULL, a, VIP_MAX_LINK_ADDRS);
-	if (n < 0)
-		return; /* logged by netlink; checked again at the next change */
-	if (n > VIP_MAX_LINK_ADDRS)
-		n = VIP_MAX_LINK_ADDRS;
-	in = subnet_find(v->cv->family, v->cv->addr, a, (size_t)n) >= 0;
-	if (in == v->in_subnet)
-		return;
-	if (!in) {
-		subnet_format(list, sizeof(list), a, (size_t)n, v->cv->family, v->cv->addr);
-		log_warnx("vip: not in the subnet of its link vip=%s link=%s addresses=\"%s\": no "
-		    "address on the link has a prefix that contains the VIP; other nodes "
-		    "may not reach it", v->cv->ip, v->ifname, list);
-	} else if (v->in_subnet == 0) {
-		log_info("vip: now in the subnet of its link vip=%s link=%s", v->cv->ip, v->ifname);
-	}
-	v->in_subnet = in;
 }
 
 /* ---- the decision --------------------------------------------------------- */
@@ -564,7 +294,7 @@ static bool delete_pending(const struct vip *v, uint64_t now)
 	    now < v->expires_at + VIP_KERNEL_LAG_MS;
 }
 
-static void gather(const struct vip *v, uint64_t now, struct vip_facts *f)
+void vip_gather(const struct vip *v, uint64_t now, struct vip_facts *f)
 {
 	f->have_lease = v->lease != 0;
 	f->fence_ok = session_valid(v->env.session, now);
@@ -586,7 +316,7 @@ static void note_role(struct vip *v, uint64_t now)
 	struct vip_facts f;
 	const char *role, *why;
 
-	gather(v, now, &f);
+	vip_gather(v, now, &f);
 	role = policy_role(&f, v->held);
 	if (v->role == NULL || strcmp(role, v->role) != 0) {
 		why = policy_why_not(&f);
@@ -596,117 +326,6 @@ static void note_role(struct vip *v, uint64_t now)
 		v->role_since = now;
 	}
 	v->reason_set = false;
-}
-
-/* ---- probing the wire ------------------------------------------------------ */
-
-static uint32_t probe_period_ms(const struct vip *v)
-{
-	return v->in_conflict ? VIP_PROBE_CONFLICT_MS : VIP_PROBE_QUIET_MS;
-}
-
-static void probe_start(struct vip *v, bool takeover)
-{
-	int r;
-
-	if (v->ifindex <= 0 || !v->link_up)
-		return;
-	conflict_cancel(v->conflict);
-	r = conflict_probe(v->conflict, v->ifindex, v->mac, v->cv->family, v->cv->addr);
-	if (r < 0) {
-		/* The probe could not be sent (e.g. no CAP_NET_RAW, or the
-		 * link went away): the takeover goes ahead as it did before
-		 * probes existed - etcd and the fence still decide - and the
-		 * failure is said once per errno. */
-		if (r != v->probe_err)
-			log_warnx("vip: cannot probe the wire vip=%s link=%s: %s; taking over "
-			    "without a probe", v->cv->ip, v->ifname, strerror(-r));
-		v->probe_err = r;
-		if (takeover)
-			v->probed = true;
-		loop_timer_arm(v->probe_timer, probe_period_ms(v));
-		return;
-	}
-	v->probe_err = 0;
-	v->probing_takeover = takeover;
-	log_debug("vip: probing vip=%s link=%s%s", v->cv->ip, v->ifname,
-	    takeover ? " (takeover)" : "");
-}
-
-static void on_probe_timer(void *arg)
-{
-	struct vip *v = arg;
-
-	if (!v->held && !conflict_busy(v->conflict))
-		probe_start(v, false);
-}
-
-/* How long a takeover waits for a peer that still answers: the old owner
- * cannot hold the address past its own fence, which is at most one lease
- * TTL after its last keepalive (sent before it answered us), and the
- * kernel removes the address by then (policy_lifetime_s). One kernel lag
- * is added for good measure. */
-static uint64_t peer_wait_bound_ms(const struct vip *v)
-{
-	return (uint64_t)v->env.cfg->lease_ttl_ms + VIP_KERNEL_LAG_MS;
-}
-
-static void on_probe(void *arg, const struct conflict_result *r)
-{
-	struct vip *v = arg;
-	uint64_t now = loop_now_ms();
-	bool takeover = v->probing_takeover, was = v->in_conflict;
-	char mac[18];
-
-	v->probing_takeover = false;
-	log_debug("vip: probe done vip=%s peers=%u foreign=%u%s", v->cv->ip, r->n_peer,
-	    r->n_foreign, takeover ? " (takeover)" : "");
-	if (r->err < 0) {
-		log_warnx("vip: probe failed vip=%s link=%s: %s", v->cv->ip, v->ifname,
-		    strerror(-r->err));
-		loop_timer_arm(v->probe_timer, VIP_RETRY_MS);
-		return;
-	}
-	v->in_conflict = policy_conflict_step(v->in_conflict, &v->clear_probes, r->n_foreign > 0);
-	if (r->n_foreign > 0 && (!was || memcmp(v->conflict_mac, r->foreign, 6) != 0)) {
-		peers_mac_str(r->foreign, mac);
-		log_errorx("vip: CONFLICT vip=%s link=%s mac=%s: a host that is no vipd peer answers "
-		    "for the address; not taking it while it answers (until %u probes in a row, "
-		    "1 s apart, hear nobody)", v->cv->ip, v->ifname, mac, POLICY_CONFLICT_CLEAR);
-		memcpy(v->conflict_mac, r->foreign, 6);
-	} else if (was && !v->in_conflict) {
-		peers_mac_str(v->conflict_mac, mac);
-		log_info("vip: conflict over vip=%s link=%s mac=%s: %u probes in a row heard nobody",
-		    v->cv->ip, v->ifname, mac, POLICY_CONFLICT_CLEAR);
-	}
-	if (takeover && elect_is_leader(v->elect) && !v->in_conflict) {
-		if (r->n_peer == 0) {
-			if (v->peer_wait_since != 0)
-				log_info("vip: the old owner let go vip=%s after %" PRIu64 " ms",
-				    v->cv->ip, now - v->peer_wait_since);
-			v->peer_wait_since = 0;
-			v->probed = true;
-		} else if (v->peer_wait_since == 0) {
-			peers_mac_str(r->peer, mac);
-			log_info("vip: waiting for the old owner to let go vip=%s link=%s mac=%s "
-			    "(at most %" PRIu64 " ms)", v->cv->ip, v->ifname, mac, peer_wait_bound_ms(v));
-			v->peer_wait_since = now;
-		} else if (now - v->peer_wait_since > peer_wait_bound_ms(v)) {
-			/* No vipd peer can hold it this long after losing the
-			 * election: whatever answers is not behaving as one. */
-			peers_mac_str(r->peer, mac);
-			log_errorx("vip: CONFLICT vip=%s link=%s mac=%s: a vipd peer still answers for "
-			    "the address %" PRIu64 " ms after losing it; treated as a foreign host",
-			    v->cv->ip, v->ifname, mac, now - v->peer_wait_since);
-			memcpy(v->conflict_mac, r->peer, 6);
-			v->in_conflict = true;
-			v->clear_probes = 0;
-			v->peer_wait_since = 0;
-		}
-	}
-	if (!v->held)
-		loop_timer_arm(v->probe_timer, probe_period_ms(v));
-	vip_update(v);
 }
 
 /* Nothing called from here calls back into this VIP (elect, netlink and
@@ -725,7 +344,7 @@ void vip_update(struct vip *v)
 		v->peer_wait_since = 0;
 	}
 	peers_publish(v->peers, v->lease, v->ifindex > 0 ? v->mac : no_mac);
-	gather(v, now, &f);
+	vip_gather(v, now, &f);
 	w = policy_decide(&f);
 	if (w.campaign && !elect_is_campaigning(v->elect))
 		elect_campaign(v->elect, v->lease);
@@ -756,12 +375,12 @@ void vip_update(struct vip *v)
 		}
 	}
 	/* Standing aside made leader false: read the facts again. */
-	gather(v, now, &f);
+	vip_gather(v, now, &f);
 	w = policy_decide(&f);
 	if (!w.hold && !v->held && policy_probe_wanted(&f) &&
 	    !(conflict_busy(v->conflict) && v->probing_takeover)) {
-		probe_start(v, true);
-		gather(v, now, &f); /* a probe that could not be sent: go on */
+		vip_probe_start(v, true);
+		vip_gather(v, now, &f); /* a probe that could not be sent: go on */
 		w = policy_decide(&f);
 	}
 	if (w.hold && !v->held)
@@ -774,7 +393,7 @@ void vip_update(struct vip *v)
 		if (!v->probing_takeover)
 			conflict_cancel(v->conflict);
 	} else if (!loop_timer_armed(v->probe_timer) && !conflict_busy(v->conflict)) {
-		loop_timer_arm(v->probe_timer, probe_period_ms(v));
+		loop_timer_arm(v->probe_timer, vip_probe_period_ms(v));
 	}
 	note_role(v, now);
 }
@@ -809,14 +428,14 @@ static void on_retry(void *arg)
 	/* A failed delete is retried as a delete; a failed add as an add. */
 	if (!v->held && v->held_ifindex > 0) {
 		if (del_now(v) < 0) {
-			retry_later(v);
+			vip_retry_later(v);
 			/* The kernel lifetime may have ended it meanwhile. */
 			vip_update(v);
 			return;
 		}
 		v->held_ifindex = 0;
 	}
-	if ((v->n_strays > 0 || v->strays_more || v->sweep_owed) && sweep(v, "retry") != 0)
+	if ((v->n_strays > 0 || v->strays_more || v->sweep_owed) && vip_sweep(v, "retry") != 0)
 		return; /* retried later; still out of the election */
 	vip_update(v);
 }
@@ -909,9 +528,9 @@ void vip_link_set(struct vip *v, const struct vip_link *l)
 		 * (the kernel's own arp_notify/ndisc_notify may be off). */
 		log_info("vip: link MAC changed vip=%s link=%s; announcing again", v->cv->ip,
 		    v->ifname);
-		announce_start(v);
+		vip_announce_start(v);
 	}
-	subnet_check(v);
+	vip_subnet_check(v);
 	vip_update(v);
 }
 
@@ -922,13 +541,13 @@ void vip_addr_changed(struct vip *v, int ifindex, int family, const void *addr,
 
 	if (family != v->cv->family)
 		return;
-	if (memcmp(addr, v->cv->addr, addr_len(v)) != 0) {
+	if (memcmp(addr, v->cv->addr, vip_addr_len(v)) != 0) {
 		/* Another address on the VIP's link: the subnet may change. */
 		if (ifindex == v->ifindex && v->ifindex > 0)
-			subnet_check(v);
+			vip_subnet_check(v);
 		return;
 	}
-	if (removed && v->held && ifindex == v->held_ifindex && prefixlen == host_plen(v)) {
+	if (removed && v->held && ifindex == v->held_ifindex && prefixlen == vip_host_plen(v)) {
 		/* The kernel lifetime ran out (keepalives are late: the lease
 		 * is not confirmed), or someone - an operator, a network
 		 * manager - took it away while we own it. Either way update()
@@ -939,21 +558,21 @@ void vip_addr_changed(struct vip *v, int ifindex, int family, const void *addr,
 		else
 			set_held(v, false, "address removed by someone else", true, "; restoring");
 		vip_update(v);
-	} else if (!removed && !owned_copy(v, ifindex, prefixlen)) {
+	} else if (!removed && !vip_owned_copy(v, ifindex, prefixlen)) {
 		/* Not ours to hold (any prefix, any link, also beside our own
 		 * copy): two nodes answering is the one thing we must never
 		 * allow. A failed delete takes the node out of the election.
-		 * Logged by delete_stray only if there was something to delete:
+		 * Logged by vip_delete_stray only if there was something to delete:
 		 * the late event of our own add, after we dropped it, finds
 		 * nothing. */
-		if (delete_stray(v, ifindex, prefixlen, v->held ?
+		if (vip_delete_stray(v, ifindex, prefixlen, v->held ?
 		    "added by someone else while this node holds it" :
 		    "added by someone else while not owner") < 0)
 			vip_update(v); /* stand aside while it stays */
-	} else if (removed && (stray = stray_find(v, ifindex, prefixlen)) != NULL) {
+	} else if (removed && (stray = vip_stray_find(v, ifindex, prefixlen)) != NULL) {
 		log_info("vip: stray copy of the address gone vip=%s ifindex=%d prefix=/%u",
 		    v->cv->ip, ifindex, prefixlen);
-		stray_forget(v, stray);
+		vip_stray_forget(v, stray);
 		vip_update(v);
 	}
 }
@@ -963,7 +582,7 @@ void vip_addr_changed(struct vip *v, int ifindex, int family, const void *addr,
  * holds it only once elected. */
 static void remove_leftover(struct vip *v)
 {
-	(void)sweep(v, "leftover, not elected yet");
+	(void)vip_sweep(v, "leftover, not elected yet");
 }
 
 void vip_resync(struct vip *v)
@@ -976,8 +595,8 @@ void vip_resync(struct vip *v)
 			set_held(v, false, "address missing after resync", true, "; restoring");
 	}
 	/* Copies whose events were lost. */
-	(void)sweep(v, "found at resync");
-	subnet_check(v);
+	(void)vip_sweep(v, "found at resync");
+	vip_subnet_check(v);
 	vip_update(v);
 }
 
@@ -998,8 +617,8 @@ struct vip *vip_new(const struct vip_env *env, const struct cfg_vip *cv)
 	name = xasprintf("%s%s", c->etcd.prefix, cv->ip);
 	v->peers = peers_new(env->loop, env->etcd, name);
 	free(name);
-	v->conflict = conflict_new(env->loop, v->peers, on_probe, v);
-	v->probe_timer = loop_timer_new(env->loop, on_probe_timer, v);
+	v->conflict = conflict_new(env->loop, v->peers, vip_on_probe, v);
+	v->probe_timer = loop_timer_new(env->loop, vip_on_probe_timer, v);
 	v->in_subnet = -1;
 	snprintf(v->reason, sizeof(v->reason), "not elected yet");
 	remove_leftover(v);
