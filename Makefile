@@ -40,7 +40,7 @@ UNITBIN := $(UNITSRC:tests/unit/%.c=$(B)/tests/%)
 TOOLSRC := $(wildcard tests/tools/*.c)
 TOOLBIN := $(TOOLSRC:tests/tools/%.c=$(B)/tools/%)
 
-.PHONY: all check unit integration demo install uninstall clean deps asan deb
+.PHONY: all check unit integration demo install uninstall clean deps asan deb soak
 
 all: $(B)/vipd $(B)/vipctl
 
@@ -111,6 +111,15 @@ bench:
 	@if [ "$$(id -u)" = 0 ]; then scripts/install-deps --bench; fi
 	$(MAKE) all tests-bin
 	scripts/bench
+
+# The chaos soak (root): random faults on a 3-node lab for DURATION
+# seconds, never two owners, an owner within its bound whenever one can
+# exist (tests/soak/run; docs/testing.md, "The chaos soak"). SEED=N
+# replays a run's draws. CI runs DURATION=180.
+DURATION ?= 600
+soak: deps
+	$(MAKE) all tests-bin
+	tests/soak/run --duration $(DURATION) $(if $(SEED),--seed $(SEED))
 
 # The daemon and unit tests built with ASan + UBSan in build-asan/; run the
 # integration suite against it with LAB_VIPD=$$PWD/build-asan/vipd.
