@@ -199,7 +199,9 @@ _lab_spawn() {
 			wait $!
 			echo $? >"$LAB_STF"' lab-spawn "$@" </dev/null >/dev/null 2>&1 &
 	disown $! 2>/dev/null || true
-	deadline=$(_lab_deadline 5)
+	# 20 s for a shell to start and write a pid: no bound, a give-up (in
+	# the VM under qemu's emulation and a loaded host it took over 5 s).
+	deadline=$(_lab_deadline 20)
 	until [ -s "$dir/$name.pid" ]; do
 		_lab_past "$deadline" && {
 			lab_log "lab: $name did not start in $ns"

@@ -8,7 +8,9 @@
 #   safety  the VIP only ever on vlan100; no overlap.
 #   timing  graceful stop -> next owner adds: the slack; SIGKILL -> next
 #           owner adds: the lease bound (bd_lease_takeover).
-# Skipped (77) on a kernel without 802.1Q (CONFIG_VLAN_8021Q).
+# Skipped (77) on a kernel without 802.1Q (CONFIG_VLAN_8021Q); tests/run-all
+# then runs it in a VM whose kernel has it (tests/vm/run), by this line:
+# needs-kernel: vlan
 set -euo pipefail
 . "$(dirname "$0")/scenario.sh"
 
@@ -33,7 +35,9 @@ EOF2
 	"$LAB_VIPD" --check -c "$dir/vipd.yaml" >"$dir/vipd.check" 2>&1 ||
 		lab_fail "vipd --check rejects n$1's config: $(cat "$dir/vipd.check")"
 }
-on_vlan() { lab_exec "$1" ip -o addr show dev vlan100 | grep -q " $VIPV/"; }
+# on_vlan NODE: VIPV is on NODE's vlan100 (grep without -q: see t_32's
+# on_link).
+on_vlan() { lab_exec "$1" ip -o addr show dev vlan100 | grep " $VIPV/" >/dev/null; }
 # client_reaches NODE: the client on VLAN 100 reaches NODE through VIPV.
 client_reaches() { [ "$(lab_reach cl "$VIPV" 2>/dev/null)" = "$1" ]; }
 

@@ -10,7 +10,9 @@
 #
 #   safety  VIP4 only on eth0, VIPV only on vlan100; no overlap of either.
 #   timing  stop -> next owner adds: the slack; SIGKILL: the lease bound.
-# Skipped (77) on a kernel without 802.1Q (CONFIG_VLAN_8021Q).
+# Skipped (77) on a kernel without 802.1Q (CONFIG_VLAN_8021Q); tests/run-all
+# then runs it in a VM whose kernel has it (tests/vm/run), by this line:
+# needs-kernel: vlan
 set -euo pipefail
 . "$(dirname "$0")/scenario.sh"
 
@@ -52,7 +54,10 @@ EOF2
 	"$LAB_VIPD" --check -c "$dir/vipd.yaml" >"$dir/vipd.check" 2>&1 ||
 		lab_fail "vipd --check rejects n$1's config: $(cat "$dir/vipd.check")"
 }
-on_link() { lab_exec "$1" ip -o addr show dev "$2" | grep -q " $3/"; }
+# on_link NODE LINK ADDR: ADDR is on LINK of NODE. grep reads all of ip's
+# output (no -q): ip flushes each line, and grep -q leaving at the first
+# match would make ip's next line a SIGPIPE, which pipefail counts.
+on_link() { lab_exec "$1" ip -o addr show dev "$2" | grep " $3/" >/dev/null; }
 client_reaches() { [ "$(lab_reach cl "$1" 2>/dev/null)" = "$2" ]; }
 # first_add NODE ADDR SINCE_US: NODE's first add event of ADDR since then.
 first_add() {
