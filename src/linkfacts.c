@@ -319,9 +319,11 @@ static int ethtool_ioctl(const char *name, void *data)
 
 static void ethtool_perm(const char *name, struct linkfacts *out)
 {
-	struct {
+	/* struct ethtool_perm_addr ends in a flexible array: room for
+	 * ETH_MAX_ADDR bytes after it, in a buffer aligned for it. */
+	union {
 		struct ethtool_perm_addr h;
-		unsigned char data[ETH_MAX_ADDR];
+		unsigned char raw[sizeof(struct ethtool_perm_addr) + ETH_MAX_ADDR];
 	} pa;
 
 	memset(&pa, 0, sizeof(pa));
