@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -37,6 +38,7 @@ struct ctlsock {
 	struct loop *loop;
 	char *path;
 	int fd;
+	int lock_fd;              /* <path>.lock, flock()ed for our lifetime */
 	dev_t dev;
 	ino_t ino;
 	ctlsock_handler *handler;
@@ -207,8 +209,32 @@ static int live(const char *path)
 	return r;
 }
 
-/* Make way for the socket at path: 0, or -1 with why filled. */
-static int clear_path(const char *path, char *why, size_t why_size)
+/* Open and lock <path>.lock into *lock_fd: 0, or -1 with why filled. */
+static int take_lock(const char *path, int *lock_fd, char *why, size_t why_size)
+{
+	char *lp = xasprintf("%s.lock", path);
+	int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (fd >= 0 && errno == EWOULDBLOCK)
+			snprintf(why, why_size, "%s is served by another process (it holds %s: "
+			    "another vipd running with this configuration?); refusing to start",
+			    path, lp);
+		else
+			snprintf(why, why_size, "%s: %s", lp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		free(lp);
+		return -1;
+	}
+	free(lp);
+	*lock_fd = fd;
+	return 0;
+}
+
+/* Make way for the socket at path (taking its lock into *lock_fd first):
+ * 0, or -1 with why filled (no lock held then). */
+static int clear_path(const char *path, int *lock_fd, char *why, size_t why_size)
 {
 	struct stat st;
 	char *dir = xstrdup(path);
@@ -221,6 +247,12 @@ static int clear_path(const char *path, char *why, size_t why_size)
 		return -1;
 	}
 	free(dir);
+	/* One vipd per socket, decided by a lock rather than by a probe
+	 * (two vipds starting at once could both find the old socket
+	 * stale): flock() on <path>.lock, held until exit (the kernel drops
+	 * it with the process, also after a crash). */
+	if (take_lock(path, lock_fd, why, why_size) < 0)
+		return -1;
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : (snprintf(why, why_size, "%s: %s", path,
 		    strerror(errno)), -1);
@@ -255,18 +287,22 @@ struct ctlsock *ctlsock_open(struct loop *loop, const char *path, ctlsock_handle
 	struct ctlsock *s;
 	struct stat st;
 	mode_t old;
-	int fd, r;
+	int fd, r, lock_fd = -1;
 
 	if (path == NULL || path[0] != '/' || strlen(path) >= sizeof(a.sun_path)) {
 		snprintf(why, why_size, "control socket path must be absolute and shorter than "
 		    "%zu bytes", sizeof(a.sun_path));
 		return NULL;
 	}
-	if (clear_path(path, why, why_size) < 0)
+	if (clear_path(path, &lock_fd, why, why_size) < 0) {
+		if (lock_fd >= 0)
+			close(lock_fd);
 		return NULL;
+	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		snprintf(why, why_size, "socket: %s", strerror(errno));
+		close(lock_fd);
 		return NULL;
 	}
 	memcpy(a.sun_path, path, strlen(path));
@@ -278,9 +314,11 @@ struct ctlsock *ctlsock_open(struct loop *loop, const char *path, ctlsock_handle
 		if (r == 0)
 			unlink(path);
 		close(fd);
+		close(lock_fd);
 		return NULL;
 	}
 	s = xcalloc(1, sizeof(*s));
+	s->lock_fd = lock_fd;
 	s->loop = loop;
 	s->path = xstrdup(path);
 	s->fd = fd;
@@ -317,6 +355,9 @@ void ctlsock_close(struct ctlsock *s)
 	/* Only our own file: a successor may have replaced it already. */
 	if (stat(s->path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino)
 		unlink(s->path);
+	/* The lock last, once the file is gone; the lock file stays (deleting
+	 * it would race with a successor that just opened it). */
+	close(s->lock_fd);
 	free(s->path);
 	free(s);
 }

@@ -479,13 +479,14 @@ int daemon_run(const struct cfg *cfg)
 		rc = 1;
 	}
 
-	ctlsock_close(d.ctl);
 	metrics_http_free(d.metrics);
 	for (size_t i = 0; i < d.n_vips; i++) {
 		vip_release(d.vips[i], "exiting");
 		vip_free(d.vips[i]);
 		links_want_free(d.wants[i]);
 	}
+	/* After the addresses: until then no second vipd may start (ctlsock.h). */
+	ctlsock_close(d.ctl);
 	free(d.vips);
 	free(d.wants);
 	links_free(d.links);

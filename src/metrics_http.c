@@ -21,6 +21,11 @@
 
 /* How long accepting pauses when the process runs out of fds. */
 #define METRICS_HTTP_PAUSE_MS 1000u
+/* Connections accepted per wake-up of the listening socket. */
+#define METRICS_HTTP_ACCEPTS 16u
+/* Each connection's memory pool (MHD's default is 32 KiB): the request
+ * line and headers fit many times over; the body is not in it. */
+#define METRICS_HTTP_MEM 16384u
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 struct metrics_http {
@@ -92,7 +97,10 @@ static void on_accept(int fd, unsigned events, void *arg)
 	int c;
 
 	(void)events;
-	for (;;) {
+	/* At most METRICS_HTTP_ACCEPTS per wake-up: a flood of connections
+	 * must not keep the loop (and the lease's keepalives) waiting; the
+	 * loop is level-triggered and comes back for the rest. */
+	for (unsigned n = 0; n < METRICS_HTTP_ACCEPTS; n++) {
 		sl = sizeof(sa);
 		c = accept4(fd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (c < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
@@ -244,6 +252,10 @@ struct metrics_http *metrics_http_new(struct loop *loop, const char *listen_at,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)METRICS_HTTP_CONNS,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)METRICS_HTTP_IDLE_S,
+	    /* A request is a GET line and a few headers: a client that
+	     * trickles more runs out of room and is closed, instead of
+	     * holding a slot with a byte every few seconds. */
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)METRICS_HTTP_MEM,
 	    MHD_OPTION_NOTIFY_CONNECTION, on_conn, m,
 	    MHD_OPTION_END);
 	if (m->mhd != NULL) {
