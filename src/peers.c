@@ -35,6 +35,7 @@ struct peers {
 	peers_cb *cb;
 	void *cb_arg;
 	unsigned char known[PEERS_MAX][6];
+	uint64_t seen_at[PEERS_MAX]; /* the last read that had it (loop ms) */
 	size_t n_known;
 	uint64_t read_at;         /* loop_now_ms() of the last good read, 0 = never */
 };
@@ -139,6 +140,51 @@ uint64_t peers_age_ms(const struct peers *p, uint64_t now_ms)
 	return now_ms - p->read_at;
 }
 
+/*
+ * The peers' MACs are remembered, not replaced, at each read: a MAC key
+ * lives on its node's lease, so a lease revoked from outside takes the key
+ * at once - exactly when that node (the old owner of a forced step-down)
+ * may still answer a takeover probe for a few ms, and before it publishes
+ * again under its new lease. Forgotten PEERS_FORGET_MS after the last read
+ * that had it. Counting a MAC as a peer is never unsafe: a takeover waits
+ * while a peer answers, bounded by the old owner's fence (vip_probe.c),
+ * and then treats it as a foreign host.
+ */
+static void remember(struct peers *p, const unsigned char m[6], uint64_t now)
+{
+	size_t i, oldest = 0;
+
+	for (i = 0; i < p->n_known; i++) {
+		if (memcmp(p->known[i], m, 6) == 0) {
+			p->seen_at[i] = now;
+			return;
+		}
+		if (p->seen_at[i] < p->seen_at[oldest])
+			oldest = i;
+	}
+	if (p->n_known < PEERS_MAX)
+		i = p->n_known++;
+	else
+		i = oldest;
+	memcpy(p->known[i], m, 6);
+	p->seen_at[i] = now;
+}
+
+static void forget_old(struct peers *p, uint64_t now)
+{
+	size_t i = 0;
+
+	while (i < p->n_known) {
+		if (now - p->seen_at[i] > PEERS_FORGET_MS) {
+			p->n_known--;
+			memcpy(p->known[i], p->known[p->n_known], 6);
+			p->seen_at[i] = p->seen_at[p->n_known];
+		} else {
+			i++;
+		}
+	}
+}
+
 static void on_read(void *arg, const struct etcd_result *r)
 {
 	struct peers *p = arg;
@@ -150,17 +196,19 @@ static void on_read(void *arg, const struct etcd_result *r)
 	p->read_req = NULL;
 	p->cb = NULL;
 	if (err == 0) {
-		p->n_known = 0;
+		uint64_t now = loop_now_ms();
+
 		kvs = json_object_get(r->body, "kvs");
 		json_array_foreach(kvs, i, kv) {
 			char *v = etcd_get_b64(kv, "value");
+			unsigned char m[6];
 
-			if (v != NULL && p->n_known < PEERS_MAX &&
-			    mac_parse(v, p->known[p->n_known]) == 0)
-				p->n_known++;
+			if (v != NULL && mac_parse(v, m) == 0)
+				remember(p, m, now);
 			free(v);
 		}
-		p->read_at = loop_now_ms();
+		forget_old(p, now);
+		p->read_at = now;
 		if (p->read_at == 0)
 			p->read_at = 1;
 	}

@@ -24,12 +24,16 @@ struct loop;
 struct etcd;
 struct peers;
 
-/* At most this many MACs are remembered from one read (more peers than
- * that on one VIP are not a vipd cluster this version supports). */
+/* At most this many MACs are remembered (more peers than that on one VIP
+ * are not a vipd cluster this version supports; the oldest goes first). */
 #define PEERS_MAX 64
+/* A peer's MAC counts as one for this long after the last read that had
+ * it (ms): a revoked lease takes the key while its node may still answer
+ * (peers.c, remember()). */
+#define PEERS_FORGET_MS 600000u
 
 /* Called once per peers_refresh(), from the etcd answer (never from
- * within peers_refresh): err 0 = the cache was replaced by what etcd holds
+ * within peers_refresh): err 0 = the cache was updated with what etcd holds
  * now, else -errno (the cache is left as it was). */
 typedef void peers_cb(void *arg, int err);
 
@@ -48,7 +52,7 @@ void peers_free(struct peers *p);
  */
 void peers_publish(struct peers *p, int64_t lease, const unsigned char mac[6]);
 
-/* Is mac one of the peers' MACs as last read? */
+/* Is mac one of the peers' MACs, read within PEERS_FORGET_MS? */
 bool peers_known(const struct peers *p, const unsigned char mac[6]);
 /* Milliseconds since the last successful read (UINT64_MAX: never read). */
 uint64_t peers_age_ms(const struct peers *p, uint64_t now_ms);
