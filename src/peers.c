@@ -230,6 +230,13 @@ void peers_refresh(struct peers *p, peers_cb *cb, void *arg)
 	p->read_req = etcd_call(p->etcd, "/v3/kv/range", body, 0, on_read, p);
 }
 
+void peers_prefetch(struct peers *p)
+{
+	if (p == NULL || p->read_req != NULL)
+		return;
+	peers_refresh(p, NULL, NULL);
+}
+
 void peers_refresh_forget(struct peers *p)
 {
 	if (p != NULL)

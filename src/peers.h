@@ -62,6 +62,13 @@ uint64_t peers_age_ms(const struct peers *p, uint64_t now_ms);
  * callback does not run). */
 void peers_refresh(struct peers *p, peers_cb *cb, void *arg);
 
+/* Read the peers' MACs now, with no callback, unless a read is in flight
+ * (which it would replace): so that a candidate knows the leader's MAC
+ * before it may have to tell it from a foreign host - a lease revoked from
+ * outside takes that MAC's key just when the old owner may still answer.
+ * NULL-safe. */
+void peers_prefetch(struct peers *p);
+
 /* The refresh in flight no longer calls back (its answer still fills the
  * cache). NULL-safe; nothing in flight is fine. */
 void peers_refresh_forget(struct peers *p);

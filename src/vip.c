@@ -440,11 +440,23 @@ static void on_retry(void *arg)
 	vip_update(v);
 }
 
+/* The peers' MACs read again half a second after the leader changed (its
+ * MAC key is put right after its election key): see peers_prefetch. */
+#define VIP_PEERS_PREFETCH_MS 500u
+
+static void on_peers_timer(void *arg)
+{
+	struct vip *v = arg;
+
+	peers_prefetch(v->peers);
+}
+
 static void on_elect(void *arg, bool leader)
 {
 	struct vip *v = arg;
 
-	(void)leader;
+	if (!leader)
+		loop_timer_arm(v->peers_timer, VIP_PEERS_PREFETCH_MS);
 	vip_update(v);
 }
 
@@ -619,6 +631,7 @@ struct vip *vip_new(const struct vip_env *env, const struct cfg_vip *cv)
 	free(name);
 	v->conflict = conflict_new(env->loop, v->peers, vip_on_probe, v);
 	v->probe_timer = loop_timer_new(env->loop, vip_on_probe_timer, v);
+	v->peers_timer = loop_timer_new(env->loop, on_peers_timer, v);
 	v->in_subnet = -1;
 	snprintf(v->reason, sizeof(v->reason), "not elected yet");
 	remove_leftover(v);
@@ -636,5 +649,6 @@ void vip_free(struct vip *v)
 	conflict_free(v->conflict);
 	peers_free(v->peers);
 	loop_timer_free(v->probe_timer);
+	loop_timer_free(v->peers_timer);
 	free(v);
 }

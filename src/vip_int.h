@@ -77,6 +77,7 @@ struct vip {
 	struct peers *peers;
 	struct conflict *conflict;
 	struct loop_timer *probe_timer; /* the next probe while not the owner */
+	struct loop_timer *peers_timer; /* reads the peers' MACs after a leader change */
 	bool probing_takeover;    /* the probe in flight decides a takeover */
 	bool probed;              /* elected, and a probe since heard silence */
 	bool in_conflict;         /* policy fact "conflict" */

@@ -127,6 +127,7 @@ uint64_t peers_age_ms(const struct peers *p, uint64_t now_ms)
 
 void peers_refresh(struct peers *p, peers_cb *cb, void *arg) { (void)p, (void)cb, (void)arg; }
 void peers_refresh_forget(struct peers *p) { (void)p; }
+void peers_prefetch(struct peers *p) { (void)p; }
 
 void peers_mac_str(const unsigned char m[6], char out[18])
 {
