@@ -38,7 +38,7 @@ static int announce_open(int ifindex)
 
 /* Destination and EtherType are taken from the frame's own header, so the
  * sockaddr always matches what goes on the wire. */
-static int announce_frame(int fd, int ifindex, const unsigned char *frame, size_t len)
+int announce_frame(int fd, int ifindex, const unsigned char *frame, size_t len)
 {
 	struct sockaddr_ll sll = {
 		.sll_family = AF_PACKET,

@@ -6,6 +6,8 @@
 #ifndef VIPD_ANNOUNCE_H
 #define VIPD_ANNOUNCE_H
 
+#include <stddef.h>
+
 /*
  * Send one round of announcements for addr (family AF_INET: 4 bytes,
  * AF_INET6: 16 bytes, network order) on ifindex, whose Ethernet address is
@@ -22,5 +24,13 @@
  * knows which VIP this was and logs the failure.
  */
 int announce_send(int ifindex, const unsigned char mac[6], int family, const void *addr);
+
+/*
+ * Send one whole Ethernet frame (len bytes, its own header first) on an
+ * AF_PACKET SOCK_RAW socket fd out of ifindex; the destination and the
+ * EtherType come from the frame's header. Returns 0, -EIO on a short send,
+ * or -errno (EINTR retried). Shared with the probes of conflict.c.
+ */
+int announce_frame(int fd, int ifindex, const unsigned char *frame, size_t len);
 
 #endif

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "announce.h"
 #include "frames.h"
 #include "log.h"
 #include "loop.h"
@@ -221,25 +222,6 @@ static int open_socket(struct conflict *c, int ifindex, int family)
 	return 0;
 }
 
-static int send_probe(int fd, int ifindex, const unsigned char *frame, size_t len)
-{
-	struct sockaddr_ll sll = {
-		.sll_family = AF_PACKET,
-		.sll_ifindex = ifindex,
-		.sll_halen = ETH_ALEN,
-	};
-	ssize_t n;
-
-	memcpy(&sll.sll_protocol, frame + 12, 2);
-	memcpy(sll.sll_addr, frame, ETH_ALEN);
-	do {
-		n = sendto(fd, frame, len, 0, (struct sockaddr *)&sll, sizeof(sll));
-	} while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	return (size_t)n == len ? 0 : -EIO;
-}
-
 int conflict_probe(struct conflict *c, int ifindex, const unsigned char mac[6], int family,
     const void *addr)
 {
@@ -271,7 +253,7 @@ int conflict_probe(struct conflict *c, int ifindex, const unsigned char mac[6], 
 	r = set_listening(c, true);
 	if (r == 0) {
 		c->listening = true;
-		r = send_probe(c->fd, ifindex, frame, len);
+		r = announce_frame(c->fd, ifindex, frame, len);
 	}
 	if (r < 0) {
 		c->listening = false;
