@@ -147,6 +147,8 @@ void cfg_add_vip(struct cfg_pctx *p, const struct cfg_vip *vip, struct cfg_pos a
 
 /* The vipd: section (cfg_vipd.c); at is where its key stands. */
 void cfg_walk_vipd(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode *map);
+/* vipd.health (cfg_health.c). */
+void cfg_walk_health(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode *map);
 
 /*
  * Talos typed documents (cfg_talos.c). cfg_talos_doc takes one document

@@ -224,6 +224,43 @@ static void put_typed(FILE *out, const struct cfg *c)
 	}
 }
 
+/* vipd.health, only when configured (the files without it stay as they were). */
+static void put_health(FILE *out, const struct cfg_health *h)
+{
+	static const char *const kind[] = { [CFG_CHECK_HTTP] = "http",
+		[CFG_CHECK_TCP] = "tcp", [CFG_CHECK_EXEC] = "exec" };
+
+	if (h->n_checks == 0)
+		return;
+	fputs("  health:\n", out);
+	put_key_dur(out, 4, "interval", h->interval_ms);
+	put_key_dur(out, 4, "timeout", h->timeout_ms);
+	fprintf(out, "    fall: %u\n    rise: %u\n", h->fall, h->rise);
+	put_key_dur(out, 4, "startGrace", h->start_grace_ms);
+	fputs("    checks:\n", out);
+	for (size_t i = 0; i < h->n_checks; i++) {
+		const struct cfg_check *c = &h->checks[i];
+
+		fprintf(out, "      - %s:", kind[c->kind]);
+		if (c->kind != CFG_CHECK_EXEC) {
+			fputc(' ', out);
+			put_str(out, c->target);
+			fputc('\n', out);
+		} else {
+			fputc('\n', out);
+			for (size_t j = 0; j < c->argc; j++) {
+				fputs("          - ", out);
+				put_str(out, c->argv[j]);
+				fputc('\n', out);
+			}
+		}
+		if (c->ca_file != NULL)
+			put_key_str(out, 8, "caFile", c->ca_file);
+		if (c->insecure)
+			fputs("        insecureSkipVerify: true\n", out);
+	}
+}
+
 void cfg_print(const struct cfg *c, FILE *out)
 {
 	const struct cfg_etcd *e = &c->etcd;
@@ -262,6 +299,7 @@ void cfg_print(const struct cfg *c, FILE *out)
 	fprintf(out, "  log:\n    level: %s\n", log_level_name(c->log_level));
 	if (c->create_vlans) /* printed when on: the default's files stay as they were */
 		fputs("  createVlans: true\n", out);
+	put_health(out, &c->health);
 	put_typed(out, c);
 }
 
@@ -388,6 +426,7 @@ bool cfg_equal(const struct cfg *a, const struct cfg *b)
 	    a->announce_interval_ms != b->announce_interval_ms ||
 	    a->announce_refresh_ms != b->announce_refresh_ms ||
 	    a->create_vlans != b->create_vlans ||
+	    !cfg_health_equal(&a->health, &b->health) ||
 	    !str_eq(a->control_socket, b->control_socket) ||
 	    !str_eq(a->metrics_listen, b->metrics_listen) ||
 	    a->log_level != b->log_level || a->n_vips != b->n_vips)

@@ -320,10 +320,11 @@ static void walk_create_vlans(struct cfg_pctx *p, struct cfg_pos at,
 	(void)cfg_get_bool(p, at, v, &p->cfg->create_vlans);
 }
 
-enum { D_NODE, D_ETCD, D_LEASE, D_ANNOUNCE, D_SOCKET, D_METRICS, D_LOG, D_VLANS };
+enum { D_NODE, D_ETCD, D_LEASE, D_ANNOUNCE, D_SOCKET, D_METRICS, D_LOG, D_VLANS,
+	D_HEALTH };
 static const char *const vipd_keys[] = {
 	"node", "etcd", "lease", "announce", "controlSocket", "metrics", "log",
-	"createVlans", NULL
+	"createVlans", "health", NULL
 };
 
 void cfg_walk_vipd(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode *map)
@@ -331,7 +332,7 @@ void cfg_walk_vipd(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode
 	static void (*const walk[])(struct cfg_pctx *, struct cfg_pos,
 	    const struct cfg_ynode *) = {
 		walk_node, walk_etcd, walk_lease, walk_announce, walk_socket,
-		walk_metrics, walk_log, walk_create_vlans
+		walk_metrics, walk_log, walk_create_vlans, cfg_walk_health
 	};
 	const struct cfg_ynode *v[CFG_MAX_FIELDS];
 	struct cfg_pos k[CFG_MAX_FIELDS];
@@ -339,7 +340,7 @@ void cfg_walk_vipd(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode
 	if (!cfg_want(p, at, map, CFG_Y_MAP))
 		return;
 	cfg_fields(p, map, vipd_keys, true, v, k);
-	for (size_t i = 0; i <= D_VLANS; i++)
+	for (size_t i = 0; i <= D_HEALTH; i++)
 		if (v[i] != NULL)
 			FIELD(p, vipd_keys[i], walk[i](p, k[i], v[i]));
 }

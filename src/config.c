@@ -521,6 +521,7 @@ void cfg_free(struct cfg *c)
 	free(c->node);
 	free(c->control_socket);
 	free(c->metrics_listen);
+	cfg_health_free(&c->health);
 	free(c);
 }
 

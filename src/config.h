@@ -99,6 +99,34 @@ struct cfg_etcd {
 	uint32_t timeout_ms;     /* per request */
 };
 
+/*
+ * vipd.health (health.h): checks whose failure takes this node out of
+ * every VIP's election. n_checks 0 = no health checks (always healthy).
+ */
+#define CFG_MAX_CHECKS 16
+enum cfg_check_kind { CFG_CHECK_HTTP = 1, CFG_CHECK_TCP, CFG_CHECK_EXEC };
+struct cfg_check {
+	enum cfg_check_kind kind;
+	char *target;            /* http: the URL; tcp: "address:port" (a
+				    numeric IPv4 or [IPv6]); exec: argv[0] */
+	char **argv;             /* exec: NULL-terminated, argv[0] absolute */
+	size_t argc;
+	char *ca_file;           /* http: NULL = the system's CAs */
+	bool insecure;           /* http: insecureSkipVerify */
+	unsigned line;           /* where the check stands, for messages */
+};
+struct cfg_health {
+	uint32_t interval_ms;    /* a round every interval (default 2 s) */
+	uint32_t timeout_ms;     /* each check's own limit, <= interval (1 s) */
+	unsigned fall, rise;     /* rounds in a row to change state (3, 2) */
+	uint32_t start_grace_ms; /* failures after start not counted (0) */
+	struct cfg_check *checks;
+	size_t n_checks;
+};
+/* NULL-safe parts; leaves h zeroed. */
+void cfg_health_free(struct cfg_health *h);
+bool cfg_health_equal(const struct cfg_health *a, const struct cfg_health *b);
+
 struct cfg {
 	char *path;              /* the file it came from */
 	char *node;              /* NULL = use the host name */
@@ -110,6 +138,7 @@ struct cfg {
 	char *control_socket;
 	char *metrics_listen;    /* "" = off */
 	enum log_level log_level;
+	struct cfg_health health; /* vipd.health */
 	bool create_vlans;       /* vipd.createVlans: create a VIP's missing
 				    VLAN link (links.h); default false */
 	struct cfg_vip *vips;    /* machine.network.interfaces' first, then
