@@ -19,6 +19,7 @@
 #include "ctlsock.h"
 #include "elect.h"
 #include "etcd.h"
+#include "health.h"
 #include "leadermove.h"
 #include "links.h"
 #include "log.h"
@@ -63,6 +64,7 @@ struct daemon {
 	struct notify *notify;    /* systemd readiness and watchdog */
 	struct ctlsock *ctl;      /* the control socket (vipctl) */
 	struct metrics_http *metrics; /* vipd.metrics.listen, or NULL */
+	struct health *health;    /* vipd.health, or NULL */
 };
 
 /* A scrape (metrics_http's own event handler): read every part now. */
@@ -164,6 +166,19 @@ static bool owns_a_vip(void *arg)
 		if (vip_is_held(d->vips[i]))
 			return true;
 	return false;
+}
+
+/* ---- health checks ------------------------------------------------------ */
+
+/* health's own event handler (a check finished): fan out to every VIP. */
+static void on_health(void *arg, bool healthy, const char *why)
+{
+	struct daemon *d = arg;
+
+	if (d->stopping)
+		return;
+	for (size_t i = 0; i < d->n_vips; i++)
+		vip_set_healthy(d->vips[i], healthy, why);
 }
 
 /* ---- netlink events ------------------------------------------------------ */
@@ -464,6 +479,9 @@ int daemon_run(const struct cfg *cfg)
 		d.vips[d.n_vips++] = vip_new(&env, &cfg->vips[i]);
 	}
 	resolve_all(&d);
+	if (cfg->health.n_checks > 0 && cfg->n_vips > 0 &&
+	    (d.health = health_new(d.loop, &cfg->health, on_health, &d)) == NULL)
+		fatal("health: libcurl");
 
 	if (cfg->etcd.avoid_leader && cfg->n_vips > 0)
 		d.leadermove = leadermove_new(d.loop, d.etcd, cfg->etcd.endpoints[0],
@@ -480,6 +498,7 @@ int daemon_run(const struct cfg *cfg)
 	}
 
 	metrics_http_free(d.metrics);
+	health_free(d.health); /* running checks cancelled, children reaped */
 	for (size_t i = 0; i < d.n_vips; i++) {
 		vip_release(d.vips[i], "exiting");
 		vip_free(d.vips[i]);

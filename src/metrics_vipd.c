@@ -25,7 +25,7 @@ static void per_vip_bool(struct metrics_out *o, const struct metrics_src *s, con
 static bool get_leader(const struct vip_status *st) { return st->leader; }
 static bool get_candidate(const struct vip_status *st) { return st->candidate; }
 static bool get_conflict(const struct vip_status *st) { return st->conflict; }
-static bool get_healthy(const struct vip_status *st) { (void)st; return true; }
+static bool get_healthy(const struct vip_status *st) { return st->healthy; }
 
 static void vips(struct metrics_out *o, const struct metrics_src *s)
 {
@@ -46,8 +46,8 @@ static void vips(struct metrics_out *o, const struct metrics_src *s)
 	    "1 while a host that is no vipd peer answers for the VIP (probing the wire)",
 	    get_conflict);
 	per_vip_bool(o, s, "vipd_vip_healthy",
-	    "1 while the VIP's health allows campaigning; always 1: this version has no "
-	    "health checks", get_healthy);
+	    "1 while vipd.health's checks allow campaigning for the VIP (1 without "
+	    "health checks)", get_healthy);
 
 	metrics_family(o, "vipd_vip_transitions_total",
 	    "Times this node started (acquired) or stopped (released) holding the VIP, by reason",

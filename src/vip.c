@@ -159,6 +159,7 @@ void vip_status(const struct vip *v, struct vip_status *out)
 		.in_subnet = vip_in_subnet(v),
 		.announcements = v->announcements,
 		.paused = v->paused,
+		.healthy = !v->unhealthy,
 		.link_up = f.link_up,
 		.role = policy_role(&f, v->held),
 		.role_since_ms = v->role_since,
@@ -300,7 +301,7 @@ void vip_gather(const struct vip *v, uint64_t now, struct vip_facts *f)
 	f->fence_ok = session_valid(v->env.session, now);
 	f->link_up = v->ifindex > 0 && v->link_up;
 	f->link_unusable = v->link_error;
-	f->healthy = true;
+	f->healthy = !v->unhealthy;
 	f->paused = v->paused;
 	f->leader = elect_is_leader(v->elect);
 	f->stray_copy = v->n_strays > 0 || v->strays_more || v->sweep_owed;
@@ -404,6 +405,24 @@ void vip_pause(struct vip *v, bool paused)
 		return;
 	v->paused = paused;
 	snprintf(v->reason, sizeof(v->reason), "%s by the operator", paused ? "paused" : "resumed");
+	v->reason_set = true;
+	vip_update(v);
+}
+
+void vip_set_healthy(struct vip *v, bool healthy, const char *why)
+{
+	if (healthy == !v->unhealthy)
+		return;
+	v->unhealthy = !healthy;
+	/* The address before the key (as vip_pause): drop, then vip_update
+	 * resigns, or keeps the key while a failed delete is owed. The
+	 * release's reason (a metrics label) stays fixed; status shows why. */
+	if (!healthy && v->held)
+		(void)drop(v, "health checks failing");
+	if (healthy)
+		snprintf(v->reason, sizeof(v->reason), "health checks pass again");
+	else
+		snprintf(v->reason, sizeof(v->reason), "health checks failing: %s", why);
 	v->reason_set = true;
 	vip_update(v);
 }

@@ -68,6 +68,7 @@ struct vip_status {
 	int in_subnet;           /* vip_in_subnet() */
 	uint64_t announcements;  /* announcements sent (each a burst's frames) */
 	bool paused;             /* vip_pause() */
+	bool healthy;            /* vip_set_healthy(): health checks allow campaigning */
 	bool link_up;            /* the link is resolved, up and has carrier */
 	const char *role;        /* policy_role(): "owner", "candidate", ... */
 	uint64_t role_since_ms;  /* when the role last changed, 0 never */
@@ -87,6 +88,12 @@ const struct metrics_table *vip_transitions(const struct vip *v);
  * out of the election until resumed, when it campaigns again (at the back
  * of the queue). Kept across lease changes, not across restarts. */
 void vip_pause(struct vip *v, bool paused);
+/* Health checks (health.h) passed or failed (policy fact healthy): an
+ * unhealthy VIP stands aside like a paused one - an owner deletes its
+ * address first (reason "health checks failing: <why>", why borrowed for
+ * the call), then its election key - and campaigns again, at the back of
+ * the queue, once healthy. Healthy until told otherwise. */
+void vip_set_healthy(struct vip *v, bool healthy, const char *why);
 /* An operator's release: if this node holds the address, delete it, then
  * resign (delete the election key) and campaign again with a new key,
  * which etcd's create revision puts behind every waiting candidate (the

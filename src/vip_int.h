@@ -51,9 +51,10 @@ struct vip {
 				     changed only by set_held() */
 	uint64_t held_since;
 	uint64_t changed_at;      /* when held last changed (loop ms), 0 never */
-	char reason[96];          /* why it last changed (ownership or role) */
+	char reason[224];         /* why it last changed (ownership or role) */
 	bool reason_set;          /* reason written since the last vip_update */
 	bool paused;              /* policy fact: an operator paused it */
+	bool unhealthy;           /* policy fact healthy, negated (vip_set_healthy) */
 	const char *role;         /* policy_role() at the last vip_update */
 	uint64_t role_since;      /* when that role began (loop ms) */
 	struct metrics_table transitions; /* set_held's changes (vip_transitions) */
