@@ -611,6 +611,39 @@ static void test_link_error_drops_and_resigns(void **state)
 	resign_after_delete();
 }
 
+/* Health checks fail (vip_set_healthy): the owner deletes the address,
+ * then its key; status says why; no campaign until healthy again, then a
+ * new key (at the back of the queue) and the address after the win. */
+static void test_unhealthy_drops_and_resigns(void **state)
+{
+	struct t *t = *state;
+	struct vip_status st;
+	struct etcd_req *del;
+
+	elected(t, 0);
+	fake_loop_advance(300);
+	vip_set_healthy(t->v, false, "tcp 127.0.0.1:6443: connect: Connection refused");
+	assert_op(1, FAKE_NL_DEL, T0 + 300, 0);
+	del = resign_after_delete();
+	vip_status(t->v, &st);
+	assert_false(st.held);
+	assert_false(st.healthy);
+	assert_string_equal(st.role, "unhealthy");
+	assert_string_equal(st.reason,
+	    "health checks failing: tcp 127.0.0.1:6443: connect: Connection refused");
+	fake_etcd_reply(del, "{\"deleted\":\"1\"}");
+	assert_null(fake_etcd_pending("/v3/kv/txn"));
+	vip_set_healthy(t->v, false, "again"); /* no change: nothing happens */
+	assert_int_equal(fake_nl_count(), 2);
+	vip_set_healthy(t->v, true, "");
+	assert_non_null(fake_etcd_pending("/v3/kv/txn"));
+	win(LEASE);
+	assert_op(2, FAKE_NL_REPLACE, T0 + 300, 3);
+	vip_status(t->v, &st);
+	assert_true(st.healthy);
+	assert_string_equal(st.role, "owner");
+}
+
 static void test_failed_delete_at_fence_is_retried(void **state)
 {
 	struct t *t = *state;
@@ -917,6 +950,7 @@ int main(void)
 		T(test_status_follows_transitions),
 		T(test_move_with_failed_delete_waits),
 		T(test_link_error_drops_and_resigns),
+		T(test_unhealthy_drops_and_resigns),
 		T(test_failed_delete_at_fence_is_retried),
 		T(test_release_reports_failed_delete),
 		T(test_failed_delete_keeps_key_until_deleted),

@@ -1,0 +1,319 @@
+/*
+ * test_health.c - health checks: the pure fall/rise/startGrace state
+ * machine, and the module on the real loop against a listening socket on
+ * 127.0.0.1 and real child processes (tcp refused, exit status and
+ * output, a hanging child killed at its timeout).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "health.h"
+#include "loop.h"
+
+/* cfg_check.argv is char **, as the parser fills it. */
+#define S(x) ((char *)(x))
+
+/* ---- the state machine ---------------------------------------------------- */
+
+static void test_sm_fall_and_rise(void **state)
+{
+	struct health_sm sm;
+
+	(void)state;
+	health_sm_init(&sm);
+	assert_true(sm.healthy);
+	assert_false(health_sm_step(&sm, 3, 2, false, false));
+	assert_false(health_sm_step(&sm, 3, 2, false, false));
+	assert_true(health_sm_step(&sm, 3, 2, false, false)); /* the 3rd: unhealthy */
+	assert_false(sm.healthy);
+	assert_false(health_sm_step(&sm, 3, 2, false, false)); /* stays, no change */
+	assert_false(health_sm_step(&sm, 3, 2, true, false));
+	assert_false(health_sm_step(&sm, 3, 2, false, false)); /* a fail breaks the run */
+	assert_false(health_sm_step(&sm, 3, 2, true, false));
+	assert_true(health_sm_step(&sm, 3, 2, true, false)); /* 2 in a row: healthy */
+	assert_true(sm.healthy);
+}
+
+static void test_sm_pass_breaks_fail_run(void **state)
+{
+	struct health_sm sm;
+
+	(void)state;
+	health_sm_init(&sm);
+	assert_false(health_sm_step(&sm, 2, 1, false, false));
+	assert_false(health_sm_step(&sm, 2, 1, true, false));
+	assert_false(health_sm_step(&sm, 2, 1, false, false));
+	assert_true(sm.healthy);
+	assert_true(health_sm_step(&sm, 2, 1, false, false));
+	assert_false(sm.healthy);
+	assert_true(health_sm_step(&sm, 2, 1, true, false)); /* rise 1 */
+}
+
+static void test_sm_grace_not_counted_until_a_pass(void **state)
+{
+	struct health_sm sm;
+
+	(void)state;
+	health_sm_init(&sm);
+	for (int i = 0; i < 50; i++)
+		assert_false(health_sm_step(&sm, 1, 1, false, true));
+	assert_true(sm.healthy);
+	assert_int_equal(sm.fails, 0);
+	/* The first pass ends the grace: failures count from now on, even
+	 * while the caller's clock is still inside startGrace. */
+	assert_false(health_sm_step(&sm, 1, 1, true, true));
+	assert_true(sm.grace_over);
+	assert_true(health_sm_step(&sm, 1, 1, false, true));
+	assert_false(sm.healthy);
+}
+
+static void test_sm_grace_ends_with_the_clock(void **state)
+{
+	struct health_sm sm;
+
+	(void)state;
+	health_sm_init(&sm);
+	assert_false(health_sm_step(&sm, 2, 1, false, true));
+	assert_false(health_sm_step(&sm, 2, 1, false, false));
+	assert_true(health_sm_step(&sm, 2, 1, false, false));
+	assert_false(sm.healthy);
+}
+
+/* ---- on the loop ------------------------------------------------------------ */
+
+struct rec {
+	struct loop *loop;
+	int changes;
+	bool healthy;
+	char why[400];
+	uint64_t at;             /* loop ms of the last change */
+};
+
+static void on_change(void *arg, bool healthy, const char *why)
+{
+	struct rec *r = arg;
+
+	r->changes++;
+	r->healthy = healthy;
+	snprintf(r->why, sizeof(r->why), "%s", why);
+	r->at = loop_now_ms();
+	loop_stop(r->loop);
+}
+
+static void on_deadline(void *arg)
+{
+	loop_stop(arg);
+}
+
+/* Run the loop until a change or ms pass. */
+static void run_for(struct rec *r, uint64_t ms)
+{
+	struct loop_timer *t = loop_timer_new(r->loop, on_deadline, r->loop);
+
+	loop_timer_arm(t, ms);
+	assert_int_equal(loop_run(r->loop), 0);
+	loop_timer_free(t);
+}
+
+static int listener(uint16_t *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 16), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+static struct cfg_health one_check(struct cfg_check *c)
+{
+	return (struct cfg_health){ .interval_ms = 100, .timeout_ms = 80, .fall = 2, .rise = 1,
+		.checks = c, .n_checks = 1 };
+}
+
+static void test_tcp_refused_then_back(void **state)
+{
+	struct rec r = { .loop = loop_new() };
+	char target[32];
+	uint16_t port;
+	int fd = listener(&port);
+	struct cfg_check c = { .kind = CFG_CHECK_TCP, .target = target };
+	struct cfg_health cfg = one_check(&c);
+	struct health *h;
+	uint64_t t0;
+
+	(void)state;
+	snprintf(target, sizeof(target), "127.0.0.1:%u", port);
+	h = health_new(r.loop, &cfg, on_change, &r);
+	run_for(&r, 450); /* four rounds pass: no change */
+	assert_int_equal(r.changes, 0);
+	assert_true(health_ok(h));
+	assert_true(health_rounds(h) >= 3);
+	close(fd); /* refused from now on */
+	t0 = loop_now_ms();
+	run_for(&r, 2000);
+	assert_int_equal(r.changes, 1);
+	assert_false(r.healthy);
+	assert_non_null(strstr(r.why, "refused"));
+	assert_non_null(strstr(r.why, target));
+	assert_string_equal(health_why(h), r.why);
+	/* fall 2 at 100 ms: within two intervals and a little. */
+	assert_true(r.at - t0 <= 2 * 100 + 800); /* loose: a busy machine */
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	{
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+			.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		int one = 1;
+
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+		assert_int_equal(listen(fd, 16), 0);
+	}
+	run_for(&r, 2000);
+	assert_int_equal(r.changes, 2);
+	assert_true(r.healthy);
+	assert_string_equal(r.why, "");
+	health_free(h);
+	close(fd);
+	loop_free(r.loop);
+}
+
+static void test_exec_status_and_output(void **state)
+{
+	struct rec r = { .loop = loop_new() };
+	char *argv[] = { S("/bin/sh"), S("-c"), S("echo 'not ready yet'; echo more; exit 3"), NULL };
+	struct cfg_check c = { .kind = CFG_CHECK_EXEC, .target = argv[0], .argv = argv,
+		.argc = 3 };
+	struct cfg_health cfg = one_check(&c);
+	struct health *h;
+
+	(void)state;
+	cfg.fall = 1;
+	h = health_new(r.loop, &cfg, on_change, &r);
+	run_for(&r, 2000);
+	assert_int_equal(r.changes, 1);
+	assert_false(r.healthy);
+	assert_string_equal(r.why, "exec /bin/sh: exit status 3: not ready yet");
+	health_free(h);
+	loop_free(r.loop);
+}
+
+static void test_exec_missing_program(void **state)
+{
+	struct rec r = { .loop = loop_new() };
+	char *argv[] = { S("/nonexistent/check"), NULL };
+	struct cfg_check c = { .kind = CFG_CHECK_EXEC, .target = argv[0], .argv = argv,
+		.argc = 1 };
+	struct cfg_health cfg = one_check(&c);
+	struct health *h;
+
+	(void)state;
+	cfg.fall = 1;
+	h = health_new(r.loop, &cfg, on_change, &r);
+	run_for(&r, 2000);
+	assert_int_equal(r.changes, 1);
+	assert_non_null(strstr(r.why, "cannot run: No such file"));
+	health_free(h);
+	loop_free(r.loop);
+}
+
+/* A hanging check fails at its own timeout, and nothing else waits: a
+ * timer due meanwhile fires on time. */
+static void test_exec_hanging_killed_at_timeout(void **state)
+{
+	struct rec r = { .loop = loop_new() };
+	char *argv[] = { S("/bin/sh"), S("-c"), S("sleep 30; exit 0"), NULL };
+	struct cfg_check c = { .kind = CFG_CHECK_EXEC, .target = argv[0], .argv = argv,
+		.argc = 3 };
+	struct cfg_health cfg = one_check(&c);
+	struct health *h;
+	uint64_t t0 = loop_now_ms();
+
+	(void)state;
+	cfg.fall = 1;
+	h = health_new(r.loop, &cfg, on_change, &r);
+	run_for(&r, 3000);
+	assert_int_equal(r.changes, 1);
+	assert_non_null(strstr(r.why, "timeout; killed"));
+	/* The first round starts at once, the timeout is 80 ms. */
+	assert_true(r.at - t0 < 80 + 900); /* far below the 30 s sleep */
+	run_for(&r, 300); /* let the killed child be reaped */
+	health_free(h);
+	loop_free(r.loop);
+}
+
+/* All must pass: one failing check of two is enough, and it is named. */
+static void test_all_must_pass(void **state)
+{
+	struct rec r = { .loop = loop_new() };
+	char *ok[] = { S("/bin/true"), NULL }, *bad[] = { S("/bin/false"), NULL };
+	struct cfg_check c[2] = {
+		{ .kind = CFG_CHECK_EXEC, .target = ok[0], .argv = ok, .argc = 1 },
+		{ .kind = CFG_CHECK_EXEC, .target = bad[0], .argv = bad, .argc = 1 },
+	};
+	struct cfg_health cfg = one_check(c);
+	struct health *h;
+
+	(void)state;
+	cfg.n_checks = 2;
+	h = health_new(r.loop, &cfg, on_change, &r);
+	run_for(&r, 2000);
+	assert_int_equal(r.changes, 1);
+	assert_string_equal(r.why, "exec /bin/false: exit status 1");
+	health_free(h);
+	loop_free(r.loop);
+}
+
+/* startGrace: failing rounds inside it change nothing. */
+static void test_start_grace(void **state)
+{
+	struct rec r = { .loop = loop_new() };
+	char *bad[] = { S("/bin/false"), NULL };
+	struct cfg_check c = { .kind = CFG_CHECK_EXEC, .target = bad[0], .argv = bad,
+		.argc = 1 };
+	struct cfg_health cfg = one_check(&c);
+	struct health *h;
+	uint64_t t0 = loop_now_ms();
+
+	(void)state;
+	cfg.fall = 1;
+	cfg.start_grace_ms = 500;
+	h = health_new(r.loop, &cfg, on_change, &r);
+	run_for(&r, 3000);
+	assert_int_equal(r.changes, 1);
+	assert_true(r.at - t0 >= 500);
+	health_free(h);
+	loop_free(r.loop);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sm_fall_and_rise),
+		cmocka_unit_test(test_sm_pass_breaks_fail_run),
+		cmocka_unit_test(test_sm_grace_not_counted_until_a_pass),
+		cmocka_unit_test(test_sm_grace_ends_with_the_clock),
+		cmocka_unit_test(test_tcp_refused_then_back),
+		cmocka_unit_test(test_exec_status_and_output),
+		cmocka_unit_test(test_exec_missing_program),
+		cmocka_unit_test(test_exec_hanging_killed_at_timeout),
+		cmocka_unit_test(test_all_must_pass),
+		cmocka_unit_test(test_start_grace),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
