@@ -6,10 +6,12 @@
 #   1. The owner's script exits 1: it turns unhealthy ("exit status 1")
 #      and the VIP moves, zero overlap.
 #   2. Hanging checks never delay a takeover: every node's check hangs
-#      (each round killed at its timeout), the new owner stops (SIGTERM),
-#      and the third node takes the VIP as fast as without checks (the
-#      bound of t_11: BD_SLACK_MS from the signal). fall is large enough
-#      that the hanging rounds do not make anyone unhealthy meanwhile.
+#      (each round killed at its timeout), the new owner stops (SIGTERM)
+#      the moment the third node's check has started hanging, and the
+#      third takes the VIP as fast as without checks (the bound of t_11:
+#      BD_SLACK_MS from the signal, below TIMEOUT) and before its hanging
+#      check is killed. One hanging round is fewer than fall: nobody turns
+#      unhealthy meanwhile.
 #   3. Every running node unhealthy: nobody holds the VIP (documented:
 #      health checks never elect an unhealthy node). One becomes healthy
 #      again after rise rounds and takes the VIP.
@@ -23,7 +25,9 @@
 #           + timeout + BD_SLACK_MS.
 set -euo pipefail
 . "$(dirname "$0")/scenario.sh"
-INTERVAL=500 TIMEOUT=400 FALL=8 RISE=2
+# A long timeout: a runner that blocked the loop until the timeout (or
+# the kill) would miss the takeover's bound by far (TIMEOUT > BD_SLACK_MS).
+INTERVAL=2500 TIMEOUT=2000 FALL=3 RISE=2
 
 lab_up 3 --ttl 5
 lab_etcd_up
@@ -50,7 +54,7 @@ sleep 1
 # 1. exit 1 on the owner.
 t0=$(sc_now_us)
 echo 1 >"$LAB_DIR/$old/code"
-new=$(lab_wait_owner 15 "$old") || lab_fail "no new owner within 15 s of $old's check failing"
+new=$(lab_wait_owner 20 "$old") || lab_fail "no new owner within 15 s of $old's check failing"
 t_del=$(sc_ev_first "$old" del "$t0") || lab_fail "no delete on $old"
 t_add=$(sc_ev_first "$new" add "$t0") || lab_fail "no add on $new"
 lab_log "$old deletes at +$(sc_ms "$t0" "$t_del") ms, $new adds at +$(sc_ms "$t0" "$t_add") ms"
@@ -70,7 +74,7 @@ for i in 1 2 3; do
 	touch "$LAB_DIR/n$i/hang"
 done
 rm -f "$LAB_DIR/$third/hanging"
-lab_wait_until 3 test -e "$LAB_DIR/$third/hanging" || lab_fail "$third's check did not start hanging"
+lab_wait_until $((INTERVAL / 1000 + 3)) test -e "$LAB_DIR/$third/hanging" || lab_fail "$third's check did not start hanging"
 t_sig=$(sc_now_us)
 lab_vipd_stop "$new" 5 || lab_fail "vipd on $new did not stop"
 t_exit=$(sc_now_us)
@@ -83,7 +87,7 @@ bd_timing "SIGTERM -> vipd on $new (its check hanging too) exited" $(((t_exit - 
 	$((1800 + BD_SLACK_MS)) "stop deadline 1800 + slack $BD_SLACK_MS"
 # The kill of the check that was hanging at the signal: the first one
 # logged after it. It came after the add: the takeover did not wait.
-lab_wait_until 3 grep -q "no exit within $TIMEOUT ms (timeout; killed)" "$LAB_DIR/$third/vipd.log" ||
+lab_wait_until $((TIMEOUT / 1000 + 3)) grep -q "no exit within $TIMEOUT ms (timeout; killed)" "$LAB_DIR/$third/vipd.log" ||
 	lab_fail "$third's hanging check was never killed"
 t_kill=
 while read -r stamp; do
@@ -106,7 +110,7 @@ sleep 1
 bd_safety "nobody holds the VIP while every vipd left is unhealthy" test -z "$(lab_owner)"
 t2=$(sc_now_us)
 echo 0 >"$LAB_DIR/$old/code"
-o=$(lab_wait_owner 10 -) || lab_fail "nobody took the VIP after $old became healthy"
+o=$(lab_wait_owner 15 -) || lab_fail "nobody took the VIP after $old became healthy"
 lab_assert "$old took it" test "$o" = "$old"
 t_add=$(sc_ev_first "$old" add "$t2") || lab_fail "no add on $old"
 bd_timing "exit 0 again -> $old adds the VIP" $(((t_add - t2) / 1000)) \
