@@ -99,6 +99,14 @@ struct cfg_etcd {
 	uint32_t timeout_ms;     /* per request */
 };
 
+/* vipd.hooks (hooks.h): programs run after this node starts or stops
+ * holding a VIP. */
+struct cfg_hooks {
+	char **on_acquire;       /* argv, NULL-terminated; NULL = none */
+	char **on_release;
+	uint32_t timeout_ms;     /* per run, 1 s .. 10 min; default 30 s */
+};
+
 struct cfg {
 	char *path;              /* the file it came from */
 	char *node;              /* NULL = use the host name */
@@ -112,6 +120,7 @@ struct cfg {
 	enum log_level log_level;
 	bool create_vlans;       /* vipd.createVlans: create a VIP's missing
 				    VLAN link (links.h); default false */
+	struct cfg_hooks hooks;
 	struct cfg_vip *vips;    /* machine.network.interfaces' first, then
 				    the Layer2VIPConfig documents' */
 	size_t n_vips;           /* at most CFG_MAX_VIPS */
