@@ -70,6 +70,37 @@ static void put_key_dur(FILE *out, int indent, const char *key, uint32_t ms)
 	fprintf(out, "%*s%s: %s\n", indent, "", key, cfg_duration_format(ms, buf));
 }
 
+/* vipd.hooks, printed only when a hook is set (so are the defaults'). */
+static void put_hooks(FILE *out, const struct cfg_hooks *h)
+{
+	char **lists[] = { h->on_acquire, h->on_release };
+	static const char *const keys[] = { "onAcquire", "onRelease" };
+
+	if (h->on_acquire == NULL && h->on_release == NULL)
+		return;
+	fputs("  hooks:\n", out);
+	for (size_t i = 0; i < 2; i++) {
+		if (lists[i] == NULL)
+			continue;
+		fprintf(out, "    %s:\n", keys[i]);
+		for (char **a = lists[i]; *a; a++) {
+			fputs("      - ", out);
+			put_str(out, *a);
+			fputc('\n', out);
+		}
+	}
+	put_key_dur(out, 4, "timeout", h->timeout_ms);
+}
+
+static bool argv_eq(char **a, char **b)
+{
+	for (; a && b && *a && *b; a++, b++)
+		if (strcmp(*a, *b) != 0)
+			return false;
+	return (a == NULL || *a == NULL) && (b == NULL || *b == NULL) &&
+	    (a == NULL) == (b == NULL);
+}
+
 /* "vip:" at indent with the address; IPv6 quoted (it holds colons). */
 static void put_vip(FILE *out, int indent, const struct cfg_vip *v)
 {
@@ -300,6 +331,7 @@ void cfg_print(const struct cfg *c, FILE *out)
 	if (c->create_vlans) /* printed when on: the default's files stay as they were */
 		fputs("  createVlans: true\n", out);
 	put_health(out, &c->health);
+	put_hooks(out, &c->hooks);
 	put_typed(out, c);
 }
 
@@ -427,6 +459,9 @@ bool cfg_equal(const struct cfg *a, const struct cfg *b)
 	    a->announce_refresh_ms != b->announce_refresh_ms ||
 	    a->create_vlans != b->create_vlans ||
 	    !cfg_health_equal(&a->health, &b->health) ||
+	    !argv_eq(a->hooks.on_acquire, b->hooks.on_acquire) ||
+	    !argv_eq(a->hooks.on_release, b->hooks.on_release) ||
+	    a->hooks.timeout_ms != b->hooks.timeout_ms ||
 	    !str_eq(a->control_socket, b->control_socket) ||
 	    !str_eq(a->metrics_listen, b->metrics_listen) ||
 	    a->log_level != b->log_level || a->n_vips != b->n_vips)

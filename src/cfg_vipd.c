@@ -1,6 +1,6 @@
 /*
  * cfg_vipd.c - the schema of the "vipd:" section: etcd, lease, announce,
- * control socket, metrics, log and the node name. Every key is strict:
+ * control socket, metrics, log, hooks and the node name. Every key is strict:
  * an unknown one is an error with a suggestion.
  */
 #include <stdlib.h>
@@ -320,11 +320,72 @@ static void walk_create_vlans(struct cfg_pctx *p, struct cfg_pos at,
 	(void)cfg_get_bool(p, at, v, &p->cfg->create_vlans);
 }
 
+/* A hook's argv: a non-empty list of strings, the first an absolute path
+ * (run without a shell or PATH search: child.h). */
+static void walk_argv(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode *seq,
+    char ***dst)
+{
+	char buf[CFG_SHOW_LEN];
+	char **argv;
+	size_t n = 0;
+
+	if (!cfg_want(p, at, seq, CFG_Y_SEQ))
+		return;
+	if (seq->n == 0) {
+		cfg_report(p, at, "must list the program and its arguments, "
+		    "such as [/usr/local/bin/on-acquire, --verbose]");
+		return;
+	}
+	argv = xcalloc(seq->n + 1, sizeof(*argv));
+	for (size_t i = 0; i < seq->n; i++) {
+		const struct cfg_ynode *item = seq->kid[i];
+		size_t old = cfg_path_idx(p, i);
+		const char *s = cfg_get_str(p, cfg_pos_of(item), item);
+
+		if (s != NULL && i == 0 && s[0] != '/')
+			cfg_report(p, cfg_pos_of(item), "must be an absolute path (no shell, "
+			    "no PATH search), got \"%s\"", cfg_show(item, buf));
+		else if (s != NULL && strlen(s) != item->len)
+			cfg_report(p, cfg_pos_of(item), "must not hold a NUL byte");
+		else if (s != NULL)
+			argv[n++] = xstrdup(s);
+		cfg_path_set(p, old);
+	}
+	if (n < seq->n) {
+		for (size_t i = 0; i < n; i++)
+			free(argv[i]);
+		free(argv);
+		return;
+	}
+	*dst = argv;
+}
+
+enum { H_ACQUIRE, H_RELEASE, H_TIMEOUT };
+static const char *const hooks_keys[] = { "onAcquire", "onRelease", "timeout", NULL };
+
+static void walk_hooks(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode *map)
+{
+	const struct cfg_ynode *v[CFG_MAX_FIELDS];
+	struct cfg_pos k[CFG_MAX_FIELDS];
+	struct cfg_hooks *h = &p->cfg->hooks;
+
+	if (!cfg_want(p, at, map, CFG_Y_MAP))
+		return;
+	cfg_fields(p, map, hooks_keys, true, v, k);
+	if (v[H_ACQUIRE] != NULL)
+		FIELD(p, "onAcquire", walk_argv(p, k[H_ACQUIRE], v[H_ACQUIRE], &h->on_acquire));
+	if (v[H_RELEASE] != NULL)
+		FIELD(p, "onRelease", walk_argv(p, k[H_RELEASE], v[H_RELEASE], &h->on_release));
+	if (v[H_TIMEOUT] != NULL)
+		FIELD(p, "timeout", cfg_get_duration(p, k[H_TIMEOUT], v[H_TIMEOUT],
+		    1000, 600000, &h->timeout_ms));
+}
+
 enum { D_NODE, D_ETCD, D_LEASE, D_ANNOUNCE, D_SOCKET, D_METRICS, D_LOG, D_VLANS,
-	D_HEALTH };
+	D_HOOKS, D_HEALTH };
 static const char *const vipd_keys[] = {
 	"node", "etcd", "lease", "announce", "controlSocket", "metrics", "log",
-	"createVlans", "health", NULL
+	"createVlans", "hooks", "health", NULL
 };
 
 void cfg_walk_vipd(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode *map)
@@ -332,7 +393,7 @@ void cfg_walk_vipd(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode
 	static void (*const walk[])(struct cfg_pctx *, struct cfg_pos,
 	    const struct cfg_ynode *) = {
 		walk_node, walk_etcd, walk_lease, walk_announce, walk_socket,
-		walk_metrics, walk_log, walk_create_vlans, cfg_walk_health
+		walk_metrics, walk_log, walk_create_vlans, walk_hooks, cfg_walk_health
 	};
 	const struct cfg_ynode *v[CFG_MAX_FIELDS];
 	struct cfg_pos k[CFG_MAX_FIELDS];

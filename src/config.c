@@ -412,6 +412,7 @@ static struct cfg *cfg_new(const char *name)
 	c->control_socket = xstrdup("/run/vipd/vipd.sock");
 	c->metrics_listen = xstrdup("127.0.0.1:9450");
 	c->log_level = LOG_LVL_INFO;
+	c->hooks.timeout_ms = 30000;
 	return c;
 }
 
@@ -522,6 +523,12 @@ void cfg_free(struct cfg *c)
 	free(c->control_socket);
 	free(c->metrics_listen);
 	cfg_health_free(&c->health);
+	for (char **a = c->hooks.on_acquire; a && *a; a++)
+		free(*a);
+	free(c->hooks.on_acquire);
+	for (char **a = c->hooks.on_release; a && *a; a++)
+		free(*a);
+	free(c->hooks.on_release);
 	free(c);
 }
 

@@ -126,6 +126,13 @@ struct cfg_health {
 /* NULL-safe parts; leaves h zeroed. */
 void cfg_health_free(struct cfg_health *h);
 bool cfg_health_equal(const struct cfg_health *a, const struct cfg_health *b);
+/* vipd.hooks (hooks.h): programs run after this node starts or stops
+ * holding a VIP. */
+struct cfg_hooks {
+	char **on_acquire;       /* argv, NULL-terminated; NULL = none */
+	char **on_release;
+	uint32_t timeout_ms;     /* per run, 1 s .. 10 min; default 30 s */
+};
 
 struct cfg {
 	char *path;              /* the file it came from */
@@ -141,6 +148,7 @@ struct cfg {
 	struct cfg_health health; /* vipd.health */
 	bool create_vlans;       /* vipd.createVlans: create a VIP's missing
 				    VLAN link (links.h); default false */
+	struct cfg_hooks hooks;
 	struct cfg_vip *vips;    /* machine.network.interfaces' first, then
 				    the Layer2VIPConfig documents' */
 	size_t n_vips;           /* at most CFG_MAX_VIPS */

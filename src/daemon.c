@@ -20,6 +20,7 @@
 #include "elect.h"
 #include "etcd.h"
 #include "health.h"
+#include "hooks.h"
 #include "leadermove.h"
 #include "links.h"
 #include "log.h"
@@ -65,6 +66,7 @@ struct daemon {
 	struct ctlsock *ctl;      /* the control socket (vipctl) */
 	struct metrics_http *metrics; /* vipd.metrics.listen, or NULL */
 	struct health *health;    /* vipd.health, or NULL */
+	struct hooks *hooks;      /* vipd.hooks */
 };
 
 /* A scrape (metrics_http's own event handler): read every part now. */
@@ -246,11 +248,24 @@ static const struct nl_watch_ops nl_ops = {
 
 /* ---- stopping ----------------------------------------------------------- */
 
-static void stopped(void *arg)
+static void hooks_done(void *arg)
 {
 	struct daemon *d = arg;
 
 	loop_stop(d->loop);
+}
+
+/* The lease is revoked (or there was none): let the onRelease hooks of
+ * the addresses just deleted start and end, within the stop deadline
+ * (none configured, or none due: stop at once). */
+static void stopped(void *arg)
+{
+	struct daemon *d = arg;
+
+	if (hooks_idle(d->hooks))
+		loop_stop(d->loop);
+	else
+		hooks_drain(d->hooks, hooks_done, d);
 }
 
 static void on_stop_deadline(void *arg)
@@ -293,7 +308,7 @@ static void on_signal(int signo, void *arg)
 		return;
 	}
 	if (!session_revoke(d->session, STOP_REVOKE_MS, stopped, d))
-		loop_stop(d->loop); /* no lease: nothing to revoke */
+		stopped(d); /* no lease: nothing to revoke */
 }
 
 /* ---- TLS files -------------------------------------------------------------- */
@@ -467,9 +482,10 @@ int daemon_run(const struct cfg *cfg)
 	if (cfg->metrics_listen[0] != '\0' && (d.metrics = metrics_http_new(d.loop,
 	    cfg->metrics_listen, render_metrics, &d, why, sizeof(why))) == NULL)
 		fatalx("vipd.metrics.listen: %s", why);
+	d.hooks = hooks_new(d.loop, &cfg->hooks, d.node);
 	env = (struct vip_env){
 		.loop = d.loop, .etcd = d.etcd, .session = d.session, .nl = d.nl,
-		.cfg = cfg, .node = d.node,
+		.cfg = cfg, .node = d.node, .hooks = d.hooks,
 	};
 	d.links = links_new(d.nl, cfg->create_vlans);
 	d.vips = xcalloc(cfg->n_vips, sizeof(*d.vips));
@@ -506,6 +522,7 @@ int daemon_run(const struct cfg *cfg)
 	}
 	/* After the addresses: until then no second vipd may start (ctlsock.h). */
 	ctlsock_close(d.ctl);
+	hooks_free(d.hooks); /* kills what still runs: the stop deadline passed */
 	free(d.vips);
 	free(d.wants);
 	links_free(d.links);

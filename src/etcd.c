@@ -1,9 +1,9 @@
 /*
- * etcd.c - libcurl multi on the event loop, speaking etcd's JSON gateway.
+ * etcd.c - etcd's JSON gateway over libcurl, on the event loop.
  *
- * Each request is one easy handle. libcurl tells us which sockets to watch
- * (CURLMOPT_SOCKETFUNCTION) and when to call it back (TIMERFUNCTION); the
- * loop does the waiting. Replies are collected whole for plain calls; for
+ * Each request is one easy handle, run by a curlloop (curlloop.h: the
+ * multi handle's sockets and timer on the loop). Replies are collected
+ * whole for plain calls; for
  * streams (watch) each newline-terminated JSON message is handed over as
  * it arrives.
  */
@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "curlloop.h"
 #include "etcd_codec.h"
 #include "linebuf.h"
 #include "log.h"
@@ -54,8 +55,7 @@ struct etcd_req {
 
 struct etcd {
 	struct loop *loop;
-	CURLM *multi;
-	struct loop_timer *timer;
+	struct curlloop *cl;       /* the libcurl multi on the loop */
 	char **endpoints;
 	size_t n_endpoints;
 	size_t cur;
@@ -81,76 +81,9 @@ const char *etcd_endpoint(const struct etcd *e)
 	return e->endpoints[e->cur];
 }
 
-/* ---- libcurl <-> loop glue ------------------------------------------- */
-
-static void check_done(struct etcd *e);
-static void dispatch_streams(struct etcd *e);
+static void dispatch_streams(void *arg);
 static void req_free(struct etcd_req *r);
-
-static void on_sock(int fd, unsigned events, void *arg)
-{
-	struct etcd *e = arg;
-	int mask = 0, running;
-
-	if (events & LOOP_READ)
-		mask |= CURL_CSELECT_IN;
-	if (events & LOOP_WRITE)
-		mask |= CURL_CSELECT_OUT;
-	if (events & LOOP_ERROR)
-		mask |= CURL_CSELECT_ERR;
-	curl_multi_socket_action(e->multi, fd, mask, &running);
-	dispatch_streams(e);
-	check_done(e);
-}
-
-static int sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *sockp)
-{
-	struct etcd *e = userp;
-	unsigned ev = 0;
-
-	(void)easy;
-	if (what == CURL_POLL_REMOVE) {
-		if (sockp != NULL) {
-			loop_fd_del(e->loop, s);
-			curl_multi_assign(e->multi, s, NULL);
-		}
-		return 0;
-	}
-	if (what & CURL_POLL_IN)
-		ev |= LOOP_READ;
-	if (what & CURL_POLL_OUT)
-		ev |= LOOP_WRITE;
-	if (sockp == NULL) {
-		if (loop_fd_add(e->loop, s, ev, on_sock, e) < 0)
-			log_warnx("etcd: cannot watch socket fd=%d", (int)s);
-		curl_multi_assign(e->multi, s, e);
-	} else {
-		loop_fd_mod(e->loop, s, ev);
-	}
-	return 0;
-}
-
-static void on_timer(void *arg)
-{
-	struct etcd *e = arg;
-	int running;
-
-	curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	dispatch_streams(e);
-	check_done(e);
-}
-
-static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct etcd *e = userp;
-
-	(void)multi;
-	if (timeout_ms < 0)
-		loop_timer_disarm(e->timer);
-	else
-		loop_timer_arm(e->timer, (uint64_t)timeout_ms);
-	return 0;
-}
+static void req_done(void *arg, CURL *easy, CURLcode code);
 
 /* ---- requests ---------------------------------------------------------- */
 
@@ -175,7 +108,7 @@ static void scrub_hdrs(struct curl_slist *h)
 static void req_free(struct etcd_req *r)
 {
 	if (r->easy) {
-		curl_multi_remove_handle(r->e->multi, r->easy);
+		curlloop_remove(r->e->cl, r->easy);
 		curl_easy_cleanup(r->easy);
 	}
 	req_unlink(r);
@@ -200,8 +133,9 @@ static void req_free(struct etcd_req *r)
  * from the head. Each request's lines come out of its linebuf in linear
  * time, and its buffer is compacted once per pass.
  */
-static void dispatch_streams(struct etcd *e)
+static void dispatch_streams(void *arg)
 {
+	struct etcd *e = arg;
 again:
 	for (struct etcd_req *r = e->reqs; r; r = r->next) {
 		const char *line;
@@ -453,12 +387,15 @@ static json_t *reply_result(struct etcd_req *r, struct etcd_result *res)
 }
 
 /* The transfer ended: build the result, log failures, run the callback. */
-static void req_done(struct etcd_req *r, CURLcode code)
+static void req_done(void *arg, CURL *easy, CURLcode code)
 {
+	struct etcd_req *r = arg;
 	struct etcd *e = r->e;
 	struct etcd_result res = { 0 };
 	json_t *body = NULL;
 	const char *path = r->path;
+
+	(void)easy; /* r->easy, out of the multi now (curlloop) */
 
 	res.endpoint = e->endpoints[r->ep];
 	res.message = "";
@@ -484,7 +421,6 @@ static void req_done(struct etcd_req *r, CURLcode code)
 		token_drop(e);
 		r->auth_retried = true;
 		json_decref(body);
-		curl_multi_remove_handle(e->multi, r->easy);
 		curl_easy_cleanup(r->easy);
 		r->easy = NULL;
 		linebuf_free(&r->in);
@@ -506,24 +442,8 @@ static void req_done(struct etcd_req *r, CURLcode code)
 	req_free(r);
 }
 
-static void check_done(struct etcd *e)
-{
-	CURLMsg *m;
-	int left;
-
-	while ((m = curl_multi_info_read(e->multi, &left)) != NULL) {
-		struct etcd_req *r = NULL;
-
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-		if (r != NULL)
-			req_done(r, m->data.result);
-	}
-}
-
-/* Set up the easy handle for r against the current endpoint and add it to
- * the multi. */
+/* Set up the easy handle for r against the current endpoint and start it
+ * on the curlloop (req_done when it ends). */
 static void req_start(struct etcd_req *r)
 {
 	struct etcd *e = r->e;
@@ -569,7 +489,6 @@ static void req_start(struct etcd_req *r)
 	curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, r->body);
 	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
 	curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);
 	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(r->easy, CURLOPT_TCP_NODELAY, 1L);
@@ -602,7 +521,7 @@ static void req_start(struct etcd_req *r)
 		curl_easy_setopt(r->easy, CURLOPT_SSLKEY, e->key_file);
 	}
 	free(url);
-	if (curl_multi_add_handle(e->multi, r->easy) != CURLM_OK)
+	if (curlloop_add(e->cl, r->easy, req_done, r) < 0)
 		fatalx("etcd: curl_multi_add_handle failed");
 }
 
@@ -748,26 +667,17 @@ static void scrub_free(void *p)
 
 struct etcd *etcd_new(struct loop *loop, const struct etcd_opts *o)
 {
-	static int curl_ready;
 	struct etcd *e;
+	struct curlloop *cl;
 
-	if (!curl_ready) {
-		json_set_alloc_funcs(malloc, scrub_free);
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
-			errno = EIO;
-			return NULL;
-		}
-		curl_ready = 1;
-	}
+	json_set_alloc_funcs(malloc, scrub_free);
+	cl = curlloop_new(loop);
+	if (cl == NULL)
+		return NULL; /* errno set */
 	e = xcalloc(1, sizeof(*e));
 	e->loop = loop;
-	e->multi = curl_multi_init();
-	if (e->multi == NULL) {
-		free(e);
-		errno = ENOMEM;
-		return NULL;
-	}
-	e->timer = loop_timer_new(loop, on_timer, e);
+	e->cl = cl;
+	curlloop_set_after(cl, dispatch_streams, e);
 	e->n_endpoints = o->n_endpoints;
 	e->endpoints = xcalloc(o->n_endpoints, sizeof(char *));
 	for (size_t i = 0; i < o->n_endpoints; i++) {
@@ -800,10 +710,6 @@ struct etcd *etcd_new(struct loop *loop, const struct etcd_opts *o)
 			log_warnx("etcd: https endpoint without caFile: any CA the system trusts "
 			    "can vouch for it endpoint=%s", e->endpoints[i]);
 	}
-	curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
-	curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
-	curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
 	return e;
 }
 
@@ -813,8 +719,7 @@ void etcd_free(struct etcd *e)
 		return;
 	while (e->reqs)
 		etcd_cancel(e->reqs);
-	curl_multi_cleanup(e->multi);
-	loop_timer_free(e->timer);
+	curlloop_free(e->cl);
 	for (size_t i = 0; i < e->n_endpoints; i++)
 		free(e->endpoints[i]);
 	free(e->endpoints);

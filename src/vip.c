@@ -19,6 +19,7 @@
 #include "config.h"
 #include "conflict.h"
 #include "elect.h"
+#include "hooks.h"
 #include "links.h"
 #include "log.h"
 #include "loop.h"
@@ -108,6 +109,8 @@ void vip_announce_start(struct vip *v)
  * or "vip: released ... reason=" (info; warn for a release nobody chose:
  * the kernel lifetime ran out, someone removed the address). extra is
  * appended to the line (details such as a failed delete), "" if none.
+ * The hooks hear of it last (hooks_event only queues: the transition is
+ * done and never waits for a hook).
  */
 static void set_held(struct vip *v, bool held, const char *reason, bool warn, const char *extra)
 {
@@ -125,6 +128,7 @@ static void set_held(struct vip *v, bool held, const char *reason, bool warn, co
 		log_info("vip: acquired vip=%s link=%s node=%s lease=%" PRIx64 " fence_in_ms=%" PRId64 "%s",
 		    v->cv->ip, v->ifname, v->env.node, (uint64_t)v->lease,
 		    (int64_t)(session_fence(v->env.session) - now), extra);
+		hooks_event(v->env.hooks, HOOKS_ACQUIRE, v->cv->ip, v->ifname, reason);
 		return;
 	}
 	v->held = false;
@@ -132,6 +136,7 @@ static void set_held(struct vip *v, bool held, const char *reason, bool warn, co
 	(warn ? log_warnx : log_info)("vip: released vip=%s link=%s reason=\"%s\" held_ms=%" PRIu64
 	    " fence_in_ms=%" PRId64 "%s", v->cv->ip, v->ifname, reason, now - v->held_since,
 	    (int64_t)(session_fence(v->env.session) - now), extra);
+	hooks_event(v->env.hooks, HOOKS_RELEASE, v->cv->ip, v->ifname, reason);
 }
 
 void vip_status(const struct vip *v, struct vip_status *out)

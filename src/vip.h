@@ -18,6 +18,7 @@ struct cfg;
 struct cfg_vip;
 struct vip;
 struct metrics_table;
+struct hooks;
 
 /* The daemon's shared parts a VIP uses; owned by the daemon, outlive it. */
 struct vip_env {
@@ -27,6 +28,8 @@ struct vip_env {
 	struct nl *nl;
 	const struct cfg *cfg;
 	const char *node;
+	struct hooks *hooks;     /* vipd.hooks, told of every acquire and
+	                          * release (hooks.h); NULL = none */
 };
 
 /* How late the kernel may remove an expired address (measured 0.02-0.47 s;
