@@ -38,6 +38,7 @@ struct hhttp_req *hhttp_start(struct hhttp *m, const struct cfg_check *c,
     uint32_t timeout_ms, hcheck_done *done, void *arg, struct hresult *now);
 void hhttp_cancel(struct hhttp_req *r); /* NULL-safe */
 
+/* Through child.h: the result comes when the child has ended. */
 struct hexec;
 struct hexec *hexec_start(struct loop *l, const struct cfg_check *c, uint32_t timeout_ms,
     hcheck_done *done, void *arg, struct hresult *now);
