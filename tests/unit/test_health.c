@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -256,6 +257,43 @@ static void test_exec_hanging_killed_at_timeout(void **state)
 	loop_free(r.loop);
 }
 
+/* A check that ignores SIGTERM runs until child.h's SIGKILL, 2 s after
+ * its timeout: the rounds due meanwhile are skipped, never a second copy
+ * of it started (the script counts its starts in a file). */
+static void test_no_second_copy_while_running(void **state)
+{
+	struct rec r = { .loop = loop_new() };
+	char file[] = "/tmp/vipd-test-health-XXXXXX", script[200];
+	char *argv[] = { S("/bin/sh"), S("-c"), script, NULL };
+	struct cfg_check c = { .kind = CFG_CHECK_EXEC, .target = argv[0], .argv = argv,
+		.argc = 3 };
+	struct cfg_health cfg = one_check(&c);
+	struct health *h;
+	char line[16];
+	int fd = mkstemp(file), starts = 0;
+	FILE *f;
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(script, sizeof(script), "echo run >>%s; trap '' TERM; sleep 5", file);
+	cfg.fall = 1;
+	h = health_new(r.loop, &cfg, on_change, &r);
+	run_for(&r, 6000);
+	assert_int_equal(r.changes, 1);
+	assert_non_null(strstr(r.why, "no exit within 80 ms (timeout signal=KILL)"));
+	assert_true(health_skipped(h) >= 10); /* about 20 rounds of 100 ms */
+	f = fopen(file, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		starts++;
+	fclose(f);
+	assert_int_equal(starts, 1);
+	health_free(h);
+	unlink(file);
+	loop_free(r.loop);
+}
+
 /* All must pass: one failing check of two is enough, and it is named. */
 static void test_all_must_pass(void **state)
 {
@@ -380,6 +418,7 @@ int main(void)
 		cmocka_unit_test(test_exec_status_and_output),
 		cmocka_unit_test(test_exec_missing_program),
 		cmocka_unit_test(test_exec_hanging_killed_at_timeout),
+		cmocka_unit_test(test_no_second_copy_while_running),
 		cmocka_unit_test(test_all_must_pass),
 		cmocka_unit_test(test_start_grace),
 		cmocka_unit_test(test_http_status_pass_timeout),
