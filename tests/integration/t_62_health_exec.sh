@@ -1,5 +1,5 @@
 #!/bin/bash
-# t_49_health_exec: vipd.health with an exec check, a script whose exit
+# t_62_health_exec: vipd.health with an exec check, a script whose exit
 # code a file controls (and which hangs, sleep 30, while a "hang" file
 # exists).
 #

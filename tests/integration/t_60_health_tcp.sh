@@ -1,5 +1,5 @@
 #!/bin/bash
-# t_48_health_tcp: vipd.health with a tcp check on each node's own API
+# t_60_health_tcp: vipd.health with a tcp check on each node's own API
 # server stand-in (127.0.0.1:6443, the lab's service). The stand-in stops
 # on the owner: that node turns unhealthy after `fall` failing rounds,
 # deletes the address, then its key, and another node takes the VIP; the

@@ -1,5 +1,5 @@
 #!/bin/bash
-# t_48_health_http: vipd.health with an https check on each node's own
+# t_61_health_http: vipd.health with an https check on each node's own
 # readiness endpoint (python3's http.server wrapped in TLS on
 # 127.0.0.1:8443 with the lab CA's server certificate, serving a
 # directory; GET /readyz is 200 while the file is there, 404 once it is
@@ -11,7 +11,7 @@
 #
 #   safety  zero overlap; the new owner adds only after the old deleted.
 #   timing  file removed -> the new owner adds the VIP within
-#           interval * fall + timeout + BD_SLACK_MS (as t_48_health_tcp:
+#           interval * fall + timeout + BD_SLACK_MS (as t_60_health_tcp:
 #           the first round after the removal, fall failing rounds, then
 #           the release path within the slack).
 set -euo pipefail
