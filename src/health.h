@@ -5,7 +5,7 @@
  * GET, exec); each one enforces its own timeout (a loop timer with a
  * nonblocking connect, libcurl's CURLOPT_TIMEOUT_MS on curlloop.h, child.h's
  * SIGTERM then SIGKILL to the program's process group), so nothing waits
- * and a hanging check never delays the loop (measured: t_49_health_exec). A
+ * and a hanging check never delays the loop (measured: t_62_health_exec). A
  * round that has not finished when the next one is due is not started a
  * second time (that round is skipped). A round passes when every check
  * passed. fall rounds in a row failing make the node unhealthy, rise in a
