@@ -524,3 +524,12 @@ void cfg_free(struct cfg *c)
 	free(c);
 }
 
+void cfg_vip_copy_addr(struct cfg_vip *dst, const struct cfg_vip *src)
+{
+	*dst = *src;
+	dst->interface = NULL;
+	dst->selector = NULL;
+	dst->link = NULL;
+	dst->vlan_name = NULL;
+	dst->alias = NULL;
+}

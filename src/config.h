@@ -154,6 +154,14 @@ int cfg_duration_parse(const char *s, uint32_t *ms);
 #define CFG_DURATION_LEN 16
 char *cfg_duration_format(uint32_t ms, char *buf);
 
+/*
+ * Copy what identifies src's address into dst: family, addr, ip, vlan,
+ * typed, alias_index, vlan_mode, line. Every pointer field of dst is set
+ * to NULL, so dst owns nothing and outlives src's config (a VIP keeps one
+ * across reloads: vip.h).
+ */
+void cfg_vip_copy_addr(struct cfg_vip *dst, const struct cfg_vip *src);
+
 /* True if a and b select the same link: same name, or equal selectors. */
 bool cfg_vip_same_link(const struct cfg_vip *a, const struct cfg_vip *b);
 

@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "ctlcmd.h"
+#include "ctlproto.h"
 #include "ctlsock.h"
 #include "elect.h"
 #include "etcd.h"
@@ -28,6 +29,7 @@
 #include "netlink.h"
 #include "notify.h"
 #include "privs.h"
+#include "reload.h"
 #include "session.h"
 #include "tlsfiles.h"
 #include "vip.h"
@@ -40,9 +42,13 @@
 #define TLS_RECHECK_MS   2000
 /* ... and how often the same problem is logged again meanwhile. */
 #define TLS_RELOG_MS     60000
+/* How often VIPs a reload removed are checked for being gone (their
+ * address and election key), to free them. */
+#define RETIRE_CHECK_MS  200
 
 struct daemon {
-	const struct cfg *cfg;
+	struct cfg *cfg;          /* the running configuration */
+	struct cfg *owned;        /* cfg once a reload replaced the caller's */
 	char node[256];
 	struct loop *loop;
 	struct etcd *etcd;
@@ -52,6 +58,9 @@ struct daemon {
 	struct links_want **wants; /* one per VIP, same order */
 	struct vip **vips;
 	size_t n_vips;
+	struct vip **retiring;    /* removed by a reload, until vip_retired */
+	size_t n_retiring;
+	struct loop_timer *retire_timer;
 	bool cleaned;             /* stale keys of an earlier run removed */
 	struct elect_cleanup *cleanup; /* that clean-up, while it runs */
 	struct leadermove *leadermove; /* vipd.etcd.avoidLeader, or NULL */
@@ -81,12 +90,29 @@ static void for_each_vip(struct daemon *d, void (*fn)(struct vip *))
 {
 	for (size_t i = 0; i < d->n_vips; i++)
 		fn(d->vips[i]);
+	for (size_t i = 0; i < d->n_retiring; i++)
+		fn(d->retiring[i]);
+}
+
+/* A VIP whose election a removed VIP still has a key in (the same ip on
+ * another link: removed + added by one reload) waits for it to go: both
+ * would campaign with the same key name on the same lease. */
+static bool waits_for_retiring(const struct daemon *d, const struct vip *v)
+{
+	for (size_t i = 0; i < d->n_retiring; i++)
+		if (strcmp(vip_election(d->retiring[i]), vip_election(v)) == 0)
+			return true;
+	return false;
 }
 
 static void set_lease_all(struct daemon *d, int64_t lease)
 {
 	for (size_t i = 0; i < d->n_vips; i++)
-		vip_set_lease(d->vips[i], lease);
+		if (lease == 0 || !waits_for_retiring(d, d->vips[i]))
+			vip_set_lease(d->vips[i], lease);
+	if (lease == 0)
+		for (size_t i = 0; i < d->n_retiring; i++)
+			vip_set_lease(d->retiring[i], 0);
 }
 
 static void on_cleaned(void *arg)
@@ -114,8 +140,7 @@ static void on_granted(void *arg, int64_t lease)
 
 			/* Only this daemon's own elections are cleaned. */
 			for (size_t i = 0; i < d->n_vips; i++)
-				names[i] = xasprintf("%s%s", d->cfg->etcd.prefix,
-				    d->cfg->vips[i].ip);
+				names[i] = xstrdup(vip_election(d->vips[i]));
 			d->cleanup = elect_cleanup_stale(d->etcd, names, d->n_vips, d->node,
 			    lease, on_cleaned, d);
 			for (size_t i = 0; i < d->n_vips; i++)
@@ -229,6 +254,166 @@ static const struct nl_watch_ops nl_ops = {
 	.resync = on_resync,
 };
 
+/* ---- reload (reload.h) ----------------------------------------------------- */
+
+static struct vip_opts vip_opts_of(const struct cfg *c)
+{
+	return (struct vip_opts){ .prefix = c->etcd.prefix, .lease_ttl_ms = c->lease_ttl_ms,
+	    .announce_count = c->announce_count, .announce_interval_ms = c->announce_interval_ms,
+	    .announce_refresh_ms = c->announce_refresh_ms };
+}
+
+static struct vip_env vip_env_of(struct daemon *d)
+{
+	return (struct vip_env){ .loop = d->loop, .etcd = d->etcd, .session = d->session,
+	    .nl = d->nl, .node = d->node };
+}
+
+/* Free the removed VIPs that are gone (vip_retired); a VIP waiting for one
+ * of them (waits_for_retiring) may campaign then. */
+static void on_retire_check(void *arg)
+{
+	struct daemon *d = arg;
+	size_t k = 0;
+	bool freed = false;
+
+	for (size_t i = 0; i < d->n_retiring; i++) {
+		struct vip *v = d->retiring[i];
+
+		if (!vip_retired(v)) {
+			d->retiring[k++] = v;
+			continue;
+		}
+		log_info("reload: removed vip=%s released and out of its election", vip_ip(v));
+		vip_free(v);
+		freed = true;
+	}
+	d->n_retiring = k;
+	if (freed && !d->stopping && d->cleaned && session_lease(d->session) != 0)
+		set_lease_all(d, session_lease(d->session));
+	if (d->n_retiring > 0)
+		loop_timer_arm(d->retire_timer, RETIRE_CHECK_MS);
+}
+
+/* Carry out p: the VIPs of nc in its order, kept ones untouched. */
+static void apply(struct daemon *d, struct cfg *nc, const struct reload_plan *p)
+{
+	struct vip_env env = vip_env_of(d);
+	struct vip_opts o = vip_opts_of(nc);
+	struct vip **vips = xcalloc(nc->n_vips + 1, sizeof(*vips));
+	struct links_want **wants = xcalloc(nc->n_vips + 1, sizeof(*wants));
+	int64_t lease = session_lease(d->session);
+
+	for (size_t j = 0; j < d->n_vips; j++) {
+		if (!p->removed[j])
+			continue;
+		log_info("reload: removing vip=%s: the address goes, then the election key",
+		    vip_ip(d->vips[j]));
+		vip_retire(d->vips[j]);
+		d->retiring = xrealloc(d->retiring, (d->n_retiring + 1) * sizeof(*d->retiring));
+		d->retiring[d->n_retiring++] = d->vips[j];
+		links_want_free(d->wants[j]);
+	}
+	for (size_t i = 0; i < nc->n_vips; i++) {
+		size_t j = p->old_of_new[i];
+
+		if (j == RELOAD_ADDED) {
+			log_info("reload: adding vip=%s", nc->vips[i].ip);
+			wants[i] = links_want_new(d->links, &nc->vips[i]);
+			vips[i] = vip_new(&env, &o, &nc->vips[i]);
+			continue;
+		}
+		vips[i] = d->vips[j];
+		wants[i] = d->wants[j];
+		links_want_rebind(wants[i], &nc->vips[i]);
+		vip_set_opts(vips[i], &o);
+	}
+	free(d->vips);
+	free(d->wants);
+	d->vips = vips;
+	d->wants = wants;
+	d->n_vips = nc->n_vips;
+	cfg_free(d->owned);
+	d->cfg = d->owned = nc;
+	/* The start-up clean-up ran for no VIP (there was none): none now. */
+	if (!d->cleaned && d->cleanup == NULL && lease != 0)
+		d->cleaned = true;
+	resolve_all(d);
+	if (d->cleaned && lease != 0)
+		set_lease_all(d, lease); /* the added VIPs campaign */
+	if (d->n_retiring > 0)
+		loop_timer_arm(d->retire_timer, RETIRE_CHECK_MS);
+}
+
+/* The settings outside the VIPs. A refused endpoint list (credentials over
+ * http) stays the running one: reported as needing a restart. */
+static void apply_settings(struct daemon *d, struct cfg *nc, struct reload_plan *p,
+    bool verbose)
+{
+	if (p->log_level && !verbose)
+		log_setlevel(nc->log_level);
+	if (p->lease_ttl)
+		session_set_ttl(d->session, nc->lease_ttl_ms);
+	if (p->endpoints && etcd_set_endpoints(d->etcd, nc->etcd.endpoints,
+	    nc->etcd.n_endpoints) < 0) {
+		char **eps = nc->etcd.endpoints;
+		size_t n = nc->etcd.n_endpoints;
+
+		nc->etcd.endpoints = d->cfg->etcd.endpoints;
+		nc->etcd.n_endpoints = d->cfg->etcd.n_endpoints;
+		d->cfg->etcd.endpoints = eps;
+		d->cfg->etcd.n_endpoints = n;
+		json_array_remove(p->applied, json_array_size(p->applied) - 1);
+		json_array_append_new(p->restart, json_string("vipd.etcd.endpoints"));
+	}
+}
+
+/*
+ * Read the configuration file again and apply it (reload.h): SIGHUP and
+ * `vipctl reload` both come here. Returns the answer (malloc'ed JSON, one
+ * line); everything in it is logged too. Never exits: a bad file leaves
+ * the running configuration as it is.
+ */
+static char *daemon_reload(struct daemon *d)
+{
+	const char *path = d->cfg->path;
+	char *errs = NULL, *out;
+	struct reload_plan p;
+	struct cfg *nc;
+	json_t *ans, *v;
+	size_t i;
+
+	nc = reload_parse(path, &errs);
+	if (nc == NULL) {
+		ans = reload_answer_failed(path, errs, d->node);
+		json_array_foreach(json_object_get(ans, "errors"), i, v)
+			log_errorx("reload: %s", json_string_value(v));
+		log_errorx("reload: %s not valid; the running configuration stays", path);
+		free(errs);
+	} else {
+		/* vipd -v: debug whatever the file says, as at start. */
+		bool verbose = log_getlevel() == LOG_LVL_DEBUG && d->cfg->log_level != LOG_LVL_DEBUG;
+		char *sum;
+
+		for (i = 0; i < nc->n_notes; i++)
+			log_info("config: %s", nc->notes[i]);
+		reload_plan_make(d->cfg, nc, &p);
+		apply_settings(d, nc, &p, verbose);
+		ans = reload_answer(d->cfg, nc, &p, d->node);
+		apply(d, nc, &p);
+		sum = reload_summary(ans);
+		log_info("reload: %s: %s", path, sum);
+		free(sum);
+		json_array_foreach(p.restart, i, v)
+			log_warnx("reload: %s changed: needs a restart; the running value stays",
+			    json_string_value(v));
+		reload_plan_free(&p);
+	}
+	out = ans != NULL ? json_dumps(ans, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(ans);
+	return out;
+}
+
 /* ---- stopping ----------------------------------------------------------- */
 
 static void stopped(void *arg)
@@ -252,7 +437,7 @@ static void on_signal(int signo, void *arg)
 	int failed = 0;
 
 	if (signo == SIGHUP) {
-		log_info("reload: not supported by this version; configuration unchanged");
+		free(daemon_reload(d));
 		return;
 	}
 	if (d->stopping) {
@@ -267,6 +452,9 @@ static void on_signal(int signo, void *arg)
 	 * over at once, so ours must already be gone. */
 	for (size_t i = 0; i < d->n_vips; i++)
 		if (vip_release(d->vips[i], "stopping") < 0)
+			failed++;
+	for (size_t i = 0; i < d->n_retiring; i++)
+		if (vip_release(d->retiring[i], "stopping") < 0)
 			failed++;
 	loop_timer_arm(d->stop_timer, STOP_DEADLINE_MS);
 	if (failed > 0) {
@@ -341,6 +529,10 @@ static char *on_control(void *arg, const struct ctl_req *req, uid_t uid)
 
 	if (d->stopping)
 		return xstrdup("{\"ok\":false,\"error\":\"vipd is stopping\"}");
+	if (req->cmd == CTL_RELOAD) {
+		log_info("control: reload uid=%u", (unsigned)uid);
+		return daemon_reload(d);
+	}
 	return ctlcmd_run(d->vips, d->n_vips, d->node, req, uid);
 }
 
@@ -405,10 +597,11 @@ static char *join_endpoints(const struct cfg *c)
 	return s;
 }
 
-int daemon_run(const struct cfg *cfg)
+int daemon_run(struct cfg *cfg)
 {
 	struct daemon d = { .cfg = cfg };
 	struct vip_env env;
+	struct vip_opts vo;
 	char *endpoints, why[512];
 	int rc = 0;
 
@@ -452,16 +645,15 @@ int daemon_run(const struct cfg *cfg)
 	if (cfg->metrics_listen[0] != '\0' && (d.metrics = metrics_http_new(d.loop,
 	    cfg->metrics_listen, render_metrics, &d, why, sizeof(why))) == NULL)
 		fatalx("vipd.metrics.listen: %s", why);
-	env = (struct vip_env){
-		.loop = d.loop, .etcd = d.etcd, .session = d.session, .nl = d.nl,
-		.cfg = cfg, .node = d.node,
-	};
+	env = vip_env_of(&d);
+	vo = vip_opts_of(cfg);
+	d.retire_timer = loop_timer_new(d.loop, on_retire_check, &d);
 	d.links = links_new(d.nl, cfg->create_vlans);
 	d.vips = xcalloc(cfg->n_vips, sizeof(*d.vips));
 	d.wants = xcalloc(cfg->n_vips, sizeof(*d.wants));
 	for (size_t i = 0; i < cfg->n_vips; i++) {
 		d.wants[i] = links_want_new(d.links, &cfg->vips[i]);
-		d.vips[d.n_vips++] = vip_new(&env, &cfg->vips[i]);
+		d.vips[d.n_vips++] = vip_new(&env, &vo, &cfg->vips[i]);
 	}
 	resolve_all(&d);
 
@@ -485,6 +677,12 @@ int daemon_run(const struct cfg *cfg)
 		vip_free(d.vips[i]);
 		links_want_free(d.wants[i]);
 	}
+	for (size_t i = 0; i < d.n_retiring; i++) {
+		vip_release(d.retiring[i], "exiting");
+		vip_free(d.retiring[i]);
+	}
+	free(d.retiring);
+	loop_timer_free(d.retire_timer);
 	/* After the addresses: until then no second vipd may start (ctlsock.h). */
 	ctlsock_close(d.ctl);
 	free(d.vips);
@@ -499,6 +697,7 @@ int daemon_run(const struct cfg *cfg)
 	loop_timer_free(d.tls_timer);
 	notify_free(d.notify);
 	loop_free(d.loop);
+	cfg_free(d.owned);
 	log_info("stopped");
 	return rc;
 }

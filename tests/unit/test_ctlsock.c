@@ -162,7 +162,7 @@ static void test_refused_requests(void **state)
 	run_ms(t, 50);
 	assert_int_equal(t->calls, 1); /* only c's */
 	assert_string_equal(answer(a),
-	    "{\"ok\":false,\"error\":\"unknown command (status, release, pause, resume)\"}\n");
+	    "{\"ok\":false,\"error\":\"unknown command (status, release, pause, resume, reload)\"}\n");
 	assert_string_equal(answer(b), "{\"ok\":false,\"error\":\"request too long\"}\n");
 	assert_string_equal(answer(c), "{\"ok\":true,\"command\":\"status\"}\n");
 	close(a);
