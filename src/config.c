@@ -520,6 +520,7 @@ void cfg_free(struct cfg *c)
 	free(c->path);
 	free(c->node);
 	free(c->control_socket);
+	free(c->control_group);
 	free(c->metrics_listen);
 	free(c);
 }

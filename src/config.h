@@ -108,6 +108,8 @@ struct cfg {
 	uint32_t announce_interval_ms;
 	uint32_t announce_refresh_ms; /* 0 = off */
 	char *control_socket;
+	char *control_group;     /* vipd.controlGroup: socket 0660 with this
+				    group; NULL = 0600, root only */
 	char *metrics_listen;    /* "" = off */
 	enum log_level log_level;
 	bool create_vlans;       /* vipd.createVlans: create a VIP's missing

@@ -624,6 +624,11 @@ int daemon_run(struct cfg *cfg)
 	d.ctl = ctlsock_open(d.loop, cfg->control_socket, on_control, &d, why, sizeof(why));
 	if (d.ctl == NULL)
 		fatalx("control: %s", why);
+	if (cfg->control_group != NULL &&
+	    ctlsock_set_group(d.ctl, cfg->control_group, why, sizeof(why)) < 0) {
+		ctlsock_close(d.ctl);
+		fatalx("control: %s", why);
+	}
 	d.notify = notify_new(d.loop);
 	drop_privileges();
 	d.nl = nl_open(d.loop, &nl_ops, &d);

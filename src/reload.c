@@ -126,6 +126,7 @@ static void plan_settings(struct cfg *old, struct cfg *new, struct reload_plan *
 	}
 	keep_str(p->restart, "vipd.node", &old->node, &new->node);
 	keep_str(p->restart, "vipd.controlSocket", &old->control_socket, &new->control_socket);
+	keep_str(p->restart, "vipd.controlGroup", &old->control_group, &new->control_group);
 	keep_str(p->restart, "vipd.metrics.listen", &old->metrics_listen, &new->metrics_listen);
 	keep_bool(p->restart, "vipd.createVlans", &old->create_vlans, &new->create_vlans);
 	keep_str(p->restart, "vipd.etcd.caFile", &x->ca_file, &y->ca_file);

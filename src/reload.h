@@ -16,7 +16,8 @@
  *                       flight finish where they are; etcd.h)
  *   at the next lease   vipd.lease.ttl (the current lease keeps its TTL, its
  *                       keepalive interval and fence: session.h)
- *   needs a restart     vipd.node, vipd.controlSocket, vipd.metrics.listen,
+ *   needs a restart     vipd.node, vipd.controlSocket, vipd.controlGroup,
+ *                       vipd.metrics.listen,
  *                       vipd.createVlans, vipd.etcd.{caFile, certFile,
  *                       keyFile, username, passwordFile, prefix, timeout,
  *                       allowInsecure, avoidLeader}
