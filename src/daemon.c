@@ -376,7 +376,7 @@ static void apply_settings(struct daemon *d, struct cfg *nc, struct reload_plan 
  */
 static char *daemon_reload(struct daemon *d)
 {
-	const char *path = d->cfg->path;
+	char *path = xstrdup(d->cfg->path); /* apply() frees the old config */
 	char *errs = NULL, *out;
 	struct reload_plan p;
 	struct cfg *nc;
@@ -411,6 +411,7 @@ static char *daemon_reload(struct daemon *d)
 	}
 	out = ans != NULL ? json_dumps(ans, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(ans);
+	free(path);
 	return out;
 }
 
