@@ -260,7 +260,8 @@ static json_t *ask(const char *path, const struct ctl_req *req)
 			    path);
 		else if (errno == EACCES || errno == EPERM)
 			fprintf(stderr, "vipctl: %s: permission denied: the control socket is for "
-			    "root only (mode 0600); run vipctl as root\n", path);
+			    "root (mode 0600) and vipd.controlGroup's members (0660); run vipctl "
+			    "as root or as a member\n", path);
 		else
 			fprintf(stderr, "vipctl: cannot connect to %s: %s\n", path, strerror(errno));
 		goto out;

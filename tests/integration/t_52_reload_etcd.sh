@@ -50,7 +50,7 @@ js=$(ctl "$o" --json reload) || lab_fail "vipctl reload failed"
 lab_log "reload answer: $js"
 lab_assert "applied: the endpoints" jq -e '.applied | map(test("^etcd endpoints: 1 -> 1")) | any' <<<"$js" >/dev/null
 lab_assert "next lease: leaseTTL 5s -> 3s" \
-	jq -e '.next_lease == ["leaseTTL 5s -> 3s: applies to the next lease"]' <<<"$js"
+	jq -e '.next_lease == ["leaseTTL 5s -> 3s: applies to the next lease"]' <<<"$js" >/dev/null
 lab_assert "nothing needs a restart" jq -e '.restart_needed == []' <<<"$js" >/dev/null
 t0=$(sc_now_us)
 lab_etcd_stop "$o"
