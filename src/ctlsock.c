@@ -344,6 +344,7 @@ struct ctlsock *ctlsock_open(struct loop *loop, const char *path, ctlsock_handle
 int ctlsock_set_group(struct ctlsock *s, const char *group, char *why, size_t why_size)
 {
 	struct group gr, *res = NULL;
+	struct stat st;
 	char buf[4096], *end;
 	unsigned long n;
 	gid_t gid;
@@ -363,8 +364,12 @@ int ctlsock_set_group(struct ctlsock *s, const char *group, char *why, size_t wh
 		}
 		gid = gr.gr_gid;
 	}
-	if (chown(s->path, (uid_t)-1, gid) < 0 || chmod(s->path, 0660) < 0) {
-		snprintf(why, why_size, "%s: group %s: %s", s->path, group, strerror(errno));
+	/* Already the group (vipd runs with it as its group, as the unit's
+	 * Group= makes it): no chown, which systemd's filter denies. */
+	if (stat(s->path, &st) < 0 || (st.st_gid != gid && chown(s->path, (uid_t)-1, gid) < 0) ||
+	    chmod(s->path, 0660) < 0) {
+		snprintf(why, why_size, "%s: group %s: %s%s", s->path, group, strerror(errno),
+		    errno == EPERM ? " (under systemd: set Group= in the unit, see vipd(8))" : "");
 		return -1;
 	}
 	return 0;

@@ -52,8 +52,11 @@ struct ctlsock *ctlsock_open(struct loop *loop, const char *path, ctlsock_handle
  * socket gets that group and mode 0660 (chown, then chmod: never wider
  * than that). Members may run every command, release, pause and reload
  * included. Call it right after ctlsock_open, before privileges are
- * dropped (chown needs CAP_CHOWN). Returns 0, or -1 with why filled (an
- * unknown group; the socket stays 0600).
+ * dropped (chown needs CAP_CHOWN). The chown is skipped when the socket
+ * has the group already - vipd runs with it as its own group, as under
+ * systemd's Group=, whose unit denies chown (@privileged). Returns 0, or
+ * -1 with why filled (an unknown group, chown refused; the socket stays
+ * 0600).
  */
 int ctlsock_set_group(struct ctlsock *s, const char *group, char *why, size_t why_size);
 
