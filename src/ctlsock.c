@@ -369,7 +369,7 @@ int ctlsock_set_group(struct ctlsock *s, const char *group, char *why, size_t wh
 	if (stat(s->path, &st) < 0 || (st.st_gid != gid && chown(s->path, (uid_t)-1, gid) < 0) ||
 	    chmod(s->path, 0660) < 0) {
 		snprintf(why, why_size, "%s: group %s: %s%s", s->path, group, strerror(errno),
-		    errno == EPERM ? " (under systemd: set Group= in the unit, see vipd(8))" : "");
+		    errno == EPERM ? " (under systemd: set Group= in the unit, vipd(8) SYSTEMD)" : "");
 		return -1;
 	}
 	return 0;
