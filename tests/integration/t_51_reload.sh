@@ -105,7 +105,7 @@ lab_assert "$o2: $VIP2 removed" grep -q "^removed: $VIP2\$" <<<"$out"
 n2=$(lab_wait_owner 5 "$o2" "$VIP2") || lab_fail "$VIP2 did not move within 5 s of its removal on $o2"
 t_del=$(sc_mon_events "$o2" "$VIP2" | awk -v t="$t2" 'NF && $1 >= t && $2 == "del" { print $1; exit }')
 t_add=$(sc_mon_events "$n2" "$VIP2" | awk -v t="$t2" 'NF && $1 >= t && $2 == "add" { print $1; exit }')
-[ -n "$t_del" ] && [ -n "$t_add" ] || lab_fail "no delete on $o2 or add on $n2 of $VIP2"
+if [ -z "$t_del" ] || [ -z "$t_add" ]; then lab_fail "no delete on $o2 or add on $n2 of $VIP2"; fi
 lab_log "$o2 deletes $VIP2 at +$(sc_ms "$t2" "$t_del") ms, $n2 adds it at +$(sc_ms "$t2" "$t_add") ms"
 bd_safety "$n2 added $VIP2 only after $o2 deleted it" test "$t_add" -gt "$t_del"
 bd_timing "removal on $o2 -> $n2 adds $VIP2" $(((t_add - t2) / 1000)) "$BD_SLACK_MS" \
