@@ -438,7 +438,10 @@ static void on_signal(int signo, void *arg)
 	int failed = 0;
 
 	if (signo == SIGHUP) {
-		free(daemon_reload(d));
+		if (d->stopping)
+			log_info("reload: vipd is stopping; SIGHUP ignored");
+		else
+			free(daemon_reload(d));
 		return;
 	}
 	if (d->stopping) {
