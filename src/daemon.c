@@ -4,6 +4,7 @@
  * then the lease (so the next candidate wins at once and never overlaps).
  */
 #include "daemon.h"
+#include "daemon_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -42,37 +43,7 @@
 #define TLS_RECHECK_MS   2000
 /* ... and how often the same problem is logged again meanwhile. */
 #define TLS_RELOG_MS     60000
-/* How often VIPs a reload removed are checked for being gone (their
- * address and election key), to free them. */
-#define RETIRE_CHECK_MS  200
 
-struct daemon {
-	struct cfg *cfg;          /* the running configuration */
-	struct cfg *owned;        /* cfg once a reload replaced the caller's */
-	char node[256];
-	struct loop *loop;
-	struct etcd *etcd;
-	struct session *session;
-	struct nl *nl;
-	struct links *links;
-	struct links_want **wants; /* one per VIP, same order */
-	struct vip **vips;
-	size_t n_vips;
-	struct vip **retiring;    /* removed by a reload, until vip_retired */
-	size_t n_retiring;
-	struct loop_timer *retire_timer;
-	bool cleaned;             /* stale keys of an earlier run removed */
-	struct elect_cleanup *cleanup; /* that clean-up, while it runs */
-	struct leadermove *leadermove; /* vipd.etcd.avoidLeader, or NULL */
-	bool stopping;
-	struct loop_timer *stop_timer;
-	struct loop_timer *tls_timer; /* re-reads TLS files until usable */
-	char tls_why[512];        /* the problem last logged, "" if none */
-	uint64_t tls_logged_at;   /* when it was logged (loop ms) */
-	struct notify *notify;    /* systemd readiness and watchdog */
-	struct ctlsock *ctl;      /* the control socket (vipctl) */
-	struct metrics_http *metrics; /* vipd.metrics.listen, or NULL */
-};
 
 /* A scrape (metrics_http's own event handler): read every part now. */
 static char *render_metrics(void *arg, size_t *len)
@@ -105,7 +76,7 @@ static bool waits_for_retiring(const struct daemon *d, const struct vip *v)
 	return false;
 }
 
-static void set_lease_all(struct daemon *d, int64_t lease)
+void daemon_set_lease_all(struct daemon *d, int64_t lease)
 {
 	for (size_t i = 0; i < d->n_vips; i++)
 		if (lease == 0 || !waits_for_retiring(d, d->vips[i]))
@@ -123,7 +94,7 @@ static void on_cleaned(void *arg)
 	d->cleaned = true;
 	d->cleanup = NULL;
 	if (!d->stopping && lease != 0)
-		set_lease_all(d, lease);
+		daemon_set_lease_all(d, lease);
 }
 
 static void on_granted(void *arg, int64_t lease)
@@ -149,7 +120,7 @@ static void on_granted(void *arg, int64_t lease)
 		}
 		return;
 	}
-	set_lease_all(d, lease);
+	daemon_set_lease_all(d, lease);
 }
 
 static void on_renewed(void *arg, uint64_t fence)
@@ -170,7 +141,7 @@ static void on_lost(void *arg)
 	struct daemon *d = arg;
 
 	notify_status(d->notify, "etcd lease lost; addresses dropped, asking for a new lease");
-	set_lease_all(d, 0);
+	daemon_set_lease_all(d, 0);
 }
 
 static const struct session_ops session_ops = {
@@ -195,7 +166,7 @@ static bool owns_a_vip(void *arg)
 
 /* Tell every VIP where its link is now (links.h: data flows from the
  * table to the VIPs, never back). */
-static void resolve_all(struct daemon *d)
+void daemon_resolve_all(struct daemon *d)
 {
 	struct vip_link vl;
 
@@ -211,7 +182,7 @@ static void on_link_changed(void *arg, const struct nl_link *link)
 
 	links_link_changed(d->links, link);
 	if (!d->stopping)
-		resolve_all(d);
+		daemon_resolve_all(d);
 }
 
 static void on_link_removed(void *arg, int ifindex, const char *name)
@@ -221,7 +192,7 @@ static void on_link_removed(void *arg, int ifindex, const char *name)
 	log_debug("netlink: link removed link=%s ifindex=%d", name, ifindex);
 	links_link_removed(d->links, ifindex);
 	if (!d->stopping)
-		resolve_all(d);
+		daemon_resolve_all(d);
 }
 
 static void on_addr_changed(void *arg, int ifindex, int family, const void *addr,
@@ -243,7 +214,7 @@ static void on_resync(void *arg)
 	(void)links_resync(d->links);
 	if (d->stopping)
 		return;
-	resolve_all(d);
+	daemon_resolve_all(d);
 	for_each_vip(d, vip_resync);
 }
 
@@ -253,167 +224,6 @@ static const struct nl_watch_ops nl_ops = {
 	.addr_changed = on_addr_changed,
 	.resync = on_resync,
 };
-
-/* ---- reload (reload.h) ----------------------------------------------------- */
-
-static struct vip_opts vip_opts_of(const struct cfg *c)
-{
-	return (struct vip_opts){ .prefix = c->etcd.prefix, .lease_ttl_ms = c->lease_ttl_ms,
-	    .announce_count = c->announce_count, .announce_interval_ms = c->announce_interval_ms,
-	    .announce_refresh_ms = c->announce_refresh_ms };
-}
-
-static struct vip_env vip_env_of(struct daemon *d)
-{
-	return (struct vip_env){ .loop = d->loop, .etcd = d->etcd, .session = d->session,
-	    .nl = d->nl, .node = d->node };
-}
-
-/* Free the removed VIPs that are gone (vip_retired); a VIP waiting for one
- * of them (waits_for_retiring) may campaign then. */
-static void on_retire_check(void *arg)
-{
-	struct daemon *d = arg;
-	size_t k = 0;
-	bool freed = false;
-
-	for (size_t i = 0; i < d->n_retiring; i++) {
-		struct vip *v = d->retiring[i];
-
-		if (!vip_retired(v)) {
-			d->retiring[k++] = v;
-			continue;
-		}
-		log_info("reload: removed vip=%s released and out of its election", vip_ip(v));
-		vip_free(v);
-		freed = true;
-	}
-	d->n_retiring = k;
-	if (freed && !d->stopping && d->cleaned && session_lease(d->session) != 0)
-		set_lease_all(d, session_lease(d->session));
-	if (d->n_retiring > 0)
-		loop_timer_arm(d->retire_timer, RETIRE_CHECK_MS);
-}
-
-/* Carry out p: the VIPs of nc in its order, kept ones untouched. */
-static void apply(struct daemon *d, struct cfg *nc, const struct reload_plan *p)
-{
-	struct vip_env env = vip_env_of(d);
-	struct vip_opts o = vip_opts_of(nc);
-	struct vip **vips = xcalloc(nc->n_vips + 1, sizeof(*vips));
-	struct links_want **wants = xcalloc(nc->n_vips + 1, sizeof(*wants));
-	int64_t lease = session_lease(d->session);
-
-	for (size_t j = 0; j < d->n_vips; j++) {
-		if (!p->removed[j])
-			continue;
-		log_info("reload: removing vip=%s: the address goes, then the election key",
-		    vip_ip(d->vips[j]));
-		vip_retire(d->vips[j]);
-		d->retiring = xrealloc(d->retiring, (d->n_retiring + 1) * sizeof(*d->retiring));
-		d->retiring[d->n_retiring++] = d->vips[j];
-		links_want_free(d->wants[j]);
-	}
-	for (size_t i = 0; i < nc->n_vips; i++) {
-		size_t j = p->old_of_new[i];
-
-		if (j == RELOAD_ADDED) {
-			log_info("reload: adding vip=%s", nc->vips[i].ip);
-			wants[i] = links_want_new(d->links, &nc->vips[i]);
-			vips[i] = vip_new(&env, &o, &nc->vips[i]);
-			continue;
-		}
-		vips[i] = d->vips[j];
-		wants[i] = d->wants[j];
-		links_want_rebind(wants[i], &nc->vips[i]);
-		vip_set_opts(vips[i], &o);
-	}
-	free(d->vips);
-	free(d->wants);
-	d->vips = vips;
-	d->wants = wants;
-	d->n_vips = nc->n_vips;
-	cfg_free(d->owned);
-	d->cfg = d->owned = nc;
-	/* The start-up clean-up ran for no VIP (there was none): none now. */
-	if (!d->cleaned && d->cleanup == NULL && lease != 0)
-		d->cleaned = true;
-	resolve_all(d);
-	if (d->cleaned && lease != 0)
-		set_lease_all(d, lease); /* the added VIPs campaign */
-	if (d->n_retiring > 0)
-		loop_timer_arm(d->retire_timer, RETIRE_CHECK_MS);
-}
-
-/* The settings outside the VIPs. A refused endpoint list (credentials over
- * http) stays the running one: reported as needing a restart. */
-static void apply_settings(struct daemon *d, struct cfg *nc, struct reload_plan *p,
-    bool verbose)
-{
-	if (p->log_level && !verbose)
-		log_setlevel(nc->log_level);
-	if (p->lease_ttl)
-		session_set_ttl(d->session, nc->lease_ttl_ms);
-	if (p->endpoints && etcd_set_endpoints(d->etcd, nc->etcd.endpoints,
-	    nc->etcd.n_endpoints) < 0) {
-		char **eps = nc->etcd.endpoints;
-		size_t n = nc->etcd.n_endpoints;
-
-		nc->etcd.endpoints = d->cfg->etcd.endpoints;
-		nc->etcd.n_endpoints = d->cfg->etcd.n_endpoints;
-		d->cfg->etcd.endpoints = eps;
-		d->cfg->etcd.n_endpoints = n;
-		json_array_remove(p->applied, json_array_size(p->applied) - 1);
-		json_array_append_new(p->restart, json_string("vipd.etcd.endpoints"));
-	}
-}
-
-/*
- * Read the configuration file again and apply it (reload.h): SIGHUP and
- * `vipctl reload` both come here. Returns the answer (malloc'ed JSON, one
- * line); everything in it is logged too. Never exits: a bad file leaves
- * the running configuration as it is.
- */
-static char *daemon_reload(struct daemon *d)
-{
-	char *path = xstrdup(d->cfg->path); /* apply() frees the old config */
-	char *errs = NULL, *out;
-	struct reload_plan p;
-	struct cfg *nc;
-	json_t *ans, *v;
-	size_t i;
-
-	nc = reload_parse(path, &errs);
-	if (nc == NULL) {
-		ans = reload_answer_failed(path, errs, d->node);
-		json_array_foreach(json_object_get(ans, "errors"), i, v)
-			log_errorx("reload: %s", json_string_value(v));
-		log_errorx("reload: %s not valid; the running configuration stays", path);
-		free(errs);
-	} else {
-		/* vipd -v: debug whatever the file says, as at start. */
-		bool verbose = log_getlevel() == LOG_LVL_DEBUG && d->cfg->log_level != LOG_LVL_DEBUG;
-		char *sum;
-
-		for (i = 0; i < nc->n_notes; i++)
-			log_info("config: %s", nc->notes[i]);
-		reload_plan_make(d->cfg, nc, &p);
-		apply_settings(d, nc, &p, verbose);
-		ans = reload_answer(d->cfg, nc, &p, d->node);
-		apply(d, nc, &p);
-		sum = reload_summary(ans);
-		log_info("reload: %s: %s", path, sum);
-		free(sum);
-		json_array_foreach(p.restart, i, v)
-			log_warnx("reload: %s changed: needs a restart; the running value stays",
-			    json_string_value(v));
-		reload_plan_free(&p);
-	}
-	out = ans != NULL ? json_dumps(ans, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	json_decref(ans);
-	free(path);
-	return out;
-}
 
 /* ---- stopping ----------------------------------------------------------- */
 
@@ -654,9 +464,9 @@ int daemon_run(struct cfg *cfg)
 	if (cfg->metrics_listen[0] != '\0' && (d.metrics = metrics_http_new(d.loop,
 	    cfg->metrics_listen, render_metrics, &d, why, sizeof(why))) == NULL)
 		fatalx("vipd.metrics.listen: %s", why);
-	env = vip_env_of(&d);
-	vo = vip_opts_of(cfg);
-	d.retire_timer = loop_timer_new(d.loop, on_retire_check, &d);
+	env = daemon_vip_env(&d);
+	vo = daemon_vip_opts(cfg);
+	d.retire_timer = loop_timer_new(d.loop, daemon_on_retire_check, &d);
 	d.links = links_new(d.nl, cfg->create_vlans);
 	d.vips = xcalloc(cfg->n_vips, sizeof(*d.vips));
 	d.wants = xcalloc(cfg->n_vips, sizeof(*d.wants));
@@ -664,7 +474,7 @@ int daemon_run(struct cfg *cfg)
 		d.wants[i] = links_want_new(d.links, &cfg->vips[i]);
 		d.vips[d.n_vips++] = vip_new(&env, &vo, &cfg->vips[i]);
 	}
-	resolve_all(&d);
+	daemon_resolve_all(&d);
 
 	if (cfg->etcd.avoid_leader && cfg->n_vips > 0)
 		d.leadermove = leadermove_new(d.loop, d.etcd, cfg->etcd.endpoints[0],
