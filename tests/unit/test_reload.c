@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "ctlproto.h"
+#include "ctlview.h"
 #include "reload.h"
 
 #define BASE \
@@ -235,6 +236,37 @@ static void test_request_line(void **state)
 	assert_int_equal(ctlproto_format(&r, line, sizeof(line)), -1);
 }
 
+/* vipctl's text for a reload: one line per list; a refused file's errors
+ * on err and exit 1. */
+static void test_view(void **state)
+{
+	json_t *ok = json_loads("{\"ok\":true,\"command\":\"reload\",\"node\":\"n1\","
+	    "\"path\":\"/etc/vipd/vipd.yaml\",\"vips\":{\"kept\":[\"198.18.0.100\"],"
+	    "\"added\":[\"198.18.0.101\",\"fd00::1\"],\"removed\":[]},"
+	    "\"applied\":[\"logLevel info -> debug\"],\"next_lease\":[],"
+	    "\"restart_needed\":[\"vipd.node\"]}", 0, NULL);
+	json_t *bad = reload_answer_failed("/x.yaml", "/x.yaml:3:5: vipd.lease.ttl: bad\n", "n1");
+	char *o = NULL, *e = NULL;
+	size_t ol = 0, el = 0;
+	FILE *out = open_memstream(&o, &ol), *err = open_memstream(&e, &el);
+
+	(void)state;
+	assert_int_equal(ctlview_print(ok, "reload", out, err), 0);
+	fflush(out);
+	assert_string_equal(o, "kept: 198.18.0.100\nadded: 198.18.0.101, fd00::1\nremoved: -\n"
+	    "applied: logLevel info -> debug\nat the next lease: -\nneeds a restart: vipd.node\n");
+	assert_int_equal(ctlview_print(bad, "reload", out, err), 1);
+	fflush(err);
+	assert_non_null(strstr(e, "/x.yaml:3:5: vipd.lease.ttl: bad\n"));
+	assert_non_null(strstr(e, "vipctl: reload: configuration not valid"));
+	fclose(out);
+	fclose(err);
+	free(o);
+	free(e);
+	json_decref(ok);
+	json_decref(bad);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,6 +275,7 @@ int main(void)
 		cmocka_unit_test(test_settings),
 		cmocka_unit_test(test_bad_file),
 		cmocka_unit_test(test_request_line),
+		cmocka_unit_test(test_view),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
