@@ -151,8 +151,7 @@ static const struct session_ops session_ops = {
 	.lost = on_lost,
 };
 
-/* For leadermove: does this node hold any VIP now? */
-static bool owns_a_vip(void *arg)
+bool daemon_owns_a_vip(void *arg)
 {
 	struct daemon *d = arg;
 
@@ -478,7 +477,7 @@ int daemon_run(struct cfg *cfg)
 
 	if (cfg->etcd.avoid_leader && cfg->n_vips > 0)
 		d.leadermove = leadermove_new(d.loop, d.etcd, cfg->etcd.endpoints[0],
-		    cfg->lease_ttl_ms, owns_a_vip, &d);
+		    cfg->lease_ttl_ms, daemon_owns_a_vip, &d);
 	/* Ready from the loop's first turn: config loaded, netlink open; not
 	 * waiting for etcd (notify.h says why). */
 	notify_start(d.notify, cfg->n_vips > 0 ? "running; waiting for an etcd lease" :

@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "etcd.h"
+#include "leadermove.h"
 #include "links.h"
 #include "log.h"
 #include "loop.h"
@@ -106,6 +107,14 @@ static void apply(struct daemon *d, struct cfg *nc, const struct reload_plan *p)
 		daemon_set_lease_all(d, lease); /* the added VIPs campaign */
 	if (d->n_retiring > 0)
 		loop_timer_arm(d->retire_timer, RETIRE_CHECK_MS);
+	/* avoidLeader: this node's member is the first endpoint; made anew
+	 * when that may have changed, or when the first VIP arrives. */
+	if (d->cfg->etcd.avoid_leader && d->cfg->n_vips > 0 &&
+	    (p->endpoints || d->leadermove == NULL)) {
+		leadermove_free(d->leadermove);
+		d->leadermove = leadermove_new(d->loop, d->etcd, d->cfg->etcd.endpoints[0],
+		    d->cfg->lease_ttl_ms, daemon_owns_a_vip, d);
+	}
 }
 
 /* The settings outside the VIPs. A refused endpoint list (credentials over
