@@ -325,6 +325,8 @@ void cfg_print(const struct cfg *c, FILE *out)
 	put_key_dur(out, 4, "interval", c->announce_interval_ms);
 	put_key_dur(out, 4, "refresh", c->announce_refresh_ms);
 	put_key_str(out, 2, "controlSocket", c->control_socket);
+	if (c->control_group != NULL)
+		put_key_str(out, 2, "controlGroup", c->control_group);
 	fputs("  metrics:\n", out);
 	put_key_str(out, 4, "listen", c->metrics_listen);
 	fprintf(out, "  log:\n    level: %s\n", log_level_name(c->log_level));
@@ -463,6 +465,7 @@ bool cfg_equal(const struct cfg *a, const struct cfg *b)
 	    !argv_eq(a->hooks.on_release, b->hooks.on_release) ||
 	    a->hooks.timeout_ms != b->hooks.timeout_ms ||
 	    !str_eq(a->control_socket, b->control_socket) ||
+	    !str_eq(a->control_group, b->control_group) ||
 	    !str_eq(a->metrics_listen, b->metrics_listen) ||
 	    a->log_level != b->log_level || a->n_vips != b->n_vips)
 		return false;

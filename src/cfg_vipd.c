@@ -381,11 +381,26 @@ static void walk_hooks(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_y
 		    1000, 600000, &h->timeout_ms));
 }
 
+/* controlGroup: the group that may use the control socket (ctlsock.h); a
+ * name or a number, resolved when vipd starts. */
+static void walk_group(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode *v)
+{
+	char buf[CFG_SHOW_LEN];
+	const char *s = cfg_get_str(p, at, v);
+
+	if (s == NULL)
+		return;
+	if (s[0] == '\0' || strlen(s) > 64 || strpbrk(s, " \t:/") != NULL)
+		cfg_report(p, at, "must be a group name or number, got \"%s\"", cfg_show(v, buf));
+	else
+		cfg_set_str(p, at, v, &p->cfg->control_group);
+}
+
 enum { D_NODE, D_ETCD, D_LEASE, D_ANNOUNCE, D_SOCKET, D_METRICS, D_LOG, D_VLANS,
-	D_HOOKS, D_HEALTH };
+	D_HOOKS, D_HEALTH, D_GROUP };
 static const char *const vipd_keys[] = {
 	"node", "etcd", "lease", "announce", "controlSocket", "metrics", "log",
-	"createVlans", "hooks", "health", NULL
+	"createVlans", "hooks", "health", "controlGroup", NULL
 };
 
 void cfg_walk_vipd(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode *map)
@@ -393,7 +408,8 @@ void cfg_walk_vipd(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode
 	static void (*const walk[])(struct cfg_pctx *, struct cfg_pos,
 	    const struct cfg_ynode *) = {
 		walk_node, walk_etcd, walk_lease, walk_announce, walk_socket,
-		walk_metrics, walk_log, walk_create_vlans, walk_hooks, cfg_walk_health
+		walk_metrics, walk_log, walk_create_vlans, walk_hooks, cfg_walk_health,
+		walk_group
 	};
 	const struct cfg_ynode *v[CFG_MAX_FIELDS];
 	struct cfg_pos k[CFG_MAX_FIELDS];
@@ -401,7 +417,7 @@ void cfg_walk_vipd(struct cfg_pctx *p, struct cfg_pos at, const struct cfg_ynode
 	if (!cfg_want(p, at, map, CFG_Y_MAP))
 		return;
 	cfg_fields(p, map, vipd_keys, true, v, k);
-	for (size_t i = 0; i <= D_HEALTH; i++)
+	for (size_t i = 0; i <= D_GROUP; i++)
 		if (v[i] != NULL)
 			FIELD(p, vipd_keys[i], walk[i](p, k[i], v[i]));
 }

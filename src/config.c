@@ -521,6 +521,7 @@ void cfg_free(struct cfg *c)
 	free(c->path);
 	free(c->node);
 	free(c->control_socket);
+	free(c->control_group);
 	free(c->metrics_listen);
 	cfg_health_free(&c->health);
 	for (char **a = c->hooks.on_acquire; a && *a; a++)
@@ -532,3 +533,12 @@ void cfg_free(struct cfg *c)
 	free(c);
 }
 
+void cfg_vip_copy_addr(struct cfg_vip *dst, const struct cfg_vip *src)
+{
+	*dst = *src;
+	dst->interface = NULL;
+	dst->selector = NULL;
+	dst->link = NULL;
+	dst->vlan_name = NULL;
+	dst->alias = NULL;
+}

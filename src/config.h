@@ -143,6 +143,8 @@ struct cfg {
 	uint32_t announce_interval_ms;
 	uint32_t announce_refresh_ms; /* 0 = off */
 	char *control_socket;
+	char *control_group;     /* vipd.controlGroup: socket 0660 with this
+				    group; NULL = 0600, root only */
 	char *metrics_listen;    /* "" = off */
 	enum log_level log_level;
 	struct cfg_health health; /* vipd.health */
@@ -190,6 +192,14 @@ int cfg_duration_parse(const char *s, uint32_t *ms);
  */
 #define CFG_DURATION_LEN 16
 char *cfg_duration_format(uint32_t ms, char *buf);
+
+/*
+ * Copy what identifies src's address into dst: family, addr, ip, vlan,
+ * typed, alias_index, vlan_mode, line. Every pointer field of dst is set
+ * to NULL, so dst owns nothing and outlives src's config (a VIP keeps one
+ * across reloads: vip.h).
+ */
+void cfg_vip_copy_addr(struct cfg_vip *dst, const struct cfg_vip *src);
 
 /* True if a and b select the same link: same name, or equal selectors. */
 bool cfg_vip_same_link(const struct cfg_vip *a, const struct cfg_vip *b);

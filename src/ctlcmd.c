@@ -82,6 +82,7 @@ static const char *act(struct vip *v, const struct ctl_req *req, bool named, boo
 		vip_pause(v, false);
 		return "resumed";
 	case CTL_STATUS:
+	case CTL_RELOAD: /* daemon.c answers it (reload.h) */
 		break;
 	}
 	return "?";

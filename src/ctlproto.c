@@ -12,6 +12,7 @@ static const char *const names[] = {
 	[CTL_RELEASE] = "release",
 	[CTL_PAUSE] = "pause",
 	[CTL_RESUME] = "resume",
+	[CTL_RELOAD] = "reload",
 };
 #define N_NAMES (sizeof(names) / sizeof(names[0]))
 
@@ -77,13 +78,17 @@ int ctlproto_parse(const char *buf, size_t len, struct ctl_req *req, const char 
 	word = sp != NULL ? (size_t)(sp - buf) : n;
 	cmd = cmd_of(buf, word);
 	if (cmd < 0) {
-		*why = "unknown command (status, release, pause, resume)";
+		*why = "unknown command (status, release, pause, resume, reload)";
 		return -1;
 	}
 	memset(req, 0, sizeof(*req));
 	req->cmd = (enum ctl_cmd)cmd;
 	if (sp == NULL)
 		return 1;
+	if (req->cmd == CTL_RELOAD) {
+		*why = "reload takes no argument";
+		return -1;
+	}
 	if (!vip_ok(sp + 1, n - word - 1)) {
 		*why = "the argument is not a VIP address";
 		return -1;
@@ -97,6 +102,7 @@ int ctlproto_format(const struct ctl_req *req, char *out, size_t size)
 	int n;
 
 	if ((unsigned)req->cmd >= N_NAMES ||
+	    (req->cmd == CTL_RELOAD && req->vip[0] != '\0') ||
 	    (req->vip[0] != '\0' && !vip_ok(req->vip, strnlen(req->vip, CTL_MAX_VIP))))
 		return -1;
 	n = snprintf(out, size, "%s%s%s\n", names[req->cmd], req->vip[0] ? " " : "", req->vip);

@@ -6,6 +6,7 @@
  * CTL_MAX_REQUEST bytes including the LF:
  *
  *     COMMAND [ SP VIP ] LF        COMMAND = status | release | pause | resume
+ *     reload LF                    (no argument: the whole configuration)
  *
  * VIP is the address as configured (1..CTL_MAX_VIP-1 bytes of hex digits,
  * '.' and ':'); without it the command applies to every VIP of the
@@ -29,6 +30,7 @@ enum ctl_cmd {
 	CTL_RELEASE,
 	CTL_PAUSE,
 	CTL_RESUME,
+	CTL_RELOAD,  /* read the configuration file again (reload.h) */
 };
 
 struct ctl_req {
@@ -45,7 +47,7 @@ struct ctl_req {
  */
 int ctlproto_parse(const char *buf, size_t len, struct ctl_req *req, const char **why);
 
-/* "status", "release", "pause", "resume"; "?" for anything else. */
+/* "status", "release", "pause", "resume", "reload"; "?" for anything else. */
 const char *ctlproto_cmd_name(enum ctl_cmd cmd);
 
 /* The command named name, or -1 (vipctl's argument check). */

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <libgen.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -338,6 +339,40 @@ struct ctlsock *ctlsock_open(struct loop *loop, const char *path, ctlsock_handle
 	}
 	log_info("control: listening on %s", path);
 	return s;
+}
+
+int ctlsock_set_group(struct ctlsock *s, const char *group, char *why, size_t why_size)
+{
+	struct group gr, *res = NULL;
+	struct stat st;
+	char buf[4096], *end;
+	unsigned long n;
+	gid_t gid;
+	int r;
+
+	errno = 0;
+	n = strtoul(group, &end, 10);
+	if (group[0] >= '0' && group[0] <= '9' && *end == '\0' && errno == 0 &&
+	    n < (unsigned long)(gid_t)-1) {
+		gid = (gid_t)n;
+	} else {
+		r = getgrnam_r(group, &gr, buf, sizeof(buf), &res);
+		if (res == NULL) {
+			snprintf(why, why_size, "vipd.controlGroup %s: %s", group,
+			    r != 0 ? strerror(r) : "no such group");
+			return -1;
+		}
+		gid = gr.gr_gid;
+	}
+	/* Already the group (vipd runs with it as its group, as the unit's
+	 * Group= makes it): no chown, which systemd's filter denies. */
+	if (stat(s->path, &st) < 0 || (st.st_gid != gid && chown(s->path, (uid_t)-1, gid) < 0) ||
+	    chmod(s->path, 0660) < 0) {
+		snprintf(why, why_size, "%s: group %s: %s%s", s->path, group, strerror(errno),
+		    errno == EPERM ? " (under systemd: set Group= in the unit, vipd(8) SYSTEMD)" : "");
+		return -1;
+	}
+	return 0;
 }
 
 void ctlsock_close(struct ctlsock *s)

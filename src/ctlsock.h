@@ -39,12 +39,26 @@ typedef char *ctlsock_handler(void *arg, const struct ctl_req *req, uid_t uid);
  * tried with connect(): refused (a daemon that died left it) -> it is
  * replaced; accepted -> another daemon serves it and nothing is touched
  * (returns NULL); not a socket -> NULL. The socket is created mode 0600
- * (umask 0177 around bind, then chmod): only root may connect. The
+ * (umask 0177 around bind, then chmod): only root may connect, unless
+ * ctlsock_set_group opens it to a group. The
  * parent directory is created (0755) if missing. Returns the handle, or
  * NULL with why (a full sentence fragment naming the path) filled.
  */
 struct ctlsock *ctlsock_open(struct loop *loop, const char *path, ctlsock_handler *h,
     void *arg, char *why, size_t why_size);
+
+/*
+ * vipd.controlGroup: let group (a name, or a number) connect too: the
+ * socket gets that group and mode 0660 (chown, then chmod: never wider
+ * than that). Members may run every command, release, pause and reload
+ * included. Call it right after ctlsock_open, before privileges are
+ * dropped (chown needs CAP_CHOWN). The chown is skipped when the socket
+ * has the group already - vipd runs with it as its own group, as under
+ * systemd's Group=, whose unit denies chown (@privileged). Returns 0, or
+ * -1 with why filled (an unknown group, chown refused; the socket stays
+ * 0600).
+ */
+int ctlsock_set_group(struct ctlsock *s, const char *group, char *why, size_t why_size);
 
 /* NULL-safe. Closes every connection and removes the socket file if it
  * is still the one this handle created (same device and inode). */

@@ -95,6 +95,44 @@ static void print_status(const json_t *vips, FILE *out)
 	free(cell);
 }
 
+/* One line "label: a, b" of an array of strings; "label: -" if empty. */
+static void print_list(FILE *f, const char *label, const json_t *arr)
+{
+	char esc[LOG_ESC_LEN];
+	size_t n = json_array_size(arr);
+
+	fprintf(f, "%s: ", label);
+	for (size_t i = 0; i < n; i++) {
+		const char *s = json_string_value(json_array_get(arr, i));
+
+		fprintf(f, "%s%s", i ? ", " : "", log_esc(esc, s != NULL ? s : "?"));
+	}
+	fprintf(f, "%s\n", n == 0 ? "-" : "");
+}
+
+/* A reload's answer: what changed, or the file's errors (on err). */
+static void print_reload(const json_t *reply, FILE *out, FILE *err)
+{
+	const json_t *vips = json_object_get(reply, "vips");
+
+	if (json_is_true(json_object_get(reply, "ok"))) {
+		print_list(out, "kept", json_object_get(vips, "kept"));
+		print_list(out, "added", json_object_get(vips, "added"));
+		print_list(out, "removed", json_object_get(vips, "removed"));
+		print_list(out, "applied", json_object_get(reply, "applied"));
+		print_list(out, "at the next lease", json_object_get(reply, "next_lease"));
+		print_list(out, "needs a restart", json_object_get(reply, "restart_needed"));
+		return;
+	}
+	for (size_t i = 0; i < json_array_size(json_object_get(reply, "errors")); i++) {
+		char esc[LOG_ESC_LEN];
+		const char *s = json_string_value(json_array_get(json_object_get(reply,
+		    "errors"), i));
+
+		fprintf(err, "%s\n", log_esc(esc, s != NULL ? s : "?"));
+	}
+}
+
 int ctlview_print(const json_t *reply, const char *cmd, FILE *out, FILE *err)
 {
 	const json_t *ok = json_object_get(reply, "ok");
@@ -106,7 +144,9 @@ int ctlview_print(const json_t *reply, const char *cmd, FILE *out, FILE *err)
 		fprintf(err, "vipctl: %s: the daemon's answer is not understood\n", cmd);
 		return 1;
 	}
-	if (json_is_array(vips) && strcmp(cmd, "status") == 0) {
+	if (strcmp(cmd, "reload") == 0) {
+		print_reload(reply, out, err);
+	} else if (json_is_array(vips) && strcmp(cmd, "status") == 0) {
 		print_status(vips, out);
 	} else if (json_is_array(vips)) {
 		for (size_t i = 0; i < json_array_size(vips); i++) {

@@ -4,6 +4,7 @@
  * then the lease (so the next candidate wins at once and never overlaps).
  */
 #include "daemon.h"
+#include "daemon_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -16,6 +17,7 @@
 
 #include "config.h"
 #include "ctlcmd.h"
+#include "ctlproto.h"
 #include "ctlsock.h"
 #include "elect.h"
 #include "etcd.h"
@@ -30,6 +32,7 @@
 #include "netlink.h"
 #include "notify.h"
 #include "privs.h"
+#include "reload.h"
 #include "session.h"
 #include "tlsfiles.h"
 #include "vip.h"
@@ -43,31 +46,6 @@
 /* ... and how often the same problem is logged again meanwhile. */
 #define TLS_RELOG_MS     60000
 
-struct daemon {
-	const struct cfg *cfg;
-	char node[256];
-	struct loop *loop;
-	struct etcd *etcd;
-	struct session *session;
-	struct nl *nl;
-	struct links *links;
-	struct links_want **wants; /* one per VIP, same order */
-	struct vip **vips;
-	size_t n_vips;
-	bool cleaned;             /* stale keys of an earlier run removed */
-	struct elect_cleanup *cleanup; /* that clean-up, while it runs */
-	struct leadermove *leadermove; /* vipd.etcd.avoidLeader, or NULL */
-	bool stopping;
-	struct loop_timer *stop_timer;
-	struct loop_timer *tls_timer; /* re-reads TLS files until usable */
-	char tls_why[512];        /* the problem last logged, "" if none */
-	uint64_t tls_logged_at;   /* when it was logged (loop ms) */
-	struct notify *notify;    /* systemd readiness and watchdog */
-	struct ctlsock *ctl;      /* the control socket (vipctl) */
-	struct metrics_http *metrics; /* vipd.metrics.listen, or NULL */
-	struct health *health;    /* vipd.health, or NULL */
-	struct hooks *hooks;      /* vipd.hooks */
-};
 
 /* A scrape (metrics_http's own event handler): read every part now. */
 static char *render_metrics(void *arg, size_t *len)
@@ -85,12 +63,29 @@ static void for_each_vip(struct daemon *d, void (*fn)(struct vip *))
 {
 	for (size_t i = 0; i < d->n_vips; i++)
 		fn(d->vips[i]);
+	for (size_t i = 0; i < d->n_retiring; i++)
+		fn(d->retiring[i]);
 }
 
-static void set_lease_all(struct daemon *d, int64_t lease)
+/* A VIP whose election a removed VIP still has a key in (the same ip on
+ * another link: removed + added by one reload) waits for it to go: both
+ * would campaign with the same key name on the same lease. */
+static bool waits_for_retiring(const struct daemon *d, const struct vip *v)
+{
+	for (size_t i = 0; i < d->n_retiring; i++)
+		if (strcmp(vip_election(d->retiring[i]), vip_election(v)) == 0)
+			return true;
+	return false;
+}
+
+void daemon_set_lease_all(struct daemon *d, int64_t lease)
 {
 	for (size_t i = 0; i < d->n_vips; i++)
-		vip_set_lease(d->vips[i], lease);
+		if (lease == 0 || !waits_for_retiring(d, d->vips[i]))
+			vip_set_lease(d->vips[i], lease);
+	if (lease == 0)
+		for (size_t i = 0; i < d->n_retiring; i++)
+			vip_set_lease(d->retiring[i], 0);
 }
 
 static void on_cleaned(void *arg)
@@ -101,7 +96,7 @@ static void on_cleaned(void *arg)
 	d->cleaned = true;
 	d->cleanup = NULL;
 	if (!d->stopping && lease != 0)
-		set_lease_all(d, lease);
+		daemon_set_lease_all(d, lease);
 }
 
 static void on_granted(void *arg, int64_t lease)
@@ -118,8 +113,7 @@ static void on_granted(void *arg, int64_t lease)
 
 			/* Only this daemon's own elections are cleaned. */
 			for (size_t i = 0; i < d->n_vips; i++)
-				names[i] = xasprintf("%s%s", d->cfg->etcd.prefix,
-				    d->cfg->vips[i].ip);
+				names[i] = xstrdup(vip_election(d->vips[i]));
 			d->cleanup = elect_cleanup_stale(d->etcd, names, d->n_vips, d->node,
 			    lease, on_cleaned, d);
 			for (size_t i = 0; i < d->n_vips; i++)
@@ -128,7 +122,7 @@ static void on_granted(void *arg, int64_t lease)
 		}
 		return;
 	}
-	set_lease_all(d, lease);
+	daemon_set_lease_all(d, lease);
 }
 
 static void on_renewed(void *arg, uint64_t fence)
@@ -149,7 +143,7 @@ static void on_lost(void *arg)
 	struct daemon *d = arg;
 
 	notify_status(d->notify, "etcd lease lost; addresses dropped, asking for a new lease");
-	set_lease_all(d, 0);
+	daemon_set_lease_all(d, 0);
 }
 
 static const struct session_ops session_ops = {
@@ -159,8 +153,7 @@ static const struct session_ops session_ops = {
 	.lost = on_lost,
 };
 
-/* For leadermove: does this node hold any VIP now? */
-static bool owns_a_vip(void *arg)
+bool daemon_owns_a_vip(void *arg)
 {
 	struct daemon *d = arg;
 
@@ -187,7 +180,7 @@ static void on_health(void *arg, bool healthy, const char *why)
 
 /* Tell every VIP where its link is now (links.h: data flows from the
  * table to the VIPs, never back). */
-static void resolve_all(struct daemon *d)
+void daemon_resolve_all(struct daemon *d)
 {
 	struct vip_link vl;
 
@@ -203,7 +196,7 @@ static void on_link_changed(void *arg, const struct nl_link *link)
 
 	links_link_changed(d->links, link);
 	if (!d->stopping)
-		resolve_all(d);
+		daemon_resolve_all(d);
 }
 
 static void on_link_removed(void *arg, int ifindex, const char *name)
@@ -213,7 +206,7 @@ static void on_link_removed(void *arg, int ifindex, const char *name)
 	log_debug("netlink: link removed link=%s ifindex=%d", name, ifindex);
 	links_link_removed(d->links, ifindex);
 	if (!d->stopping)
-		resolve_all(d);
+		daemon_resolve_all(d);
 }
 
 static void on_addr_changed(void *arg, int ifindex, int family, const void *addr,
@@ -235,7 +228,7 @@ static void on_resync(void *arg)
 	(void)links_resync(d->links);
 	if (d->stopping)
 		return;
-	resolve_all(d);
+	daemon_resolve_all(d);
 	for_each_vip(d, vip_resync);
 }
 
@@ -282,7 +275,10 @@ static void on_signal(int signo, void *arg)
 	int failed = 0;
 
 	if (signo == SIGHUP) {
-		log_info("reload: not supported by this version; configuration unchanged");
+		if (d->stopping)
+			log_info("reload: vipd is stopping; SIGHUP ignored");
+		else
+			free(daemon_reload(d));
 		return;
 	}
 	if (d->stopping) {
@@ -297,6 +293,9 @@ static void on_signal(int signo, void *arg)
 	 * over at once, so ours must already be gone. */
 	for (size_t i = 0; i < d->n_vips; i++)
 		if (vip_release(d->vips[i], "stopping") < 0)
+			failed++;
+	for (size_t i = 0; i < d->n_retiring; i++)
+		if (vip_release(d->retiring[i], "stopping") < 0)
 			failed++;
 	loop_timer_arm(d->stop_timer, STOP_DEADLINE_MS);
 	if (failed > 0) {
@@ -371,6 +370,10 @@ static char *on_control(void *arg, const struct ctl_req *req, uid_t uid)
 
 	if (d->stopping)
 		return xstrdup("{\"ok\":false,\"error\":\"vipd is stopping\"}");
+	if (req->cmd == CTL_RELOAD) {
+		log_info("control: reload uid=%u", (unsigned)uid);
+		return daemon_reload(d);
+	}
 	return ctlcmd_run(d->vips, d->n_vips, d->node, req, uid);
 }
 
@@ -435,10 +438,11 @@ static char *join_endpoints(const struct cfg *c)
 	return s;
 }
 
-int daemon_run(const struct cfg *cfg)
+int daemon_run(struct cfg *cfg)
 {
 	struct daemon d = { .cfg = cfg };
 	struct vip_env env;
+	struct vip_opts vo;
 	char *endpoints, why[512];
 	int rc = 0;
 
@@ -461,6 +465,11 @@ int daemon_run(const struct cfg *cfg)
 	d.ctl = ctlsock_open(d.loop, cfg->control_socket, on_control, &d, why, sizeof(why));
 	if (d.ctl == NULL)
 		fatalx("control: %s", why);
+	if (cfg->control_group != NULL &&
+	    ctlsock_set_group(d.ctl, cfg->control_group, why, sizeof(why)) < 0) {
+		ctlsock_close(d.ctl);
+		fatalx("control: %s", why);
+	}
 	d.notify = notify_new(d.loop);
 	drop_privileges();
 	d.nl = nl_open(d.loop, &nl_ops, &d);
@@ -483,25 +492,24 @@ int daemon_run(const struct cfg *cfg)
 	    cfg->metrics_listen, render_metrics, &d, why, sizeof(why))) == NULL)
 		fatalx("vipd.metrics.listen: %s", why);
 	d.hooks = hooks_new(d.loop, &cfg->hooks, d.node);
-	env = (struct vip_env){
-		.loop = d.loop, .etcd = d.etcd, .session = d.session, .nl = d.nl,
-		.cfg = cfg, .node = d.node, .hooks = d.hooks,
-	};
+	env = daemon_vip_env(&d);
+	vo = daemon_vip_opts(cfg);
+	d.retire_timer = loop_timer_new(d.loop, daemon_on_retire_check, &d);
 	d.links = links_new(d.nl, cfg->create_vlans);
 	d.vips = xcalloc(cfg->n_vips, sizeof(*d.vips));
 	d.wants = xcalloc(cfg->n_vips, sizeof(*d.wants));
 	for (size_t i = 0; i < cfg->n_vips; i++) {
 		d.wants[i] = links_want_new(d.links, &cfg->vips[i]);
-		d.vips[d.n_vips++] = vip_new(&env, &cfg->vips[i]);
+		d.vips[d.n_vips++] = vip_new(&env, &vo, &cfg->vips[i]);
 	}
-	resolve_all(&d);
+	daemon_resolve_all(&d);
 	if (cfg->health.n_checks > 0 && cfg->n_vips > 0 &&
 	    (d.health = health_new(d.loop, &cfg->health, on_health, &d)) == NULL)
 		fatal("health: libcurl");
 
 	if (cfg->etcd.avoid_leader && cfg->n_vips > 0)
 		d.leadermove = leadermove_new(d.loop, d.etcd, cfg->etcd.endpoints[0],
-		    cfg->lease_ttl_ms, owns_a_vip, &d);
+		    cfg->lease_ttl_ms, daemon_owns_a_vip, &d);
 	/* Ready from the loop's first turn: config loaded, netlink open; not
 	 * waiting for etcd (notify.h says why). */
 	notify_start(d.notify, cfg->n_vips > 0 ? "running; waiting for an etcd lease" :
@@ -520,6 +528,12 @@ int daemon_run(const struct cfg *cfg)
 		vip_free(d.vips[i]);
 		links_want_free(d.wants[i]);
 	}
+	for (size_t i = 0; i < d.n_retiring; i++) {
+		vip_release(d.retiring[i], "exiting");
+		vip_free(d.retiring[i]);
+	}
+	free(d.retiring);
+	loop_timer_free(d.retire_timer);
 	/* After the addresses: until then no second vipd may start (ctlsock.h). */
 	ctlsock_close(d.ctl);
 	hooks_free(d.hooks); /* kills what still runs: the stop deadline passed */
@@ -535,6 +549,7 @@ int daemon_run(const struct cfg *cfg)
 	loop_timer_free(d.tls_timer);
 	notify_free(d.notify);
 	loop_free(d.loop);
+	cfg_free(d.owned);
 	log_info("stopped");
 	return rc;
 }

@@ -6,7 +6,10 @@
 
 struct cfg;
 
-/* Run until SIGTERM/SIGINT. Returns the process exit code. */
-int daemon_run(const struct cfg *cfg);
+/* Run until SIGTERM/SIGINT. Returns the process exit code. cfg stays the
+ * caller's (it frees it after); a reload may swap fields between it and
+ * the new config (reload.h) and then runs on a config of its own, freed
+ * before this returns. SIGHUP reloads (docs/design.md, "Reload"). */
+int daemon_run(struct cfg *cfg);
 
 #endif

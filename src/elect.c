@@ -647,6 +647,12 @@ void elect_resign(struct elect *el)
 	(void)note_leader(el, false, "");
 }
 
+bool elect_idle(const struct elect *el)
+{
+	return !el->campaigning && el->resign_key == NULL && el->resign_req == NULL &&
+	    el->req == NULL;
+}
+
 void elect_reset(struct elect *el)
 {
 	/* The lease is gone and every key on it: nothing is owed. */

@@ -51,6 +51,12 @@ void elect_resign(struct elect *el);
  * this call. */
 void elect_reset(struct elect *el);
 
+/* True when nothing of ours is (or may come to be) in this election: not
+ * campaigning, no delete owed from a resign, no request in flight (a
+ * create in flight may still land). The owner may then free it without
+ * leaving a key behind (a reload's removed VIP, docs/design.md). */
+bool elect_idle(const struct elect *el);
+
 bool elect_is_leader(const struct elect *el);
 /* True while campaigning (from elect_campaign to resign/reset). */
 bool elect_is_campaigning(const struct elect *el);

@@ -39,6 +39,8 @@ struct etcd_req {
 	etcd_msg_cb *msg_cb;      /* non-NULL for streams */
 	void *arg;
 	size_t ep;                /* endpoint index used */
+	unsigned gen;             /* e->gen when it started: ep is stale after
+	                           * etcd_set_endpoints */
 	bool auth_retried;
 	bool secret;              /* body holds the password, the reply the token:
 	                           * both scrubbed when freed (in.secret too) */
@@ -59,6 +61,7 @@ struct etcd {
 	char **endpoints;
 	size_t n_endpoints;
 	size_t cur;
+	unsigned gen;             /* etcd_set_endpoints calls so far */
 	char *ca_file, *cert_file, *key_file;
 	char *username, *password;
 	char *token;              /* etcd auth token, NULL until authenticated */
@@ -75,6 +78,12 @@ struct etcd {
 };
 
 static void req_start(struct etcd_req *r);
+
+/* The endpoint r went to; its name is gone after etcd_set_endpoints. */
+static const char *req_endpoint(const struct etcd_req *r)
+{
+	return r->gen == r->e->gen ? r->e->endpoints[r->ep] : "(replaced by a reload)";
+}
 
 const char *etcd_endpoint(const struct etcd *e)
 {
@@ -284,7 +293,7 @@ static void note_success(struct etcd *e, const struct etcd_req *r)
 {
 	if (e->fail_streak > 0 && r->msg_cb == NULL) {
 		log_info("etcd: requests succeed again endpoint=%s after failures=%u",
-		    e->endpoints[r->ep], e->fail_streak);
+		    req_endpoint(r), e->fail_streak);
 		e->fail_streak = 0;
 		e->last_fail[0] = '\0';
 	}
@@ -397,7 +406,7 @@ static void req_done(void *arg, CURL *easy, CURLcode code)
 
 	(void)easy; /* r->easy, out of the multi now (curlloop) */
 
-	res.endpoint = e->endpoints[r->ep];
+	res.endpoint = req_endpoint(r);
 	res.message = "";
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &res.http_status);
 	if (code != CURLE_OK) {
@@ -407,7 +416,7 @@ static void req_done(void *arg, CURL *easy, CURLcode code)
 			res.message = "reply too large";
 		/* A transport failure: the next request tries the next
 		 * endpoint (unless another request already moved on). */
-		if (e->n_endpoints > 1 && e->cur == r->ep)
+		if (e->n_endpoints > 1 && e->cur == r->ep && r->gen == e->gen)
 			e->cur = (e->cur + 1) % e->n_endpoints;
 	} else {
 		body = reply_result(r, &res);
@@ -457,6 +466,7 @@ static void req_start(struct etcd_req *r)
 		return;
 	}
 	r->ep = e->cur;
+	r->gen = e->gen;
 	/* A token obtained over TLS never goes to an http endpoint (after a
 	 * fail-over): authenticate there afresh - allowed only with
 	 * allowInsecure (etcd_new refuses the rest). */
@@ -711,6 +721,37 @@ struct etcd *etcd_new(struct loop *loop, const struct etcd_opts *o)
 			    "can vouch for it endpoint=%s", e->endpoints[i]);
 	}
 	return e;
+}
+
+int etcd_set_endpoints(struct etcd *e, char *const *endpoints, size_t n)
+{
+	char **eps;
+
+	if (n == 0)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!is_https(endpoints[i]) && e->username != NULL && !e->allow_insecure) {
+			log_warnx("etcd: refusing to send credentials in clear endpoint=%s "
+			    "(set etcd.allowInsecure to allow it)", endpoints[i]);
+			return -EINVAL;
+		}
+	eps = xcalloc(n, sizeof(*eps));
+	for (size_t i = 0; i < n; i++) {
+		size_t len;
+
+		eps[i] = xstrdup(endpoints[i]);
+		len = strlen(eps[i]);
+		while (len > 0 && eps[i][len - 1] == '/')
+			eps[i][--len] = '\0';
+	}
+	for (size_t i = 0; i < e->n_endpoints; i++)
+		free(e->endpoints[i]);
+	free(e->endpoints);
+	e->endpoints = eps;
+	e->n_endpoints = n;
+	e->cur = 0;
+	e->gen++;
+	return 0;
 }
 
 void etcd_free(struct etcd *e)

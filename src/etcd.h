@@ -124,6 +124,18 @@ const char *etcd_failure_kind(const struct etcd_result *r, char *buf, size_t siz
 void etcd_stats(const struct etcd *e, const struct metrics_table **requests,
     const struct metrics_table **latency);
 
+/*
+ * A reload replaced the endpoint list (n >= 1; copied). Every request
+ * started from now on goes to the new list, from its first entry;
+ * requests and watches in flight finish on the connection they have (a
+ * watch moves when it breaks and is re-made). The lease, its election
+ * keys and an auth token stay: the same cluster answers for them; a
+ * different cluster answers "lease not found" and the session's usual
+ * rules apply. Returns 0, or -EINVAL (the list is empty, or would send
+ * credentials over http without allowInsecure: nothing changed).
+ */
+int etcd_set_endpoints(struct etcd *e, char *const *endpoints, size_t n);
+
 /* The endpoint requests currently go to (for status and logs). */
 const char *etcd_endpoint(const struct etcd *e);
 

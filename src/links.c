@@ -140,6 +140,11 @@ struct links_want *links_want_new(struct links *ls, const struct cfg_vip *cv)
 	return w;
 }
 
+void links_want_rebind(struct links_want *w, const struct cfg_vip *cv)
+{
+	w->cv = cv;
+}
+
 void links_want_free(struct links_want *w)
 {
 	free(w);

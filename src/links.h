@@ -68,8 +68,13 @@ void links_link_removed(struct links *ls, int ifindex);
 int links_resync(struct links *ls);
 
 /* One VIP's link: cv must outlive the want. A reload makes new wants for
- * new cfg_vips and frees the old ones; the table is kept. Never NULL. */
+ * added VIPs, frees those of removed ones and rebinds those it keeps;
+ * the table is kept. Never NULL. */
 struct links_want *links_want_new(struct links *ls, const struct cfg_vip *cv);
+/* A reload kept the VIP: cv is its cfg_vip in the new config, equal to the
+ * old one (cfg_vip_equal). What the want learned (the link kept across a
+ * rename, the VLAN created) stays, so the VIP does not move. */
+void links_want_rebind(struct links_want *w, const struct cfg_vip *cv);
 /* NULL-safe. */
 void links_want_free(struct links_want *w);
 

@@ -38,7 +38,8 @@ struct session {
 	struct etcd *etcd;
 	const struct session_ops *ops;
 	void *arg;
-	uint32_t ttl_ms;
+	uint32_t ttl_ms;          /* the current lease's (asked for) */
+	uint32_t next_ttl_ms;     /* for the next grant (session_set_ttl) */
 	uint32_t timeout_ms;
 	int64_t lease;
 	uint64_t fence;
@@ -279,6 +280,7 @@ static void on_tick(void *arg)
 		if (s->req != NULL)
 			return;
 		s->sent_at = loop_now_ms();
+		s->ttl_ms = s->next_ttl_ms;
 		s->req = etcd_call(s->etcd, "/v3/lease/grant",
 		    json_pack("{s:o}", "TTL", json_integer(s->ttl_ms / 1000)),
 		    req_timeout(s, false), on_grant, s);
@@ -303,6 +305,11 @@ static void on_fence(void *arg)
 
 static void on_revoke_timeout(void *arg);
 
+void session_set_ttl(struct session *s, uint32_t ttl_ms)
+{
+	s->next_ttl_ms = ttl_ms;
+}
+
 struct session *session_new(struct loop *loop, struct etcd *etcd, uint32_t ttl_ms,
     uint32_t request_timeout_ms, const struct session_ops *ops, void *arg)
 {
@@ -313,6 +320,7 @@ struct session *session_new(struct loop *loop, struct etcd *etcd, uint32_t ttl_m
 	s->ops = ops;
 	s->arg = arg;
 	s->ttl_ms = ttl_ms;
+	s->next_ttl_ms = ttl_ms;
 	s->timeout_ms = request_timeout_ms;
 	s->tick = loop_timer_new(loop, on_tick, s);
 	s->fence_timer = loop_timer_new(loop, on_fence, s);

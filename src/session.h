@@ -41,6 +41,13 @@ uint32_t session_margin_ms(uint32_t ttl_ms);
 /* ttl_ms is a whole number of seconds (etcd TTLs are seconds). */
 struct session *session_new(struct loop *loop, struct etcd *etcd, uint32_t ttl_ms,
     uint32_t request_timeout_ms, const struct session_ops *ops, void *arg);
+/*
+ * A reload changed the lease TTL (ms, whole seconds): the next grant asks
+ * for ttl_ms. The current lease keeps the TTL it was granted with, and
+ * with it its keepalive interval and fence margin - a longer TTL applied
+ * to it would space keepalives past its expiry (docs/design.md, "Reload").
+ */
+void session_set_ttl(struct session *s, uint32_t ttl_ms);
 /* NULL-safe; cancels requests in flight without revoking the lease. */
 void session_free(struct session *s);
 

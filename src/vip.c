@@ -36,7 +36,7 @@
 
 const char *vip_ip(const struct vip *v)
 {
-	return v->cv->ip;
+	return v->cv.ip;
 }
 
 bool vip_is_held(const struct vip *v)
@@ -51,7 +51,7 @@ int vip_in_subnet(const struct vip *v)
 
 size_t vip_addr_len(const struct vip *v)
 {
-	return v->cv->family == AF_INET ? 4 : 16;
+	return v->cv.family == AF_INET ? 4 : 16;
 }
 
 /* ---- announcements ------------------------------------------------------ */
@@ -62,20 +62,20 @@ static void announce_once(struct vip *v)
 
 	if (!v->held || v->ifindex <= 0)
 		return;
-	r = announce_send(v->ifindex, v->mac, v->cv->family, v->cv->addr);
+	r = announce_send(v->ifindex, v->mac, v->cv.family, v->cv.addr);
 	if (r < 0)
-		log_warnx("vip: announce failed vip=%s link=%s: %s", v->cv->ip, v->ifname,
+		log_warnx("vip: announce failed vip=%s link=%s: %s", v->cv.ip, v->ifname,
 		    strerror(-r));
 	else {
 		v->announcements++;
-		log_debug("vip: announced vip=%s link=%s", v->cv->ip, v->ifname);
+		log_debug("vip: announced vip=%s link=%s", v->cv.ip, v->ifname);
 	}
 }
 
 static void on_announce(void *arg)
 {
 	struct vip *v = arg;
-	const struct cfg *c = v->env.cfg;
+	const struct vip_opts *c = &v->o;
 
 	if (!v->held)
 		return;
@@ -90,11 +90,11 @@ static void on_announce(void *arg)
 
 void vip_announce_start(struct vip *v)
 {
-	v->announce_left = v->env.cfg->announce_count;
-	if (v->announce_left == 0 && v->env.cfg->announce_refresh_ms == 0)
+	v->announce_left = v->o.announce_count;
+	if (v->announce_left == 0 && v->o.announce_refresh_ms == 0)
 		return;
 	if (v->announce_left == 0) {
-		loop_timer_arm(v->announce_timer, v->env.cfg->announce_refresh_ms);
+		loop_timer_arm(v->announce_timer, v->o.announce_refresh_ms);
 		return;
 	}
 	on_announce(v);
@@ -126,17 +126,17 @@ static void set_held(struct vip *v, bool held, const char *reason, bool warn, co
 		v->held = true;
 		v->held_since = now;
 		log_info("vip: acquired vip=%s link=%s node=%s lease=%" PRIx64 " fence_in_ms=%" PRId64 "%s",
-		    v->cv->ip, v->ifname, v->env.node, (uint64_t)v->lease,
+		    v->cv.ip, v->ifname, v->env.node, (uint64_t)v->lease,
 		    (int64_t)(session_fence(v->env.session) - now), extra);
-		hooks_event(v->env.hooks, HOOKS_ACQUIRE, v->cv->ip, v->ifname, reason);
+		hooks_event(v->env.hooks, HOOKS_ACQUIRE, v->cv.ip, v->ifname, reason);
 		return;
 	}
 	v->held = false;
 	loop_timer_disarm(v->announce_timer);
 	(warn ? log_warnx : log_info)("vip: released vip=%s link=%s reason=\"%s\" held_ms=%" PRIu64
-	    " fence_in_ms=%" PRId64 "%s", v->cv->ip, v->ifname, reason, now - v->held_since,
+	    " fence_in_ms=%" PRId64 "%s", v->cv.ip, v->ifname, reason, now - v->held_since,
 	    (int64_t)(session_fence(v->env.session) - now), extra);
-	hooks_event(v->env.hooks, HOOKS_RELEASE, v->cv->ip, v->ifname, reason);
+	hooks_event(v->env.hooks, HOOKS_RELEASE, v->cv.ip, v->ifname, reason);
 }
 
 void vip_status(const struct vip *v, struct vip_status *out)
@@ -147,7 +147,7 @@ void vip_status(const struct vip *v, struct vip_status *out)
 	vip_gather(v, now, &f);
 
 	*out = (struct vip_status){
-		.ip = v->cv->ip,
+		.ip = v->cv.ip,
 		.link = v->ifname,
 		.ifindex = v->ifindex,
 		.held = v->held,
@@ -201,8 +201,8 @@ static int install(struct vip *v, uint64_t now)
 	 * connections (etcd, kubelet, our keepalives) break when the VIP
 	 * moves. IPv4 needs nothing: the kernel takes the source from the
 	 * subnet route's preferred source, the node's own address. */
-	r = nl_addr_add(v->env.nl, v->ifindex, v->cv->family, v->cv->addr, life,
-	    v->cv->family == AF_INET6 ? 0 : life, true);
+	r = nl_addr_add(v->env.nl, v->ifindex, v->cv.family, v->cv.addr, life,
+	    v->cv.family == AF_INET6 ? 0 : life, true);
 	if (r == 0) {
 		v->expires_at = now + life * 1000u;
 		v->held_ifindex = v->ifindex;
@@ -220,7 +220,7 @@ unsigned vip_host_plen(const struct vip *v)
  * not there (or the link is gone), else the netlink -errno. */
 int vip_addr_del_plen(struct vip *v, int ifindex, unsigned plen)
 {
-	int r = nl_addr_del(v->env.nl, ifindex, v->cv->family, v->cv->addr, plen);
+	int r = nl_addr_del(v->env.nl, ifindex, v->cv.family, v->cv.addr, plen);
 
 	return r == -EADDRNOTAVAIL || r == -ENODEV ? 0 : r;
 }
@@ -248,7 +248,7 @@ static void acquire(struct vip *v, uint64_t now)
 		 * failed: adding it here now would put it on two links (and
 		 * forget the old copy). The retry deletes it there first. */
 		log_debug("vip: not installing vip=%s on link=%s: its delete from ifindex=%d "
-		    "is still owed", v->cv->ip, v->ifname, v->held_ifindex);
+		    "is still owed", v->cv.ip, v->ifname, v->held_ifindex);
 		if (!loop_timer_armed(v->retry_timer))
 			vip_retry_later(v);
 		return;
@@ -260,7 +260,7 @@ static void acquire(struct vip *v, uint64_t now)
 		 * give the address a lifetime that ends before the fence. The
 		 * next keepalive (vip_renewed) tries again. */
 		log_debug("vip: not installing vip=%s: fence too close fence_in_ms=%" PRId64,
-		    v->cv->ip, (int64_t)(session_fence(v->env.session) - now));
+		    v->cv.ip, (int64_t)(session_fence(v->env.session) - now));
 		return;
 	}
 	if (r < 0) {
@@ -368,12 +368,12 @@ void vip_update(struct vip *v)
 				log_warnx("vip: not standing aside yet vip=%s link=%s reason=\"%s\": "
 				    "the address's delete failed; keeping the election key until it "
 				    "is gone (retrying; the kernel lifetime ends it in %" PRId64 " ms at the latest)",
-				    v->cv->ip, v->ifname, policy_why_not(&f),
+				    v->cv.ip, v->ifname, policy_why_not(&f),
 				    (int64_t)(v->expires_at + VIP_KERNEL_LAG_MS - now));
 			v->warned_owed = true;
 		} else {
 			v->warned_owed = false;
-			log_info("vip: standing aside vip=%s reason=\"%s\"", v->cv->ip, policy_why_not(&f));
+			log_info("vip: standing aside vip=%s reason=\"%s\"", v->cv.ip, policy_why_not(&f));
 			if (f.have_lease)
 				elect_resign(v->elect);
 			else
@@ -406,7 +406,7 @@ void vip_update(struct vip *v)
 
 void vip_pause(struct vip *v, bool paused)
 {
-	if (paused == v->paused)
+	if (paused == v->paused || v->retiring)
 		return;
 	v->paused = paused;
 	snprintf(v->reason, sizeof(v->reason), "%s by the operator", paused ? "paused" : "resumed");
@@ -430,6 +430,20 @@ void vip_set_healthy(struct vip *v, bool healthy, const char *why)
 		snprintf(v->reason, sizeof(v->reason), "health checks failing: %s", why);
 	v->reason_set = true;
 	vip_update(v);
+}
+
+void vip_retire(struct vip *v)
+{
+	v->retiring = true;
+	v->paused = true;
+	snprintf(v->reason, sizeof(v->reason), "removed from the configuration");
+	v->reason_set = true;
+	vip_update(v);
+}
+
+bool vip_retired(const struct vip *v)
+{
+	return v->retiring && !v->held && !v->del_owed && elect_idle(v->elect);
 }
 
 int vip_handover(struct vip *v)
@@ -503,7 +517,7 @@ void vip_renewed(struct vip *v)
 	if (v->held && session_valid(v->env.session, now)) {
 		int r = install(v, now);
 		if (r < 0 && r != -ETIME)
-			log_warnx("vip: lifetime refresh failed vip=%s link=%s", v->cv->ip, v->ifname);
+			log_warnx("vip: lifetime refresh failed vip=%s link=%s", v->cv.ip, v->ifname);
 	}
 	vip_update(v);
 }
@@ -521,7 +535,7 @@ int vip_release(struct vip *v, const char *why)
 		r = del_now(v);
 		if (r < 0)
 			log_warnx("vip: delete still failing vip=%s link=%s reason=\"%s\": %s",
-			    v->cv->ip, v->ifname, why, strerror(-r));
+			    v->cv.ip, v->ifname, why, strerror(-r));
 	}
 	elect_reset(v->elect);
 	loop_timer_disarm(v->retry_timer);
@@ -542,14 +556,14 @@ void vip_link_set(struct vip *v, const struct vip_link *l)
 	    strcmp(l->name, v->ifname) == 0)
 		return;
 	if (moved && v->ifindex > 0 && l->ifindex == 0)
-		log_warnx("vip: link gone vip=%s link=%s reason=\"%s\"", v->cv->ip, v->ifname,
+		log_warnx("vip: link gone vip=%s link=%s reason=\"%s\"", v->cv.ip, v->ifname,
 		    l->reason);
 	/* Off the old link before anything else: the address is never on
 	 * two links (a deleted link took it with it: that delete is a no-op). */
 	if (moved && v->held)
 		drop(v, l->ifindex > 0 ? "moved to another link" : "link gone");
 	if (!moved && l->ifindex > 0 && strcmp(l->name, v->ifname) != 0)
-		log_info("vip: link renamed vip=%s ifindex=%d from=%s to=%s%s", v->cv->ip,
+		log_info("vip: link renamed vip=%s ifindex=%d from=%s to=%s%s", v->cv.ip,
 		    l->ifindex, v->ifname, l->name, v->held ? " (address kept)" : "");
 	v->ifindex = l->ifindex;
 	snprintf(v->ifname, sizeof(v->ifname), "%s", l->name);
@@ -558,11 +572,11 @@ void vip_link_set(struct vip *v, const struct vip_link *l)
 	memcpy(v->mac, l->mac, sizeof(v->mac));
 	if (l->ifindex > 0 && (moved || was_up != is_up))
 		log_info("vip: link %s vip=%s link=%s ifindex=%d", is_up ? "up" : "down",
-		    v->cv->ip, v->ifname, l->ifindex);
+		    v->cv.ip, v->ifname, l->ifindex);
 	if (mac_changed && v->held) {
 		/* Neighbours still point at the old MAC: tell them at once
 		 * (the kernel's own arp_notify/ndisc_notify may be off). */
-		log_info("vip: link MAC changed vip=%s link=%s; announcing again", v->cv->ip,
+		log_info("vip: link MAC changed vip=%s link=%s; announcing again", v->cv.ip,
 		    v->ifname);
 		vip_announce_start(v);
 	}
@@ -575,9 +589,9 @@ void vip_addr_changed(struct vip *v, int ifindex, int family, const void *addr,
 {
 	struct vip_copy *stray;
 
-	if (family != v->cv->family)
+	if (family != v->cv.family)
 		return;
-	if (memcmp(addr, v->cv->addr, vip_addr_len(v)) != 0) {
+	if (memcmp(addr, v->cv.addr, vip_addr_len(v)) != 0) {
 		/* Another address on the VIP's link: the subnet may change. */
 		if (ifindex == v->ifindex && v->ifindex > 0)
 			vip_subnet_check(v);
@@ -607,7 +621,7 @@ void vip_addr_changed(struct vip *v, int ifindex, int family, const void *addr,
 			vip_update(v); /* stand aside while it stays */
 	} else if (removed && (stray = vip_stray_find(v, ifindex, prefixlen)) != NULL) {
 		log_info("vip: stray copy of the address gone vip=%s ifindex=%d prefix=/%u",
-		    v->cv->ip, ifindex, prefixlen);
+		    v->cv.ip, ifindex, prefixlen);
 		vip_stray_forget(v, stray);
 		vip_update(v);
 	}
@@ -626,7 +640,7 @@ void vip_resync(struct vip *v)
 	int r;
 
 	if (v->held) {
-		r = nl_addr_present(v->env.nl, v->ifindex, v->cv->family, v->cv->addr, NULL);
+		r = nl_addr_present(v->env.nl, v->ifindex, v->cv.family, v->cv.addr, NULL);
 		if (r == 0)
 			set_held(v, false, "address missing after resync", true, "; restoring");
 	}
@@ -636,30 +650,41 @@ void vip_resync(struct vip *v)
 	vip_update(v);
 }
 
-struct vip *vip_new(const struct vip_env *env, const struct cfg_vip *cv)
+void vip_set_opts(struct vip *v, const struct vip_opts *o)
+{
+	v->o.lease_ttl_ms = o->lease_ttl_ms;
+	v->o.announce_count = o->announce_count;
+	v->o.announce_interval_ms = o->announce_interval_ms;
+	v->o.announce_refresh_ms = o->announce_refresh_ms;
+}
+
+const char *vip_election(const struct vip *v)
+{
+	return v->election;
+}
+
+struct vip *vip_new(const struct vip_env *env, const struct vip_opts *o,
+    const struct cfg_vip *cv)
 {
 	struct vip *v = xcalloc(1, sizeof(*v));
-	const struct cfg *c = env->cfg;
-	char *name;
 
 	v->env = *env;
-	v->cv = cv;
-	name = xasprintf("%s%s", c->etcd.prefix, cv->ip);
-	v->elect = elect_new(env->loop, env->etcd, name, env->node, c->lease_ttl_ms,
+	cfg_vip_copy_addr(&v->cv, cv);
+	v->election = xasprintf("%s%s", o->prefix, cv->ip);
+	v->o = *o;
+	v->o.prefix = NULL; /* not kept: election holds it */
+	v->elect = elect_new(env->loop, env->etcd, v->election, env->node, o->lease_ttl_ms,
 	    on_elect, v);
-	free(name);
 	v->announce_timer = loop_timer_new(env->loop, on_announce, v);
 	v->retry_timer = loop_timer_new(env->loop, on_retry, v);
-	name = xasprintf("%s%s", c->etcd.prefix, cv->ip);
-	v->peers = peers_new(env->loop, env->etcd, name);
-	free(name);
+	v->peers = peers_new(env->loop, env->etcd, v->election);
 	v->conflict = conflict_new(env->loop, v->peers, vip_on_probe, v);
 	v->probe_timer = loop_timer_new(env->loop, vip_on_probe_timer, v);
 	v->peers_timer = loop_timer_new(env->loop, on_peers_timer, v);
 	v->in_subnet = -1;
 	snprintf(v->reason, sizeof(v->reason), "not elected yet");
 	remove_leftover(v);
-	log_info("vip: managing vip=%s election=%s%s", cv->ip, c->etcd.prefix, cv->ip);
+	log_info("vip: managing vip=%s election=%s", cv->ip, v->election);
 	return v;
 }
 
@@ -674,5 +699,6 @@ void vip_free(struct vip *v)
 	peers_free(v->peers);
 	loop_timer_free(v->probe_timer);
 	loop_timer_free(v->peers_timer);
+	free(v->election);
 	free(v);
 }

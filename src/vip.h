@@ -26,10 +26,23 @@ struct vip_env {
 	struct etcd *etcd;
 	struct session *session;
 	struct nl *nl;
-	const struct cfg *cfg;
 	const char *node;
 	struct hooks *hooks;     /* vipd.hooks, told of every acquire and
 	                          * release (hooks.h); NULL = none */
+};
+
+/*
+ * What a VIP reads from the configuration besides its own cfg_vip. vip_new
+ * copies it (prefix included) together with the cfg_vip's address fields,
+ * so the VIP never points into a config: a reload frees the old config
+ * while the VIP lives on (docs/design.md, "Reload").
+ */
+struct vip_opts {
+	const char *prefix;            /* election prefix, ends in "/" */
+	uint32_t lease_ttl_ms;         /* bounds the wait for a peer's release */
+	uint32_t announce_count;       /* frames in a burst */
+	uint32_t announce_interval_ms; /* between them */
+	uint32_t announce_refresh_ms;  /* a burst's frame again this often, 0 off */
 };
 
 /* How late the kernel may remove an expired address (measured 0.02-0.47 s;
@@ -39,7 +52,15 @@ struct vip_env {
 /* Create a VIP and remove every leftover copy of the address, any prefix
  * length, any link (this node is not elected yet). Campaigns once given a
  * lease and a usable link (vip_link_set). */
-struct vip *vip_new(const struct vip_env *env, const struct cfg_vip *cv);
+struct vip *vip_new(const struct vip_env *env, const struct vip_opts *o,
+    const struct cfg_vip *cv);
+/* A reload changed the settings the VIP reads (prefix is ignored: a new
+ * prefix is a new election, which needs a restart). Announcements: the
+ * next burst uses the new count and interval; a refresh already armed
+ * fires once more at the old period, then at the new one. */
+void vip_set_opts(struct vip *v, const struct vip_opts *o);
+/* The election key's name (prefix + ip), borrowed from the VIP. */
+const char *vip_election(const struct vip *v);
 /* NULL-safe. Leaves the address alone: call vip_release first. */
 void vip_free(struct vip *v);
 
@@ -105,6 +126,16 @@ void vip_set_healthy(struct vip *v, bool healthy, const char *why);
  * hold the VIP, -EIO when the address could not be deleted (retried; the
  * key stays until it is gone). */
 int vip_handover(struct vip *v);
+
+/* A reload removed this VIP: it stands aside for good, as vip_pause does
+ * (an owner deletes its address first, then its election key, so another
+ * node takes over at once), and never campaigns again. The caller keeps
+ * it (lease and link events included) until vip_retired, then frees it. */
+void vip_retire(struct vip *v);
+/* True when a retired VIP leaves nothing behind: no address on the link
+ * nor a delete owed for one, no election key nor a request that could
+ * create or still owes deleting one (elect_idle). */
+bool vip_retired(const struct vip *v);
 
 /* The lease to campaign with; 0 = the lease is gone (stop at once). */
 void vip_set_lease(struct vip *v, int64_t lease);

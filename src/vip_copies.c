@@ -92,7 +92,7 @@ static int delete_would_take(struct vip *v, int ifindex, unsigned plen)
 	size_t k;
 	int n;
 
-	if (v->cv->family != AF_INET || plen >= 32)
+	if (v->cv.family != AF_INET || plen >= 32)
 		return 0;
 	n = nl_addr_list(v->env.nl, ifindex, AF_INET, NULL, a, VIP_MAX_LINK_ADDRS);
 	if (n < 0)
@@ -100,7 +100,7 @@ static int delete_would_take(struct vip *v, int ifindex, unsigned plen)
 	if (n > VIP_MAX_LINK_ADDRS)
 		n = VIP_MAX_LINK_ADDRS;
 	for (int i = 0; i < n && copy == NULL; i++)
-		if (a[i].prefixlen == plen && memcmp(a[i].addr, v->cv->addr, 4) == 0)
+		if (a[i].prefixlen == plen && memcmp(a[i].addr, v->cv.addr, 4) == 0)
 			copy = &a[i];
 	if (copy == NULL || copy->secondary)
 		return 0;
@@ -127,22 +127,22 @@ int vip_delete_stray(struct vip *v, int ifindex, unsigned plen, const char *why)
 			    "it (promote_secondaries is off for the link and for all, or /proc/sys "
 			    "cannot be read); delete it by hand, or set "
 			    "net.ipv4.conf.<link>.promote_secondaries=1; not a candidate while it "
-			    "stays (retrying)", v->cv->ip, ifindex, plen, why, take);
+			    "stays (retrying)", v->cv.ip, ifindex, plen, why, take);
 		stray_add(v, ifindex, plen);
 		vip_retry_later(v);
 		return -ENOTEMPTY;
 	}
-	r = take < 0 ? take : nl_addr_del(v->env.nl, ifindex, v->cv->family, v->cv->addr, plen);
+	r = take < 0 ? take : nl_addr_del(v->env.nl, ifindex, v->cv.family, v->cv.addr, plen);
 	if (r == -EADDRNOTAVAIL || r == -ENODEV) {
 		log_debug("vip: copy of the address already gone vip=%s ifindex=%d prefix=/%u",
-		    v->cv->ip, ifindex, plen);
+		    v->cv.ip, ifindex, plen);
 		r = 0;
 	} else if (r == 0) {
 		log_warnx("vip: removed a copy of the address this node does not hold vip=%s "
-		    "ifindex=%d prefix=/%u reason=\"%s\"", v->cv->ip, ifindex, plen, why);
+		    "ifindex=%d prefix=/%u reason=\"%s\"", v->cv.ip, ifindex, plen, why);
 	} else if (known == NULL) {
 		log_errorx("vip: cannot delete a copy of the address vip=%s ifindex=%d prefix=/%u "
-		    "reason=\"%s\": %s; not a candidate while it stays (retrying)", v->cv->ip,
+		    "reason=\"%s\": %s; not a candidate while it stays (retrying)", v->cv.ip,
 		    ifindex, plen, why, strerror(-r));
 	}
 	if (r < 0) {
@@ -150,7 +150,7 @@ int vip_delete_stray(struct vip *v, int ifindex, unsigned plen, const char *why)
 		vip_retry_later(v);
 	} else if (known != NULL) {
 		log_info("vip: stray copy of the address deleted vip=%s ifindex=%d prefix=/%u",
-		    v->cv->ip, ifindex, plen);
+		    v->cv.ip, ifindex, plen);
 		vip_stray_forget(v, known);
 	}
 	return r;
@@ -164,7 +164,7 @@ int vip_delete_stray(struct vip *v, int ifindex, unsigned plen, const char *why)
 int vip_sweep(struct vip *v, const char *why)
 {
 	struct nl_addr c[VIP_MAX_COPIES];
-	int n = nl_addr_list(v->env.nl, 0, v->cv->family, v->cv->addr, c, VIP_MAX_COPIES);
+	int n = nl_addr_list(v->env.nl, 0, v->cv.family, v->cv.addr, c, VIP_MAX_COPIES);
 	size_t seen = n < 0 ? 0 : (size_t)n < VIP_MAX_COPIES ? (size_t)n : VIP_MAX_COPIES;
 	int left = 0;
 
@@ -185,7 +185,7 @@ int vip_sweep(struct vip *v, const char *why)
 			listed = c[j].ifindex == k->ifindex && c[j].prefixlen == k->prefixlen;
 		if (!listed) {
 			log_info("vip: stray copy of the address gone vip=%s ifindex=%d prefix=/%u",
-			    v->cv->ip, k->ifindex, k->prefixlen);
+			    v->cv.ip, k->ifindex, k->prefixlen);
 			vip_stray_forget(v, k);
 		}
 	}
@@ -212,21 +212,21 @@ void vip_subnet_check(struct vip *v)
 
 	if (v->ifindex <= 0)
 		return;
-	n = nl_addr_list(v->env.nl, v->ifindex, v->cv->family, NULL, a, VIP_MAX_LINK_ADDRS);
+	n = nl_addr_list(v->env.nl, v->ifindex, v->cv.family, NULL, a, VIP_MAX_LINK_ADDRS);
 	if (n < 0)
 		return; /* logged by netlink; checked again at the next change */
 	if (n > VIP_MAX_LINK_ADDRS)
 		n = VIP_MAX_LINK_ADDRS;
-	in = subnet_find(v->cv->family, v->cv->addr, a, (size_t)n) >= 0;
+	in = subnet_find(v->cv.family, v->cv.addr, a, (size_t)n) >= 0;
 	if (in == v->in_subnet)
 		return;
 	if (!in) {
-		subnet_format(list, sizeof(list), a, (size_t)n, v->cv->family, v->cv->addr);
+		subnet_format(list, sizeof(list), a, (size_t)n, v->cv.family, v->cv.addr);
 		log_warnx("vip: not in the subnet of its link vip=%s link=%s addresses=\"%s\": no "
 		    "address on the link has a prefix that contains the VIP; other nodes "
-		    "may not reach it", v->cv->ip, v->ifname, list);
+		    "may not reach it", v->cv.ip, v->ifname, list);
 	} else if (v->in_subnet == 0) {
-		log_info("vip: now in the subnet of its link vip=%s link=%s", v->cv->ip, v->ifname);
+		log_info("vip: now in the subnet of its link vip=%s link=%s", v->cv.ip, v->ifname);
 	}
 	v->in_subnet = in;
 }

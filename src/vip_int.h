@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "metrics.h"
 #include "policy.h"
 #include "vip.h"
@@ -39,7 +40,9 @@ struct vip_copy {
 
 struct vip {
 	struct vip_env env;
-	const struct cfg_vip *cv;
+	struct cfg_vip cv;        /* a copy: the address fields, no pointers */
+	struct vip_opts o;        /* a copy; o.prefix is election */
+	char *election;           /* prefix + ip, owned */
 	/* The link as links.c resolved it (vip_link_set). */
 	char ifname[16];          /* its name now, "" while unresolved */
 	int ifindex;              /* 0 = none */
@@ -55,6 +58,7 @@ struct vip {
 	bool reason_set;          /* reason written since the last vip_update */
 	bool paused;              /* policy fact: an operator paused it */
 	bool unhealthy;           /* policy fact healthy, negated (vip_set_healthy) */
+	bool retiring;            /* vip_retire: paused for good */
 	const char *role;         /* policy_role() at the last vip_update */
 	uint64_t role_since;      /* when that role began (loop ms) */
 	struct metrics_table transitions; /* set_held's changes (vip_transitions) */

@@ -41,7 +41,7 @@ void vip_probe_start(struct vip *v, bool takeover)
 	if (v->ifindex <= 0 || !v->link_up)
 		return;
 	conflict_cancel(v->conflict);
-	r = conflict_probe(v->conflict, v->ifindex, v->mac, v->cv->family, v->cv->addr);
+	r = conflict_probe(v->conflict, v->ifindex, v->mac, v->cv.family, v->cv.addr);
 	if (r < 0) {
 		/* The probe could not be sent (e.g. no CAP_NET_RAW, or the
 		 * link went away): the takeover goes ahead as it did before
@@ -49,7 +49,7 @@ void vip_probe_start(struct vip *v, bool takeover)
 		 * failure is said once per errno. */
 		if (r != v->probe_err)
 			log_warnx("vip: cannot probe the wire vip=%s link=%s: %s; taking over "
-			    "without a probe", v->cv->ip, v->ifname, strerror(-r));
+			    "without a probe", v->cv.ip, v->ifname, strerror(-r));
 		v->probe_err = r;
 		if (takeover)
 			v->probed = true;
@@ -58,7 +58,7 @@ void vip_probe_start(struct vip *v, bool takeover)
 	}
 	v->probe_err = 0;
 	v->probing_takeover = takeover;
-	log_debug("vip: probing vip=%s link=%s%s", v->cv->ip, v->ifname,
+	log_debug("vip: probing vip=%s link=%s%s", v->cv.ip, v->ifname,
 	    takeover ? " (takeover)" : "");
 }
 
@@ -77,7 +77,7 @@ void vip_on_probe_timer(void *arg)
  * is added for good measure. */
 static uint64_t peer_wait_bound_ms(const struct vip *v)
 {
-	return (uint64_t)v->env.cfg->lease_ttl_ms + VIP_KERNEL_LAG_MS;
+	return (uint64_t)v->o.lease_ttl_ms + VIP_KERNEL_LAG_MS;
 }
 
 void vip_on_probe(void *arg, const struct conflict_result *r)
@@ -88,10 +88,10 @@ void vip_on_probe(void *arg, const struct conflict_result *r)
 	char mac[18];
 
 	v->probing_takeover = false;
-	log_debug("vip: probe done vip=%s peers=%u foreign=%u%s", v->cv->ip, r->n_peer,
+	log_debug("vip: probe done vip=%s peers=%u foreign=%u%s", v->cv.ip, r->n_peer,
 	    r->n_foreign, takeover ? " (takeover)" : "");
 	if (r->err < 0) {
-		log_warnx("vip: probe failed vip=%s link=%s: %s", v->cv->ip, v->ifname,
+		log_warnx("vip: probe failed vip=%s link=%s: %s", v->cv.ip, v->ifname,
 		    strerror(-r->err));
 		loop_timer_arm(v->probe_timer, VIP_RETRY_MS);
 		return;
@@ -101,24 +101,24 @@ void vip_on_probe(void *arg, const struct conflict_result *r)
 		peers_mac_str(r->foreign, mac);
 		log_errorx("vip: CONFLICT vip=%s link=%s mac=%s: a host that is no vipd peer answers "
 		    "for the address; not taking it while it answers (until %u probes in a row, "
-		    "1 s apart, hear nobody)", v->cv->ip, v->ifname, mac, POLICY_CONFLICT_CLEAR);
+		    "1 s apart, hear nobody)", v->cv.ip, v->ifname, mac, POLICY_CONFLICT_CLEAR);
 		memcpy(v->conflict_mac, r->foreign, 6);
 	} else if (was && !v->in_conflict) {
 		peers_mac_str(v->conflict_mac, mac);
 		log_info("vip: conflict over vip=%s link=%s mac=%s: %u probes in a row heard nobody",
-		    v->cv->ip, v->ifname, mac, POLICY_CONFLICT_CLEAR);
+		    v->cv.ip, v->ifname, mac, POLICY_CONFLICT_CLEAR);
 	}
 	if (takeover && elect_is_leader(v->elect) && !v->in_conflict) {
 		if (r->n_peer == 0) {
 			if (v->peer_wait_since != 0)
 				log_info("vip: the old owner let go vip=%s after %" PRIu64 " ms",
-				    v->cv->ip, now - v->peer_wait_since);
+				    v->cv.ip, now - v->peer_wait_since);
 			v->peer_wait_since = 0;
 			v->probed = true;
 		} else if (v->peer_wait_since == 0) {
 			peers_mac_str(r->peer, mac);
 			log_info("vip: waiting for the old owner to let go vip=%s link=%s mac=%s "
-			    "(at most %" PRIu64 " ms)", v->cv->ip, v->ifname, mac, peer_wait_bound_ms(v));
+			    "(at most %" PRIu64 " ms)", v->cv.ip, v->ifname, mac, peer_wait_bound_ms(v));
 			v->peer_wait_since = now;
 		} else if (now - v->peer_wait_since > peer_wait_bound_ms(v)) {
 			/* No vipd peer can hold it this long after losing the
@@ -126,7 +126,7 @@ void vip_on_probe(void *arg, const struct conflict_result *r)
 			peers_mac_str(r->peer, mac);
 			log_errorx("vip: CONFLICT vip=%s link=%s mac=%s: a vipd peer still answers for "
 			    "the address %" PRIu64 " ms after losing it; treated as a foreign host",
-			    v->cv->ip, v->ifname, mac, now - v->peer_wait_since);
+			    v->cv.ip, v->ifname, mac, now - v->peer_wait_since);
 			memcpy(v->conflict_mac, r->peer, 6);
 			v->in_conflict = true;
 			v->clear_probes = 0;

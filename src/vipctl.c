@@ -3,7 +3,7 @@
  *
  * `vipctl owners` reads the elections from etcd itself, with the etcd
  * settings of vipd's configuration file, so it works on any node, with or
- * without a running vipd. status, release, pause and resume ask the vipd
+ * without a running vipd. status, release, pause, resume and reload ask the vipd
  * of this node through its control socket (ctlproto.h: one request line,
  * one JSON line back); -s names the socket, else the configuration's
  * vipd.controlSocket, else /run/vipd/vipd.sock.
@@ -39,6 +39,7 @@ static void usage(FILE *f)
 	fprintf(f,
 	    "usage: vipctl [-c FILE] [--json] owners\n"
 	    "       vipctl [-c FILE | -s SOCKET] [--json] status|release|pause|resume [VIP]\n"
+	    "       vipctl [-c FILE | -s SOCKET] [--json] reload\n"
 	    "       vipctl --version | --help\n"
 	    "\n"
 	    "  owners             each VIP's owner and the candidates queued behind it,\n"
@@ -50,6 +51,9 @@ static void usage(FILE *f)
 	    "  pause [VIP]        stop being a candidate (an owner hands over first)\n"
 	    "  resume [VIP]       be a candidate again (at the back of the queue)\n"
 	    "                     (without VIP: every VIP of this node)\n"
+	    "  reload             vipd reads its configuration file again: unchanged VIPs\n"
+	    "                     stay as they are; prints what changed, or the file's\n"
+	    "                     errors (exit 1; the running configuration stays)\n"
 	    "  -c, --config FILE  vipd's configuration, for its etcd settings and its\n"
 	    "                     control socket (default %s)\n"
 	    "  -s, --socket PATH  vipd's control socket (default: the configuration's\n"
@@ -256,7 +260,8 @@ static json_t *ask(const char *path, const struct ctl_req *req)
 			    path);
 		else if (errno == EACCES || errno == EPERM)
 			fprintf(stderr, "vipctl: %s: permission denied: the control socket is for "
-			    "root only (mode 0600); run vipctl as root\n", path);
+			    "root (mode 0600) and vipd.controlGroup's members (0660); run vipctl "
+			    "as root or as a member\n", path);
 		else
 			fprintf(stderr, "vipctl: cannot connect to %s: %s\n", path, strerror(errno));
 		goto out;
@@ -377,6 +382,11 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		req.cmd = (enum ctl_cmd)cmd;
+		if (req.cmd == CTL_RELOAD && optind + 1 < argc) {
+			fprintf(stderr, "vipctl: reload takes no argument: %s\n", argv[optind + 1]);
+			usage(stderr);
+			return 2;
+		}
 		if (optind + 1 < argc) {
 			char line[CTL_MAX_REQUEST];
 

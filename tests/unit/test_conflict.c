@@ -87,8 +87,11 @@ static int setup(void **state)
 	t->nl = nl_open(t->loop, NULL, NULL);
 	t->s = session_new(t->loop, t->etcd, t->cfg->lease_ttl_ms, t->cfg->etcd.timeout_ms, &sops, t);
 	env = (struct vip_env){ .loop = t->loop, .etcd = t->etcd, .session = t->s,
-	    .nl = t->nl, .cfg = t->cfg, .node = "node-a" };
-	t->v = vip_new(&env, &t->cfg->vips[0]);
+	    .nl = t->nl, .node = "node-a" };
+	t->v = vip_new(&env, &(struct vip_opts){ .prefix = t->cfg->etcd.prefix,
+	    .lease_ttl_ms = t->cfg->lease_ttl_ms, .announce_count = t->cfg->announce_count,
+	    .announce_interval_ms = t->cfg->announce_interval_ms,
+	    .announce_refresh_ms = t->cfg->announce_refresh_ms }, &t->cfg->vips[0]);
 	/* The link as links.c would hand it over. */
 	link = (struct vip_link){ .ifindex = IFX, .up = true };
 	snprintf(link.name, sizeof(link.name), "eth0");

@@ -147,6 +147,27 @@ static void test_mode_answer_and_removal(void **state)
 	assert_int_equal(errno, ENOENT);
 }
 
+/* vipd.controlGroup: 0660 with that group (by number: the test's own
+ * group, so it works as any user); an unknown name leaves 0600. */
+static void test_group(void **state)
+{
+	struct t *t = *state;
+	struct ctlsock *s = open_ok(t);
+	struct stat st;
+	char why[256] = "", gid[32];
+
+	assert_int_equal(ctlsock_set_group(s, "no-such-group-vipd-test", why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "no such group"));
+	assert_int_equal(stat(t->path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	snprintf(gid, sizeof(gid), "%u", (unsigned)getgid());
+	assert_int_equal(ctlsock_set_group(s, gid, why, sizeof(why)), 0);
+	assert_int_equal(stat(t->path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0660);
+	assert_int_equal(st.st_gid, getgid());
+	ctlsock_close(s);
+}
+
 static void test_refused_requests(void **state)
 {
 	struct t *t = *state;
@@ -162,7 +183,7 @@ static void test_refused_requests(void **state)
 	run_ms(t, 50);
 	assert_int_equal(t->calls, 1); /* only c's */
 	assert_string_equal(answer(a),
-	    "{\"ok\":false,\"error\":\"unknown command (status, release, pause, resume)\"}\n");
+	    "{\"ok\":false,\"error\":\"unknown command (status, release, pause, resume, reload)\"}\n");
 	assert_string_equal(answer(b), "{\"ok\":false,\"error\":\"request too long\"}\n");
 	assert_string_equal(answer(c), "{\"ok\":true,\"command\":\"status\"}\n");
 	close(a);
@@ -255,6 +276,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_mode_answer_and_removal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_requests, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silent_client_dropped_at_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_too_many_clients, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_live_and_not_a_socket, setup, teardown),

@@ -474,6 +474,78 @@ static void test_link_events_reach_every_vip(void **state)
 	assert_int_equal(run(t, scen_link_events_reach_every_vip), 0);
 }
 
+/* The running file rewritten: the test's yaml, without the IPv6 VIP when
+ * v4_only, with a bad lease TTL when bad; the control socket the same. */
+static void write_cfg(const struct t *t, bool v4_only, bool bad)
+{
+	FILE *f = fopen(t->cfg->path, "w");
+	const char *y = yaml;
+
+	assert_non_null(f);
+	if (v4_only) {
+		const char *cut = strstr(yaml, "      - interface: eth0\n        vip:\n          ip: fd00::100\n");
+
+		fwrite(yaml, 1, (size_t)(cut - yaml), f);
+		y = strstr(cut, "vipd:\n");
+	}
+	fprintf(f, "%s  controlSocket: %s\n%s", y, t->cfg->control_socket,
+	    bad ? "  lease:\n    ttl: fast\n" : "");
+	fclose(f);
+}
+
+/* SIGHUP: an unchanged file touches nothing; a bad one changes nothing; a
+ * file without the IPv6 VIP deletes its address, then its key (address
+ * first), keeps the IPv4 one as it is, and frees the IPv6 VIP once etcd
+ * confirmed the delete (its key no longer owed). */
+static void scen_reload(struct t *t)
+{
+	struct etcd_req *r;
+	char *k;
+
+	up();
+	fake_loop_advance(1000);
+	write_cfg(t, false, false);
+	assert_true(fake_loop_raise(SIGHUP));
+	fake_loop_advance(500);
+	assert_int_equal(fake_nl_count_kind(FAKE_NL_DEL), 0);
+	assert_null(fake_etcd_pending("/v3/kv/deleterange"));
+	assert_null(fake_etcd_pending("/v3/kv/txn")); /* no new campaign */
+	write_cfg(t, false, true);
+	assert_true(fake_loop_raise(SIGHUP));
+	assert_int_equal(fake_nl_count_kind(FAKE_NL_DEL), 0);
+	assert_null(fake_etcd_pending("/v3/kv/deleterange"));
+
+	write_cfg(t, true, false);
+	assert_true(fake_loop_raise(SIGHUP));
+	assert_int_equal(fake_nl_count_kind(FAKE_NL_DEL), 1);
+	assert_false(fake_nl_has_addr(IFX, AF_INET6, VIP6));
+	assert_true(fake_nl_has_addr(IFX, AF_INET, VIP4));
+	r = fake_etcd_pending("/v3/kv/deleterange");
+	assert_non_null(r);
+	k = fake_req_b64(r, "key");
+	assert_non_null(strstr(k, PREFIX "fd00::100/"));
+	free(k);
+	fake_etcd_reply(r, "{\"header\":{\"revision\":\"12\"},\"deleted\":\"1\"}");
+	fake_loop_advance(1000); /* the retire check frees it */
+	assert_null(fake_etcd_pending("/v3/kv/deleterange"));
+	assert_true(fake_nl_has_addr(IFX, AF_INET, VIP4));
+	assert_int_equal(fake_nl_count_kind(FAKE_NL_DEL), 1);
+	sigterm(t);
+	until_stopped(t, 2000);
+}
+
+static void test_reload(void **state)
+{
+	struct t *t = *state;
+
+	free(t->cfg->path);
+	assert_true(asprintf(&t->cfg->path, "%s/vipd.yaml", t->dir) > 0);
+	assert_int_equal(run(t, scen_reload), 0);
+	unlink(t->cfg->path);
+	/* Only the IPv4 address at the stop. */
+	assert_int_equal(fake_etcd_count_path("/v3/lease/revoke"), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -487,6 +559,7 @@ int main(void)
 		T(test_stale_key_of_this_node_cleaned_before_campaign),
 		T(test_fence_drops_every_vip_at_once),
 		T(test_link_events_reach_every_vip),
+		T(test_reload),
 #undef T
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
