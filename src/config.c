@@ -542,3 +542,17 @@ void cfg_vip_copy_addr(struct cfg_vip *dst, const struct cfg_vip *src)
 	dst->vlan_name = NULL;
 	dst->alias = NULL;
 }
+
+static bool argv_equal(char *const *a, char *const *b)
+{
+	for (; a != NULL && b != NULL && *a != NULL && *b != NULL; a++, b++)
+		if (strcmp(*a, *b) != 0)
+			return false;
+	return (a == NULL || *a == NULL) && (b == NULL || *b == NULL);
+}
+
+bool cfg_hooks_equal(const struct cfg_hooks *a, const struct cfg_hooks *b)
+{
+	return a->timeout_ms == b->timeout_ms && argv_equal(a->on_acquire, b->on_acquire) &&
+	    argv_equal(a->on_release, b->on_release);
+}

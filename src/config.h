@@ -133,6 +133,8 @@ struct cfg_hooks {
 	char **on_release;
 	uint32_t timeout_ms;     /* per run, 1 s .. 10 min; default 30 s */
 };
+/* Same programs, arguments and timeout. */
+bool cfg_hooks_equal(const struct cfg_hooks *a, const struct cfg_hooks *b);
 
 struct cfg {
 	char *path;              /* the file it came from */

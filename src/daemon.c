@@ -166,7 +166,7 @@ bool daemon_owns_a_vip(void *arg)
 /* ---- health checks ------------------------------------------------------ */
 
 /* health's own event handler (a check finished): fan out to every VIP. */
-static void on_health(void *arg, bool healthy, const char *why)
+void daemon_on_health(void *arg, bool healthy, const char *why)
 {
 	struct daemon *d = arg;
 
@@ -504,7 +504,7 @@ int daemon_run(struct cfg *cfg)
 	}
 	daemon_resolve_all(&d);
 	if (cfg->health.n_checks > 0 && cfg->n_vips > 0 &&
-	    (d.health = health_new(d.loop, &cfg->health, on_health, &d)) == NULL)
+	    (d.health = health_new(d.loop, &cfg->health, daemon_on_health, &d)) == NULL)
 		fatal("health: libcurl");
 
 	if (cfg->etcd.avoid_leader && cfg->n_vips > 0)

@@ -66,6 +66,9 @@ bool daemon_owns_a_vip(void *arg);
 /* Tell every VIP where its link is now (links_resolve). */
 void daemon_resolve_all(struct daemon *d);
 
+/* health's event handler: tell every VIP (vip_set_healthy). */
+void daemon_on_health(void *arg, bool healthy, const char *why);
+
 /* daemon_reload.c */
 /* What a VIP copies from cfg (vip.h); borrowed pointers into cfg. */
 struct vip_opts daemon_vip_opts(const struct cfg *c);

@@ -5,7 +5,9 @@
  */
 #include "daemon_int.h"
 
+#include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +15,8 @@
 
 #include "config.h"
 #include "etcd.h"
+#include "health.h"
+#include "hooks.h"
 #include "leadermove.h"
 #include "links.h"
 #include "log.h"
@@ -59,6 +63,48 @@ void daemon_on_retire_check(void *arg)
 		loop_timer_arm(d->retire_timer, RETIRE_CHECK_MS);
 }
 
+/*
+ * vipd.hooks and vipd.health, before the old configuration is freed (both
+ * modules borrow theirs). Hooks: the new programs for later events. Health:
+ * an equal section carries on untouched; a changed one is a new module,
+ * which starts unhealthy when the node is unhealthy now (it has to pass
+ * rise rounds first, never a candidate at once by a reload); without
+ * checks (or without VIPs) there is no module and the node is healthy.
+ */
+static void apply_checks(struct daemon *d, struct cfg *nc)
+{
+	bool want = nc->health.n_checks > 0 && nc->n_vips > 0;
+	bool was_ok = d->health == NULL || health_ok(d->health);
+	char why[320];
+
+	hooks_rebind(d->hooks, &nc->hooks);
+	if (d->health != NULL && want && cfg_health_equal(&d->cfg->health, &nc->health)) {
+		health_rebind(d->health, &nc->health);
+		return;
+	}
+	snprintf(why, sizeof(why), "%s", d->health != NULL ? health_why(d->health) : "");
+	health_free(d->health);
+	d->health = NULL;
+	if (!want)
+		return;
+	d->health = health_new(d->loop, &nc->health, daemon_on_health, d);
+	if (d->health == NULL)
+		log_errorx("reload: health checks cannot start (libcurl: %s); running without them",
+		    strerror(errno));
+	else if (!was_ok)
+		health_start_unhealthy(d->health, why);
+}
+
+/* Every VIP, the added ones too, as healthy as the node is now. */
+static void tell_health(struct daemon *d)
+{
+	bool ok = d->health == NULL || health_ok(d->health);
+	const char *why = d->health != NULL ? health_why(d->health) : "";
+
+	for (size_t i = 0; i < d->n_vips; i++)
+		vip_set_healthy(d->vips[i], ok, why);
+}
+
 /* Carry out p: the VIPs of nc in its order, kept ones untouched. */
 static void apply(struct daemon *d, struct cfg *nc, const struct reload_plan *p)
 {
@@ -92,6 +138,7 @@ static void apply(struct daemon *d, struct cfg *nc, const struct reload_plan *p)
 		links_want_rebind(wants[i], &nc->vips[i]);
 		vip_set_opts(vips[i], &o);
 	}
+	apply_checks(d, nc);
 	free(d->vips);
 	free(d->wants);
 	d->vips = vips;
@@ -102,6 +149,7 @@ static void apply(struct daemon *d, struct cfg *nc, const struct reload_plan *p)
 	/* The start-up clean-up ran for no VIP (there was none): none now. */
 	if (!d->cleaned && d->cleanup == NULL && lease != 0)
 		d->cleaned = true;
+	tell_health(d);
 	daemon_resolve_all(d);
 	if (d->cleaned && lease != 0)
 		daemon_set_lease_all(d, lease); /* the added VIPs campaign */

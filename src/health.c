@@ -234,6 +234,21 @@ struct health *health_new(struct loop *l, const struct cfg_health *cfg,
 	return h;
 }
 
+void health_rebind(struct health *h, const struct cfg_health *cfg)
+{
+	h->cfg = cfg;
+	for (size_t i = 0; i < cfg->n_checks; i++)
+		h->slots[i].c = &cfg->checks[i];
+}
+
+void health_start_unhealthy(struct health *h, const char *why)
+{
+	h->sm.healthy = false;
+	h->sm.grace_over = true;
+	h->sm.fails = h->sm.passes = 0;
+	snprintf(h->why, sizeof(h->why), "%s", why);
+}
+
 void health_free(struct health *h)
 {
 	if (h == NULL)

@@ -65,6 +65,20 @@ typedef void health_changed_cb(void *arg, bool healthy, const char *why);
  */
 struct health *health_new(struct loop *l, const struct cfg_health *cfg,
     health_changed_cb *cb, void *arg);
+/*
+ * A reload whose vipd.health is equal (cfg_health_equal) to the running
+ * one: the module carries on with cfg (borrowed from now on, same rules),
+ * its state and counters untouched.
+ */
+void health_rebind(struct health *h, const struct cfg_health *cfg);
+/*
+ * A reload that changed vipd.health on an unhealthy node: the new module
+ * (just made by health_new) starts unhealthy for why (copied), without
+ * startGrace, and needs rise passing rounds to become healthy, so new
+ * checks never make a failing node a candidate at once. No callback.
+ */
+void health_start_unhealthy(struct health *h, const char *why);
+
 /* NULL-safe. Cancels running checks: closes sockets and transfers, kills
  * (SIGKILL) and reaps the children. Never calls back. */
 void health_free(struct health *h);

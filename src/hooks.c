@@ -217,6 +217,11 @@ struct hooks *hooks_new(struct loop *loop, const struct cfg_hooks *cfg, const ch
 	return h;
 }
 
+void hooks_rebind(struct hooks *h, const struct cfg_hooks *cfg)
+{
+	h->cfg = cfg;
+}
+
 void hooks_free(struct hooks *h)
 {
 	if (h == NULL)

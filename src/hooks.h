@@ -36,6 +36,11 @@ enum hooks_event { HOOKS_ACQUIRE, HOOKS_RELEASE };
  * configured hooks_event does nothing. */
 struct hooks *hooks_new(struct loop *loop, const struct cfg_hooks *cfg, const char *node);
 
+/* A reload: the hooks of cfg (borrowed, as for hooks_new) from now on.
+ * Events queued or started later run the new programs with the new
+ * timeout; a hook already running keeps its own. */
+void hooks_rebind(struct hooks *h, const struct cfg_hooks *cfg);
+
 /* Queue ev for vip (on link, for reason; all copied). Returns at once:
  * the hook starts from the loop (see the top). NULL-safe (h NULL: no
  * hooks, as in unit tests of the VIP). */

@@ -118,6 +118,16 @@ static void plan_settings(struct cfg *old, struct cfg *new, struct reload_plan *
 		add_line(p->applied, "etcd endpoints: %zu -> %zu (first %s)", x->n_endpoints,
 		    y->n_endpoints, y->endpoints[0]);
 	}
+	if (!cfg_hooks_equal(&old->hooks, &new->hooks)) {
+		p->hooks = true;
+		add_line(p->applied, "hooks: the new programs run for later events");
+	}
+	if (!cfg_health_equal(&old->health, &new->health)) {
+		p->health = true;
+		add_line(p->applied, "health: %zu -> %zu check(s), started anew%s",
+		    old->health.n_checks, new->health.n_checks,
+		    new->health.n_checks > 0 ? " (an unhealthy node stays so until rise rounds pass)" : "");
+	}
 	if (old->lease_ttl_ms != new->lease_ttl_ms) {
 		p->lease_ttl = true;
 		add_line(p->next_lease, "leaseTTL %s -> %s: applies to the next lease",

@@ -44,6 +44,8 @@ struct reload_plan {
 	bool announce;           /* vipd.announce.* changed: apply to every VIP */
 	bool lease_ttl;          /* vipd.lease.ttl changed: for the next lease */
 	bool endpoints;          /* vipd.etcd.endpoints changed: apply */
+	bool hooks;              /* vipd.hooks changed: for later events */
+	bool health;             /* vipd.health changed: new checks */
 	json_t *applied;         /* array of strings, "logLevel info -> debug" */
 	json_t *next_lease;      /* array of strings, "leaseTTL 5s -> 3s" */
 	json_t *restart;         /* array of strings: keys needing a restart */
