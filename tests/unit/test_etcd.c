@@ -664,6 +664,76 @@ static void test_failure_kind(void **state)
 	assert_string_equal(etcd_failure_kind(&r, b, 5), "http");
 }
 
+/* The hint names the key likely at fault when etcd refuses the client,
+ * from libcurl/OpenSSL's texts as seen in t_57 and etcd's codes; none for
+ * failures that come and go. */
+static void test_failure_hint(void **state)
+{
+	struct etcd_hint_cfg none = { 0 }, all = { .ca_file = true, .cert_file = true,
+		.username = true };
+	struct etcd_result r = { .endpoint = "https://127.0.0.1:2379" };
+	const char *h;
+
+	(void)state;
+	r.err = -EKEYREJECTED;
+	r.message = "SSL certificate problem: unable to get local issuer certificate";
+	assert_non_null(strstr(etcd_failure_hint(&r, &all), "check vipd.etcd.caFile"));
+	assert_non_null(strstr(etcd_failure_hint(&r, &none), "set vipd.etcd.caFile"));
+	r.err = -EPIPE; /* TLS 1.3: the server's alert comes with the first read */
+	r.message = "OpenSSL SSL_read: OpenSSL/3.0.19: error:0A000412:SSL routines::"
+	    "sslv3 alert bad certificate, errno 0";
+	assert_non_null(strstr(etcd_failure_hint(&r, &none), "wants a client certificate"));
+	assert_non_null(strstr(etcd_failure_hint(&r, &all),
+	    "refuses the client certificate: check vipd.etcd.certFile and keyFile"));
+	r.err = -EKEYREJECTED;
+	r.message = "error:0A00010B:SSL routines::wrong version number";
+	assert_non_null(strstr(etcd_failure_hint(&r, &all), "does not speak TLS"));
+	r.message = "could not load PEM client certificate from /x";
+	assert_non_null(strstr(etcd_failure_hint(&r, &all), "certFile or keyFile cannot be used"));
+	r.err = -EPIPE;
+	r.message = "Empty reply from server";
+	assert_null(etcd_failure_hint(&r, &all)); /* https: no reason to suspect the scheme */
+	r.endpoint = "http://127.0.0.1:2379";
+	assert_non_null(strstr(etcd_failure_hint(&r, &all), "check http:// or https://"));
+	r.message = "Recv failure: Connection reset by peer";
+	assert_null(etcd_failure_hint(&r, &all));
+	r.err = -ECONNREFUSED;
+	assert_non_null(strstr(etcd_failure_hint(&r, &all), "vipd.etcd.endpoints"));
+	r.err = -EHOSTUNREACH;
+	assert_non_null(strstr(etcd_failure_hint(&r, &all), "host name in vipd.etcd.endpoints"));
+	r.err = -EACCES;
+	assert_non_null(strstr(etcd_failure_hint(&r, &all), "username and passwordFile"));
+	r.err = -EIO;
+	r.code = ETCD_CODE_UNAUTHENTICATED;
+	assert_non_null(strstr(etcd_failure_hint(&r, &all), "rejects the user"));
+	assert_non_null(strstr(etcd_failure_hint(&r, &none), "authentication on: set"));
+	r.code = ETCD_CODE_PERMISSION_DENIED;
+	assert_non_null(strstr(etcd_failure_hint(&r, &all), "readwrite on vipd.etcd.prefix"));
+	r.code = 0;
+	r.http_status = 403;
+	assert_non_null(strstr(etcd_failure_hint(&r, &all), "readwrite on vipd.etcd.prefix"));
+	r.http_status = 400;
+	r.message = "Client sent an HTTP request to an HTTPS server.";
+	assert_non_null(strstr(etcd_failure_hint(&r, &all), "use https://"));
+	r.http_status = 404;
+	assert_non_null(strstr(etcd_failure_hint(&r, &all), "no etcd JSON gateway"));
+	/* Failures that come and go: no hint. */
+	r.http_status = 503;
+	r.code = ETCD_CODE_UNAVAILABLE;
+	assert_null(etcd_failure_hint(&r, &all));
+	r.code = 0;
+	assert_null(etcd_failure_hint(&r, &all));
+	r.err = -ETIMEDOUT;
+	r.message = "Operation timed out after 1001 milliseconds with 0 bytes received";
+	assert_null(etcd_failure_hint(&r, &all));
+	/* A hint goes into a quoted log value as it is. */
+	r.err = -EKEYREJECTED;
+	r.message = "";
+	h = etcd_failure_hint(&r, &all);
+	assert_non_null(h);
+	assert_null(strpbrk(h, "\"\\"));
+}
+
 /* Three timeouts in a row whose texts differ only in libcurl's elapsed
  * milliseconds: one warning, the repeats at debug (before the grouping
  * by kind, each new text made a new warning). */
@@ -726,6 +796,7 @@ int main(void)
 		cmocka_unit_test(test_secrets_scrubbed_when_freed),
 		cmocka_unit_test(test_request_made_on_auth_failure_waits_for_new_auth),
 		cmocka_unit_test(test_failure_kind),
+		cmocka_unit_test(test_failure_hint),
 		cmocka_unit_test(test_repeated_timeouts_warn_once),
 	};
 
