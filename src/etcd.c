@@ -70,7 +70,7 @@ struct etcd {
 	struct etcd_req *reqs;    /* every live request */
 	unsigned frees;           /* requests freed so far (dispatch_streams) */
 	unsigned fail_streak;     /* consecutive failures, for quiet logging */
-	char last_fail[256];
+	char last_fail[512];       /* "path kind hint" of the last warning */
 	uint64_t last_warn_at;    /* loop ms of the last failure warning */
 	struct metrics_table requests, latency; /* etcd_stats() */
 };
@@ -338,7 +338,7 @@ const char *etcd_failure_hint(const struct etcd_result *r, const struct etcd_hin
 static void note_failure(struct etcd *e, const struct etcd_result *res, const char *path)
 {
 	char line[sizeof(e->last_fail)], esc[LOG_ESC_LEN], kind[32];
-	struct etcd_hint_cfg hc = {
+	const struct etcd_hint_cfg hc = {
 		.ca_file = e->ca_file != NULL, .cert_file = e->cert_file != NULL,
 		.username = e->username != NULL,
 	};
@@ -351,7 +351,11 @@ static void note_failure(struct etcd *e, const struct etcd_result *res, const ch
 	}
 	log_esc(esc, res->message); /* etcd's text, or a body: never raw in the log */
 	etcd_failure_kind(res, kind, sizeof(kind));
-	snprintf(line, sizeof(line), "%s %s", path, kind);
+	/* The hint is part of the streak's key: a refusal's first hinted
+	 * failure is warned even after an unhinted one of the same kind
+	 * (etcd's TLS listener sometimes closes before the alert is read:
+	 * "getpeername() failed", then "alert bad certificate"). */
+	snprintf(line, sizeof(line), "%s %s %s", path, kind, hint ? hint : "");
 	e->fail_streak++;
 	if (strcmp(line, e->last_fail) != 0 || e->fail_streak % 50 == 1 ||
 	    now - e->last_warn_at >= ETCD_FAIL_RELOG_MS) {
