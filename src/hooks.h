@@ -31,9 +31,9 @@ struct hooks;
 
 enum hooks_event { HOOKS_ACQUIRE, HOOKS_RELEASE };
 
-/* The hooks of cfg (borrowed: must outlive the hooks) for this node
- * (copied). Never NULL (allocation failure is fatal); with no hook
- * configured hooks_event does nothing. */
+/* The hooks of cfg for this node (both copied: a reload may free cfg).
+ * Never NULL (allocation failure is fatal); with no hook configured
+ * hooks_event does nothing. */
 struct hooks *hooks_new(struct loop *loop, const struct cfg_hooks *cfg, const char *node);
 
 /* Queue ev for vip (on link, for reason; all copied). Returns at once:
