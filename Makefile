@@ -233,7 +233,7 @@ clean: clean-fuzz
 #   make asan-check      unit and config suites on the ASan + UBSan build
 #                        (build-asan/): leaks and undefined behaviour fail
 #   make valgrind-check  memcheck on every unit test binary of build/
-#   make shellcheck      every shell file under scripts/, tests/, .ci/
+#   make shellcheck      every shell file under scripts/, tests/, .ci/, contrib/
 
 SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1 \
            UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1

@@ -222,6 +222,25 @@ struct child *child_spawn(struct loop *loop, const char *const argv[], const cha
 		free((void *)envp);
 		return NULL;
 	}
+	/* Both ends above 2: with a standard descriptor closed in the
+	 * daemon, the pipe could get 0-2 and the child's own set-up
+	 * (/dev/null on 0, the pipe on 1 and 2) would clobber it. */
+	for (int i = 0; i < 2; i++) {
+		if (pipefd[i] < 3) {
+			int fd = fcntl(pipefd[i], F_DUPFD_CLOEXEC, 3);
+
+			if (fd < 0) {
+				err = errno;
+				close(pipefd[0]);
+				close(pipefd[1]);
+				free((void *)envp);
+				errno = err;
+				return NULL;
+			}
+			close(pipefd[i]);
+			pipefd[i] = fd;
+		}
+	}
 	/* The child's end blocks as usual. */
 	(void)fcntl(pipefd[1], F_SETFL, 0);
 	posix_spawn_file_actions_init(&fa);

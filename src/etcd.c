@@ -73,7 +73,8 @@ struct etcd {
 	struct etcd_req *reqs;    /* every live request */
 	unsigned frees;           /* requests freed so far (dispatch_streams) */
 	unsigned fail_streak;     /* consecutive failures, for quiet logging */
-	char last_fail[256];
+	char last_fail[512];       /* "path kind hint" of the last warning */
+	uint64_t last_warn_at;    /* loop ms of the last failure warning */
 	struct metrics_table requests, latency; /* etcd_stats() */
 };
 
@@ -263,13 +264,95 @@ const char *etcd_failure_kind(const struct etcd_result *r, char *buf, size_t siz
 	return buf;
 }
 
+static bool is_https(const char *endpoint)
+{
+	return strncmp(endpoint, "https://", 8) == 0;
+}
+
+static bool has(const char *s, const char *what)
+{
+	return s != NULL && strcasestr(s, what) != NULL;
+}
+
+const char *etcd_failure_hint(const struct etcd_result *r, const struct etcd_hint_cfg *c)
+{
+	const char *m = r->message;
+
+	switch (r->err) {
+	case -EKEYREJECTED:
+	case -EPIPE:
+		/* libcurl/OpenSSL texts. A TLS alert from the server: it
+		 * refused our certificate, or wanted one. */
+		if (has(m, "alert") || has(m, "certificate required"))
+			return c->cert_file ?
+			    "etcd refuses the client certificate: check vipd.etcd.certFile and keyFile "
+			    "(signed by a CA in etcd's --trusted-ca-file)" :
+			    "etcd wants a client certificate (--client-cert-auth): set "
+			    "vipd.etcd.certFile and keyFile";
+		if (has(m, "wrong version number") || has(m, "packet length too long") ||
+		    has(m, "record layer failure"))
+			return "the endpoint does not speak TLS: check http:// or https:// in "
+			    "vipd.etcd.endpoints";
+		if (has(m, "certificate problem") || has(m, "verify") || has(m, "issuer") ||
+		    has(m, "subject name") || has(m, "self-signed") || has(m, "self signed"))
+			return c->ca_file ?
+			    "etcd's server certificate does not verify: check vipd.etcd.caFile (the "
+			    "CA that signed it) and that the endpoint's host is in the certificate" :
+			    "etcd's server certificate does not verify against the system CAs: set "
+			    "vipd.etcd.caFile to the CA that signed it";
+		if (has(m, "client cert") || has(m, "private key"))
+			return "vipd.etcd.certFile or keyFile cannot be used (format, or a key of "
+			    "another certificate)";
+		if (r->err == -EKEYREJECTED)
+			return "check vipd.etcd.caFile, certFile and keyFile against etcd's TLS "
+			    "set-up (--trusted-ca-file, --cert-file, --client-cert-auth)";
+		/* etcd's TLS listener drops a plain HTTP request unanswered. */
+		if (has(m, "Empty reply") && r->endpoint != NULL && !is_https(r->endpoint))
+			return "nothing answers HTTP there (a TLS listener drops it): check http:// "
+			    "or https:// in vipd.etcd.endpoints";
+		return NULL;
+	case -ECONNREFUSED:
+		return "nothing accepts connections there: check the host and port in "
+		    "vipd.etcd.endpoints, and that etcd runs";
+	case -EHOSTUNREACH:
+		return "check the host name in vipd.etcd.endpoints";
+	case -EACCES:
+		return "authentication failed: check vipd.etcd.username and passwordFile";
+	case -EIO:
+		if (r->code == ETCD_CODE_UNAUTHENTICATED || (r->code == 0 && r->http_status == 401))
+			return c->username ?
+			    "etcd rejects the user: check vipd.etcd.username and passwordFile" :
+			    "etcd has authentication on: set vipd.etcd.username and passwordFile, "
+			    "or a client certificate etcd maps to a user";
+		if (r->code == ETCD_CODE_PERMISSION_DENIED || (r->code == 0 && r->http_status == 403))
+			return "the etcd user (vipd.etcd.username, or the client certificate's "
+			    "CommonName) needs a role with readwrite on vipd.etcd.prefix";
+		if (r->code == 0 && r->http_status == 400 && has(m, "HTTPS"))
+			return "the endpoint speaks TLS: use https:// in vipd.etcd.endpoints";
+		if (r->code == 0 && r->http_status == 404)
+			return "no etcd JSON gateway answers there: check vipd.etcd.endpoints "
+			    "(etcd's client URL)";
+		return NULL;
+	default:
+		return NULL;
+	}
+}
+
 /* Log a failure once: the first of a streak at warn, repeats of the same
  * kind for the same operation (etcd_failure_kind: a timeout is a timeout
  * whatever elapsed time libcurl's text gives) at debug, so a long outage is
- * clear in the log but not a flood. */
+ * clear in the log but not a flood - except that a warning comes at least
+ * every ETCD_FAIL_RELOG_MS while the failures last. A warning carries
+ * etcd_failure_hint's hint when there is one. */
 static void note_failure(struct etcd *e, const struct etcd_result *res, const char *path)
 {
 	char line[sizeof(e->last_fail)], esc[LOG_ESC_LEN], kind[32];
+	const struct etcd_hint_cfg hc = {
+		.ca_file = e->ca_file != NULL, .cert_file = e->cert_file != NULL,
+		.username = e->username != NULL,
+	};
+	const char *hint = etcd_failure_hint(res, &hc);
+	uint64_t now = loop_now_ms();
 
 	if (res->code == ETCD_CODE_NOT_FOUND) {
 		log_debug("etcd: %s: not found endpoint=%s", path, res->endpoint);
@@ -277,12 +360,19 @@ static void note_failure(struct etcd *e, const struct etcd_result *res, const ch
 	}
 	log_esc(esc, res->message); /* etcd's text, or a body: never raw in the log */
 	etcd_failure_kind(res, kind, sizeof(kind));
-	snprintf(line, sizeof(line), "%s %s", path, kind);
+	/* The hint is part of the streak's key: a refusal's first hinted
+	 * failure is warned even after an unhinted one of the same kind
+	 * (etcd's TLS listener sometimes closes before the alert is read:
+	 * "getpeername() failed", then "alert bad certificate"). */
+	snprintf(line, sizeof(line), "%s %s %s", path, kind, hint ? hint : "");
 	e->fail_streak++;
-	if (strcmp(line, e->last_fail) != 0 || e->fail_streak % 50 == 1) {
-		log_warnx("etcd: request failed op=%s endpoint=%s kind=\"%s\" status=%ld code=%d error=\"%s\" failures=%u",
-		    path, res->endpoint, kind, res->http_status, res->code, esc, e->fail_streak);
+	if (strcmp(line, e->last_fail) != 0 || e->fail_streak % 50 == 1 ||
+	    now - e->last_warn_at >= ETCD_FAIL_RELOG_MS) {
+		log_warnx("etcd: request failed op=%s endpoint=%s kind=\"%s\" status=%ld code=%d error=\"%s\" failures=%u%s%s%s",
+		    path, res->endpoint, kind, res->http_status, res->code, esc, e->fail_streak,
+		    hint ? " hint=\"" : "", hint ? hint : "", hint ? "\"" : "");
 		snprintf(e->last_fail, sizeof(e->last_fail), "%s", line);
+		e->last_warn_at = now;
 	} else {
 		log_debug("etcd: request failed op=%s endpoint=%s kind=\"%s\" error=\"%s\"",
 		    path, res->endpoint, kind, esc);
@@ -319,11 +409,6 @@ void etcd_stats(const struct etcd *e, const struct metrics_table **requests,
 }
 
 static void auth_start(struct etcd *e);
-
-static bool is_https(const char *endpoint)
-{
-	return strncmp(endpoint, "https://", 8) == 0;
-}
 
 /* Forget the token, scrubbing it from memory. */
 static void token_drop(struct etcd *e)

@@ -37,6 +37,7 @@ struct etcd_opts {
 
 /* gRPC status codes that callers act on. */
 #define ETCD_CODE_NOT_FOUND        5
+#define ETCD_CODE_PERMISSION_DENIED 7
 #define ETCD_CODE_FAILED_PRECOND   9
 #define ETCD_CODE_UNAVAILABLE     14
 #define ETCD_CODE_UNAUTHENTICATED 16
@@ -98,7 +99,8 @@ void etcd_cancel(struct etcd_req *r);
 /*
  * The kind of a failed result: the key under which repeated failures are
  * grouped in the log (the first of a streak of one kind and operation is a
- * warning, repeats are debug, every 50th a warning again), so text that
+ * warning, repeats are debug, every 50th and at least one every
+ * ETCD_FAIL_RELOG_MS a warning again), so text that
  * changes between repeats - libcurl's "after 1001 milliseconds", a port -
  * does not restart the streak. One of "timeout", "connect", "resolve",
  * "tls", "reply too large", "transport", "bad reply", "etcd code N" (etcd's
@@ -106,6 +108,33 @@ void etcd_cancel(struct etcd_req *r);
  * err == 0. Written into buf (up to size bytes, NUL-terminated); returns buf.
  */
 const char *etcd_failure_kind(const struct etcd_result *r, char *buf, size_t size);
+
+/* What the client was configured with, for etcd_failure_hint. */
+struct etcd_hint_cfg {
+	bool ca_file, cert_file, username;
+};
+
+/*
+ * For a failure that means etcd (or what answers at the endpoint) refuses
+ * this client - TLS (libcurl's error text tells a server certificate that
+ * does not verify from a client certificate refused or missing, and from
+ * a peer that does not speak TLS), a refused connection, a name that does
+ * not resolve, HTTP 400 "HTTP request to an HTTPS server", 401/403, 404,
+ * etcd codes 16 (unauthenticated) and 7 (permission denied), a failed
+ * authenticate - a short hint naming the vipd.etcd key likely at fault
+ * (caFile, certFile/keyFile, endpoints, username/passwordFile, prefix).
+ * NULL for failures that come and go (timeouts, etcd unavailable, 5xx).
+ * The hint is a static string without quotes or backslashes. The causes
+ * come from etcd's security model (--client-cert-auth, --trusted-ca-file,
+ * auth enable, roles on key ranges) and libcurl/OpenSSL's error texts as
+ * measured in t_57.
+ */
+const char *etcd_failure_hint(const struct etcd_result *r, const struct etcd_hint_cfg *c);
+
+/* While requests keep failing, a warning is logged at least this often
+ * (ms), the streak grouping notwithstanding: the log never goes quiet
+ * while etcd refuses the client. */
+#define ETCD_FAIL_RELOG_MS 30000u
 
 /* Request latency histogram bounds, seconds (a local etcd answers in
  * about a millisecond; the default request timeout is seconds). */

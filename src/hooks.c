@@ -41,7 +41,8 @@ struct hk_run {
 
 struct hooks {
 	struct loop *loop;
-	const struct cfg_hooks *cfg;
+	char **argv[2];           /* copies: [HOOKS_ACQUIRE], [HOOKS_RELEASE]; NULL = none */
+	uint32_t timeout_ms;
 	char *node;
 	struct loop_timer *kick;  /* 0 ms: start what waits (hooks_event) */
 	struct hk_vip *vips;
@@ -63,7 +64,29 @@ static const char *ev_key(enum hooks_event ev)
 
 static char **ev_argv(const struct hooks *h, enum hooks_event ev)
 {
-	return ev == HOOKS_ACQUIRE ? h->cfg->on_acquire : h->cfg->on_release;
+	return h->argv[ev == HOOKS_ACQUIRE ? 0 : 1];
+}
+
+static char **argv_dup(char *const *a)
+{
+	size_t n = 0;
+	char **d;
+
+	if (a == NULL)
+		return NULL;
+	while (a[n] != NULL)
+		n++;
+	d = xcalloc(n + 1, sizeof(*d));
+	for (size_t i = 0; i < n; i++)
+		d[i] = xstrdup(a[i]);
+	return d;
+}
+
+static void argv_free(char **a)
+{
+	for (size_t i = 0; a != NULL && a[i] != NULL; i++)
+		free(a[i]);
+	free(a);
 }
 
 static void event_free(struct hk_event *e)
@@ -124,7 +147,7 @@ static void start(struct hooks *h, struct hk_vip *hv, const struct hk_event *e)
 	r->hv = hv;
 	r->ev = e->ev;
 	r->child = child_spawn(h->loop, (const char *const *)argv, (const char *const *)env,
-	    h->cfg->timeout_ms, prefix, on_end, r);
+	    h->timeout_ms, prefix, on_end, r);
 	if (r->child == NULL) {
 		log_warn("hook: cannot start event=%s vip=%s hook=%s", ev_name(e->ev), hv->ip,
 		    argv[0]);
@@ -211,7 +234,9 @@ struct hooks *hooks_new(struct loop *loop, const struct cfg_hooks *cfg, const ch
 	struct hooks *h = xcalloc(1, sizeof(*h));
 
 	h->loop = loop;
-	h->cfg = cfg;
+	h->argv[0] = argv_dup(cfg->on_acquire);
+	h->argv[1] = argv_dup(cfg->on_release);
+	h->timeout_ms = cfg->timeout_ms;
 	h->node = xstrdup(node);
 	h->kick = loop_timer_new(loop, on_kick, h);
 	return h;
@@ -219,7 +244,11 @@ struct hooks *hooks_new(struct loop *loop, const struct cfg_hooks *cfg, const ch
 
 void hooks_rebind(struct hooks *h, const struct cfg_hooks *cfg)
 {
-	h->cfg = cfg;
+	argv_free(h->argv[0]);
+	argv_free(h->argv[1]);
+	h->argv[0] = argv_dup(cfg->on_acquire);
+	h->argv[1] = argv_dup(cfg->on_release);
+	h->timeout_ms = cfg->timeout_ms;
 }
 
 void hooks_free(struct hooks *h)
@@ -248,6 +277,8 @@ void hooks_free(struct hooks *h)
 		free(hv);
 	}
 	loop_timer_free(h->kick);
+	argv_free(h->argv[0]);
+	argv_free(h->argv[1]);
 	free(h->node);
 	free(h);
 }

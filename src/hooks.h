@@ -31,12 +31,12 @@ struct hooks;
 
 enum hooks_event { HOOKS_ACQUIRE, HOOKS_RELEASE };
 
-/* The hooks of cfg (borrowed: must outlive the hooks) for this node
- * (copied). Never NULL (allocation failure is fatal); with no hook
- * configured hooks_event does nothing. */
+/* The hooks of cfg for this node (both copied: a reload may free cfg).
+ * Never NULL (allocation failure is fatal); with no hook configured
+ * hooks_event does nothing. */
 struct hooks *hooks_new(struct loop *loop, const struct cfg_hooks *cfg, const char *node);
 
-/* A reload: the hooks of cfg (borrowed, as for hooks_new) from now on.
+/* A reload: the hooks of cfg (copied, as by hooks_new) from now on.
  * Events queued or started later run the new programs with the new
  * timeout; a hook already running keeps its own. */
 void hooks_rebind(struct hooks *h, const struct cfg_hooks *cfg);

@@ -664,6 +664,76 @@ static void test_failure_kind(void **state)
 	assert_string_equal(etcd_failure_kind(&r, b, 5), "http");
 }
 
+/* The hint names the key likely at fault when etcd refuses the client,
+ * from libcurl/OpenSSL's texts as seen in t_57 and etcd's codes; none for
+ * failures that come and go. */
+static void test_failure_hint(void **state)
+{
+	struct etcd_hint_cfg none = { 0 }, all = { .ca_file = true, .cert_file = true,
+		.username = true };
+	struct etcd_result r = { .endpoint = "https://127.0.0.1:2379" };
+	const char *h;
+
+	(void)state;
+	r.err = -EKEYREJECTED;
+	r.message = "SSL certificate problem: unable to get local issuer certificate";
+	assert_non_null(strstr(etcd_failure_hint(&r, &all), "check vipd.etcd.caFile"));
+	assert_non_null(strstr(etcd_failure_hint(&r, &none), "set vipd.etcd.caFile"));
+	r.err = -EPIPE; /* TLS 1.3: the server's alert comes with the first read */
+	r.message = "OpenSSL SSL_read: OpenSSL/3.0.19: error:0A000412:SSL routines::"
+	    "sslv3 alert bad certificate, errno 0";
+	assert_non_null(strstr(etcd_failure_hint(&r, &none), "wants a client certificate"));
+	assert_non_null(strstr(etcd_failure_hint(&r, &all),
+	    "refuses the client certificate: check vipd.etcd.certFile and keyFile"));
+	r.err = -EKEYREJECTED;
+	r.message = "error:0A00010B:SSL routines::wrong version number";
+	assert_non_null(strstr(etcd_failure_hint(&r, &all), "does not speak TLS"));
+	r.message = "could not load PEM client certificate from /x";
+	assert_non_null(strstr(etcd_failure_hint(&r, &all), "certFile or keyFile cannot be used"));
+	r.err = -EPIPE;
+	r.message = "Empty reply from server";
+	assert_null(etcd_failure_hint(&r, &all)); /* https: no reason to suspect the scheme */
+	r.endpoint = "http://127.0.0.1:2379";
+	assert_non_null(strstr(etcd_failure_hint(&r, &all), "check http:// or https://"));
+	r.message = "Recv failure: Connection reset by peer";
+	assert_null(etcd_failure_hint(&r, &all));
+	r.err = -ECONNREFUSED;
+	assert_non_null(strstr(etcd_failure_hint(&r, &all), "vipd.etcd.endpoints"));
+	r.err = -EHOSTUNREACH;
+	assert_non_null(strstr(etcd_failure_hint(&r, &all), "host name in vipd.etcd.endpoints"));
+	r.err = -EACCES;
+	assert_non_null(strstr(etcd_failure_hint(&r, &all), "username and passwordFile"));
+	r.err = -EIO;
+	r.code = ETCD_CODE_UNAUTHENTICATED;
+	assert_non_null(strstr(etcd_failure_hint(&r, &all), "rejects the user"));
+	assert_non_null(strstr(etcd_failure_hint(&r, &none), "authentication on: set"));
+	r.code = ETCD_CODE_PERMISSION_DENIED;
+	assert_non_null(strstr(etcd_failure_hint(&r, &all), "readwrite on vipd.etcd.prefix"));
+	r.code = 0;
+	r.http_status = 403;
+	assert_non_null(strstr(etcd_failure_hint(&r, &all), "readwrite on vipd.etcd.prefix"));
+	r.http_status = 400;
+	r.message = "Client sent an HTTP request to an HTTPS server.";
+	assert_non_null(strstr(etcd_failure_hint(&r, &all), "use https://"));
+	r.http_status = 404;
+	assert_non_null(strstr(etcd_failure_hint(&r, &all), "no etcd JSON gateway"));
+	/* Failures that come and go: no hint. */
+	r.http_status = 503;
+	r.code = ETCD_CODE_UNAVAILABLE;
+	assert_null(etcd_failure_hint(&r, &all));
+	r.code = 0;
+	assert_null(etcd_failure_hint(&r, &all));
+	r.err = -ETIMEDOUT;
+	r.message = "Operation timed out after 1001 milliseconds with 0 bytes received";
+	assert_null(etcd_failure_hint(&r, &all));
+	/* A hint goes into a quoted log value as it is. */
+	r.err = -EKEYREJECTED;
+	r.message = "";
+	h = etcd_failure_hint(&r, &all);
+	assert_non_null(h);
+	assert_null(strpbrk(h, "\"\\"));
+}
+
 /* Three timeouts in a row whose texts differ only in libcurl's elapsed
  * milliseconds: one warning, the repeats at debug (before the grouping
  * by kind, each new text made a new warning). */
@@ -715,6 +785,62 @@ static void test_repeated_timeouts_warn_once(void **state)
 	close(lfd);
 }
 
+/* Two failures of one kind ("http 4xx") for one operation, the second
+ * with a hint: the hint is warned, not folded into the streak at debug
+ * (etcd's TLS listener may close before its alert is read, so the first
+ * failure of a refusal can come without the text that gives the hint). */
+static void test_hint_starts_a_new_warning(void **state)
+{
+	char url[64], *eps[] = { url }, log[8192] = "", *at;
+	struct etcd_opts o = { .endpoints = eps, .n_endpoints = 1, .timeout_ms = 3000 };
+	static const char teapot[] = "HTTP/1.1 418 I'm a teapot\r\nContent-Length: 2\r\n"
+	    "Connection: close\r\n\r\nno";
+	static const char unauth[] = "HTTP/1.1 401 Unauthorized\r\nContent-Length: 2\r\n"
+	    "Connection: close\r\n\r\nno";
+	struct server s = { .conns = 2 };
+	int pipefd[2], saved, warns = 0;
+	struct loop_timer *deadline;
+	struct got g = { 0 };
+	struct etcd *e;
+	ssize_t n;
+
+	(void)state;
+	server_start(&s, teapot);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", s.port);
+	g.loop = loop_new();
+	e = etcd_new(g.loop, &o);
+	assert_non_null(e);
+	deadline = loop_timer_new(g.loop, on_deadline, g.loop);
+	assert_int_equal(pipe(pipefd), 0);
+	saved = dup(STDERR_FILENO);
+	dup2(pipefd[1], STDERR_FILENO);
+	for (int i = 0; i < 2; i++) {
+		g.done = false;
+		loop_timer_arm(deadline, 5000);
+		etcd_call(e, "/v3/kv/range", json_pack("{s:s}", "key", "YQ=="), 0, on_done, &g);
+		loop_run(g.loop);
+		assert_true(g.done);
+		assert_int_equal(g.err, -EIO);
+		s.reply = unauth; /* the next connection's answer */
+	}
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(pipefd[1]);
+	n = read(pipefd[0], log, sizeof(log) - 1);
+	close(pipefd[0]);
+	log[n > 0 ? n : 0] = '\0';
+	fprintf(stderr, "%s", log);
+	for (at = log; (at = strstr(at, "warn: etcd: request failed op=/v3/kv/range")) != NULL; at++)
+		warns++;
+	assert_int_equal(warns, 2);
+	assert_non_null(strstr(log, "kind=\"http 4xx\" status=401 code=0 error=\"no\" failures=2 "
+	    "hint=\"etcd has authentication on: set vipd.etcd.username and passwordFile"));
+	etcd_free(e);
+	loop_timer_free(deadline);
+	loop_free(g.loop);
+	server_stop(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -726,6 +852,8 @@ int main(void)
 		cmocka_unit_test(test_secrets_scrubbed_when_freed),
 		cmocka_unit_test(test_request_made_on_auth_failure_waits_for_new_auth),
 		cmocka_unit_test(test_failure_kind),
+		cmocka_unit_test(test_failure_hint),
+		cmocka_unit_test(test_hint_starts_a_new_warning),
 		cmocka_unit_test(test_repeated_timeouts_warn_once),
 	};
 
