@@ -26,7 +26,9 @@
 struct child {
 	struct loop *loop;
 	pid_t pid;
-	int pidfd;                 /* -1 once reaped */
+	int pidfd;                 /* -1 once reaped, or without pidfd */
+	bool live;                 /* not reaped yet */
+	struct loop_timer *poll;   /* without pidfd: waitid(WNOHANG) timer */
 	int outfd;                 /* read end of the output pipe; -1 at EOF */
 	struct loop_timer *timeout, *kill;
 	uint32_t timeout_ms;
@@ -119,7 +121,7 @@ static void on_out(int fd, unsigned events, void *arg)
 /* The child's group: only while the child is unreaped (see the top). */
 static void group_kill(struct child *c, int sig)
 {
-	if (c->pidfd >= 0 && kill(-c->pid, sig) < 0 && errno != ESRCH)
+	if (c->live && kill(-c->pid, sig) < 0 && errno != ESRCH)
 		log_warn("%s: cannot signal pid=%d", c->prefix, (int)c->pid);
 }
 
@@ -144,14 +146,19 @@ static void on_timeout(void *arg)
 }
 
 /* Reap (the child has ended, or been SIGKILLed: waitid blocks only for the
- * kernel to finish it). Fills res. */
-static void reap(struct child *c, struct child_result *res)
+ * kernel to finish it), unless given what a non-blocking waitid already
+ * reaped (got). Fills res. */
+static void reap(struct child *c, const siginfo_t *got, struct child_result *res)
 {
 	siginfo_t si;
 
 	memset(&si, 0, sizeof(si));
 	memset(res, 0, sizeof(*res));
-	while (waitid((idtype_t)P_PIDFD, (id_t)c->pidfd, &si, WEXITED) < 0) {
+	if (got != NULL)
+		si = *got;
+	while (got == NULL && (c->pidfd >= 0 ?
+	    waitid((idtype_t)P_PIDFD, (id_t)c->pidfd, &si, WEXITED) :
+	    waitid(P_PID, (id_t)c->pid, &si, WEXITED)) < 0) {
 		if (errno != EINTR) {
 			log_warn("%s: waitid pid=%d", c->prefix, (int)c->pid);
 			si.si_code = CLD_KILLED;
@@ -159,9 +166,13 @@ static void reap(struct child *c, struct child_result *res)
 			break;
 		}
 	}
-	loop_fd_del(c->loop, c->pidfd);
-	close(c->pidfd);
-	c->pidfd = -1;
+	c->live = false;
+	if (c->pidfd >= 0) {
+		loop_fd_del(c->loop, c->pidfd);
+		close(c->pidfd);
+		c->pidfd = -1;
+	}
+	loop_timer_disarm(c->poll);
 	loop_timer_disarm(c->timeout);
 	loop_timer_disarm(c->kill);
 	res->pid = c->pid;
@@ -173,18 +184,17 @@ static void reap(struct child *c, struct child_result *res)
 		res->end = CHILD_TIMEDOUT;
 }
 
-static void on_pidfd(int fd, unsigned events, void *arg)
+/* The child has ended (got: already reaped by the poll, else NULL). */
+static void ended(struct child *c, const siginfo_t *got)
 {
-	struct child *c = arg;
 	struct child_result res;
 
-	(void)fd;
-	(void)events;
 	/* Leftovers of a group killed at its timeout go too, while the
-	 * leader is still a zombie. */
+	 * leader is still a zombie (not with got: the poll has reaped the
+	 * leader, and its id may already be another process's). */
 	if (c->timedout)
 		group_kill(c, SIGKILL);
-	reap(c, &res);
+	reap(c, got, &res);
 	/* What the child wrote before it ended; a descendant that keeps the
 	 * pipe open is not waited for. */
 	out_read(c, 16);
@@ -193,6 +203,37 @@ static void on_pidfd(int fd, unsigned events, void *arg)
 	out_close(c);
 	if (c->cb)
 		c->cb(c->arg, c, &res); /* may free c: nothing after this */
+}
+
+static void on_pidfd(int fd, unsigned events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	ended(arg, NULL);
+}
+
+/* Without pidfd: has it ended? (waitid with WNOHANG reaps only this pid.) */
+static void on_poll(void *arg)
+{
+	struct child *c = arg;
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG) < 0) {
+		if (errno == EINTR) {
+			loop_timer_arm(c->poll, 0);
+			return;
+		}
+		log_warn("%s: waitid pid=%d", c->prefix, (int)c->pid);
+		si.si_code = CLD_KILLED;
+		si.si_pid = c->pid;
+	}
+	if (si.si_pid == 0) {
+		loop_timer_arm(c->poll, CHILD_POLL_MS);
+		return;
+	}
+	c->live = false; /* before ended(): its group kill would hit a reused id */
+	ended(c, &si);
 }
 
 struct child *child_spawn(struct loop *loop, const char *const argv[], const char *const env[],
@@ -211,6 +252,11 @@ struct child *child_spawn(struct loop *loop, const char *const argv[], const cha
 		errno = EINVAL;
 		return NULL;
 	}
+	/* posix_spawn reports exec's error too, but not everywhere (not
+	 * under valgrind, whose clone runs on): ask first, so a missing or
+	 * non-executable program is always this call's ENOENT / EACCES. */
+	if (access(argv[0], X_OK) < 0)
+		return NULL;
 	while (env != NULL && env[n_env] != NULL)
 		n_env++;
 	envp = xcalloc(n_env + 2, sizeof(char *));
@@ -280,12 +326,19 @@ struct child *child_spawn(struct loop *loop, const char *const argv[], const cha
 	c->arg = arg;
 	c->timeout = loop_timer_new(loop, on_timeout, c);
 	c->kill = loop_timer_new(loop, on_kill, c);
+	c->poll = loop_timer_new(loop, on_poll, c);
+	c->live = true;
 	c->pidfd = pidfd_open(pid, 0);
-	if (c->pidfd < 0 || loop_fd_add(loop, c->pidfd, LOOP_READ, on_pidfd, c) < 0 ||
+	if (c->pidfd < 0 && errno == ENOSYS) {
+		/* A kernel before 5.3, or valgrind 3.19 (no pidfd_open). */
+		loop_timer_arm(c->poll, CHILD_POLL_MS);
+	}
+	if ((c->pidfd < 0 && !loop_timer_armed(c->poll)) ||
+	    (c->pidfd >= 0 && loop_fd_add(loop, c->pidfd, LOOP_READ, on_pidfd, c) < 0) ||
 	    loop_fd_add(loop, c->outfd, LOOP_READ, on_out, c) < 0) {
 		int e = errno;
 
-		if (c->pidfd < 0) {
+		if (c->pidfd < 0 && !loop_timer_armed(c->poll)) {
 			/* No pidfd: end it the old way (the pid is ours and
 			 * unreaped, so this reaches the right process). */
 			kill(-pid, SIGKILL);
@@ -295,6 +348,7 @@ struct child *child_spawn(struct loop *loop, const char *const argv[], const cha
 			out_close(c);
 			loop_timer_free(c->timeout);
 			loop_timer_free(c->kill);
+			loop_timer_free(c->poll);
 			free(c->prefix);
 			free(c);
 		} else {
@@ -315,13 +369,14 @@ void child_free(struct child *c)
 
 	if (c == NULL)
 		return;
-	if (c->pidfd >= 0) {
+	if (c->live) {
 		group_kill(c, SIGKILL);
-		reap(c, &res);
+		reap(c, NULL, &res);
 	}
 	out_close(c);
 	loop_timer_free(c->timeout);
 	loop_timer_free(c->kill);
+	loop_timer_free(c->poll);
 	free(c->prefix);
 	free(c);
 }

@@ -14,7 +14,10 @@
  *
  * The end is seen through a pidfd (pidfd_open, Linux >= 5.3) on the loop,
  * and the child reaped with waitid(P_PIDFD): no SIGCHLD handler, so nothing
- * else of the daemon's reaps or is disturbed. At the timeout the group gets
+ * else of the daemon's reaps or is disturbed. Where pidfd_open says ENOSYS
+ * (a kernel before 5.3; valgrind 3.19, which does not know the call) a
+ * loop timer asks waitid(P_PID, WNOHANG) every CHILD_POLL_MS instead, so
+ * the end is seen up to that much later. At the timeout the group gets
  * SIGTERM, and SIGKILL CHILD_KILL_GRACE_MS later if the child is still
  * there. Nothing here blocks the loop, except child_free on a child still
  * running (SIGKILL, then the reap: the time the kernel takes to end it).
@@ -33,6 +36,8 @@ struct child;
 #define CHILD_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 /* SIGTERM at the timeout, SIGKILL this long after (ms). */
 #define CHILD_KILL_GRACE_MS 2000u
+/* Without pidfd: how often the end is looked for (ms). */
+#define CHILD_POLL_MS 20u
 /* Output lines are logged cut to this many bytes (escaped: log_esc)... */
 #define CHILD_LINE_MAX 200u
 /* ...and at most this many lines per run (so at most ~20 KiB of log); the
@@ -73,7 +78,7 @@ typedef void child_done_cb(void *arg, struct child *c, const struct child_result
  * Returns the handle, or NULL with errno: ENOENT / EACCES / ENOEXEC (the
  * program cannot be executed: posix_spawn reports exec's error), EINVAL
  * (argv empty or argv[0] not absolute), or the pipe/pidfd/spawn errno
- * (EMFILE, EAGAIN, ENOSYS for a kernel without pidfd_open).
+ * (EMFILE, EAGAIN).
  */
 struct child *child_spawn(struct loop *loop, const char *const argv[], const char *const env[],
     uint32_t timeout_ms, const char *log_prefix, child_done_cb *done_cb, void *arg);

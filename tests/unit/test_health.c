@@ -389,6 +389,9 @@ static void test_http_status_pass_timeout(void **state)
 	assert_int_equal(pthread_create(&sv.th, NULL, serve, &sv), 0);
 	cfg.fall = 1;
 	cfg.rise = 1;
+	/* Wide enough for a transfer under valgrind (80 ms were not). */
+	cfg.interval_ms = 1200;
+	cfg.timeout_ms = 1000;
 	h = health_new(r.loop, &cfg, on_change, &r);
 	run_for(&r, 3000);
 	assert_int_equal(r.changes, 1);
@@ -397,9 +400,9 @@ static void test_http_status_pass_timeout(void **state)
 	run_for(&r, 3000);
 	assert_int_equal(r.changes, 2);
 	assert_true(r.healthy);
-	run_for(&r, 3000);
+	run_for(&r, 5000);
 	assert_int_equal(r.changes, 3);
-	snprintf(want, sizeof(want), "http %s: no answer within 80 ms (timeout)", url);
+	snprintf(want, sizeof(want), "http %s: no answer within 1000 ms (timeout)", url);
 	assert_string_equal(r.why, want);
 	health_free(h);
 	pthread_join(sv.th, NULL);
