@@ -34,7 +34,6 @@
 
 _Static_assert(VIP_KERNEL_LAG_MS == POLICY_KERNEL_LAG_MS, "the kernel lag is stated once");
 
-
 const char *vip_ip(const struct vip *v)
 {
 	return v->cv->ip;
@@ -230,8 +229,8 @@ static int install(struct vip *v, uint64_t now)
 			return 0;
 		}
 	}
-	loop_timer_disarm(v->life_timer);
 	if (added) {
+		loop_timer_disarm(v->life_timer);
 		log_warnx("vip: the address's lifetime could not be made to end before the fence "
 		    "vip=%s link=%s; deleting it", v->cv->ip, v->ifname);
 		if (del_now(v) < 0)
