@@ -1,5 +1,5 @@
 /*
- * session.c - lease grant, keepalive every TTL/4, fence timer, revoke.
+ * session.c - lease grant, keepalive every min(TTL/4, window - 1.2 s), fence timer, revoke.
  */
 #include "session.h"
 
