@@ -75,9 +75,23 @@ const char *policy_role(const struct vip_facts *f, bool held)
 	return "candidate";
 }
 
-uint32_t policy_lifetime_s(uint64_t now_ms, uint64_t fence_ms, uint32_t kernel_lag_ms)
+uint32_t policy_lifetime_s(uint64_t now_ms, uint64_t fence_ms)
 {
-	if (fence_ms < now_ms + kernel_lag_ms + 1000u)
+	if (fence_ms < now_ms + 1000u)
 		return 0;
-	return (uint32_t)((fence_ms - now_ms - kernel_lag_ms) / 1000u);
+	return (uint32_t)((fence_ms - now_ms) / 1000u);
+}
+
+uint64_t policy_refresh_at(uint64_t fence_ms, uint64_t expires_ms)
+{
+	const uint64_t slack = POLICY_REFRESH_SLACK_MS;
+	uint64_t k;
+
+	if (fence_ms <= expires_ms + 2 * slack)
+		return 0;
+	/* The smallest k with fence - k s - slack <= expires - 2 slack. */
+	k = (fence_ms - expires_ms + slack + 999u) / 1000u;
+	if (fence_ms < k * 1000u + slack)
+		return 0;
+	return fence_ms - k * 1000u - slack;
 }

@@ -89,14 +89,54 @@ const char *policy_why_not(const struct vip_facts *f);
 const char *policy_role(const struct vip_facts *f, bool held);
 
 /*
- * The kernel's valid lifetime, in whole seconds, for an address installed
- * at now_ms that must be gone by fence_ms even if vipd is killed or frozen
- * right after: the kernel deletes an expired address up to kernel_lag_ms
- * late (its lifetime check runs on a timer rounded up to whole seconds).
- * Returns 0 when no whole second fits (the fence is less than 1 s + lag
- * away): then the address must not be (re)installed at all, because even
- * the kernel's smallest lifetime, 1 s, could outlive the fence.
+ * How late the kernel may remove an address whose valid lifetime ran out,
+ * in ms; stated once, here (vip.h's VIP_KERNEL_LAG_MS is this value).
+ * Kernel: both the IPv4 check (devinet.c check_lifetime) and the IPv6 one
+ * (addrconf.c addrconf_verify_rtnl) are non-deferrable delayed work that
+ * removes every address whose age, in whole seconds counted with
+ * ADDRCONF_TIMER_FUZZ_MINUS (HZ/50) added, has reached its lifetime, and
+ * then sleeps until the next expiry, rounded up to a whole second if that
+ * costs less than ADDRCONF_TIMER_FUZZ (HZ/4) - but never less than
+ * ADDRCONF_TIMER_FUZZ_MAX (HZ, 1 s). Every address added or replaced in
+ * the namespace reruns the check at once. So the removal comes up to 20 ms
+ * early, up to 250 ms late when nothing else happens, and up to 1 s late
+ * (less the 20 ms) when another address of the namespace is added just
+ * before the expiry - plus the kworker's scheduling delay and the add's
+ * own latency, budgeted as 120 ms: 1100 ms. Measured on Linux 6.18
+ * (tests/tools/lifetime_lag.sh, 120 samples a family and case): at most
+ * 453 ms without other address changes, 1013 ms with them, 982 ms with
+ * them under stress-ng --cpu 2 (docs/design.md "The kernel-lifetime
+ * backstop").
  */
-uint32_t policy_lifetime_s(uint64_t now_ms, uint64_t fence_ms, uint32_t kernel_lag_ms);
+#define POLICY_KERNEL_LAG_MS 1100u
+
+/* How far before the fence a refreshed lifetime ends (policy_refresh_at):
+ * room for the refresh timer's and the netlink call's latency, in ms. */
+#define POLICY_REFRESH_SLACK_MS 100u
+
+/*
+ * The kernel's valid lifetime, in whole seconds, for an address installed
+ * at now_ms whose lifetime must end by fence_ms (the session's fence,
+ * which already leaves POLICY_KERNEL_LAG_MS before the earliest moment
+ * another node may hold the address: session.h): floor((fence - now) / 1
+ * s). Returns 0 when no whole second fits: then the address must not be
+ * (re)installed at all, because even the kernel's smallest lifetime, 1 s,
+ * could outlive the fence.
+ */
+uint32_t policy_lifetime_s(uint64_t now_ms, uint64_t fence_ms);
+
+/*
+ * Whole-second lifetimes end up to 1 s before the fence. When to install
+ * the address again so that its lifetime ends at fence_ms -
+ * POLICY_REFRESH_SLACK_MS instead, while the lifetime installed now, which
+ * ends at expires_ms, still runs: the latest fence - k s - slack (k >= 1)
+ * that is no later than expires_ms - 2 slack (the kernel may remove the
+ * address 20 ms early; the rest is the timer's latency). Returns that time
+ * (ms, the same clock; it may have passed), or 0 when a refresh would gain
+ * no more than twice the slack. A refresh that runs late gains nothing (policy_lifetime_s then
+ * gives one second less): the caller re-installs only if the new lifetime
+ * ends later than the old one.
+ */
+uint64_t policy_refresh_at(uint64_t fence_ms, uint64_t expires_ms);
 
 #endif

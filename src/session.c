@@ -1,5 +1,5 @@
 /*
- * session.c - lease grant, keepalive every TTL/4, fence timer, revoke.
+ * session.c - lease grant, keepalive every min(TTL/4, window - 1.2 s), fence timer, revoke.
  */
 #include "session.h"
 
@@ -12,6 +12,7 @@
 #include "etcd_codec.h"
 #include "log.h"
 #include "loop.h"
+#include "policy.h"
 #include "xmem.h"
 
 #define BACKOFF_MIN_MS 100
@@ -62,11 +63,14 @@ uint32_t session_margin_ms(uint32_t ttl_ms)
 {
 	uint32_t m = ttl_ms / 10;
 
-	if (m < 200)
-		m = 200;
-	if (m > 1000)
-		m = 1000;
-	return m;
+	return m < 200 ? 200 : m;
+}
+
+uint32_t session_window_ms(uint32_t ttl_ms)
+{
+	uint32_t cut = session_margin_ms(ttl_ms) + POLICY_KERNEL_LAG_MS;
+
+	return ttl_ms > cut ? ttl_ms - cut : 0;
 }
 
 void session_counts(const struct session *s, struct session_counts *out)
@@ -95,15 +99,22 @@ static uint32_t next_backoff(struct session *s)
 }
 
 /*
- * Keepalive every TTL/4 (etcd's own clients use TTL/3). The kernel-lifetime
- * backstop works in whole seconds - for a 5 s TTL the address lives 3 s
- * past each renewal - so renewals must follow each other well within that,
- * even across a 1 s network hiccup: the keepalives sent during the hiccup
+ * Keepalive every TTL/4 (etcd's own clients use TTL/3), and often enough
+ * that the next renewal is due before the address's lifetime needs a
+ * refresh (policy_refresh_at: at the latest 1 s + 2 slack before the
+ * fence, so at most window - 1 s - 2 slack after the send): then the
+ * refresh runs only when keepalives are late. TTL 5 s: 1250 ms; TTL 3 s:
+ * window 1600 ms, so 400 ms. The keepalives sent during a network hiccup
  * are answered when it ends, and the next ones go out on schedule anyway.
  */
 static uint32_t ka_interval(const struct session *s)
 {
-	return s->ttl_ms / 4;
+	uint32_t p = s->ttl_ms / 4, w = session_window_ms(s->ttl_ms);
+	uint32_t before = 1000u + 2 * POLICY_REFRESH_SLACK_MS;
+
+	if (w > before && w - before < p)
+		p = w - before;
+	return p < 100 ? 100 : p;
 }
 
 /* A grant must answer within a keepalive period; a keepalive may take up
@@ -150,7 +161,7 @@ static int64_t use_ttl(struct session *s, int64_t ttl_s, const char *endpoint)
 
 static void set_fence(struct session *s, uint64_t sent_at, int64_t ttl_s)
 {
-	uint64_t fence = sent_at + (uint64_t)ttl_s * 1000u - session_margin_ms(s->ttl_ms);
+	uint64_t fence = sent_at + session_window_ms((uint32_t)ttl_s * 1000u);
 
 	if (fence <= s->fence)
 		return;

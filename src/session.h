@@ -2,13 +2,26 @@
  * session.h - the daemon's one etcd lease, its keepalive, and the fence.
  *
  * Every VIP's election key hangs on this lease. The fence is the local
- * deadline until which this node may act as an owner:
+ * deadline until which this node may act as an owner, and by which the
+ * kernel lifetime of every address it holds ends (policy_lifetime_s):
  *
- *     fence = send time of the last successful keepalive + granted TTL - margin
+ *     fence  = send time of the last successful keepalive + window
+ *     window = TTL - margin - POLICY_KERNEL_LAG_MS
+ *     margin = TTL/10 (at least 200 ms): the clock-rate margin
  *
- * measured on CLOCK_BOOTTIME. etcd can expire the lease no earlier than
- * "receive time + TTL", and the receive time is after our send time, so the
- * fence always falls before the lease can expire on the server.
+ * measured on CLOCK_BOOTTIME, TTL = min(granted, configured). etcd can
+ * expire the lease no earlier than "receive time + TTL" on its leader's
+ * monotonic clock, and the receive time is after our send time; another
+ * node can hold the address only after that. The margin is the only
+ * allowance for the two clocks' rates (NTP daemons slew CLOCK_MONOTONIC /
+ * BOOTTIME: ntpd and timesyncd by at most 500 ppm, chrony by up to its
+ * default maxslewrate of 83 333 ppm while correcting an offset; 10 %
+ * covers one clock at chrony's rate and the other at 1.7 %). The kernel's
+ * removal lag is the only allowance for the kernel: an address whose
+ * lifetime ends at the fence is gone by fence + lag, i.e. by send + TTL -
+ * margin, before the earliest server-side expiry. vipd's own delete at the
+ * fence has the same lag of room. TTL 5 s: window 3.4 s; TTL 3 s: 1.6 s.
+ * docs/design.md "The fence" derives it with the measured numbers.
  */
 #ifndef VIPD_SESSION_H
 #define VIPD_SESSION_H
@@ -35,8 +48,11 @@ struct session_ops {
 	void (*lost)(void *arg);
 };
 
-/* The margin between the fence and the earliest server-side expiry. */
+/* The clock-rate margin for a TTL (both in ms): TTL/10, at least 200 ms. */
 uint32_t session_margin_ms(uint32_t ttl_ms);
+/* The fence's distance from a keepalive's send time, in ms, for a TTL in
+ * ms: TTL - margin - POLICY_KERNEL_LAG_MS (0 if that is not positive). */
+uint32_t session_window_ms(uint32_t ttl_ms);
 
 /* ttl_ms is a whole number of seconds (etcd TTLs are seconds). */
 struct session *session_new(struct loop *loop, struct etcd *etcd, uint32_t ttl_ms,

@@ -33,6 +33,7 @@
 
 #include "vip_int.h"
 
+_Static_assert(VIP_KERNEL_LAG_MS == POLICY_KERNEL_LAG_MS, "the kernel lag is stated once");
 
 const char *vip_ip(const struct vip *v)
 {
@@ -183,32 +184,99 @@ void vip_retry_later(struct vip *v)
 	loop_timer_arm(v->retry_timer, backoff_next(&v->retry_ms, VIP_RETRY_MS, 5000));
 }
 
-/* Add or refresh the address with a kernel lifetime that ends before the
- * fence. Returns 0, -ETIME when the fence is too close for any safe
- * lifetime (nothing is installed), or a netlink -errno. */
+static int del_now(struct vip *v);
+
+/*
+ * Add or refresh the address with a kernel lifetime that ends by the
+ * fence (policy_lifetime_s). The kernel starts the lifetime during the
+ * call, after now: its end is bounded by the clock read after the call,
+ * and an add that took so long that the lifetime may outlive the fence is
+ * redone with the time left (at most three tries, then the address is
+ * deleted). Arms the refresh that moves the end to just before the fence
+ * (policy_refresh_at). Returns 0, -ETIME when the fence is too close for
+ * any safe lifetime (nothing is installed, or what was is deleted), or a
+ * netlink -errno.
+ */
 static int install(struct vip *v, uint64_t now)
 {
-	uint32_t life = policy_lifetime_s(now, session_fence(v->env.session), VIP_KERNEL_LAG_MS);
+	uint64_t fence = session_fence(v->env.session), end, at;
+	bool added = false;
 	int r;
 
-	if (life == 0)
-		return -ETIME;
-	/* IPv6: installed deprecated (preferred lifetime 0). It still
-	 * answers, but source selection (RFC 6724 rule 3: avoid deprecated
-	 * addresses) never picks it for this node's own connections - which
-	 * it otherwise did, even to peers in the same /64 (measured: `ip -6
-	 * route get fd00:18::12` on the owner chose the /128 VIP), and those
-	 * connections (etcd, kubelet, our keepalives) break when the VIP
-	 * moves. IPv4 needs nothing: the kernel takes the source from the
-	 * subnet route's preferred source, the node's own address. */
-	r = nl_addr_add(v->env.nl, v->ifindex, v->cv.family, v->cv.addr, life,
-	    v->cv.family == AF_INET6 ? 0 : life, true);
-	if (r == 0) {
-		v->expires_at = now + life * 1000u;
+	for (int tries = 0; tries < 3; tries++) {
+		uint32_t life = policy_lifetime_s(now, fence);
+
+		if (life == 0)
+			break;
+		/* IPv6: installed deprecated (preferred lifetime 0). It still
+		 * answers, but source selection (RFC 6724 rule 3: avoid deprecated
+		 * addresses) never picks it for this node's own connections - which
+		 * it otherwise did, even to peers in the same /64 (measured: `ip -6
+		 * route get fd00:18::12` on the owner chose the /128 VIP), and those
+		 * connections (etcd, kubelet, our keepalives) break when the VIP
+		 * moves. IPv4 needs nothing: the kernel takes the source from the
+		 * subnet route's preferred source, the node's own address. */
+		r = nl_addr_add(v->env.nl, v->ifindex, v->cv.family, v->cv.addr, life,
+		    v->cv.family == AF_INET6 ? 0 : life, true);
+		if (r < 0)
+			return r;
+		added = true;
 		v->held_ifindex = v->ifindex;
 		v->del_owed = false;
+		now = loop_now_ms();
+		end = now + life * 1000u;
+		v->expires_at = end;
+		if (end <= fence) {
+			at = policy_refresh_at(fence, end);
+			if (at != 0)
+				loop_timer_arm_at(v->life_timer, at);
+			else
+				loop_timer_disarm(v->life_timer);
+			return 0;
+		}
 	}
-	return r;
+	if (added) {
+		loop_timer_disarm(v->life_timer);
+		log_warnx("vip: the address's lifetime could not be made to end before the fence "
+		    "vip=%s link=%s; deleting it", v->cv.ip, v->ifname);
+		if (del_now(v) < 0)
+			vip_retry_later(v);
+	}
+	return -ETIME;
+}
+
+/* The refresh install() armed: keepalives are late (the next renewal would
+ * have re-installed the address first). Re-install if that makes the
+ * lifetime end later; a timer that fired too late gains nothing. While
+ * not held, the same timer marks the end of an address whose delete
+ * failed (update()). */
+static void on_life_timer(void *arg)
+{
+	struct vip *v = arg;
+	uint64_t now = loop_now_ms();
+	uint32_t life;
+	int r;
+
+	if (!v->held) {
+		/* Armed by update() while a failed delete keeps the key: the
+		 * kernel lifetime has surely ended the address now. */
+		vip_update(v);
+		return;
+	}
+	if (!session_valid(v->env.session, now))
+		return;
+	life = policy_lifetime_s(now, session_fence(v->env.session));
+	if (now + life * 1000u <= v->expires_at) {
+		log_debug("vip: lifetime refresh too late to gain vip=%s expires_in_ms=%" PRId64,
+		    v->cv.ip, (int64_t)(v->expires_at - now));
+		return;
+	}
+	r = install(v, now);
+	if (r < 0 && r != -ETIME)
+		log_warnx("vip: lifetime refresh failed vip=%s link=%s", v->cv.ip, v->ifname);
+	else if (r == 0)
+		log_debug("vip: lifetime refreshed vip=%s life_s=%u fence_in_ms=%" PRId64, v->cv.ip,
+		    life, (int64_t)(session_fence(v->env.session) - now));
 }
 
 unsigned vip_host_plen(const struct vip *v)
@@ -371,6 +439,8 @@ void vip_update(struct vip *v)
 				    v->cv.ip, v->ifname, policy_why_not(&f),
 				    (int64_t)(v->expires_at + VIP_KERNEL_LAG_MS - now));
 			v->warned_owed = true;
+			/* Look again when that has surely happened. */
+			loop_timer_arm_at(v->life_timer, v->expires_at + VIP_KERNEL_LAG_MS);
 		} else {
 			v->warned_owed = false;
 			log_info("vip: standing aside vip=%s reason=\"%s\"", v->cv.ip, policy_why_not(&f));
@@ -677,6 +747,7 @@ struct vip *vip_new(const struct vip_env *env, const struct vip_opts *o,
 	    on_elect, v);
 	v->announce_timer = loop_timer_new(env->loop, on_announce, v);
 	v->retry_timer = loop_timer_new(env->loop, on_retry, v);
+	v->life_timer = loop_timer_new(env->loop, on_life_timer, v);
 	v->peers = peers_new(env->loop, env->etcd, v->election);
 	v->conflict = conflict_new(env->loop, v->peers, vip_on_probe, v);
 	v->probe_timer = loop_timer_new(env->loop, vip_on_probe_timer, v);
@@ -695,6 +766,7 @@ void vip_free(struct vip *v)
 	elect_free(v->elect);
 	loop_timer_free(v->announce_timer);
 	loop_timer_free(v->retry_timer);
+	loop_timer_free(v->life_timer);
 	conflict_free(v->conflict);
 	peers_free(v->peers);
 	loop_timer_free(v->probe_timer);

@@ -78,6 +78,7 @@ struct vip {
 	unsigned announce_left;
 	struct loop_timer *announce_timer;
 	struct loop_timer *retry_timer;
+	struct loop_timer *life_timer; /* the lifetime refresh (install) */
 	/* probing the wire (conflict.h, docs/design.md "Probing the wire") */
 	struct peers *peers;
 	struct conflict *conflict;

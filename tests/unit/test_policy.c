@@ -156,34 +156,88 @@ static void test_conflict_step(void **state)
 static void test_lifetime_ends_before_fence(void **state)
 {
 	(void)state;
-	/* TTL 5 s, margin 500 ms: fence 4.5 s after the keepalive was sent.
-	 * Installed 10 ms later, with 1 s of kernel lag: 3 whole seconds. */
-	assert_int_equal(policy_lifetime_s(1000, 1000 + 4500, 1000), 3);
-	assert_int_equal(policy_lifetime_s(1010, 1000 + 4500, 1000), 3);
-	/* The promise: install time + lifetime + lag <= fence. */
-	for (uint64_t now = 0; now < 3000; now += 7) {
+	/* TTL 5 s: the fence is 3.4 s after the keepalive was sent (margin
+	 * 500 ms and the kernel lag already taken off: session.h). Installed
+	 * 10 ms later: 3 whole seconds. */
+	assert_int_equal(policy_lifetime_s(1000, 1000 + 3400), 3);
+	assert_int_equal(policy_lifetime_s(1010, 1000 + 3400), 3);
+	/* The promise: install time + lifetime <= fence, at least 1 s. */
+	for (uint64_t now = 0; now < 9000; now += 7) {
 		uint64_t fence = 10000;
-		uint32_t life = policy_lifetime_s(now, fence, 1000);
-		assert_true(now + life * 1000u + 1000u <= fence);
+		uint32_t life = policy_lifetime_s(now, fence);
+		assert_true(now + life * 1000u <= fence);
+		assert_true(now + life * 1000u + 1000u > fence); /* floor, not less */
 		assert_true(life >= 1);
 	}
-	/* Too close to the fence for even 1 s plus the lag: nothing. */
-	assert_int_equal(policy_lifetime_s(8000, 10000, 1000), 1);
-	assert_int_equal(policy_lifetime_s(8001, 10000, 1000), 0);
-	assert_int_equal(policy_lifetime_s(5000, 5500, 1000), 0);
-	assert_int_equal(policy_lifetime_s(6000, 5500, 1000), 0);
+	/* Too close to the fence for even 1 s: nothing. */
+	assert_int_equal(policy_lifetime_s(9000, 10000), 1);
+	assert_int_equal(policy_lifetime_s(9001, 10000), 0);
+	assert_int_equal(policy_lifetime_s(5000, 5500), 0);
+	assert_int_equal(policy_lifetime_s(6000, 5500), 0);
+}
+
+/* The refresh moves the lifetime's end to fence - slack, is due while the
+ * current lifetime still runs (2 slack before its end), and is skipped
+ * when it would gain no more than 2 slack. */
+static void test_refresh_at(void **state)
+{
+	const uint64_t slack = POLICY_REFRESH_SLACK_MS;
+
+	(void)state;
+	/* TTL 5 s, sent at 0, installed at 5 ms: fence 3400, 3 s lifetime
+	 * ending at 3005: refresh at 2300 with 1 s, ending at 3300. */
+	assert_int_equal(policy_refresh_at(3400, 3005), 2300);
+	/* TTL 3 s: fence 1600, 1 s ending at 1005: refresh at 500. */
+	assert_int_equal(policy_refresh_at(1600, 1005), 500);
+	/* Installed just after a whole second: the refresh must come 2 slack
+	 * before the end, so one second earlier. */
+	assert_int_equal(policy_refresh_at(3400, 2450), 1300);
+	/* Nothing worth it. */
+	assert_int_equal(policy_refresh_at(3500, 3300), 0);
+	assert_int_equal(policy_refresh_at(3500, 3500), 0);
+	assert_int_equal(policy_refresh_at(3500, 4000), 0);
+	for (uint64_t fence = 3000; fence < 6000; fence += 13) {
+		for (uint64_t now = 0; now + 1000 <= fence; now += 17) {
+			uint64_t end = now + policy_lifetime_s(now, fence) * 1000u;
+			uint64_t at = policy_refresh_at(fence, end);
+			uint32_t life;
+
+			if (at == 0) {
+				assert_true(end + 2 * slack >= fence);
+				continue;
+			}
+			assert_true(at + 2 * slack <= end);    /* while it still runs */
+			life = policy_lifetime_s(at, fence);
+			assert_true(life >= 1);
+			assert_int_equal(at + life * 1000u, fence - slack);
+			assert_true(at + life * 1000u > end + slack);
+			/* The latest such time: one second later is too late. */
+			assert_true(at + 1000u + 2 * slack > end);
+		}
+	}
 }
 
 static void test_fence_margin(void **state)
 {
 	(void)state;
 	assert_int_equal(session_margin_ms(2000), 200);
+	assert_int_equal(session_margin_ms(3000), 300);
 	assert_int_equal(session_margin_ms(5000), 500);
-	assert_int_equal(session_margin_ms(60000), 1000);
-	assert_int_equal(session_margin_ms(300000), 1000);
-	/* The kernel backstop fits inside the fence for the default TTL. */
-	assert_true(policy_lifetime_s(0, 5000 - session_margin_ms(5000), 1000) * 1000u + 1000u <
-	    5000 - session_margin_ms(5000));
+	assert_int_equal(session_margin_ms(60000), 6000); /* a rate: no cap */
+	/* window = TTL - margin - lag: the fence's distance from a send. */
+	assert_int_equal(session_window_ms(3000), 1600);
+	assert_int_equal(session_window_ms(5000), 3400);
+	assert_int_equal(session_window_ms(1000), 0);
+	/* The kernel's removal (lifetime end + lag) comes by send + TTL -
+	 * margin, before the earliest server-side expiry (send + TTL, less
+	 * the clock-rate margin on our clock). */
+	for (uint32_t ttl = 3000; ttl <= 60000; ttl += 1000) {
+		uint64_t fence = session_window_ms(ttl);
+		uint32_t life = policy_lifetime_s(5, fence);
+
+		assert_true(life >= 1);
+		assert_true(5 + life * 1000u + POLICY_KERNEL_LAG_MS <= ttl - session_margin_ms(ttl));
+	}
 }
 
 int main(void)
@@ -195,6 +249,7 @@ int main(void)
 		cmocka_unit_test(test_probe_wanted_and_conflict_keeps_campaign),
 		cmocka_unit_test(test_conflict_step),
 		cmocka_unit_test(test_lifetime_ends_before_fence),
+		cmocka_unit_test(test_refresh_at),
 		cmocka_unit_test(test_fence_margin),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

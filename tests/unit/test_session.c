@@ -3,8 +3,9 @@
  * the fake etcd and the virtual clock: the sequences the lab reaches only
  * by luck, with the exact fence and request each one must produce.
  *
- * TTL 5 s throughout: margin 500 ms, fence = send time + 4500 ms,
- * keepalive every 1250 ms, keepalive timeout min(2500, 2000) = 2000 ms.
+ * TTL 5 s throughout: margin 500 ms, kernel lag 1100 ms, fence = send
+ * time + 3400 ms, keepalive every 1250 ms, keepalive timeout min(2500,
+ * 2000) = 2000 ms.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,11 +22,12 @@
 #include "fake_loop.h"
 #include "log.h"
 #include "loop.h"
+#include "policy.h"
 #include "session.h"
 #include "testkit.h"
 
 #define TTL_MS   5000u
-#define FENCE_MS 4500u  /* TTL - margin */
+#define FENCE_MS 3400u  /* TTL - margin - POLICY_KERNEL_LAG_MS */
 #define KA_MS    1250u
 #define LEASE    0x1234abcdLL
 #define T0       ((uint64_t)FAKE_LOOP_T0)
@@ -110,7 +112,7 @@ static void start(struct t *t)
 	t->in_call = false;
 }
 
-/* Start and have the grant answered at once: lease LEASE, fence T0+4500. */
+/* Start and have the grant answered at once: lease LEASE, fence T0+3400. */
 static void granted(struct t *t)
 {
 	start(t);
@@ -163,18 +165,39 @@ static void test_grant_then_keepalives_every_quarter_ttl(void **state)
 	assert_non_null(testkit_keepalive_at(T0 + 2 * KA_MS));
 }
 
+/* TTL 3 s: window 3000 - 300 - 1100 = 1600 ms, and a keepalive every
+ * 400 ms (not TTL/4): the next renewal is due before the address's
+ * lifetime needs its refresh at fence - 1100 ms (policy_refresh_at). */
+static void test_ttl3_fence_and_keepalive_period(void **state)
+{
+	struct t *t = *state;
+
+	session_free(t->s);
+	t->s = session_new(t->loop, t->etcd, 3000, 2000, &ops, t);
+	start(t);
+	testkit_grant(LEASE); /* answers TTL 5: the fence uses 3 */
+	assert_int_equal(session_fence(t->s), T0 + 1600);
+	fake_loop_advance_to(T0 + 399);
+	assert_int_equal(fake_etcd_count_path("/v3/lease/keepalive"), 0);
+	fake_loop_advance_to(T0 + 400);
+	assert_non_null(testkit_keepalive_at(T0 + 400));
+	assert_true(400 < 1600 - 1000 - POLICY_REFRESH_SLACK_MS);
+	fake_loop_advance_to(T0 + 800);
+	assert_non_null(testkit_keepalive_at(T0 + 800));
+}
+
 /* Keepalives overlap: one per period although none has answered, at most
- * three; the fence passes with all three in flight and drops everything
- * exactly at the fence; the oldest answering late renews from its own send
- * time, not from when the answer came. */
+ * three; the fence passes with two in flight and drops everything exactly
+ * at the fence; an answer coming late renews from its own send time, not
+ * from when the answer came. */
 static void test_fence_passes_while_keepalive_in_flight(void **state)
 {
 	struct t *t = *state;
 	struct etcd_req *k1;
 
 	granted(t);
-	fake_loop_advance_to(T0 + 3 * KA_MS);
-	assert_int_equal(fake_etcd_count_state("/v3/lease/keepalive", FAKE_REQ_PENDING), 3);
+	fake_loop_advance_to(T0 + 2 * KA_MS);
+	assert_int_equal(fake_etcd_count_state("/v3/lease/keepalive", FAKE_REQ_PENDING), 2);
 	fake_loop_advance_to(T0 + FENCE_MS - 1);
 	assert_int_equal(count(t, EV_EXPIRED), 0);
 	assert_true(session_valid(t->s, loop_now_ms()));
@@ -182,21 +205,23 @@ static void test_fence_passes_while_keepalive_in_flight(void **state)
 	assert_int_equal(count(t, EV_EXPIRED), 1);
 	assert_int_equal(last(t, EV_EXPIRED)->at, T0 + FENCE_MS);
 	assert_false(session_valid(t->s, loop_now_ms()));
+	fake_loop_advance_to(T0 + 3 * KA_MS);
+	assert_int_equal(fake_etcd_count_state("/v3/lease/keepalive", FAKE_REQ_PENDING), 3);
 	/* Still three in flight: no fourth at T0+5000. */
 	fake_loop_advance_to(T0 + 4 * KA_MS + 100);
 	assert_int_equal(fake_etcd_count_path("/v3/lease/keepalive"), 3);
 	assert_int_equal(count(t, EV_EXPIRED), 1); /* once per fence */
 
-	k1 = testkit_keepalive_at(T0 + KA_MS);
+	k1 = testkit_keepalive_at(T0 + 3 * KA_MS);
 	assert_non_null(k1);
 	ka_ok(k1);
-	assert_int_equal(session_fence(t->s), T0 + KA_MS + FENCE_MS);
-	assert_int_equal(last(t, EV_RENEWED)->value, T0 + KA_MS + FENCE_MS);
+	assert_int_equal(session_fence(t->s), T0 + 3 * KA_MS + FENCE_MS);
+	assert_int_equal(last(t, EV_RENEWED)->value, T0 + 3 * KA_MS + FENCE_MS);
 	assert_true(session_valid(t->s, loop_now_ms()));
 	/* The renewed fence passes too: expired again, at its own time. */
-	fake_loop_advance_to(T0 + KA_MS + FENCE_MS);
+	fake_loop_advance_to(T0 + 3 * KA_MS + FENCE_MS);
 	assert_int_equal(count(t, EV_EXPIRED), 2);
-	assert_int_equal(last(t, EV_EXPIRED)->at, T0 + KA_MS + FENCE_MS);
+	assert_int_equal(last(t, EV_EXPIRED)->at, T0 + 3 * KA_MS + FENCE_MS);
 }
 
 /* An answer that arrives after its own fence has passed renews nothing
@@ -517,8 +542,8 @@ static void test_huge_server_ttl_is_capped(void **state)
 	fake_loop_advance_to(T0 + 2 * KA_MS);
 	ka = testkit_keepalive_at(T0 + 2 * KA_MS);
 	fake_etcd_reply(ka, "{\"result\":{\"ID\":\"%lld\",\"TTL\":\"4\"}}", LEASE);
-	assert_int_equal(session_fence(t->s), T0 + 2 * KA_MS + 4000 - 500);
-	assert_int_equal(last(t, EV_RENEWED)->value, T0 + 2 * KA_MS + 4000 - 500);
+	assert_int_equal(session_fence(t->s), T0 + 2 * KA_MS + 4000 - 400 - 1100);
+	assert_int_equal(last(t, EV_RENEWED)->value, T0 + 2 * KA_MS + 4000 - 400 - 1100);
 }
 
 int main(void)
@@ -527,6 +552,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_grant_then_keepalives_every_quarter_ttl),
 		T(test_huge_server_ttl_is_capped),
+		T(test_ttl3_fence_and_keepalive_period),
 		T(test_fence_passes_while_keepalive_in_flight),
 		T(test_answer_after_its_own_fence),
 		T(test_late_answer_never_moves_fence_back),

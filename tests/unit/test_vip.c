@@ -36,7 +36,7 @@
 #include "vip.h"
 
 #define T0      ((uint64_t)FAKE_LOOP_T0)
-#define FENCE   4500u
+#define FENCE   3400u /* TTL - margin - POLICY_KERNEL_LAG_MS */
 #define KA      1250u
 #define LEASE   0xabcLL
 #define IFX     2
@@ -212,8 +212,8 @@ static void test_acquire_with_floored_lifetime_then_announce(void **state)
 {
 	struct t *t = *state;
 
-	/* Elected 600 ms after the grant was sent: the fence is 3900 ms
-	 * away, the kernel lifetime floor((3900 - 1000) / 1000) = 2 s. */
+	/* Elected 600 ms after the grant was sent: the fence is 2800 ms
+	 * away, the kernel lifetime floor(2800 / 1000) = 2 s. */
 	elected(t, 600);
 	assert_int_equal(fake_nl_count(), 1);
 	assert_op(0, FAKE_NL_REPLACE, T0 + 600, 2);
@@ -230,7 +230,7 @@ static void test_acquire_with_floored_lifetime_then_announce(void **state)
 	assert_int_equal(fake_announce_nth(2)->at_ms, T0 + 1000);
 }
 
-/* Elected when the fence is less than 2 s away: no whole second fits, so
+/* Elected when the fence is less than 1 s away: no whole second fits, so
  * the address is not installed at all until a keepalive moves the fence. */
 static void test_no_add_when_fence_too_close(void **state)
 {
@@ -241,13 +241,13 @@ static void test_no_add_when_fence_too_close(void **state)
 	testkit_grant(LEASE);
 	fake_loop_advance(KA);
 	ka_at(T0 + KA); /* leave it unanswered */
-	fake_loop_advance_to(T0 + 2500 + 1); /* fence 1999 ms away */
+	fake_loop_advance_to(T0 + 2500 + 1); /* fence 899 ms away */
 	win(LEASE);
 	assert_true(watches_own_key()); /* elected */
 	assert_int_equal(fake_nl_count(), 0);
 	assert_int_equal(fake_announce_count(), 0);
 	fake_loop_advance(10);
-	ka_reply(ka_at(T0 + KA), 5); /* fence T0+5750, 3239 ms away */
+	ka_reply(ka_at(T0 + KA), 5); /* fence T0+4650, 2139 ms away */
 	assert_int_equal(fake_nl_count(), 1);
 	assert_op(0, FAKE_NL_REPLACE, T0 + 2511, 2);
 }
@@ -261,13 +261,13 @@ static void test_each_renewal_replaces_with_new_lifetime(void **state)
 	fake_loop_advance(KA);
 	fake_loop_advance(50);
 	ka_reply(ka_at(T0 + KA), 5);
-	/* fence T0+5750 at T0+1300: floor(3450 / 1000) = 3 */
+	/* fence T0+4650 at T0+1300: floor(3350 / 1000) = 3 */
 	assert_int_equal(fake_nl_count(), 2);
 	assert_op(1, FAKE_NL_REPLACE, T0 + 1300, 3);
 	fake_loop_advance(KA - 50);
 	fake_loop_advance(900);
 	ka_reply(ka_at(T0 + 2 * KA), 5);
-	/* fence T0+7000 at T0+3400: floor(2600 / 1000) = 2 */
+	/* fence T0+5900 at T0+3400: floor(2500 / 1000) = 2 */
 	assert_op(2, FAKE_NL_REPLACE, T0 + 3400, 2);
 	assert_int_equal(fake_nl_count_kind(FAKE_NL_DEL), 0);
 }
@@ -279,34 +279,42 @@ static void test_fence_passes_while_keepalive_in_flight(void **state)
 	struct t *t = *state;
 
 	elected(t, 0);
-	fake_loop_advance_to(T0 + FENCE - 1);
+	/* 3 s at T0 (fence T0+3400); the keepalive at T0+1250 is not
+	 * answered, so at T0+2300 the lifetime is refreshed: 1 s, ending at
+	 * the fence less POLICY_REFRESH_SLACK_MS. */
+	fake_loop_advance_to(T0 + 2300 - 1);
 	assert_int_equal(fake_nl_count(), 1);
 	fake_loop_advance(1);
-	/* Deleted exactly at the fence, three keepalives still out. */
+	assert_op(1, FAKE_NL_REPLACE, T0 + 2300, 1);
+	fake_loop_advance_to(T0 + FENCE - 1);
 	assert_int_equal(fake_nl_count(), 2);
-	assert_op(1, FAKE_NL_DEL, T0 + FENCE, 0);
-	assert_false(fake_nl_has_addr(IFX, AF_INET, VIP4));
-	assert_int_equal(fake_etcd_count_state("/v3/lease/keepalive", FAKE_REQ_PENDING), 3);
-	/* The oldest answers at T0+4600: fence T0+5750, 1150 ms away - no
-	 * whole second fits, so nothing is added although we still lead. */
-	fake_loop_advance(100);
-	ka_reply(ka_at(T0 + KA), 5);
-	assert_int_equal(fake_nl_count(), 2);
-	/* The others answer later still: the fence moves to T0+7000 and
-	 * T0+8250, and only a lifetime that ends 1 s before it goes on. */
-	fake_loop_advance_to(T0 + 5000);
-	ka_reply(ka_at(T0 + 2 * KA), 5);
+	fake_loop_advance(1);
+	/* Deleted exactly at the fence, two keepalives still out. */
 	assert_int_equal(fake_nl_count(), 3);
-	assert_op(2, FAKE_NL_REPLACE, T0 + 5000, 1);
+	assert_op(2, FAKE_NL_DEL, T0 + FENCE, 0);
+	assert_false(fake_nl_has_addr(IFX, AF_INET, VIP4));
+	assert_int_equal(fake_etcd_count_state("/v3/lease/keepalive", FAKE_REQ_PENDING), 2);
+	/* The oldest answers at T0+3700: fence T0+4650, 950 ms away - no
+	 * whole second fits, so nothing is added although we still lead. */
+	fake_loop_advance_to(T0 + 3700);
+	ka_reply(ka_at(T0 + KA), 5);
+	assert_int_equal(fake_nl_count(), 3);
+	/* The others answer later still: the fence moves to T0+5900 and
+	 * T0+7150, and only a lifetime that ends by it goes on. */
+	fake_loop_advance_to(T0 + 4000);
+	ka_reply(ka_at(T0 + 2 * KA), 5);
+	assert_int_equal(fake_nl_count(), 4);
+	assert_op(3, FAKE_NL_REPLACE, T0 + 4000, 1);
 	fake_loop_advance(100);
 	ka_reply(ka_at(T0 + 3 * KA), 5);
-	assert_op(3, FAKE_NL_REPLACE, T0 + 5100, 2);
+	assert_op(4, FAKE_NL_REPLACE, T0 + 4100, 3);
 	/* Never anything after the fence without a renewal: check every add
 	 * against the fence it was made under. */
 	for (size_t i = 0; i < fake_nl_count(); i++) {
 		const struct fake_nl_op *o = fake_nl_op(i);
 		if (o->kind != FAKE_NL_DEL)
-			assert_true(o->at_ms < T0 + FENCE || o->at_ms >= T0 + 4600);
+			assert_true(o->at_ms + o->valid_s * 1000u <= T0 + FENCE ||
+			    o->at_ms >= T0 + 3700);
 	}
 }
 
@@ -419,12 +427,14 @@ static void test_removed_by_someone_else_is_restored_only_before_fence(void **st
 	vip_addr_changed(t->v, IFX, AF_INET, VIP4, 32, true);
 	assert_op(1, FAKE_NL_REPLACE, T0 + 1000, 2);
 	assert_int_equal(fake_announce_count(), 3 + 1); /* announced again */
-	/* Removed again 2.6 s after the last renewal: 1.9 s to the fence,
+	/* The refresh at T0+2300 (keepalives are late): 1 s, up to T0+3300. */
+	fake_loop_advance_to(T0 + 2300);
+	assert_op(2, FAKE_NL_REPLACE, T0 + 2300, 1);
+	/* Removed again 2.6 s after the last renewal: 0.8 s to the fence,
 	 * no whole second fits: stays off. */
-	fake_loop_advance(KA - 1000);
-	fake_loop_advance(1350);
+	fake_loop_advance_to(T0 + 2600);
 	vip_addr_changed(t->v, IFX, AF_INET, VIP4, 32, true);
-	assert_int_equal(fake_nl_count(), 2);
+	assert_int_equal(fake_nl_count(), 3);
 }
 
 /* The status snapshot follows every change of ownership, with its reason
@@ -654,18 +664,20 @@ static void test_failed_delete_at_fence_is_retried(void **state)
 	elected(t, 0);
 	fake_nl_fail(FAKE_NL_DEL, -EBUSY);
 	fake_loop_advance_to(T0 + FENCE);
-	assert_op(1, FAKE_NL_DEL, T0 + FENCE, 0);
-	assert_int_equal(fake_nl_op(1)->result, -EBUSY);
+	/* op 1: the lifetime refresh (keepalives are late), 1 s at T0+2300 */
+	assert_op(1, FAKE_NL_REPLACE, T0 + FENCE - 1100, 1);
+	assert_op(2, FAKE_NL_DEL, T0 + FENCE, 0);
+	assert_int_equal(fake_nl_op(2)->result, -EBUSY);
 	fake_loop_advance(200);
-	assert_op(2, FAKE_NL_DEL, T0 + FENCE + 200, 0);
+	assert_op(3, FAKE_NL_DEL, T0 + FENCE + 200, 0);
 	fake_nl_fail(FAKE_NL_DEL, 0);
 	fake_loop_advance(400);
-	assert_op(3, FAKE_NL_DEL, T0 + FENCE + 600, 0);
-	assert_int_equal(fake_nl_op(3)->result, 0);
+	assert_op(4, FAKE_NL_DEL, T0 + FENCE + 600, 0);
+	assert_int_equal(fake_nl_op(4)->result, 0);
 	assert_false(fake_nl_has_addr(IFX, AF_INET, VIP4));
 	fake_loop_advance(10000);
 	assert_int_equal(fake_nl_count_kind(FAKE_NL_DEL), 3);
-	assert_int_equal(fake_nl_count_kind(FAKE_NL_REPLACE), 1);
+	assert_int_equal(fake_nl_count_kind(FAKE_NL_REPLACE), 2);
 }
 
 static void test_release_reports_failed_delete(void **state)
@@ -724,7 +736,7 @@ static void test_failed_delete_keeps_key_until_lifetime_ends(void **state)
 	down_with_deletes_failing(t);
 	fake_loop_advance_to(T0 + 3000 + VIP_KERNEL_LAG_MS - 1);
 	assert_null(fake_etcd_pending("/v3/kv/deleterange"));
-	fake_loop_advance_to(T0 + 7000);
+	fake_loop_advance_to(T0 + 3000 + VIP_KERNEL_LAG_MS + 200);
 	assert_non_null(fake_etcd_pending("/v3/kv/deleterange"));
 }
 
