@@ -18,6 +18,8 @@
 #include "config.h"
 #include "ctlproto.h"
 #include "ctlview.h"
+#include "hooks.h"
+#include "loop.h"
 #include "reload.h"
 
 #define BASE \
@@ -420,6 +422,54 @@ static void test_cfg_hooks_equal_edges(void **state)
 	assert_false(cfg_hooks_equal(&x, &t));
 }
 
+/* ---- hooks_rebind: an event waiting when the reload removed its hook -------- */
+
+struct idle_wait {
+	struct loop *loop;
+	struct hooks *hooks;
+	struct loop_timer *poll;
+	int polls;               /* 20 ms each; given up after 250 (5 s) */
+};
+
+/* Stops the loop once the hooks are idle (or after 5 s). */
+static void on_poll_idle(void *arg)
+{
+	struct idle_wait *w = arg;
+
+	if (hooks_idle(w->hooks) || ++w->polls >= 250)
+		loop_stop(w->loop);
+	else
+		loop_timer_arm(w->poll, 20);
+}
+
+/* onAcquire runs (0.3 s) and a release waits behind it (one at a time per
+ * VIP); the reload takes onRelease away. When the acquire ends the waiting
+ * release has no program any more: it is not run (logged), and vipd goes
+ * on (it must not exec a NULL argv or crash on it). */
+static void test_hook_removed_while_its_event_waits(void **state)
+{
+	char *acq[] = { (char *)"/bin/sh", (char *)"-c", (char *)"sleep 0.3", NULL };
+	char *rel[] = { (char *)"/bin/true", NULL };
+	struct cfg_hooks old = { .on_acquire = acq, .on_release = rel, .timeout_ms = 5000 };
+	struct cfg_hooks new = { .on_acquire = acq, .timeout_ms = 5000 };
+	struct idle_wait w = { .loop = loop_new() };
+	struct hooks *h = hooks_new(w.loop, &old, "node-a");
+
+	(void)state;
+	w.hooks = h;
+	w.poll = loop_timer_new(w.loop, on_poll_idle, &w);
+	hooks_event(h, HOOKS_ACQUIRE, "198.18.0.100", "eth0", "elected");
+	hooks_event(h, HOOKS_RELEASE, "198.18.0.100", "eth0", "paused");
+	assert_false(hooks_idle(h));
+	hooks_rebind(h, &new);
+	loop_timer_arm(w.poll, 20);
+	assert_int_equal(loop_run(w.loop), 0);
+	assert_true(hooks_idle(h));
+	loop_timer_free(w.poll);
+	hooks_free(h);
+	loop_free(w.loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -433,6 +483,7 @@ int main(void)
 		cmocka_unit_test(test_hooks_changed),
 		cmocka_unit_test(test_health_changed),
 		cmocka_unit_test(test_cfg_hooks_equal_edges),
+		cmocka_unit_test(test_hook_removed_while_its_event_waits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
