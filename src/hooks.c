@@ -135,6 +135,12 @@ static void start(struct hooks *h, struct hk_vip *hv, const struct hk_event *e)
 	char *env[6], *prefix, esc[LOG_ESC_LEN];
 	struct hk_run *r;
 
+	/* Queued before a reload that removed this event's hook. */
+	if (argv == NULL) {
+		log_info("hook: not run, no %s hook since the reload event=%s vip=%s",
+		    ev_key(e->ev), ev_name(e->ev), hv->ip);
+		return;
+	}
 	env[0] = xasprintf("VIPD_EVENT=%s", ev_name(e->ev));
 	env[1] = xasprintf("VIPD_VIP=%s", hv->ip);
 	env[2] = xasprintf("VIPD_LINK=%s", e->link);

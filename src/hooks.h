@@ -38,7 +38,9 @@ struct hooks *hooks_new(struct loop *loop, const struct cfg_hooks *cfg, const ch
 
 /* A reload: the hooks of cfg (copied, as by hooks_new) from now on.
  * Events queued or started later run the new programs with the new
- * timeout; a hook already running keeps its own. */
+ * timeout; a hook already running keeps its own; an event still waiting
+ * whose hook the reload removed is dropped when its turn comes ("hook:
+ * not run, no onRelease hook since the reload ..."). */
 void hooks_rebind(struct hooks *h, const struct cfg_hooks *cfg);
 
 /* Queue ev for vip (on link, for reason; all copied). Returns at once:

@@ -410,6 +410,204 @@ static void test_http_status_pass_timeout(void **state)
 	loop_free(r.loop);
 }
 
+/* ---- reload: health_rebind and health_start_unhealthy ------------------------ */
+
+/* Run the loop in 20 ms slices until n rounds have finished or a change
+ * came (at most 5 s). */
+static void run_rounds(struct rec *r, struct health *h, uint64_t n)
+{
+	int changes = r->changes;
+
+	for (int i = 0; i < 250 && health_rounds(h) < n && r->changes == changes; i++)
+		run_for(r, 20);
+}
+
+/* A heap copy of one exec check's section, as a reload's new config has
+ * its own strings (the old one is freed after the rebind). */
+struct hcopy {
+	struct cfg_health cfg;
+	struct cfg_check c;
+	char *argv[4];
+};
+
+static void hcopy_make(struct hcopy *x, const char *file, unsigned fall, unsigned rise)
+{
+	char *script = NULL;
+
+	assert_true(asprintf(&script, "test ! -e %s", file) > 0);
+	memset(x, 0, sizeof(*x));
+	x->argv[0] = strdup("/bin/sh");
+	x->argv[1] = strdup("-c");
+	x->argv[2] = script;
+	x->c = (struct cfg_check){ .kind = CFG_CHECK_EXEC, .target = x->argv[0],
+		.argv = x->argv, .argc = 3 };
+	/* A generous timeout: a shell's start on a busy machine. */
+	x->cfg = (struct cfg_health){ .interval_ms = 100, .timeout_ms = 2000, .fall = fall,
+		.rise = rise, .checks = &x->c, .n_checks = 1 };
+}
+
+/* Freed and the memory scribbled over first: a module still reading the
+ * old section would see garbage (and ASan/valgrind a use after free). */
+static void hcopy_free(struct hcopy *x)
+{
+	for (int i = 0; i < 3; i++) {
+		memset(x->argv[i], 'X', strlen(x->argv[i]));
+		free(x->argv[i]);
+	}
+	memset(x, 0xa5, sizeof(*x));
+}
+
+/* An equal section on reload: the failing run and the passing run go on
+ * across the rebind (the change comes at exactly fall, then rise, rounds
+ * in all), the state and why do not move, and the module reads the new
+ * section (the old one is freed at once). */
+static void test_rebind_keeps_state_and_counters(void **state)
+{
+	struct rec r = { .loop = loop_new() };
+	char file[] = "/tmp/vipd-test-health-XXXXXX";
+	struct hcopy a, b, c;
+	struct health *h;
+	uint64_t k, r0;
+	int fd = mkstemp(file); /* exists: the check fails */
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	hcopy_make(&a, file, 4, 3);
+	h = health_new(r.loop, &a.cfg, on_change, &r);
+	run_rounds(&r, h, 1);
+	k = health_rounds(h);
+	assert_int_equal(r.changes, 0);
+	assert_true(k >= 1 && k < 4);
+	hcopy_make(&b, file, 4, 3);
+	assert_true(cfg_health_equal(&a.cfg, &b.cfg));
+	health_rebind(h, &b.cfg);
+	hcopy_free(&a);
+	assert_true(health_ok(h));
+	run_for(&r, 5000);
+	assert_int_equal(r.changes, 1);
+	assert_false(r.healthy);
+	assert_int_equal(health_rounds(h), 4); /* fall 4: k before, 4 - k after */
+	assert_non_null(strstr(r.why, "exec /bin/sh"));
+
+	/* Passing from now on (no check runs: the loop stopped in the
+	 * callback of the round's end). */
+	unlink(file);
+	r0 = health_rounds(h);
+	run_rounds(&r, h, r0 + 1);
+	k = health_rounds(h) - r0;
+	assert_int_equal(r.changes, 1);
+	assert_true(k >= 1 && k < 3);
+	hcopy_make(&c, file, 4, 3);
+	health_rebind(h, &c.cfg);
+	hcopy_free(&b);
+	assert_false(health_ok(h));
+	assert_string_equal(health_why(h), r.why);
+	run_for(&r, 5000);
+	assert_int_equal(r.changes, 2);
+	assert_true(r.healthy);
+	assert_int_equal(health_rounds(h), r0 + 3); /* rise 3 in all */
+	health_free(h);
+	hcopy_free(&c);
+	loop_free(r.loop);
+}
+
+struct cap {
+	FILE *f;
+	int saved;
+	char log[8192];
+};
+
+static void cap_begin(struct cap *c)
+{
+	fflush(stderr);
+	c->f = tmpfile();
+	assert_non_null(c->f);
+	c->saved = dup(STDERR_FILENO);
+	dup2(fileno(c->f), STDERR_FILENO);
+}
+
+static void cap_end(struct cap *c)
+{
+	size_t n;
+
+	fflush(stderr);
+	dup2(c->saved, STDERR_FILENO);
+	close(c->saved);
+	rewind(c->f);
+	n = fread(c->log, 1, sizeof(c->log) - 1, c->f);
+	c->log[n] = '\0';
+	fclose(c->f);
+	fprintf(stderr, "%s", c->log);
+}
+
+/* A changed section on an unhealthy node: the new module is unhealthy at
+ * once (no callback: nothing changed), keeps the old why, and turns
+ * healthy only after rise passing rounds. */
+static void test_start_unhealthy_needs_rise(void **state)
+{
+	struct rec r = { .loop = loop_new() };
+	char *ok[] = { S("/bin/true"), NULL };
+	struct cfg_check c = { .kind = CFG_CHECK_EXEC, .target = ok[0], .argv = ok, .argc = 1 };
+	struct cfg_health cfg = one_check(&c);
+	struct health *h;
+
+	(void)state;
+	cfg.rise = 3;
+	cfg.timeout_ms = 2000;
+	cfg.start_grace_ms = 10000;
+	h = health_new(r.loop, &cfg, on_change, &r);
+	health_start_unhealthy(h, "tcp 127.0.0.1:6443: connect: Connection refused");
+	assert_false(health_ok(h));
+	assert_string_equal(health_why(h), "tcp 127.0.0.1:6443: connect: Connection refused");
+	assert_int_equal(r.changes, 0);
+	run_for(&r, 5000);
+	assert_int_equal(r.changes, 1);
+	assert_true(r.healthy);
+	assert_string_equal(r.why, "");
+	assert_int_equal(health_rounds(h), 3);
+	assert_true(health_ok(h));
+	health_free(h);
+	loop_free(r.loop);
+}
+
+/* startGrace is for a fresh start, not for a node known to be failing:
+ * after health_start_unhealthy failing rounds are counted (no "failing
+ * during startGrace" line), where a plain health_new logs one. */
+static void test_start_unhealthy_ignores_start_grace(void **state)
+{
+	char *bad[] = { S("/bin/false"), NULL };
+	struct cfg_check c = { .kind = CFG_CHECK_EXEC, .target = bad[0], .argv = bad, .argc = 1 };
+	struct cfg_health cfg = one_check(&c);
+	struct cap cap;
+
+	(void)state;
+	cfg.fall = 1;
+	cfg.timeout_ms = 2000;
+	cfg.start_grace_ms = 10000;
+	for (int unhealthy = 0; unhealthy < 2; unhealthy++) {
+		struct rec r = { .loop = loop_new() };
+		struct health *h;
+		bool ok;
+
+		cap_begin(&cap);
+		h = health_new(r.loop, &cfg, on_change, &r);
+		if (unhealthy)
+			health_start_unhealthy(h, "was failing");
+		run_rounds(&r, h, 3);
+		ok = health_ok(h);
+		health_free(h);
+		cap_end(&cap);
+		assert_int_equal(r.changes, 0); /* in grace, or unhealthy already */
+		assert_true(ok == !unhealthy);
+		if (unhealthy)
+			assert_null(strstr(cap.log, "failing during startGrace"));
+		else
+			assert_non_null(strstr(cap.log, "failing during startGrace"));
+		loop_free(r.loop);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -425,6 +623,9 @@ int main(void)
 		cmocka_unit_test(test_all_must_pass),
 		cmocka_unit_test(test_start_grace),
 		cmocka_unit_test(test_http_status_pass_timeout),
+		cmocka_unit_test(test_rebind_keeps_state_and_counters),
+		cmocka_unit_test(test_start_unhealthy_needs_rise),
+		cmocka_unit_test(test_start_unhealthy_ignores_start_grace),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,6 +18,8 @@
 #include "config.h"
 #include "ctlproto.h"
 #include "ctlview.h"
+#include "hooks.h"
+#include "loop.h"
 #include "reload.h"
 
 #define BASE \
@@ -267,6 +269,207 @@ static void test_view(void **state)
 	json_decref(bad);
 }
 
+/* ---- vipd.hooks and vipd.health: the plan's flags and applied lines ---------- */
+
+#define HOOKS(acq, timeout) \
+	"  hooks:\n" \
+	"    onAcquire: " acq "\n" \
+	"    onRelease: [/bin/rel]\n" \
+	"    timeout: " timeout "\n"
+
+#define HEALTH(interval, target) \
+	"  health:\n" \
+	"    interval: " interval "\n" \
+	"    rise: 2\n" \
+	"    checks:\n" \
+	"      - tcp: " target "\n"
+
+/* The plan for a -> b; the caller frees p and both configs. */
+static void plan(const char *a_text, const char *b_text, struct cfg **a, struct cfg **b,
+    struct reload_plan *p)
+{
+	*a = load(a_text);
+	*b = load(b_text);
+	assert_int_equal(reload_plan_make(*a, *b, p), 0);
+}
+
+static void done(struct cfg *a, struct cfg *b, struct reload_plan *p)
+{
+	reload_plan_free(p);
+	cfg_free(a);
+	cfg_free(b);
+}
+
+#define HH BASE VIPD HOOKS("[/bin/acq, one]", "5s") HEALTH("1s", "127.0.0.1:6443")
+
+/* Equal hooks and health (two parses of one text): no flag, no line; the
+ * VIPs kept. */
+static void test_hooks_health_equal(void **state)
+{
+	struct cfg *a, *b;
+	struct reload_plan p;
+
+	(void)state;
+	plan(HH, HH, &a, &b, &p);
+	assert_false(p.hooks);
+	assert_false(p.health);
+	assert_int_equal(json_array_size(p.applied), 0);
+	assert_int_equal(json_array_size(p.restart), 0);
+	assert_int_equal(p.n_kept, 2);
+	assert_true(cfg_hooks_equal(&a->hooks, &b->hooks));
+	assert_true(cfg_health_equal(&a->health, &b->health));
+	done(a, b, &p);
+}
+
+/* Hooks changed (an argument, a program added, the timeout, a hook
+ * removed): the hooks flag and its one line; health untouched. */
+static void test_hooks_changed(void **state)
+{
+	static const char *const changed[] = {
+		BASE VIPD HOOKS("[/bin/acq, two]", "5s") HEALTH("1s", "127.0.0.1:6443"),
+		BASE VIPD HOOKS("[/bin/acq, one, more]", "5s") HEALTH("1s", "127.0.0.1:6443"),
+		BASE VIPD HOOKS("[/bin/acq, one]", "6s") HEALTH("1s", "127.0.0.1:6443"),
+		BASE VIPD HEALTH("1s", "127.0.0.1:6443"),
+	};
+	struct cfg *a, *b;
+	struct reload_plan p;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(changed) / sizeof(changed[0]); i++) {
+		plan(HH, changed[i], &a, &b, &p);
+		assert_true(p.hooks);
+		assert_false(p.health);
+		assert_int_equal(json_array_size(p.applied), 1);
+		assert_true(has(p.applied, "hooks: the new programs run for later events"));
+		assert_int_equal(json_array_size(p.restart), 0);
+		assert_int_equal(p.n_kept, 2);
+		done(a, b, &p);
+	}
+	/* And the other way: hooks where there were none. */
+	plan(BASE VIPD, BASE VIPD HOOKS("[/bin/acq]", "5s"), &a, &b, &p);
+	assert_true(p.hooks);
+	assert_true(has(p.applied, "hooks: the new programs run for later events"));
+	done(a, b, &p);
+}
+
+/* Health changed (a check's target, the interval): the health flag, the
+ * line with the counts and the rise rule; hooks untouched. Removed: the
+ * count goes to 0 and the rise rule is not claimed. */
+static void test_health_changed(void **state)
+{
+	struct cfg *a, *b;
+	struct reload_plan p;
+
+	(void)state;
+	plan(HH, BASE VIPD HOOKS("[/bin/acq, one]", "5s") HEALTH("1s", "127.0.0.1:6444"),
+	    &a, &b, &p);
+	assert_true(p.health);
+	assert_false(p.hooks);
+	assert_int_equal(json_array_size(p.applied), 1);
+	assert_true(has(p.applied, "health: 1 -> 1 check(s), started anew (an unhealthy node "
+	    "stays so until rise rounds pass)"));
+	assert_false(cfg_health_equal(&a->health, &b->health));
+	done(a, b, &p);
+
+	plan(HH, BASE VIPD HOOKS("[/bin/acq, one]", "5s") HEALTH("2s", "127.0.0.1:6443"),
+	    &a, &b, &p);
+	assert_true(p.health);
+	assert_false(p.hooks);
+	assert_true(has(p.applied, "health: 1 -> 1 check(s), started anew"));
+	done(a, b, &p);
+
+	plan(HH, BASE VIPD HOOKS("[/bin/acq, one]", "5s"), &a, &b, &p);
+	assert_true(p.health);
+	assert_true(has(p.applied, "health: 1 -> 0 check(s), started anew"));
+	assert_false(has(p.applied, "rise"));
+	done(a, b, &p);
+
+	/* Hooks and health both changed: two lines, both flags. */
+	plan(HH, BASE VIPD HOOKS("[/bin/acq]", "5s") HEALTH("1s", "127.0.0.1:1"), &a, &b, &p);
+	assert_true(p.hooks && p.health);
+	assert_int_equal(json_array_size(p.applied), 2);
+	done(a, b, &p);
+}
+
+/* cfg_hooks_equal on hand-made lists: NULL (no hook) and an empty list
+ * are both "no hook"; a prefix, an extra argument, the other event's
+ * list or the timeout differing are not equal. */
+static void test_cfg_hooks_equal_edges(void **state)
+{
+	char *empty[] = { NULL }, *a1[] = { (char *)"/bin/a", NULL };
+	char *a1b[] = { (char *)"/bin/a", NULL }; /* equal strings, other pointers */
+	char *a2[] = { (char *)"/bin/a", (char *)"x", NULL };
+	struct cfg_hooks none = { .timeout_ms = 30000 };
+	struct cfg_hooks e = { .on_acquire = empty, .on_release = empty, .timeout_ms = 30000 };
+	struct cfg_hooks x = { .on_acquire = a1, .timeout_ms = 30000 };
+	struct cfg_hooks y = { .on_acquire = a1b, .timeout_ms = 30000 };
+	struct cfg_hooks z = { .on_acquire = a2, .timeout_ms = 30000 };
+	struct cfg_hooks r = { .on_release = a1, .timeout_ms = 30000 };
+	struct cfg_hooks t = { .on_acquire = a1, .timeout_ms = 31000 };
+
+	(void)state;
+	assert_true(cfg_hooks_equal(&none, &none));
+	assert_true(cfg_hooks_equal(&none, &e));
+	assert_true(cfg_hooks_equal(&e, &none));
+	assert_true(cfg_hooks_equal(&x, &y));
+	assert_false(cfg_hooks_equal(&none, &x));
+	assert_false(cfg_hooks_equal(&x, &none));
+	assert_false(cfg_hooks_equal(&e, &x));
+	assert_false(cfg_hooks_equal(&x, &e));
+	assert_false(cfg_hooks_equal(&x, &z));
+	assert_false(cfg_hooks_equal(&z, &x));
+	assert_false(cfg_hooks_equal(&x, &r));
+	assert_false(cfg_hooks_equal(&x, &t));
+}
+
+/* ---- hooks_rebind: an event waiting when the reload removed its hook -------- */
+
+struct idle_wait {
+	struct loop *loop;
+	struct hooks *hooks;
+	struct loop_timer *poll;
+	int polls;               /* 20 ms each; given up after 250 (5 s) */
+};
+
+/* Stops the loop once the hooks are idle (or after 5 s). */
+static void on_poll_idle(void *arg)
+{
+	struct idle_wait *w = arg;
+
+	if (hooks_idle(w->hooks) || ++w->polls >= 250)
+		loop_stop(w->loop);
+	else
+		loop_timer_arm(w->poll, 20);
+}
+
+/* onAcquire runs (0.3 s) and a release waits behind it (one at a time per
+ * VIP); the reload takes onRelease away. When the acquire ends the waiting
+ * release has no program any more: it is not run (logged), and vipd goes
+ * on (it must not exec a NULL argv or crash on it). */
+static void test_hook_removed_while_its_event_waits(void **state)
+{
+	char *acq[] = { (char *)"/bin/sh", (char *)"-c", (char *)"sleep 0.3", NULL };
+	char *rel[] = { (char *)"/bin/true", NULL };
+	struct cfg_hooks old = { .on_acquire = acq, .on_release = rel, .timeout_ms = 5000 };
+	struct cfg_hooks new = { .on_acquire = acq, .timeout_ms = 5000 };
+	struct idle_wait w = { .loop = loop_new() };
+	struct hooks *h = hooks_new(w.loop, &old, "node-a");
+
+	(void)state;
+	w.hooks = h;
+	w.poll = loop_timer_new(w.loop, on_poll_idle, &w);
+	hooks_event(h, HOOKS_ACQUIRE, "198.18.0.100", "eth0", "elected");
+	hooks_event(h, HOOKS_RELEASE, "198.18.0.100", "eth0", "paused");
+	assert_false(hooks_idle(h));
+	hooks_rebind(h, &new);
+	loop_timer_arm(w.poll, 20);
+	assert_int_equal(loop_run(w.loop), 0);
+	assert_true(hooks_idle(h));
+	loop_timer_free(w.poll);
+	hooks_free(h);
+	loop_free(w.loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -276,6 +479,11 @@ int main(void)
 		cmocka_unit_test(test_bad_file),
 		cmocka_unit_test(test_request_line),
 		cmocka_unit_test(test_view),
+		cmocka_unit_test(test_hooks_health_equal),
+		cmocka_unit_test(test_hooks_changed),
+		cmocka_unit_test(test_health_changed),
+		cmocka_unit_test(test_cfg_hooks_equal_edges),
+		cmocka_unit_test(test_hook_removed_while_its_event_waits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
