@@ -506,6 +506,11 @@ void vip_retire(struct vip *v)
 {
 	v->retiring = true;
 	v->paused = true;
+	/* The address before the key (as vip_set_healthy), with the reason
+	 * the log line, the metrics and onRelease's VIPD_REASON show: not
+	 * "paused", which names vipctl pause. */
+	if (v->held)
+		(void)drop(v, "removed from the configuration");
 	snprintf(v->reason, sizeof(v->reason), "removed from the configuration");
 	v->reason_set = true;
 	vip_update(v);

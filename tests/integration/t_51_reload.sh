@@ -12,7 +12,8 @@
 #   3. A second VIP (VIP2) added on every node: it is campaigned for and
 #      owned by one node; removed again from its owner only: that owner
 #      deletes it and another node takes over within the slack (address
-#      first, then the key: no overlap); removed everywhere: nobody holds
+#      first, then the key: no overlap; the release's reason is "removed
+#      from the configuration", not "paused"); removed everywhere: nobody holds
 #      it within the slack. VIP4 stays on its owner throughout.
 #
 #   safety  no overlap of VIP4 or VIP2; VIP4's owner never deletes it.
@@ -112,6 +113,9 @@ bd_timing "removal on $o2 -> $n2 adds $VIP2" $(((t_add - t2) / 1000)) "$BD_SLACK
 	"slack $BD_SLACK_MS (delete, key delete, watch event, range read, add)"
 lab_wait_until 5 grep -q "reload: removed vip=$VIP2 released and out of its election" \
 	"$LAB_DIR/$o2/vipd.log" || lab_fail "$o2 did not finish removing $VIP2"
+lab_assert "$o2's release names the removal (VIPD_REASON of onRelease, metrics reason)" \
+	grep -q "vip: released vip=$VIP2 link=eth0 reason=\"removed from the configuration\"" \
+	"$LAB_DIR/$o2/vipd.log"
 gone=$(lab_etcdctl 1 get --prefix --keys-only "/vipd/election/$VIP2/" | grep -c "/" || true)
 lab_assert "$o2's key left the $VIP2 election (2 keys left: $gone)" test "$gone" = 2
 
