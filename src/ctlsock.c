@@ -341,29 +341,45 @@ struct ctlsock *ctlsock_open(struct loop *loop, const char *path, ctlsock_handle
 	return s;
 }
 
-int ctlsock_set_group(struct ctlsock *s, const char *group, char *why, size_t why_size)
+/* group (a name, or a number) as a gid: 0, or -1 with why filled. */
+static int group_gid(const char *group, gid_t *gid, char *why, size_t why_size)
 {
 	struct group gr, *res = NULL;
-	struct stat st;
 	char buf[4096], *end;
 	unsigned long n;
-	gid_t gid;
 	int r;
 
 	errno = 0;
 	n = strtoul(group, &end, 10);
 	if (group[0] >= '0' && group[0] <= '9' && *end == '\0' && errno == 0 &&
 	    n < (unsigned long)(gid_t)-1) {
-		gid = (gid_t)n;
-	} else {
-		r = getgrnam_r(group, &gr, buf, sizeof(buf), &res);
-		if (res == NULL) {
-			snprintf(why, why_size, "vipd.controlGroup %s: %s", group,
-			    r != 0 ? strerror(r) : "no such group");
-			return -1;
-		}
-		gid = gr.gr_gid;
+		*gid = (gid_t)n;
+		return 0;
 	}
+	r = getgrnam_r(group, &gr, buf, sizeof(buf), &res);
+	if (res == NULL) {
+		snprintf(why, why_size, "vipd.controlGroup %s: %s", group,
+		    r != 0 ? strerror(r) : "no such group");
+		return -1;
+	}
+	*gid = gr.gr_gid;
+	return 0;
+}
+
+int ctlsock_group_check(const char *group, char *why, size_t why_size)
+{
+	gid_t gid;
+
+	return group_gid(group, &gid, why, why_size);
+}
+
+int ctlsock_set_group(struct ctlsock *s, const char *group, char *why, size_t why_size)
+{
+	struct stat st;
+	gid_t gid;
+
+	if (group_gid(group, &gid, why, why_size) < 0)
+		return -1;
 	/* Already the group (vipd runs with it as its group, as the unit's
 	 * Group= makes it): no chown, which systemd's filter denies. */
 	if (stat(s->path, &st) < 0 || (st.st_gid != gid && chown(s->path, (uid_t)-1, gid) < 0) ||

@@ -59,6 +59,12 @@ struct ctlsock *ctlsock_open(struct loop *loop, const char *path, ctlsock_handle
  * 0600).
  */
 int ctlsock_set_group(struct ctlsock *s, const char *group, char *why, size_t why_size);
+/*
+ * The group lookup of ctlsock_set_group alone, for `vipd --check`: 0 when
+ * group (a name, or a number) is known here, else -1 with why filled as
+ * ctlsock_set_group fills it ("vipd.controlGroup NAME: no such group").
+ */
+int ctlsock_group_check(const char *group, char *why, size_t why_size);
 
 /* NULL-safe. Closes every connection and removes the socket file if it
  * is still the one this handle created (same device and inode). */

@@ -4,14 +4,17 @@
  * main() parses arguments, loads the configuration and hands over to the
  * daemon module; --check validates and prints the normalized config.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
+#include "ctlsock.h"
 #include "daemon.h"
 #include "netlink.h"
 #include "privs.h"
@@ -112,6 +115,41 @@ static void check_subnets(const char *path, const struct cfg *cfg)
 	log_setlevel(saved);
 }
 
+/*
+ * What the daemon looks up on the machine when it runs, looked up here
+ * too: a missing or non-executable exec check (the daemon counts it as a
+ * failing check: the node turns unhealthy and leaves every election) or
+ * hook (not run, logged), and a controlGroup this machine does not know
+ * (the daemon stops at start). Warnings only: --check may run on another
+ * machine than the node.
+ */
+static void check_programs(const char *path, const struct cfg *cfg)
+{
+	const struct cfg_hooks *hk = &cfg->hooks;
+	char *const *hooks[2] = { hk->on_acquire, hk->on_release };
+	static const char *const keys[2] = { "onAcquire", "onRelease" };
+
+	for (size_t i = 0; i < cfg->health.n_checks; i++) {
+		const struct cfg_check *c = &cfg->health.checks[i];
+
+		if (c->kind == CFG_CHECK_EXEC && access(c->argv[0], X_OK) < 0)
+			fprintf(stderr, "%s:%u: warning: vipd.health.checks[%zu].exec: %s: %s on this "
+			    "machine: the check would fail and the node stay out of every "
+			    "election\n", path, c->line, i, c->argv[0], strerror(errno));
+	}
+	for (size_t i = 0; i < 2; i++)
+		if (hooks[i] != NULL && access(hooks[i][0], X_OK) < 0)
+			fprintf(stderr, "%s: warning: vipd.hooks.%s: %s: %s on this machine: the "
+			    "hook would not run\n", path, keys[i], hooks[i][0], strerror(errno));
+	if (cfg->control_group != NULL) {
+		char why[512];
+
+		if (ctlsock_group_check(cfg->control_group, why, sizeof(why)) < 0)
+			fprintf(stderr, "%s: warning: %s on this machine: vipd would stop at "
+			    "start\n", path, why);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -168,6 +206,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s: warning: no VIP configured: vipd would run "
 			    "and hold no address\n", path);
 		check_subnets(path, cfg);
+		check_programs(path, cfg);
 		if (!check_tls_files(path, cfg)) {
 			fprintf(stderr, "vipd: %s: configuration not usable\n", path);
 			cfg_free(cfg);
