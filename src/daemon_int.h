@@ -54,6 +54,9 @@ struct daemon {
 	struct ctlsock *ctl;      /* the control socket (vipctl) */
 	struct metrics_http *metrics; /* vipd.metrics.listen, or NULL */
 	struct health *health;    /* vipd.health, or NULL */
+	char unhealthy_why[320];  /* while checks are configured but no module
+	                           * runs (no VIP): why the node was unhealthy
+	                           * when the last VIP went; "" = healthy */
 	struct hooks *hooks;      /* vipd.hooks */
 };
 

@@ -69,12 +69,15 @@ void daemon_on_retire_check(void *arg)
  * an equal section carries on untouched; a changed one is a new module,
  * which starts unhealthy when the node is unhealthy now (it has to pass
  * rise rounds first, never a candidate at once by a reload); without
- * checks (or without VIPs) there is no module and the node is healthy.
+ * checks there is no module and the node is healthy. Without VIPs there
+ * is no module either, but an unhealthy node stays so (unhealthy_why)
+ * until VIPs come back with checks and a new module's rounds pass: removing
+ * every VIP and adding them back does not skip the checks.
  */
 static void apply_checks(struct daemon *d, struct cfg *nc)
 {
 	bool want = nc->health.n_checks > 0 && nc->n_vips > 0;
-	bool was_ok = d->health == NULL || health_ok(d->health);
+	bool was_ok = d->health != NULL ? health_ok(d->health) : d->unhealthy_why[0] == '\0';
 	char why[320];
 
 	hooks_rebind(d->hooks, &nc->hooks);
@@ -82,11 +85,17 @@ static void apply_checks(struct daemon *d, struct cfg *nc)
 		health_rebind(d->health, &nc->health);
 		return;
 	}
-	snprintf(why, sizeof(why), "%s", d->health != NULL ? health_why(d->health) : "");
+	snprintf(why, sizeof(why), "%s", d->health != NULL ? health_why(d->health) :
+	    d->unhealthy_why);
 	health_free(d->health);
 	d->health = NULL;
-	if (!want)
+	d->unhealthy_why[0] = '\0';
+	if (!want) {
+		if (nc->health.n_checks > 0 && !was_ok)
+			snprintf(d->unhealthy_why, sizeof(d->unhealthy_why), "%s",
+			    why[0] != '\0' ? why : "health checks failing");
 		return;
+	}
 	d->health = health_new(d->loop, &nc->health, daemon_on_health, d);
 	if (d->health == NULL)
 		log_errorx("reload: health checks cannot start (libcurl: %s); running without them",
