@@ -153,13 +153,21 @@ static const struct session_ops session_ops = {
 	.lost = on_lost,
 };
 
-bool daemon_owns_a_vip(void *arg)
+bool daemon_owns_a_vip(void *arg, const char *node)
 {
 	struct daemon *d = arg;
+	struct vip_status st;
 
-	for (size_t i = 0; i < d->n_vips; i++)
-		if (vip_is_held(d->vips[i]))
+	for (size_t i = 0; i < d->n_vips; i++) {
+		if (node == NULL) {
+			if (vip_is_held(d->vips[i]))
+				return true;
+			continue;
+		}
+		vip_status(d->vips[i], &st);
+		if (st.owner != NULL && strcmp(st.owner, node) == 0)
 			return true;
+	}
 	return false;
 }
 

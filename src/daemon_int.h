@@ -65,7 +65,7 @@ struct daemon {
  * removed one with its election name gets it once that one is gone. */
 void daemon_set_lease_all(struct daemon *d, int64_t lease);
 /* For leadermove: does this node hold any VIP now? */
-bool daemon_owns_a_vip(void *arg);
+bool daemon_owns_a_vip(void *arg, const char *node);
 /* Tell every VIP where its link is now (links_resolve). */
 void daemon_resolve_all(struct daemon *d);
 

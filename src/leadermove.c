@@ -31,7 +31,10 @@ struct leadermove {
 	unsigned skip;           /* rotates the choice after a failed move */
 	uint64_t started;        /* when the move was asked (loop ms) */
 	uint64_t moves;
+	uint64_t not_leader_at;  /* last round that saw another leader (loop
+	                          * ms; 0 never): leadership came since */
 	bool warned_other;       /* logged that another endpoint answered */
+	bool warned_all_own;     /* logged that every other node owns a VIP */
 };
 
 /*
@@ -78,21 +81,29 @@ static void on_move(void *arg, const struct etcd_result *r)
 	next_round(m);
 }
 
-/* A voting member other than ours: the (skip)-th such, in list order. */
-static uint64_t pick_target(struct leadermove *m, const json_t *members)
+/* A voting member other than ours whose node owns no VIP: the (skip)-th
+ * such, in list order. *others: voting members other than ours at all. */
+static uint64_t pick_target(struct leadermove *m, const json_t *members, size_t *others)
 {
 	uint64_t ids[16];
 	size_t n = 0, i;
 	json_t *mb;
 
+	*others = 0;
 	json_array_foreach(members, i, mb) {
 		uint64_t id = member_id(mb, "ID");
+		const char *name = json_string_value(json_object_get(mb, "name"));
 		int learner = 0;
 
 		if (id == 0 || id == m->self)
 			continue;
 		etcd_get_bool(mb, "isLearner", &learner);
-		if (!learner && n < sizeof(ids) / sizeof(ids[0]))
+		if (learner)
+			continue;
+		(*others)++;
+		if (name != NULL && name[0] != '\0' && m->owns(m->arg, name))
+			continue;
+		if (n < sizeof(ids) / sizeof(ids[0]))
 			ids[n++] = id;
 	}
 	return n == 0 ? 0 : ids[m->skip % n];
@@ -102,12 +113,22 @@ static void on_members(void *arg, const struct etcd_result *r)
 {
 	struct leadermove *m = arg;
 	char id[24];
+	size_t others;
 
 	if (r->err != 0) {
 		next_round(m);
 		return;
 	}
-	m->target = pick_target(m, json_object_get(r->body, "members"));
+	m->target = pick_target(m, json_object_get(r->body, "members"), &others);
+	if (m->target == 0 && others > 0) {
+		if (!m->warned_all_own)
+			log_info("etcd: avoidLeader: this node's member leads, but every other member's "
+			    "node owns a VIP too; leadership stays (moving it would not help)");
+		m->warned_all_own = true;
+		next_round(m);
+		return;
+	}
+	m->warned_all_own = false;
 	if (m->target == 0) {
 		log_debug("etcd: raft leader is this node's member, and no other voting member to move it to");
 		next_round(m);
@@ -143,6 +164,13 @@ static void on_status(void *arg, const struct etcd_result *r)
 	m->self = member_id(json_object_get(r->body, "header"), "member_id");
 	leader = member_id(r->body, "leader");
 	if (m->self == 0 || leader != m->self) {
+		m->not_leader_at = loop_now_ms();
+		next_round(m);
+		return;
+	}
+	if (m->not_leader_at != 0 && loop_now_ms() - m->not_leader_at < LEADERMOVE_SETTLE_MS) {
+		log_debug("etcd: avoidLeader: this node's member became leader less than %u ms ago; "
+		    "not moving it on yet", LEADERMOVE_SETTLE_MS);
 		next_round(m);
 		return;
 	}
@@ -153,7 +181,7 @@ static void on_timer(void *arg)
 {
 	struct leadermove *m = arg;
 
-	if (!m->owns(m->arg)) {
+	if (!m->owns(m->arg, NULL)) {
 		loop_timer_arm(m->timer, m->interval_ms);
 		return;
 	}

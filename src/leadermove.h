@@ -18,6 +18,19 @@
  * MoveLeader must be sent to the leader; etcd answers "not leader"
  * (FAILED_PRECONDITION) otherwise, which ends the round.
  *
+ * Moving only helps when the new leader's node owns no VIP: with VIPs on
+ * every node (several VIPs spread over the nodes, or dual stack) each new
+ * leader would move it on again, and every change of leader re-arms every
+ * lease - also a dead node's, whose VIPs then wait (measured with 256 VIPs
+ * on 3 nodes: owned again 52 s after a power loss instead of 6.7 s). So
+ * the target is a voting member whose name (etcd's --name) is not the
+ * node name of any VIP's owner as this node last read it (kubeadm, k3s
+ * and Talos name a member after its node); when every other member's
+ * node owns one, nothing is moved. Members named otherwise count as
+ * owning nothing; for them a node that became leader less than
+ * LEADERMOVE_SETTLE_MS ago does not move it on, so leadership changes at
+ * most once per settle time and a dead node's lease runs out in between.
+ *
  * Only logs; calls nobody back but the owns() question, from its own timer.
  */
 #ifndef VIPD_LEADERMOVE_H
@@ -30,8 +43,15 @@ struct loop;
 struct etcd;
 struct leadermove;
 
-/* Does this node own a VIP now? Asked from the module's timer only. */
-typedef bool leadermove_owns_fn(void *arg);
+/* Does node own a VIP now (node NULL: this node; else a node name, as
+ * the election keys hold it, of the owner last read)? Asked from the
+ * module's own handlers only. */
+typedef bool leadermove_owns_fn(void *arg, const char *node);
+
+/* A node that became leader this recently does not move leadership on
+ * (ms): longer than any lease TTL vipd allows the defaults for (5 s) plus
+ * etcd's election, so a dead node's lease expires between two moves. */
+#define LEADERMOVE_SETTLE_MS 30000u
 
 /*
  * Check every interval_ms (the lease TTL: a leader found on the owner's

@@ -4,7 +4,9 @@
  * leadership to another voting member (never a learner, never itself);
  * a status answered by another endpoint or naming another leader ends the
  * round; a failed move picks the next member next round, and a permission
- * error says what etcd auth needs.
+ * error says what etcd auth needs; a member whose node owns a VIP is no
+ * target, none is moved when every other node owns one, and leadership
+ * that came to this member stays LEADERMOVE_SETTLE_MS first.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -34,11 +36,19 @@ struct t {
 	struct etcd *etcd;
 	struct leadermove *m;
 	bool owns;
+	const char *owner_nodes[4]; /* other nodes that own a VIP, NULL-ended */
 };
 
-static bool owns(void *arg)
+static bool owns(void *arg, const char *node)
 {
-	return ((struct t *)arg)->owns;
+	struct t *t = arg;
+
+	if (node == NULL)
+		return t->owns;
+	for (size_t i = 0; i < 4 && t->owner_nodes[i] != NULL; i++)
+		if (strcmp(t->owner_nodes[i], node) == 0)
+			return true;
+	return false;
 }
 
 static int setup_with(void **state, const char *local)
@@ -174,6 +184,76 @@ static void test_lost_vip_stops_asking(void **state)
 	assert_int_equal(fake_etcd_count(), n);
 }
 
+/* A member whose node owns a VIP is no target: n2 owns one, so n3. */
+static void test_owner_nodes_are_no_target(void **state)
+{
+	struct t *t = *state;
+	struct etcd_req *mv;
+
+	t->owns = true;
+	t->owner_nodes[0] = "n2";
+	fake_loop_advance(EVERY);
+	status(SELF);
+	members();
+	mv = fake_etcd_pending("/v3/maintenance/transfer-leadership");
+	assert_non_null(mv);
+	assert_string_equal(json_string_value(fake_req_get(mv, "targetID")), THIRD);
+}
+
+/* Every other node owns a VIP: moving would only start a ping-pong that
+ * re-arms every lease at each change, so leadership stays (said once). */
+static void test_all_nodes_own_no_move(void **state)
+{
+	struct t *t = *state;
+	char *log;
+
+	t->owns = true;
+	t->owner_nodes[0] = "n2";
+	t->owner_nodes[1] = "n3";
+	testkit_log_begin();
+	for (int i = 0; i < 3; i++) {
+		fake_loop_advance(EVERY);
+		status(SELF);
+		members();
+		assert_null(fake_etcd_pending("/v3/maintenance/transfer-leadership"));
+	}
+	testkit_log_end(&log);
+	assert_non_null(strstr(log, "every other member's node owns a VIP too; leadership stays"));
+	assert_null(strstr(strstr(log, "leadership stays") + 1, "leadership stays"));
+	free(log);
+	assert_int_equal(leadermove_moves(t->m), 0);
+}
+
+/* Leadership that came to this member (another leader seen before) is
+ * not moved on before LEADERMOVE_SETTLE_MS: at most one change per settle
+ * time, whatever the member names. */
+static void test_new_leader_settles_first(void **state)
+{
+	struct t *t = *state;
+	uint64_t waited = 0;
+
+	t->owns = true;
+	fake_loop_advance(EVERY);
+	status(OTHER);
+	for (;;) {
+		struct etcd_req *m;
+
+		fake_loop_advance(EVERY);
+		waited += EVERY;
+		status(SELF);
+		m = fake_etcd_pending("/v3/cluster/member/list");
+		if (m != NULL) {
+			fake_etcd_reply(m, "{\"header\":{},\"members\":["
+			    "{\"ID\":\"" SELF "\",\"name\":\"n1\"},"
+			    "{\"ID\":\"" OTHER "\",\"name\":\"n2\"}]}");
+			break;
+		}
+		assert_true(waited < 2 * LEADERMOVE_SETTLE_MS);
+	}
+	assert_true(waited >= LEADERMOVE_SETTLE_MS);
+	assert_non_null(fake_etcd_pending("/v3/maintenance/transfer-leadership"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -182,6 +262,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failed_move_tries_the_next_member, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_endpoint_skips, setup_elsewhere, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_vip_stops_asking, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_owner_nodes_are_no_target, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_all_nodes_own_no_move, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_new_leader_settles_first, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
