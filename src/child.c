@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
@@ -28,6 +29,7 @@ struct child {
 	pid_t pid;
 	int pidfd;                 /* -1 once reaped, or without pidfd */
 	bool live;                 /* not reaped yet */
+	bool orphan;               /* child_free'd, not ended: freed by ended() */
 	struct loop_timer *poll;   /* without pidfd: waitid(WNOHANG) timer */
 	int outfd;                 /* read end of the output pipe; -1 at EOF */
 	struct loop_timer *timeout, *kill;
@@ -184,6 +186,37 @@ static void reap(struct child *c, const siginfo_t *got, struct child_result *res
 		res->end = CHILD_TIMEDOUT;
 }
 
+static void destroy(struct child *c)
+{
+	out_close(c);
+	loop_timer_free(c->timeout);
+	loop_timer_free(c->kill);
+	loop_timer_free(c->poll);
+	free(c->prefix);
+	free(c);
+}
+
+/* Has the (SIGKILLed) child ended within ms? Blocks the loop that long at
+ * most; without pidfd, waitid(WNOWAIT) leaves it to reap(). */
+static bool wait_end(struct child *c, int ms)
+{
+	siginfo_t si;
+
+	if (c->pidfd >= 0) {
+		struct pollfd p = { .fd = c->pidfd, .events = POLLIN };
+
+		return poll(&p, 1, ms) > 0;
+	}
+	for (int i = 0; i <= ms; i++) {
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
+		    si.si_pid != 0)
+			return true; /* ended (or not ours: reap() says so) */
+		usleep(1000);
+	}
+	return false;
+}
+
 /* The child has ended (got: already reaped by the poll, else NULL). */
 static void ended(struct child *c, const siginfo_t *got)
 {
@@ -201,6 +234,10 @@ static void ended(struct child *c, const siginfo_t *got)
 	if (c->line_len > 0)
 		line_emit(c);
 	out_close(c);
+	if (c->orphan) {
+		destroy(c);
+		return;
+	}
 	if (c->cb)
 		c->cb(c->arg, c, &res); /* may free c: nothing after this */
 }
@@ -371,14 +408,23 @@ void child_free(struct child *c)
 		return;
 	if (c->live) {
 		group_kill(c, SIGKILL);
+		if (!wait_end(c, CHILD_FREE_WAIT_MS)) {
+			/* Uninterruptible sleep (a hung NFS or FUSE mount):
+			 * waiting would stall the loop, keepalives and fences
+			 * with it. It is reaped, silently, when it ends. */
+			log_warnx("%s pid=%d still there %u ms after SIGKILL (uninterruptible "
+			    "sleep?); reaped when it ends", c->prefix, (int)c->pid,
+			    CHILD_FREE_WAIT_MS);
+			c->orphan = true;
+			c->cb = NULL;
+			out_close(c);
+			loop_timer_disarm(c->timeout);
+			loop_timer_disarm(c->kill);
+			return;
+		}
 		reap(c, NULL, &res);
 	}
-	out_close(c);
-	loop_timer_free(c->timeout);
-	loop_timer_free(c->kill);
-	loop_timer_free(c->poll);
-	free(c->prefix);
-	free(c);
+	destroy(c);
 }
 
 const char *child_result_str(const struct child_result *res, char *buf, size_t size)

@@ -38,6 +38,9 @@ struct child;
 #define CHILD_KILL_GRACE_MS 2000u
 /* Without pidfd: how often the end is looked for (ms). */
 #define CHILD_POLL_MS 20u
+/* How long child_free waits for a SIGKILLed child before leaving it to
+ * end on its own (ms; the loop is blocked meanwhile). */
+#define CHILD_FREE_WAIT_MS 100u
 /* Output lines are logged cut to this many bytes (escaped: log_esc)... */
 #define CHILD_LINE_MAX 200u
 /* ...and at most this many lines per run (so at most ~20 KiB of log); the
@@ -87,8 +90,11 @@ struct child *child_spawn(struct loop *loop, const char *const argv[], const cha
 pid_t child_pid(const struct child *c);
 
 /* Forget a child: a running one is killed (SIGKILL to its process group)
- * and reaped here, without its callback. NULL-safe; may be called from its
- * own done callback. */
+ * and reaped here, without its callback. One that has not ended
+ * CHILD_FREE_WAIT_MS after the SIGKILL (uninterruptible sleep: a hung NFS
+ * or FUSE mount) is left to end on its own and reaped then, from the loop,
+ * so the loop never waits longer (logged). NULL-safe; may be called from
+ * its own done callback. */
 void child_free(struct child *c);
 
 /* A result as one log phrase into buf: "exit=0", "signal=TERM",
