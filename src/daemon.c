@@ -31,6 +31,7 @@
 #include "session.h"
 #include "tlsfiles.h"
 #include "vip.h"
+#include "watch.h"
 #include "xmem.h"
 
 /* A stop must finish within 2 s even when etcd does not answer. */
@@ -46,6 +47,7 @@ struct daemon {
 	char node[256];
 	struct loop *loop;
 	struct etcd *etcd;
+	struct watch *watch;     /* the elections' one shared watch */
 	struct session *session;
 	struct nl *nl;
 	struct links *links;
@@ -439,6 +441,7 @@ int daemon_run(const struct cfg *cfg)
 	d.etcd = make_etcd(d.loop, cfg);
 	d.session = session_new(d.loop, d.etcd, cfg->lease_ttl_ms, cfg->etcd.timeout_ms,
 	    &session_ops, &d);
+	d.watch = watch_new(d.loop, d.etcd, cfg->etcd.prefix);
 
 	endpoints = join_endpoints(cfg);
 	log_info("starting version=%s node=%s vips=%zu etcd=%s ttl_ms=%u fence_margin_ms=%u",
@@ -454,7 +457,7 @@ int daemon_run(const struct cfg *cfg)
 		fatalx("vipd.metrics.listen: %s", why);
 	env = (struct vip_env){
 		.loop = d.loop, .etcd = d.etcd, .session = d.session, .nl = d.nl,
-		.cfg = cfg, .node = d.node,
+		.cfg = cfg, .node = d.node, .watch = d.watch,
 	};
 	d.links = links_new(d.nl, cfg->create_vlans);
 	d.vips = xcalloc(cfg->n_vips, sizeof(*d.vips));
@@ -493,6 +496,7 @@ int daemon_run(const struct cfg *cfg)
 	leadermove_free(d.leadermove);
 	elect_cleanup_cancel(d.cleanup);
 	session_free(d.session);
+	watch_free(d.watch);
 	etcd_free(d.etcd);
 	nl_close(d.nl);
 	loop_timer_free(d.stop_timer);

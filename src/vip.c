@@ -621,8 +621,8 @@ struct vip *vip_new(const struct vip_env *env, const struct cfg_vip *cv)
 	v->env = *env;
 	v->cv = cv;
 	name = xasprintf("%s%s", c->etcd.prefix, cv->ip);
-	v->elect = elect_new(env->loop, env->etcd, name, env->node, c->lease_ttl_ms,
-	    on_elect, v);
+	v->elect = elect_new(env->loop, env->etcd, env->watch, name, env->node,
+	    c->lease_ttl_ms, on_elect, v);
 	free(name);
 	v->announce_timer = loop_timer_new(env->loop, on_announce, v);
 	v->retry_timer = loop_timer_new(env->loop, on_retry, v);

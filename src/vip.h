@@ -13,6 +13,7 @@ struct loop;
 struct etcd;
 struct session;
 struct nl;
+struct watch;
 struct vip_link;
 struct cfg;
 struct cfg_vip;
@@ -27,6 +28,7 @@ struct vip_env {
 	struct nl *nl;
 	const struct cfg *cfg;
 	const char *node;
+	struct watch *watch;    /* the shared election watch (watch.h), or NULL */
 };
 
 /* How late the kernel may remove an expired address (measured 0.02-0.47 s;
