@@ -22,6 +22,18 @@ struct etcd;
 struct etcd_req;
 struct metrics_table;
 
+/*
+ * Connections to one endpoint, at most: open at once
+ * (CURLMOPT_MAX_HOST_CONNECTIONS: a request beyond it waits in libcurl's
+ * queue, its timeout running) and kept in the cache (CURLMOPT_MAXCONNECTS:
+ * the oldest idle one beyond it is closed). One carries the elections'
+ * shared watch stream (watch.h). Without the cap, a start with 256 VIPs
+ * opened a connection per request in flight and kept every one: 220
+ * established per node after the start (measured in the scale lab), 431
+ * with a watch stream per VIP.
+ */
+#define ETCD_MAX_CONNS 8
+
 struct etcd_opts {
 	char *const *endpoints;   /* "http(s)://host:port", at least one */
 	size_t n_endpoints;
