@@ -30,7 +30,9 @@ struct metrics_table;
  * shared watch stream (watch.h). Without the cap, a start with 256 VIPs
  * opened a connection per request in flight and kept every one: 220
  * established per node after the start (measured in the scale lab), 431
- * with a watch stream per VIP.
+ * with a watch stream per VIP. A stream holds its connection for its
+ * whole life, so the daemon opens one (watch.h) and never this many: with
+ * ETCD_MAX_CONNS streams open, every request would wait for ever.
  */
 #define ETCD_MAX_CONNS 8
 
