@@ -805,7 +805,7 @@ struct etcd *etcd_new(struct loop *loop, const struct etcd_opts *o)
 	curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
 	curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
 	curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)ETCD_MAX_CONNS);
-	curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)ETCD_MAX_CONNS);
+	curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)ETCD_IDLE_CONNS);
 	return e;
 }
 
