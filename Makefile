@@ -73,7 +73,7 @@ $(B)/tests/%.o: tests/unit/%.c
 	$(CC) $(CPPFLAGS) $(XCFLAGS) $(CFLAGS) -Isrc -MMD -MP -c -o $@ $<
 
 FAKES := $(patsubst tests/unit/%.c,$(B)/tests/%.o,$(wildcard tests/unit/fake_*.c)) $(B)/tests/testkit.o
-$(B)/tests/test_session $(B)/tests/test_elect $(B)/tests/test_elect_cleanup $(B)/tests/test_leadermove $(B)/tests/test_vip $(B)/tests/test_daemon $(B)/tests/test_notify $(B)/tests/test_conflict $(B)/tests/test_links: $(FAKES)
+$(B)/tests/test_session $(B)/tests/test_elect $(B)/tests/test_watch $(B)/tests/test_elect_cleanup $(B)/tests/test_leadermove $(B)/tests/test_vip $(B)/tests/test_daemon $(B)/tests/test_notify $(B)/tests/test_conflict $(B)/tests/test_links: $(FAKES)
 # test_etcd checks every free() of vipd's own code for secrets left behind.
 $(B)/tests/test_etcd: TEST_LDFLAGS := -Wl,--wrap=free
 

@@ -179,6 +179,12 @@ struct curlloop *curlloop_new(struct loop *loop)
 	return c;
 }
 
+void curlloop_set_conns(struct curlloop *c, long max_open, long max_idle)
+{
+	curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, max_open);
+	curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, max_idle);
+}
+
 void curlloop_set_after(struct curlloop *c, curlloop_after_cb *cb, void *arg)
 {
 	c->after = cb;

@@ -35,6 +35,12 @@ typedef void curlloop_after_cb(void *arg);
  * Returns NULL with errno set (EIO: libcurl's global init failed, ENOMEM). */
 struct curlloop *curlloop_new(struct loop *loop);
 
+/* Optional: at most max_open connections per host open at once (further
+ * transfers wait in libcurl's queue, their timeouts running) and at most
+ * max_idle kept open once idle (CURLMOPT_MAX_HOST_CONNECTIONS,
+ * CURLMOPT_MAXCONNECTS); 0 = libcurl's default. */
+void curlloop_set_conns(struct curlloop *c, long max_open, long max_idle);
+
 /* Optional: set the after-round callback (NULL to clear). */
 void curlloop_set_after(struct curlloop *c, curlloop_after_cb *cb, void *arg);
 

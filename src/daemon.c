@@ -36,6 +36,7 @@
 #include "session.h"
 #include "tlsfiles.h"
 #include "vip.h"
+#include "watch.h"
 #include "xmem.h"
 
 /* A stop must finish within 2 s even when etcd does not answer. */
@@ -486,6 +487,7 @@ int daemon_run(struct cfg *cfg)
 	d.etcd = make_etcd(d.loop, cfg);
 	d.session = session_new(d.loop, d.etcd, cfg->lease_ttl_ms, cfg->etcd.timeout_ms,
 	    &session_ops, &d);
+	d.watch = watch_new(d.loop, d.etcd, cfg->etcd.prefix);
 
 	endpoints = join_endpoints(cfg);
 	log_info("starting version=%s node=%s vips=%zu etcd=%s ttl_ms=%u fence_margin_ms=%u",
@@ -551,6 +553,7 @@ int daemon_run(struct cfg *cfg)
 	leadermove_free(d.leadermove);
 	elect_cleanup_cancel(d.cleanup);
 	session_free(d.session);
+	watch_free(d.watch);
 	etcd_free(d.etcd);
 	nl_close(d.nl);
 	loop_timer_free(d.stop_timer);

@@ -25,6 +25,7 @@ struct notify;
 struct ctlsock;
 struct metrics_http;
 struct health;
+struct watch;
 struct hooks;
 
 struct daemon {
@@ -33,6 +34,7 @@ struct daemon {
 	char node[256];
 	struct loop *loop;
 	struct etcd *etcd;
+	struct watch *watch;      /* the elections' one shared watch */
 	struct session *session;
 	struct nl *nl;
 	struct links *links;

@@ -36,7 +36,8 @@ struct vip_opts daemon_vip_opts(const struct cfg *c)
 struct vip_env daemon_vip_env(struct daemon *d)
 {
 	return (struct vip_env){ .loop = d->loop, .etcd = d->etcd, .session = d->session,
-	    .nl = d->nl, .node = d->node, .hooks = d->hooks };
+	    .nl = d->nl, .node = d->node, .hooks = d->hooks,
+	    .watch = d->watch };
 }
 
 void daemon_on_retire_check(void *arg)

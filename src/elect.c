@@ -16,6 +16,7 @@
 #include "etcd_codec.h"
 #include "log.h"
 #include "loop.h"
+#include "watch.h"
 #include "xmem.h"
 
 #define BACKOFF_MIN_MS 50
@@ -43,7 +44,9 @@ struct elect {
 	enum el_step step;
 	struct etcd_req *req;  /* txn / range / delete in flight */
 	bool stale;            /* the range in flight predates a reported delete */
-	struct etcd_req *watch;
+	struct etcd_req *watch;  /* a stream of our own (no shared watch) */
+	struct watch *hub;       /* the shared watch, or NULL */
+	struct watch_sub *sub;   /* our subscription on it */
 	struct etcd_req *resign_req;
 	char *resign_key;      /* a key we still owe a delete for, or NULL */
 	struct loop_timer *resign_timer;
@@ -163,6 +166,8 @@ static void stop_watch(struct elect *el)
 {
 	etcd_cancel(el->watch);
 	el->watch = NULL;
+	watch_sub_close(el->sub);
+	el->sub = NULL;
 	free(el->watch_key);
 	el->watch_key = NULL;
 	el->watch_own = false;
@@ -220,6 +225,64 @@ static void on_recheck(void *arg)
 
 /* ---- watch ------------------------------------------------------------- */
 
+/* The key we follow was deleted (our own: we step down at once). */
+static void watched_key_deleted(struct elect *el)
+{
+	log_debug("election: watched key deleted name=%s key_b64=%s", el->name, el->watch_key);
+	/* Our own key gone while leading: step down now, before the range
+	 * below, since the next candidate heard the same event and may take
+	 * over at once. */
+	if (el->leader && el->watch_own) {
+		log_warnx("election: own key deleted while leading name=%s key=%s; stepping down",
+		    el->name, el->key);
+		ask_why(el);
+		stop_watch(el);
+		set_leader(el, false, "");
+	} else {
+		stop_watch(el);
+	}
+	/* A range already in flight (the periodic re-read) may have been
+	 * read before this delete: its answer must not count, or we could
+	 * lead again on a dead key. */
+	if (el->req != NULL && el->step == EL_CHECK)
+		el->stale = true;
+	do_check(el);
+}
+
+/* The watch ended (already forgotten): read again after a backoff. */
+static void watch_ended(struct elect *el, const char *why)
+{
+	char esc[LOG_ESC_LEN];
+
+	log_debug("election: watch ended name=%s error=\"%s\"", el->name, log_esc(esc, why));
+	free(el->watch_key);
+	el->watch_key = NULL;
+	el->watch_own = false;
+	if (el->campaigning && el->req == NULL) {
+		el->step = EL_CHECK;
+		retry_later(el);
+	}
+}
+
+/* The shared watch's events for our key (watch.h). */
+static void on_sub(void *arg, enum watch_event ev, const char *why)
+{
+	struct elect *el = arg;
+
+	switch (ev) {
+	case WATCH_CREATED:
+		el->backoff_ms = 0; /* following again: the trouble is over */
+		break;
+	case WATCH_DELETED:
+		watched_key_deleted(el);
+		break;
+	case WATCH_ENDED:
+		el->sub = NULL;
+		watch_ended(el, why);
+		break;
+	}
+}
+
 static void on_watch_msg(void *arg, json_t *result)
 {
 	struct elect *el = arg;
@@ -246,26 +309,7 @@ static void on_watch_msg(void *arg, json_t *result)
 	json_array_foreach(events, i, ev) {
 		const char *type = json_string_value(json_object_get(ev, "type"));
 		if (type != NULL && strcmp(type, "DELETE") == 0) {
-			log_debug("election: watched key deleted name=%s key_b64=%s", el->name,
-			    el->watch_key);
-			/* Our own key gone while leading: step down now, before
-			 * the range below, since the next candidate heard the
-			 * same event and may take over at once. */
-			if (el->leader && el->watch_own) {
-				log_warnx("election: own key deleted while leading name=%s key=%s; stepping down",
-				    el->name, el->key);
-				ask_why(el);
-				stop_watch(el);
-				set_leader(el, false, "");
-			} else {
-				stop_watch(el);
-			}
-			/* A range already in flight (the periodic re-read) may
-			 * have been read before this delete: its answer must
-			 * not count, or we could lead again on a dead key. */
-			if (el->req != NULL && el->step == EL_CHECK)
-				el->stale = true;
-			do_check(el);
+			watched_key_deleted(el);
 			return;
 		}
 	}
@@ -274,18 +318,9 @@ static void on_watch_msg(void *arg, json_t *result)
 static void on_watch_end(void *arg, const struct etcd_result *r)
 {
 	struct elect *el = arg;
-	char esc[LOG_ESC_LEN];
 
 	el->watch = NULL;
-	log_debug("election: watch ended name=%s error=\"%s\"", el->name,
-	    log_esc(esc, r->message));
-	free(el->watch_key);
-	el->watch_key = NULL;
-	el->watch_own = false;
-	if (el->campaigning && el->req == NULL) {
-		el->step = EL_CHECK;
-		retry_later(el);
-	}
+	watch_ended(el, r->message);
 }
 
 /* Watch the key whose base64 is key_b64 - the bytes etcd sent, never a
@@ -295,17 +330,22 @@ static void start_watch(struct elect *el, const char *key_b64, bool own, int64_t
 {
 	json_t *body;
 
-	if (el->watch != NULL && strcmp(el->watch_key, key_b64) == 0 && el->watch_own == own)
+	if ((el->watch != NULL || el->sub != NULL) && strcmp(el->watch_key, key_b64) == 0 &&
+	    el->watch_own == own)
 		return; /* already following that key */
 	stop_watch(el);
+	el->watch_key = xstrdup(key_b64);
+	el->watch_own = own;
+	if (el->hub != NULL) {
+		el->sub = watch_sub_open(el->hub, key_b64, from_rev, on_sub, el);
+		return;
+	}
 	body = json_pack("{s:{s:s, s:o, s:[s]}}", "create_request",
 	    "key", key_b64,
 	    "start_revision", etcd_json_i64(from_rev),
 	    "filters", "NOPUT");
 	if (body == NULL)
 		fatalx("election: cannot build watch");
-	el->watch_key = xstrdup(key_b64);
-	el->watch_own = own;
 	el->watch = etcd_stream(el->etcd, "/v3/watch", body, on_watch_msg, on_watch_end, el);
 }
 
@@ -667,13 +707,14 @@ void elect_reset(struct elect *el)
 	(void)note_leader(el, false, "");
 }
 
-struct elect *elect_new(struct loop *loop, struct etcd *etcd, const char *name,
-    const char *value, uint32_t recheck_ms, elect_cb *cb, void *arg)
+struct elect *elect_new(struct loop *loop, struct etcd *etcd, struct watch *hub,
+    const char *name, const char *value, uint32_t recheck_ms, elect_cb *cb, void *arg)
 {
 	struct elect *el = xcalloc(1, sizeof(*el));
 
 	el->loop = loop;
 	el->etcd = etcd;
+	el->hub = hub;
 	el->name = xstrdup(name);
 	el->prefix = xasprintf("%s/", name);
 	el->prefix_end = etcd_prefix_end(el->prefix);

@@ -10,7 +10,8 @@
  *            our bytes, on our lease - never a look-alike someone else
  *            wrote (a NUL after our name, another lease);
  *   a waiter watches the key just ahead of it for deletion, then re-checks;
- *   the leader watches its own key: deleted from outside -> it steps down.
+ *   the leader watches its own key: deleted from outside -> it steps down;
+ *   both through the daemon's one shared watch over the prefix (watch.h).
  *
  * Every step re-reads with a range and watches from the revision read, so
  * a broken watch (member restart, compaction) never loses an event. A
@@ -26,6 +27,7 @@
 struct loop;
 struct etcd;
 struct elect;
+struct watch;
 
 /* Called whenever leadership or the known leader changes, from the
  * election's own event handlers (an etcd answer, a watch event, a timer),
@@ -33,9 +35,13 @@ struct elect;
  * elect_reset): after those the owner re-reads elect_is_leader(). */
 typedef void elect_cb(void *arg, bool leader);
 
-/* name: the election name (prefix + VIP); value: this node's name. */
-struct elect *elect_new(struct loop *loop, struct etcd *etcd, const char *name,
-    const char *value, uint32_t recheck_ms, elect_cb *cb, void *arg);
+/* name: the election name (prefix + VIP); value: this node's name.
+ * hub: the daemon's shared watch over the prefix (watch.h), borrowed, or
+ * NULL for a watch stream of this election's own (one HTTP connection
+ * each: the unit tests' per-key streams). recheck_ms: the periodic
+ * re-read, ms (0 = none). */
+struct elect *elect_new(struct loop *loop, struct etcd *etcd, struct watch *hub,
+    const char *name, const char *value, uint32_t recheck_ms, elect_cb *cb, void *arg);
 /* NULL-safe. Does not delete the key (the lease revoke does that). */
 void elect_free(struct elect *el);
 

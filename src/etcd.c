@@ -773,6 +773,7 @@ struct etcd *etcd_new(struct loop *loop, const struct etcd_opts *o)
 	e->loop = loop;
 	e->cl = cl;
 	curlloop_set_after(cl, dispatch_streams, e);
+	curlloop_set_conns(cl, ETCD_MAX_CONNS, ETCD_IDLE_CONNS);
 	e->n_endpoints = o->n_endpoints;
 	e->endpoints = xcalloc(o->n_endpoints, sizeof(char *));
 	for (size_t i = 0; i < o->n_endpoints; i++) {

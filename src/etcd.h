@@ -22,6 +22,25 @@ struct etcd;
 struct etcd_req;
 struct metrics_table;
 
+/*
+ * Connections to one endpoint: at most ETCD_MAX_CONNS open at once
+ * (CURLMOPT_MAX_HOST_CONNECTIONS: a request beyond it waits in libcurl's
+ * queue, its timeout running), at most ETCD_IDLE_CONNS kept once their
+ * requests are done (CURLMOPT_MAXCONNECTS: the oldest idle one beyond it
+ * is closed). One carries the elections' shared watch stream (watch.h).
+ * Without a cap, a start with 256 VIPs opened a connection per request in
+ * flight and kept every one: 220 established per node after the start
+ * (measured in the scale lab), 431 with a watch stream per VIP. The
+ * open-at-once cap is well above what a node has in flight once started
+ * (a few: rate x latency), so a keepalive waits in the queue only during
+ * a burst of more than 31 requests; at 8 the 256-VIP start queued its
+ * keepalives behind the burst. A stream holds its connection for its
+ * whole life, so the daemon opens one (watch.h) and never this many: with
+ * ETCD_MAX_CONNS streams open, every request would wait for ever.
+ */
+#define ETCD_MAX_CONNS 32
+#define ETCD_IDLE_CONNS 8
+
 struct etcd_opts {
 	char *const *endpoints;   /* "http(s)://host:port", at least one */
 	size_t n_endpoints;

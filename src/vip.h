@@ -13,6 +13,7 @@ struct loop;
 struct etcd;
 struct session;
 struct nl;
+struct watch;
 struct vip_link;
 struct cfg;
 struct cfg_vip;
@@ -29,6 +30,7 @@ struct vip_env {
 	const char *node;
 	struct hooks *hooks;     /* vipd.hooks, told of every acquire and
 	                          * release (hooks.h); NULL = none */
+	struct watch *watch;    /* the shared election watch (watch.h), or NULL */
 };
 
 /*

@@ -7,6 +7,7 @@
 #   R LABEL SCENARIO TRIAL OUTAGE_MS OUTAGES TAKEOVER_MS OVERLAP_MS CHANGES OWNER LEADER
 #   F LABEL NODE RSS_KB CPU_PCT ETCD_PER_MIN KEEPALIVES_PER_MIN FDS ETCD_CONNS
 #   S VIPS start_ms MS | S VIPS power_ms MS NODE COUNT | S VIPS overlap_ms MS
+#   (VIPS may be "N/TAG": another build's run, footprint label vipd-N-vips-TAG)
 # "-" marks a figure that does not apply or was not seen. Other lines are
 # ignored. Percentiles: nearest rank (p95 of 10 trials is the 10th value).
 #
@@ -67,6 +68,14 @@ $1 == "F" && NF >= 9 {
 	if (!($2 in rss_min) || $4 < rss_min[$2]) rss_min[$2] = $4
 	if (!($2 in cpu_max) || $5 > cpu_max[$2]) cpu_max[$2] = $5
 	if ($7 != "-") { kpm_n[$2]++; kpm_s[$2] += $7 }
+	if ($2 ~ /^vipd-[0-9]+-vips(-.+)?$/) { # a scale run: its row of the scale table
+		sk = $2; sub(/^vipd-/, "", sk)
+		st = sk; sub(/-vips.*$/, "", sk); sub(/^[0-9]+-vips-?/, "", st)
+		if (st != "") sk = sk "/" st
+		sc_n[sk]++; sc_rpm[sk] += $6; sc_kpm[sk] += $7
+		if ($8 > sc_fds[sk]) sc_fds[sk] = $8
+		if ($9 > sc_conns[sk]) sc_conns[sk] = $9
+	}
 	next
 }
 $1 == "S" {
@@ -117,13 +126,16 @@ END {
 		print ""
 		print "### Scale (vipd, TTL 5 s, one lease per node)"
 		print ""
-		print "| VIPs | all owned after start ms | all owned again after the power loss of the node holding most ms | dual ownership ms (sum over VIPs) | VIP releases in the run |"
-		print "|---:|---:|---:|---:|---:|"
+		print "| VIPs | all owned after start ms | all owned again after the power loss of the node holding most ms | dual ownership ms (sum over VIPs) | VIP releases in the run | open fds per node (max) | etcd connections per node (max) | etcd requests /min per node (mean) | keepalives /min per node (mean) |"
+		print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 		for (j = 1; j <= SV[0]; j++) {
 			c = SV[j]
-			printf "| %s | %s | %s | %s | %s |\n", c, ((c, "start_ms") in s) ? s[c, "start_ms"] : "-", \
+			printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c, ((c, "start_ms") in s) ? s[c, "start_ms"] : "-", \
 				(c in spow) ? spow[c] : "-", ((c, "overlap_ms") in s) ? s[c, "overlap_ms"] : "-", \
-				((c, "releases") in s) ? s[c, "releases"] : "-"
+				((c, "releases") in s) ? s[c, "releases"] : "-", \
+				(c in sc_n) ? sc_fds[c] : "-", (c in sc_n) ? sc_conns[c] : "-", \
+				(c in sc_n) ? sprintf("%.1f", sc_rpm[c] / sc_n[c]) : "-", \
+				(c in sc_n) ? sprintf("%.1f", sc_kpm[c] / sc_n[c]) : "-"
 		}
 	}
 }

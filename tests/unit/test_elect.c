@@ -60,7 +60,7 @@ static int setup(void **state)
 	struct t *t = calloc(1, sizeof(*t));
 
 	testkit_open("test_elect", &t->loop, &t->etcd);
-	t->el = elect_new(t->loop, t->etcd, NAME, NODE, RECHECK, on_elect, t);
+	t->el = elect_new(t->loop, t->etcd, NULL, NAME, NODE, RECHECK, on_elect, t);
 	*state = t;
 	return 0;
 }
@@ -805,8 +805,8 @@ static void test_hostile_writer_never_two_leaders(void **state)
 	memset(&M, 0, sizeof(M));
 	M.rev = 1;
 	/* A re-reads only after a minute, B every 5 s. */
-	a = elect_new(t->loop, t->etcd, NAME, "node-a", 60000, on_model_elect, NULL);
-	b = elect_new(t->loop, t->etcd, NAME, "node-b", 5000, on_model_elect, NULL);
+	a = elect_new(t->loop, t->etcd, NULL, NAME, "node-a", 60000, on_model_elect, NULL);
+	b = elect_new(t->loop, t->etcd, NULL, NAME, "node-b", 5000, on_model_elect, NULL);
 	elect_campaign(a, 0xa);
 	settle(a, b);
 	elect_campaign(b, 0xb);

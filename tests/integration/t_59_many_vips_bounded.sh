@@ -1,0 +1,124 @@
+#!/bin/bash
+# t_59_many_vips_bounded: 32 VIPs in one vipd per node (VIP4 and
+# 198.18.2.1..31 on eth0, one lease per node). Every election follows its
+# queue through the daemon's one shared watch over the election prefix
+# (src/watch.c), and no more than ETCD_IDLE_CONNS (8) connections per
+# endpoint are kept once their requests are done (src/etcd.h): so the etcd
+# connections of a node do not grow with its VIPs (a watch stream per VIP
+# made 32 and more; the start's burst left 48 open without the cache cap).
+# Then the node holding the most VIPs is SIGKILLed: every VIP it held is
+# taken over through the shared watch (the lease's delete of 32 keys at
+# one revision, demultiplexed by key).
+#
+#   bound   established connections from each vipd to its etcd <= 8,
+#           counted after the start and again after the takeover, with
+#           the requests of the burst answered (a handful in flight at
+#           most: 32 re-reads every 5 s take a few ms each). A count, no
+#           slack.
+#   safety  no overlap of any of the 32 VIPs over the whole run.
+#   timing  SIGKILL -> the last of its VIPs added elsewhere: the lease
+#           bound (bd_lease_takeover: TTL or an etcd re-arm + lessor
+#           check + slack), plus one more slack for 32 takeovers in a row
+#           (each a probe window of 20 ms, an address add, announcements).
+# About 25 s.
+set -euo pipefail
+. "$(dirname "$0")/scenario.sh"
+
+N_VIPS=32
+MAX_CONNS=8 # ETCD_IDLE_CONNS, src/etcd.h
+ADDRS=("$VIP4")
+for ((j = 1; j < N_VIPS; j++)); do ADDRS+=("198.18.2.$j"); done
+
+# held: "TOTAL DISTINCT MOST_NODE MOST_COUNT" over the 32 VIPs now.
+held() {
+	local i
+	for ((i = 1; i <= LAB_N; i++)); do
+		ip -n "$LAB_PREFIX-n$i" -o -4 addr show dev eth0 2>/dev/null |
+			awk -v n="n$i" '{ a = $4; sub(/\/.*/, "", a); print n, a }'
+	done | awk -v list="${ADDRS[*]}" '
+		BEGIN { k = split(list, x, " "); for (i = 1; i <= k; i++) want[x[i]] = 1 }
+		($2 in want) { total++; if (!seen[$2]++) distinct++; c[$1]++ }
+		END {
+			for (n in c) if (c[n] > best) { best = c[n]; bn = n }
+			printf "%d %d %s %d\n", total, distinct, (bn == "" ? "-" : bn), best
+		}'
+}
+all_held() {
+	local t d
+	read -r t d _ <<<"$(held)"
+	[ "$t" -eq "$N_VIPS" ] && [ "$d" -eq "$N_VIPS" ]
+}
+# all_held_without NODE: every VIP held by exactly one node, none by NODE.
+all_held_without() {
+	all_held && [ -z "$(ip -n "$LAB_PREFIX-$1" -o -4 addr show dev eth0 | awk -v list="${ADDRS[*]}" '
+		BEGIN { k = split(list, x, " "); for (i = 1; i <= k; i++) want[x[i]] = 1 }
+		{ a = $4; sub(/\/.*/, "", a); if (a in want) print a }')" ]
+}
+# conns ID: established TCP connections of node ID's vipd to etcd.
+conns() {
+	local pid
+	pid=$(cat "$LAB_DIR/n$1/vipd.pid")
+	lab_exec "$1" ss -Htnp state established '( dport = :2379 )' 2>/dev/null |
+		grep -c "pid=$pid," || true
+}
+
+lab_up 3
+lab_etcd_up
+lab_service_up
+lab_monitor_start
+for i in 1 2 3; do
+	lab_vipd_config "$i" || lab_fail "vipd config for n$i rejected"
+	awk -v list="${ADDRS[*]:1}" '
+		/^vipd:/ && !done {
+			k = split(list, x, " ")
+			for (i = 1; i <= k; i++)
+				printf "      - interface: eth0\n        vip:\n          ip: %s\n", x[i]
+			done = 1
+		}
+		{ print }' "$LAB_DIR/n$i/vipd.yaml" >"$LAB_DIR/n$i/vipd.yaml.new"
+	mv "$LAB_DIR/n$i/vipd.yaml.new" "$LAB_DIR/n$i/vipd.yaml"
+	"$LAB_VIPD" --check -c "$LAB_DIR/n$i/vipd.yaml" >/dev/null 2>&1 ||
+		lab_fail "vipd --check rejects the $N_VIPS-VIP config"
+	lab_vipd_start "$i"
+done
+lab_wait_until 30 all_held || lab_fail "not every VIP held by exactly one node 30 s after the start ($(held))"
+read -r _ _ most mostc <<<"$(held)"
+lab_log "all $N_VIPS VIPs held; $most holds $mostc"
+sleep 2 # the start's last requests answered
+for i in 1 2 3; do
+	c=$(conns "$i")
+	lab_log "n$i: $c etcd connections, $(find "/proc/$(cat "$LAB_DIR/n$i/vipd.pid")/fd" -mindepth 1 | wc -l) fds"
+	lab_assert "n$i: at most $MAX_CONNS etcd connections with $N_VIPS VIPs (got $c)" test "$c" -le "$MAX_CONNS"
+done
+
+mine=$(ip -n "$LAB_PREFIX-$most" -o -4 addr show dev eth0 | awk -v list="${ADDRS[*]}" '
+	BEGIN { k = split(list, x, " "); for (i = 1; i <= k; i++) want[x[i]] = 1 }
+	{ a = $4; sub(/\/.*/, "", a); if (a in want) print a }')
+t_kill=$(sc_now_us)
+lab_vipd_kill "${most#n}" || lab_fail "cannot SIGKILL vipd on $most"
+# (its addresses stay until their kernel lifetime runs out: a crash)
+lab_wait_until $((LAB_TTL + 15)) all_held_without "$most" ||
+	lab_fail "not every VIP held by one of the others within TTL + 15 s of the kill ($(held))"
+t_seen=$(sc_now_us)
+# The last of $most's VIPs to be added elsewhere: per VIP, the first add
+# on another node after the kill (later adds are lifetime refreshes).
+t_last=0
+for a in $mine; do
+	t=$(for i in 1 2 3; do
+		[ "n$i" = "$most" ] && continue
+		sc_mon_events "n$i" "$a" | awk -v t="$t_kill" 'NF && $2 == "add" && $1 >= t { print $1; exit }'
+	done | sort -n | head -1)
+	[ -n "$t" ] || lab_fail "no add of $a after the kill"
+	[ "$t" -gt "$t_last" ] && t_last=$t
+done
+[ "$t_last" -gt 0 ] || lab_fail "no add event after the kill"
+read -r bound why <<<"$(bd_lease_takeover "$t_kill" "$t_seen")"
+bd_timing "SIGKILL of $most ($mostc VIPs) -> the last of them added elsewhere" \
+	$(((t_last - t_kill) / 1000)) $((bound + BD_SLACK_MS)) "$why + slack $BD_SLACK_MS for $mostc takeovers in a row"
+for i in 1 2 3; do
+	[ "n$i" = "$most" ] && continue
+	c=$(conns "$i")
+	lab_assert "n$i: at most $MAX_CONNS etcd connections after the takeover (got $c)" test "$c" -le "$MAX_CONNS"
+done
+lab_assert_no_overlap "${ADDRS[@]}"
+lab_log "PASS"
