@@ -381,13 +381,7 @@ struct child *child_spawn(struct loop *loop, const char *const argv[], const cha
 			kill(-pid, SIGKILL);
 			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 				;
-			c->cb = NULL;
-			out_close(c);
-			loop_timer_free(c->timeout);
-			loop_timer_free(c->kill);
-			loop_timer_free(c->poll);
-			free(c->prefix);
-			free(c);
+			destroy(c);
 		} else {
 			c->cb = NULL;
 			child_free(c);
