@@ -242,11 +242,26 @@ static void ended(struct child *c, const siginfo_t *got)
 		c->cb(c->arg, c, &res); /* may free c: nothing after this */
 }
 
+/* The pidfd is readable: the child has ended - unless the event is stale
+ * (the loop finds handlers by fd number, and a pidfd closed in this batch
+ * may have been reused by the next hook's), so ask first without reaping
+ * (WNOWAIT) and without blocking: a blocking reap of a running child would
+ * hold the loop until it ends. ended() reaps the zombie then. */
 static void on_pidfd(int fd, unsigned events, void *arg)
 {
+	struct child *c = arg;
+	siginfo_t si;
+
 	(void)fd;
 	(void)events;
-	ended(arg, NULL);
+	memset(&si, 0, sizeof(si));
+	if (waitid((idtype_t)P_PIDFD, (id_t)c->pidfd, &si, WEXITED | WNOHANG | WNOWAIT) < 0) {
+		if (errno == EINTR)
+			return; /* level-triggered: asked again */
+	} else if (si.si_pid == 0) {
+		return; /* not ended: a stale event */
+	}
+	ended(c, NULL);
 }
 
 /* Without pidfd: has it ended? (waitid with WNOHANG reaps only this pid.) */

@@ -98,18 +98,23 @@ static void apply_checks(struct daemon *d, struct cfg *nc)
 		return;
 	}
 	d->health = health_new(d->loop, &nc->health, daemon_on_health, d);
-	if (d->health == NULL)
-		log_errorx("reload: health checks cannot start (libcurl: %s); running without them",
-		    strerror(errno));
-	else if (!was_ok)
+	if (d->health == NULL) {
+		/* A failing node stays unhealthy (no check can say otherwise
+		 * until the next reload); a healthy one runs on without. */
+		log_errorx("reload: health checks cannot start (libcurl: %s); running without them%s",
+		    strerror(errno), was_ok ? "" : ", unhealthy as before");
+		if (!was_ok)
+			snprintf(d->unhealthy_why, sizeof(d->unhealthy_why), "%s",
+			    why[0] != '\0' ? why : "health checks failing");
+	} else if (!was_ok)
 		health_start_unhealthy(d->health, why);
 }
 
 /* Every VIP, the added ones too, as healthy as the node is now. */
 static void tell_health(struct daemon *d)
 {
-	bool ok = d->health == NULL || health_ok(d->health);
-	const char *why = d->health != NULL ? health_why(d->health) : "";
+	bool ok = d->health != NULL ? health_ok(d->health) : d->unhealthy_why[0] == '\0';
+	const char *why = d->health != NULL ? health_why(d->health) : d->unhealthy_why;
 
 	for (size_t i = 0; i < d->n_vips; i++)
 		vip_set_healthy(d->vips[i], ok, why);

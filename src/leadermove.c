@@ -57,6 +57,12 @@ static uint64_t member_id(const json_t *obj, const char *key)
 	return errno != 0 || *end != '\0' ? 0 : id;
 }
 
+/* LEADERMOVE_SETTLE_MS, or 3 TTLs for a long TTL (leadermove.h). */
+static uint32_t settle_ms(const struct leadermove *m)
+{
+	return m->interval_ms * 3 > LEADERMOVE_SETTLE_MS ? m->interval_ms * 3 : LEADERMOVE_SETTLE_MS;
+}
+
 static void next_round(struct leadermove *m)
 {
 	m->req = NULL;
@@ -148,10 +154,12 @@ static void on_status(void *arg, const struct etcd_result *r)
 	uint64_t leader;
 
 	if (r->err != 0) {
+		m->not_leader_at = loop_now_ms(); /* not known: as if it just came */
 		next_round(m);
 		return;
 	}
 	if (strcmp(r->endpoint, m->local) != 0) {
+		m->not_leader_at = loop_now_ms();
 		/* Fail-over took us elsewhere: who "we" are is not known. */
 		if (!m->warned_other)
 			log_info("etcd: avoidLeader: status answered by %s, not this node's own member "
@@ -168,9 +176,16 @@ static void on_status(void *arg, const struct etcd_result *r)
 		next_round(m);
 		return;
 	}
-	if (m->not_leader_at != 0 && loop_now_ms() - m->not_leader_at < LEADERMOVE_SETTLE_MS) {
-		log_debug("etcd: avoidLeader: this node's member became leader less than %u ms ago; "
-		    "not moving it on yet", LEADERMOVE_SETTLE_MS);
+	if (!m->owns(m->arg, NULL)) {
+		next_round(m);
+		return;
+	}
+	/* Leadership came after the last round that saw it elsewhere, so it
+	 * has been here at least (now - not_leader_at - interval). */
+	if (m->not_leader_at != 0 &&
+	    loop_now_ms() - m->not_leader_at < settle_ms(m) + m->interval_ms) {
+		log_debug("etcd: avoidLeader: this node's member may have become leader less than "
+		    "%u ms ago; not moving it on yet", settle_ms(m));
 		next_round(m);
 		return;
 	}
@@ -181,10 +196,6 @@ static void on_timer(void *arg)
 {
 	struct leadermove *m = arg;
 
-	if (!m->owns(m->arg, NULL)) {
-		loop_timer_arm(m->timer, m->interval_ms);
-		return;
-	}
 	m->req = etcd_call(m->etcd, "/v3/maintenance/status", json_object(), 0, on_status, m);
 }
 

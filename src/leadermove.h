@@ -27,9 +27,13 @@
  * node name of any VIP's owner as this node last read it (kubeadm, k3s
  * and Talos name a member after its node); when every other member's
  * node owns one, nothing is moved. Members named otherwise count as
- * owning nothing; for them a node that became leader less than
- * LEADERMOVE_SETTLE_MS ago does not move it on, so leadership changes at
- * most once per settle time and a dead node's lease runs out in between.
+ * owning nothing; for them a node whose member may have become leader
+ * less than the settle time ago (LEADERMOVE_SETTLE_MS, or 3 TTLs if
+ * longer; a round that saw another leader, failed or was answered
+ * elsewhere counts as "maybe not leader then", and the status is read
+ * every interval whether or not this node owns a VIP) does not move it
+ * on, so leadership changes at most once per settle time and a dead
+ * node's lease (one TTL, re-armed by each change) runs out in between.
  *
  * Only logs; calls nobody back but the owns() question, from its own timer.
  */
@@ -59,7 +63,9 @@ typedef bool leadermove_owns_fn(void *arg, const char *node);
  * if so, whether the member on local_endpoint (copied) leads; if it does,
  * move leadership to another voting member, the next one in member-list
  * order after each failure. Requests go through etcd (borrowed; must
- * outlive the handle). Sends nothing while this node owns no VIP.
+ * outlive the handle). While this node owns no VIP only the status is
+ * read (one request per interval), to know how long leadership has been
+ * here when a VIP comes.
  */
 struct leadermove *leadermove_new(struct loop *loop, struct etcd *etcd,
     const char *local_endpoint, uint32_t interval_ms, leadermove_owns_fn *owns, void *arg);

@@ -198,10 +198,13 @@ static void on_msg(void *arg, json_t *result)
 		if (type == NULL || strcmp(type, "DELETE") != 0 || key == NULL)
 			continue;
 		/* A delete without a usable revision still counts for every
-		 * follower of that key (the safe side: it reads again). */
+		 * follower of that key now (the safe side: it reads again),
+		 * but is not kept: in the ring it would match every later
+		 * subscription to a key made again under that name. */
 		if (etcd_get_i64(kv, "mod_revision", &rev) < 0 || rev <= 0)
 			rev = INT64_MAX;
-		ring_add(w, key, rev);
+		else
+			ring_add(w, key, rev);
 		for (struct watch_sub *s = w->subs; s != NULL; s = s->next)
 			if (rev >= s->from_rev && strcmp(s->key, key) == 0)
 				s->due |= DUE_DELETED;

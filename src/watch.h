@@ -16,7 +16,7 @@
  * floor is either in the ring of recent deletes already or still to come
  * on the open stream. A subscription from revision R > floor is answered
  * from the ring, then from the stream; one with R <= floor re-opens the
- * stream at R (floor = R - 1; the ring's entries stay true). A delete the
+ * stream at R (floor = R - 1; the ring is emptied, as the new stream replays from R). A delete the
  * ring had to drop raises floor to its revision.
  *
  * The stream ends (a member restart, a network error) or etcd cancels it
