@@ -518,7 +518,7 @@ int daemon_run(struct cfg *cfg)
 		fatal("health: libcurl");
 
 	if (cfg->etcd.avoid_leader && cfg->n_vips > 0)
-		d.leadermove = leadermove_new(d.loop, d.etcd, cfg->etcd.endpoints[0],
+		d.leadermove = leadermove_new(d.loop, d.etcd, cfg->etcd.endpoints[0], d.node,
 		    cfg->lease_ttl_ms, daemon_owns_a_vip, &d);
 	/* Ready from the loop's first turn: config loaded, netlink open; not
 	 * waiting for etcd (notify.h says why). */

@@ -175,7 +175,7 @@ static void apply(struct daemon *d, struct cfg *nc, const struct reload_plan *p)
 	if (d->cfg->etcd.avoid_leader && d->cfg->n_vips > 0 &&
 	    (p->endpoints || d->leadermove == NULL)) {
 		leadermove_free(d->leadermove);
-		d->leadermove = leadermove_new(d->loop, d->etcd, d->cfg->etcd.endpoints[0],
+		d->leadermove = leadermove_new(d->loop, d->etcd, d->cfg->etcd.endpoints[0], d->node,
 		    d->cfg->lease_ttl_ms, daemon_owns_a_vip, d);
 	}
 }

@@ -21,6 +21,7 @@ struct leadermove {
 	struct loop *loop;
 	struct etcd *etcd;
 	char *local;             /* the endpoint of this node's own member */
+	char *node;              /* this node's name (vipd.node) */
 	uint32_t interval_ms;
 	leadermove_owns_fn *owns;
 	void *arg;
@@ -115,9 +116,25 @@ static uint64_t pick_target(struct leadermove *m, const json_t *members, size_t 
 	return n == 0 ? 0 : ids[m->skip % n];
 }
 
+/* Is this node's own member (id self) named as this node is? */
+static bool names_match(const struct leadermove *m, const json_t *members)
+{
+	size_t i;
+	json_t *mb;
+
+	json_array_foreach(members, i, mb) {
+		const char *name = json_string_value(json_object_get(mb, "name"));
+
+		if (member_id(mb, "ID") == m->self)
+			return name != NULL && strcmp(name, m->node) == 0;
+	}
+	return false;
+}
+
 static void on_members(void *arg, const struct etcd_result *r)
 {
 	struct leadermove *m = arg;
+	const json_t *members;
 	char id[24];
 	size_t others;
 
@@ -125,7 +142,21 @@ static void on_members(void *arg, const struct etcd_result *r)
 		next_round(m);
 		return;
 	}
-	m->target = pick_target(m, json_object_get(r->body, "members"), &others);
+	members = json_object_get(r->body, "members");
+	/* Member names are trusted to be node names when this node's own
+	 * member is named after it; otherwise a target's node may own VIPs
+	 * under another name, and only the settle time bounds the changes.
+	 * Leadership came after the last round that saw it elsewhere, so it
+	 * has been here at least (now - not_leader_at - interval). */
+	if (!names_match(m, members) && m->not_leader_at != 0 &&
+	    loop_now_ms() - m->not_leader_at < settle_ms(m) + m->interval_ms) {
+		log_debug("etcd: avoidLeader: member names are not node names, and this node's "
+		    "member may have become leader less than %u ms ago; not moving it on yet",
+		    settle_ms(m));
+		next_round(m);
+		return;
+	}
+	m->target = pick_target(m, members, &others);
 	if (m->target == 0 && others > 0) {
 		if (!m->warned_all_own)
 			log_info("etcd: avoidLeader: this node's member leads, but every other member's "
@@ -180,15 +211,7 @@ static void on_status(void *arg, const struct etcd_result *r)
 		next_round(m);
 		return;
 	}
-	/* Leadership came after the last round that saw it elsewhere, so it
-	 * has been here at least (now - not_leader_at - interval). */
-	if (m->not_leader_at != 0 &&
-	    loop_now_ms() - m->not_leader_at < settle_ms(m) + m->interval_ms) {
-		log_debug("etcd: avoidLeader: this node's member may have become leader less than "
-		    "%u ms ago; not moving it on yet", settle_ms(m));
-		next_round(m);
-		return;
-	}
+
 	m->req = etcd_call(m->etcd, "/v3/cluster/member/list", json_object(), 0, on_members, m);
 }
 
@@ -200,13 +223,15 @@ static void on_timer(void *arg)
 }
 
 struct leadermove *leadermove_new(struct loop *loop, struct etcd *etcd,
-    const char *local_endpoint, uint32_t interval_ms, leadermove_owns_fn *owns, void *arg)
+    const char *local_endpoint, const char *node, uint32_t interval_ms,
+    leadermove_owns_fn *owns, void *arg)
 {
 	struct leadermove *m = xcalloc(1, sizeof(*m));
 
 	m->loop = loop;
 	m->etcd = etcd;
 	m->local = xstrdup(local_endpoint);
+	m->node = xstrdup(node);
 	m->interval_ms = interval_ms;
 	m->owns = owns;
 	m->arg = arg;
@@ -222,6 +247,7 @@ void leadermove_free(struct leadermove *m)
 	etcd_cancel(m->req);
 	loop_timer_free(m->timer);
 	free(m->local);
+	free(m->node);
 	free(m);
 }
 

@@ -27,7 +27,9 @@
  * node name of any VIP's owner as this node last read it (kubeadm, k3s
  * and Talos name a member after its node); when every other member's
  * node owns one, nothing is moved. Members named otherwise count as
- * owning nothing; for them a node whose member may have become leader
+ * owning nothing; so when this node's own member is not named after it
+ * (node, copied: names are then not node names), a node whose member may
+ * have become leader
  * less than the settle time ago (LEADERMOVE_SETTLE_MS, or 3 TTLs if
  * longer; a round that saw another leader, failed or was answered
  * elsewhere counts as "maybe not leader then", and the status is read
@@ -60,7 +62,8 @@ typedef bool leadermove_owns_fn(void *arg, const char *node);
 /*
  * Check every interval_ms (the lease TTL: a leader found on the owner's
  * member is moved within one TTL) whether this node owns a VIP (owns) and,
- * if so, whether the member on local_endpoint (copied) leads; if it does,
+ * if so, whether the member on local_endpoint (copied) leads (node: this
+ * node's name, copied); if it does,
  * move leadership to another voting member, the next one in member-list
  * order after each failure. Requests go through etcd (borrowed; must
  * outlive the handle). While this node owns no VIP only the status is
@@ -68,7 +71,8 @@ typedef bool leadermove_owns_fn(void *arg, const char *node);
  * here when a VIP comes.
  */
 struct leadermove *leadermove_new(struct loop *loop, struct etcd *etcd,
-    const char *local_endpoint, uint32_t interval_ms, leadermove_owns_fn *owns, void *arg);
+    const char *local_endpoint, const char *node, uint32_t interval_ms,
+    leadermove_owns_fn *owns, void *arg);
 /* NULL-safe; cancels what is in flight. */
 void leadermove_free(struct leadermove *m);
 

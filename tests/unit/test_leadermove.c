@@ -56,7 +56,7 @@ static int setup_with(void **state, const char *local)
 	struct t *t = calloc(1, sizeof(*t));
 
 	testkit_open("test_leadermove", &t->loop, &t->etcd);
-	t->m = leadermove_new(t->loop, t->etcd, local, EVERY, owns, t);
+	t->m = leadermove_new(t->loop, t->etcd, local, "node-1", EVERY, owns, t);
 	*state = t;
 	return 0;
 }
@@ -229,9 +229,26 @@ static void test_all_nodes_own_no_move(void **state)
 	assert_int_equal(leadermove_moves(t->m), 0);
 }
 
-/* Leadership that came to this member (another leader seen before) is
- * not moved on before LEADERMOVE_SETTLE_MS: at most one change per settle
- * time, whatever the member names. */
+/* A round: status SELF, then the member list if asked (n1 = SELF, n2,
+ * n3). Returns whether a MoveLeader was sent. */
+static bool round_self(uint64_t ms)
+{
+	struct etcd_req *m;
+
+	fake_loop_advance(ms);
+	status(SELF);
+	m = fake_etcd_pending("/v3/cluster/member/list");
+	if (m == NULL)
+		return false;
+	fake_etcd_reply(m, "{\"header\":{},\"members\":["
+	    "{\"ID\":\"" SELF "\",\"name\":\"n1\"},"
+	    "{\"ID\":\"" OTHER "\",\"name\":\"n2\"}]}");
+	return fake_etcd_pending("/v3/maintenance/transfer-leadership") != NULL;
+}
+
+/* Member names that are not node names (this node is "node-1", its
+ * member "n1"): leadership that came to this member (another leader seen
+ * before) is not moved on before LEADERMOVE_SETTLE_MS + an interval. */
 static void test_new_leader_settles_first(void **state)
 {
 	struct t *t = *state;
@@ -240,23 +257,25 @@ static void test_new_leader_settles_first(void **state)
 	t->owns = true;
 	fake_loop_advance(EVERY);
 	status(OTHER);
-	for (;;) {
-		struct etcd_req *m;
-
-		fake_loop_advance(EVERY);
+	do {
 		waited += EVERY;
-		status(SELF);
-		m = fake_etcd_pending("/v3/cluster/member/list");
-		if (m != NULL) {
-			fake_etcd_reply(m, "{\"header\":{},\"members\":["
-			    "{\"ID\":\"" SELF "\",\"name\":\"n1\"},"
-			    "{\"ID\":\"" OTHER "\",\"name\":\"n2\"}]}");
-			break;
-		}
 		assert_true(waited < 2 * LEADERMOVE_SETTLE_MS);
-	}
-	assert_true(waited >= LEADERMOVE_SETTLE_MS);
-	assert_non_null(fake_etcd_pending("/v3/maintenance/transfer-leadership"));
+	} while (!round_self(EVERY));
+	assert_true(waited >= LEADERMOVE_SETTLE_MS + EVERY);
+}
+
+/* Member names that are node names (this node "n1" as its member): the
+ * owner rule is enough, leadership that just came is moved at once. */
+static void test_names_match_no_settle(void **state)
+{
+	struct t *t = *state;
+
+	leadermove_free(t->m);
+	t->m = leadermove_new(t->loop, t->etcd, FAKE_ENDPOINT, "n1", EVERY, owns, t);
+	t->owns = true;
+	fake_loop_advance(EVERY);
+	status(OTHER);
+	assert_true(round_self(EVERY));
 }
 
 /* A long TTL (interval 40 s): leadership seen arriving is kept for 3
@@ -267,20 +286,15 @@ static void test_long_interval_settles_too(void **state)
 	struct t *t = *state;
 	int rounds = 0;
 
-	(void)state;
 	leadermove_free(t->m);
-	t->m = leadermove_new(t->loop, t->etcd, FAKE_ENDPOINT, 40000, owns, t);
+	t->m = leadermove_new(t->loop, t->etcd, FAKE_ENDPOINT, "node-1", 40000, owns, t);
 	t->owns = true;
 	fake_loop_advance(40000);
 	status(OTHER);
-	for (;;) {
-		fake_loop_advance(40000);
+	do {
 		rounds++;
-		status(SELF);
-		if (fake_etcd_pending("/v3/cluster/member/list") != NULL)
-			break;
 		assert_true(rounds < 10);
-	}
+	} while (!round_self(40000));
 	assert_true(rounds >= 4); /* 3 x 40 s settle + the 40 s of not knowing */
 }
 
@@ -295,9 +309,7 @@ static void test_first_vip_after_leadership_settles(void **state)
 	fake_loop_advance(EVERY);
 	status(SELF);
 	t->owns = true;
-	fake_loop_advance(EVERY);
-	status(SELF);
-	assert_null(fake_etcd_pending("/v3/cluster/member/list"));
+	assert_false(round_self(EVERY));
 }
 
 int main(void)
@@ -311,6 +323,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_owner_nodes_are_no_target, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_all_nodes_own_no_move, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_new_leader_settles_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_names_match_no_settle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_interval_settles_too, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_first_vip_after_leadership_settles, setup, teardown),
 	};
