@@ -30,7 +30,8 @@ enum ctl_cmd {
 	CTL_RELEASE,
 	CTL_PAUSE,
 	CTL_RESUME,
-	CTL_RELOAD,  /* read the configuration file again (reload.h) */
+	CTL_RELOAD,  /* read the configuration file again (reload.h); the last:
+	              * tests/fuzz/fuzz_ctlproto.c checks against it */
 };
 
 struct ctl_req {

@@ -42,7 +42,7 @@ static void one(const char *buf, size_t len)
 		return;
 	}
 	check(lf != NULL);
-	check(req.cmd <= CTL_RESUME);
+	check(req.cmd <= CTL_RELOAD); /* the last command (ctlproto.h) */
 	check(strnlen(req.vip, sizeof(req.vip)) < sizeof(req.vip));
 	n = ctlproto_format(&req, line, sizeof(line));
 	check(n > 0 && (size_t)n == (size_t)(lf - buf) + 1);
