@@ -553,15 +553,14 @@ static void on_retry(void *arg)
 	vip_update(v);
 }
 
-/* The peers' MACs read again half a second after the leader changed (a
- * new candidate's MAC key is put right after its election key), and at
- * once when the leader changes after the first one this VIP saw: the new
- * leader campaigned long ago, its MAC key is there now, and a lease
- * revoked from outside right after its takeover would take the key before
- * the delayed read (t_23: revoked 150 ms after the takeover, the next
- * owner heard the old one answer, took it for a foreign host and waited
- * 3 s). Not at once for the first leader, so a start with many VIPs does
- * not read twice: see peers_prefetch. */
+/* The peers' MACs are read at once whenever the leader (as this node
+ * knows it) changes, and again half a second later (a new candidate's
+ * MAC key is put right after its election key). At once: the peers that
+ * campaigned before are there now, and a lease revoked from outside right
+ * after its holder's takeover takes that holder's key before a delayed
+ * read (t_23: revoked 150-270 ms after the start or the takeover, the
+ * next owner heard the old one answer, took it for a foreign host and
+ * waited 3 s). Two reads per VIP at start: see peers_prefetch. */
 #define VIP_PEERS_PREFETCH_MS 500u
 
 static void on_peers_timer(void *arg)
@@ -576,9 +575,7 @@ static void on_elect(void *arg, bool leader)
 	struct vip *v = arg;
 
 	if (!leader) {
-		if (v->leader_seen)
-			peers_prefetch(v->peers);
-		v->leader_seen = true;
+		peers_prefetch(v->peers);
 		loop_timer_arm(v->peers_timer, VIP_PEERS_PREFETCH_MS);
 	}
 	vip_update(v);

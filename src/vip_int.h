@@ -57,7 +57,6 @@ struct vip {
 	char reason[224];         /* why it last changed (ownership or role) */
 	bool reason_set;          /* reason written since the last vip_update */
 	bool paused;              /* policy fact: an operator paused it */
-	bool leader_seen;         /* on_elect has run: a later leader is a change */
 	bool unhealthy;           /* policy fact healthy, negated (vip_set_healthy) */
 	bool retiring;            /* vip_retire: paused for good */
 	const char *role;         /* policy_role() at the last vip_update */

@@ -17,6 +17,12 @@ set -euo pipefail
 
 scenario_up
 name=/vipd/election/$VIP4
+# Every node reads its peers' MACs when it learns the leader and again
+# 500 ms later (VIP_PEERS_PREFETCH_MS, src/vip.c): only a peer known so
+# can be told from a foreign host by the next owner's takeover probe. A
+# lease revoked sooner after the start (the revoked node's MAC key goes
+# with it) is the 3 s conflict wait, safe but not this test's subject.
+sleep 1
 
 # owner_key NODE: the election key whose value is NODE.
 owner_key() {
