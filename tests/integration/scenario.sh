@@ -178,3 +178,21 @@ sc_etcd_move_leader() {
 	# shellcheck disable=SC2016 # eval expands it
 	lab_wait_until 5 eval '[ "$(sc_etcd_leader)" = "$to" ]'
 }
+
+# sc_vips_held ADDR...: "TOTAL DISTINCT MOST_NODE MOST_COUNT" over the
+# given IPv4 VIPs on the nodes' eth0 now: copies held (a VIP on two nodes
+# counts twice), distinct VIPs held, and the node holding the most ("-" 0
+# when none is held). For the many-VIP test and the bench's scale part.
+sc_vips_held() {
+	local i
+	for ((i = 1; i <= LAB_N; i++)); do
+		ip -n "$LAB_PREFIX-n$i" -o -4 addr show dev eth0 2>/dev/null |
+			awk -v n="n$i" '{ a = $4; sub(/\/.*/, "", a); print n, a }'
+	done | awk -v list="$*" '
+		BEGIN { k = split(list, x, " "); for (i = 1; i <= k; i++) want[x[i]] = 1 }
+		($2 in want) { total++; if (!seen[$2]++) distinct++; c[$1]++ }
+		END {
+			for (n in c) if (c[n] > best) { best = c[n]; bn = n }
+			printf "%d %d %s %d\n", total, distinct, (bn == "" ? "-" : bn), best
+		}'
+}

@@ -29,19 +29,9 @@ MAX_CONNS=8 # ETCD_IDLE_CONNS, src/etcd.h
 ADDRS=("$VIP4")
 for ((j = 1; j < N_VIPS; j++)); do ADDRS+=("198.18.2.$j"); done
 
-# held: "TOTAL DISTINCT MOST_NODE MOST_COUNT" over the 32 VIPs now.
+# held: "TOTAL DISTINCT MOST_NODE MOST_COUNT" (sc_vips_held) now.
 held() {
-	local i
-	for ((i = 1; i <= LAB_N; i++)); do
-		ip -n "$LAB_PREFIX-n$i" -o -4 addr show dev eth0 2>/dev/null |
-			awk -v n="n$i" '{ a = $4; sub(/\/.*/, "", a); print n, a }'
-	done | awk -v list="${ADDRS[*]}" '
-		BEGIN { k = split(list, x, " "); for (i = 1; i <= k; i++) want[x[i]] = 1 }
-		($2 in want) { total++; if (!seen[$2]++) distinct++; c[$1]++ }
-		END {
-			for (n in c) if (c[n] > best) { best = c[n]; bn = n }
-			printf "%d %d %s %d\n", total, distinct, (bn == "" ? "-" : bn), best
-		}'
+	sc_vips_held "${ADDRS[@]}"
 }
 all_held() {
 	local t d
