@@ -77,17 +77,7 @@ lab_service_up
 lab_monitor_start
 for i in 1 2 3; do
 	lab_vipd_config "$i" || lab_fail "vipd config for n$i rejected"
-	# the other VIPs: more entries on eth0, before the vipd: mapping
-	awk -v list="${ADDRS[*]:1}" '
-		/^vipd:/ && !done {
-			k = split(list, x, " ")
-			for (i = 1; i <= k; i++)
-				printf "      - interface: eth0\n        vip:\n          ip: %s\n", x[i]
-			done = 1
-		}
-		{ print }' "$LAB_DIR/n$i/vipd.yaml" >"$LAB_DIR/n$i/vipd.yaml.new"
-	mv "$LAB_DIR/n$i/vipd.yaml.new" "$LAB_DIR/n$i/vipd.yaml"
-	"$LAB_VIPD" --check -c "$LAB_DIR/n$i/vipd.yaml" >/dev/null 2>&1 ||
+	sc_config_add_vips "$i" "${ADDRS[@]:1}" ||
 		lab_fail "vipd --check rejects the $VIPS-VIP config"
 done
 

@@ -196,3 +196,21 @@ sc_vips_held() {
 			printf "%d %d %s %d\n", total, distinct, (bn == "" ? "-" : bn), best
 		}'
 }
+
+# sc_config_add_vips NODE ADDR...: more VIPs on eth0 in NODE's vipd.yaml
+# (written by lab_vipd_config), as machine.network.interfaces entries
+# before its vipd: mapping. Returns 1 when vipd --check rejects the result.
+sc_config_add_vips() {
+	local id=$1 f
+	shift
+	f=$LAB_DIR/n$id/vipd.yaml
+	awk -v list="$*" '
+		/^vipd:/ && !done {
+			k = split(list, x, " ")
+			for (i = 1; i <= k; i++)
+				printf "      - interface: eth0\n        vip:\n          ip: %s\n", x[i]
+			done = 1
+		}
+		{ print }' "$f" >"$f.new" && mv "$f.new" "$f" &&
+		"$LAB_VIPD" --check -c "$f" >/dev/null 2>&1
+}
