@@ -113,6 +113,14 @@ lab_down() {
 	return 0
 }
 
+# _lab_log_events FILE: a vipd log without the lines it writes every
+# TTL/4 (keepalive ok) and every 5 s (a quiet probe and its result).
+_lab_log_events() {
+	grep -v -e ' debug: session: keepalive ok ' \
+		-e ' debug: vip: probing vip=[^ ]* link=[^ ]*$' \
+		-e ' debug: vip: probe done vip=[^ ]* peers=[0-9]* foreign=[0-9]*$' "$1" || true
+}
+
 # On failure: the end of every log that explains what happened.
 lab_dump() {
 	local i f full=${LAB_DUMP_FULL:-0}
@@ -124,7 +132,9 @@ lab_dump() {
 		for ((i = 1; i <= LAB_N; i++)); do
 			echo "--- n$i: $(ip -n "$LAB_PREFIX-n$i" -br addr show dev eth0 2>&1 | tr -s ' ')"
 			if [ -s "$LAB_DIR/n$i/vipd.log" ]; then
-				tail -n "$([ "$full" = 1 ] && echo 40 || echo 8)" "$LAB_DIR/n$i/vipd.log" |
+				# the keepalive lines (one per TTL/4) would fill it
+				_lab_log_events "$LAB_DIR/n$i/vipd.log" |
+					tail -n "$([ "$full" = 1 ] && echo 40 || echo 8)" |
 					cut -c1-220 | sed 's/^/    vipd| /'
 			fi
 			if [ -s "$LAB_DIR/n$i/etcd.log" ]; then
@@ -136,6 +146,14 @@ lab_dump() {
 			[ -s "$f" ] || continue
 			echo "--- client $(basename "$f" .log): $(grep -E '^(attempts|failures|max_outage_ms|outages|skipped) ' "$f" | tr '\n' ' ')"
 		done
+		# last, as a runner that shows only the end of a failed case's
+		# output shows this: every vipd's log in time order (its lines
+		# start with an ISO 8601 UTC time) without the periodic lines
+		echo "--- every node's vipd, in time order, without keepalives and quiet probes (the last 16)"
+		for ((i = 1; i <= LAB_N; i++)); do
+			[ -s "$LAB_DIR/n$i/vipd.log" ] || continue
+			_lab_log_events "$LAB_DIR/n$i/vipd.log" | sed "s/ vipd\[[0-9]*\] / n$i /"
+		done | sort -s -k1,1 | tail -n 16 | cut -c12-200 | sed 's/^/    /'
 		echo "===== end of lab state ====="
 	} >&2
 }
