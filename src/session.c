@@ -25,6 +25,11 @@
  * success moves the fence from its own send time.
  */
 #define SESSION_KA_MAX 3
+/* Between a failed revoke and the next try, and the longest a try may
+ * take (session_revoke): a member that hangs (frozen, its disk stalled)
+ * then costs 500 ms, after which the next try goes to the next endpoint. */
+#define SESSION_REVOKE_RETRY_MS 100u
+#define SESSION_REVOKE_TRY_MS   500u
 
 struct session;
 
@@ -53,7 +58,11 @@ struct session {
 	struct session_ka ka[SESSION_KA_MAX]; /* keepalives in flight */
 	struct loop_timer *tick;  /* next grant/keepalive */
 	struct loop_timer *fence_timer;
-	struct loop_timer *revoke_timer;
+	struct loop_timer *revoke_timer;  /* the revoke's deadline */
+	struct loop_timer *revoke_retry;  /* the next try after a failure */
+	int64_t revoke_lease;     /* the lease being revoked */
+	uint64_t revoke_deadline; /* loop ms */
+	unsigned revoke_tries;
 	void (*revoke_done)(void *arg);
 	void *revoke_arg;
 	struct session_counts counts; /* session_counts() */
@@ -315,6 +324,7 @@ static void on_fence(void *arg)
 }
 
 static void on_revoke_timeout(void *arg);
+static void on_revoke_retry(void *arg);
 
 void session_set_ttl(struct session *s, uint32_t ttl_ms)
 {
@@ -336,6 +346,7 @@ struct session *session_new(struct loop *loop, struct etcd *etcd, uint32_t ttl_m
 	s->tick = loop_timer_new(loop, on_tick, s);
 	s->fence_timer = loop_timer_new(loop, on_fence, s);
 	s->revoke_timer = loop_timer_new(loop, on_revoke_timeout, s);
+	s->revoke_retry = loop_timer_new(loop, on_revoke_retry, s);
 	return s;
 }
 
@@ -350,31 +361,82 @@ static void revoke_finish(struct session *s)
 
 	s->revoke_done = NULL;
 	loop_timer_disarm(s->revoke_timer);
+	loop_timer_disarm(s->revoke_retry);
 	etcd_cancel(s->req);
 	s->req = NULL;
 	if (done)
 		done(s->revoke_arg);
 }
 
+static void on_revoke(void *arg, const struct etcd_result *r);
+
+static void revoke_send(struct session *s)
+{
+	uint64_t left = s->revoke_deadline - loop_now_ms();
+
+	s->revoke_tries++;
+	s->req = etcd_call(s->etcd, "/v3/lease/revoke",
+	    json_pack("{s:o}", "ID", etcd_json_i64(s->revoke_lease)),
+	    (uint32_t)(left < SESSION_REVOKE_TRY_MS ? left : SESSION_REVOKE_TRY_MS), on_revoke, s);
+}
+
+/*
+ * Worth another try within the deadline: anything but an answer that
+ * will not change (the lease is gone, or the user may not revoke it).
+ * "etcdserver: leader changed", "request timed out" (both Unavailable),
+ * a refused connection or a stream cut while etcd elects a leader pass
+ * within an election timeout (1 s by default); a lease left to expire
+ * instead lives a whole TTL, and longer if etcd's new leader re-armed it.
+ */
+static bool revoke_retryable(const struct etcd_result *r)
+{
+	if (r->err != -EIO)
+		return true;
+	return r->code != ETCD_CODE_NOT_FOUND && r->code != ETCD_CODE_PERMISSION_DENIED &&
+	    r->code != ETCD_CODE_UNAUTHENTICATED;
+}
+
 static void on_revoke(void *arg, const struct etcd_result *r)
 {
 	struct session *s = arg;
 	char esc[LOG_ESC_LEN];
+	uint64_t now = loop_now_ms();
 
 	s->req = NULL;
-	if (r->err == 0)
-		log_info("session: lease revoked");
-	else
-		log_warnx("session: lease revoke failed error=\"%s\"; it expires by itself",
-		    log_esc(esc, r->message));
+	if (r->err == 0) {
+		if (s->revoke_tries > 1)
+			log_info("session: lease revoked at try %u", s->revoke_tries);
+		else
+			log_info("session: lease revoked");
+	} else if (r->err == -EIO && r->code == ETCD_CODE_NOT_FOUND) {
+		log_info("session: lease already gone (etcd: \"%s\")", log_esc(esc, r->message));
+	} else if (revoke_retryable(r) && now + SESSION_REVOKE_RETRY_MS < s->revoke_deadline) {
+		log_warnx("session: lease revoke failed endpoint=%s error=\"%s\" try=%u; "
+		    "trying again in %u ms (%" PRIu64 " ms left)", r->endpoint,
+		    log_esc(esc, r->message), s->revoke_tries, SESSION_REVOKE_RETRY_MS,
+		    s->revoke_deadline - now);
+		loop_timer_arm(s->revoke_retry, SESSION_REVOKE_RETRY_MS);
+		return;
+	} else {
+		log_warnx("session: lease revoke failed error=\"%s\" tries=%u; it expires by itself",
+		    log_esc(esc, r->message), s->revoke_tries);
+	}
 	revoke_finish(s);
+}
+
+static void on_revoke_retry(void *arg)
+{
+	struct session *s = arg;
+
+	if (s->revoke_done != NULL && s->req == NULL)
+		revoke_send(s);
 }
 
 static void on_revoke_timeout(void *arg)
 {
 	struct session *s = arg;
 
-	log_warnx("session: lease revoke timed out; it expires by itself");
+	log_warnx("session: lease revoke timed out tries=%u; it expires by itself", s->revoke_tries);
 	revoke_finish(s);
 }
 
@@ -395,10 +457,12 @@ bool session_revoke(struct session *s, uint32_t timeout_ms,
 		return false; /* nothing to revoke: the caller carries on */
 	s->revoke_done = done;
 	s->revoke_arg = arg;
+	s->revoke_lease = lease;
+	s->revoke_tries = 0;
+	s->revoke_deadline = loop_now_ms() + timeout_ms;
 	loop_timer_arm(s->revoke_timer, timeout_ms);
 	log_info("session: revoking lease=%" PRIx64, (uint64_t)lease);
-	s->req = etcd_call(s->etcd, "/v3/lease/revoke",
-	    json_pack("{s:o}", "ID", etcd_json_i64(lease)), timeout_ms, on_revoke, s);
+	revoke_send(s);
 	return true;
 }
 
@@ -411,5 +475,6 @@ void session_free(struct session *s)
 	loop_timer_free(s->tick);
 	loop_timer_free(s->fence_timer);
 	loop_timer_free(s->revoke_timer);
+	loop_timer_free(s->revoke_retry);
 	free(s);
 }

@@ -472,7 +472,7 @@ static void test_revoke_answered(void **state)
 	rv = fake_etcd_pending("/v3/lease/revoke");
 	assert_non_null(rv);
 	assert_int_equal(fake_req_i64(rv, "ID"), LEASE);
-	assert_int_equal(fake_req_timeout(rv), 1200);
+	assert_int_equal(fake_req_timeout(rv), 500); /* a try: at most 500 ms */
 	fake_loop_advance(20);
 	fake_etcd_reply(rv, "{\"header\":{}}");
 	assert_int_equal(count(t, EV_DONE), 1);
@@ -484,7 +484,8 @@ static void test_revoke_answered(void **state)
 	assert_int_equal(count(t, EV_EXPIRED), 0);
 }
 
-/* etcd unreachable: done runs at the timeout, the revoke is abandoned. */
+/* A try that never ends (the fake does not end a request at its timeout):
+ * done runs at the deadline, the revoke is abandoned. */
 static void test_revoke_times_out(void **state)
 {
 	struct t *t = *state;
@@ -502,6 +503,105 @@ static void test_revoke_times_out(void **state)
 	fake_loop_advance(20000);
 	assert_int_equal(count(t, EV_DONE), 1);
 	assert_int_equal(fake_etcd_count(), 2);
+}
+
+/* etcd electing a leader answers "leader changed": the revoke is sent
+ * again 100 ms later, with what is left of the deadline, and done runs
+ * once, when the second try is confirmed. */
+static void test_revoke_retried_after_leader_change(void **state)
+{
+	struct t *t = *state;
+	struct etcd_req *rv1, *rv2;
+	uint64_t t0;
+
+	granted(t);
+	fake_loop_advance(100);
+	t0 = loop_now_ms();
+	revoke(t, true);
+	rv1 = fake_etcd_pending("/v3/lease/revoke");
+	assert_non_null(rv1);
+	fake_loop_advance(30);
+	fake_etcd_fail(rv1, -EIO, ETCD_CODE_UNAVAILABLE, "etcdserver: leader changed");
+	assert_int_equal(count(t, EV_DONE), 0);
+	assert_null(fake_etcd_pending("/v3/lease/revoke"));
+	fake_loop_advance(99);
+	assert_null(fake_etcd_pending("/v3/lease/revoke"));
+	fake_loop_advance(1);
+	rv2 = fake_etcd_pending("/v3/lease/revoke");
+	assert_non_null(rv2);
+	assert_int_equal(fake_req_i64(rv2, "ID"), LEASE);
+	assert_int_equal(fake_req_timeout(rv2), 500);
+	fake_loop_advance(10);
+	fake_etcd_reply(rv2, "{\"header\":{}}");
+	assert_int_equal(count(t, EV_DONE), 1);
+	assert_int_equal(last(t, EV_DONE)->at, t0 + 140);
+	fake_loop_advance(20000);
+	assert_int_equal(count(t, EV_DONE), 1);
+	assert_int_equal(fake_etcd_count(), 3); /* grant, revoke, revoke */
+}
+
+/* A refused connection again and again: tried every 100 ms while a next
+ * try fits before the deadline, then given up (done once). */
+static void test_revoke_retried_until_deadline(void **state)
+{
+	struct t *t = *state;
+	struct etcd_req *rv;
+	unsigned tries = 0;
+	uint64_t t0;
+
+	granted(t);
+	t0 = loop_now_ms();
+	revoke(t, true);
+	while (count(t, EV_DONE) == 0) {
+		rv = fake_etcd_pending("/v3/lease/revoke");
+		if (rv != NULL) {
+			tries++;
+			/* 500 ms a try, or what is left (the last one) */
+			assert_int_equal((uint64_t)fake_req_timeout(rv),
+			    t0 + 1200 - loop_now_ms() < 500 ? t0 + 1200 - loop_now_ms() : 500);
+			fake_etcd_fail(rv, -ECONNREFUSED, 0, "Connection refused");
+		}
+		fake_loop_advance(1);
+		assert_true(loop_now_ms() <= t0 + 1200);
+	}
+	/* tries at 0, 100, ..., 1100; after the one at 1100 no further try
+	 * fits before the deadline: given up then */
+	assert_int_equal(tries, 12);
+	assert_int_equal(last(t, EV_DONE)->at, t0 + 1100);
+	fake_loop_advance(20000);
+	assert_int_equal(count(t, EV_DONE), 1);
+	assert_null(fake_etcd_pending("/v3/lease/revoke"));
+}
+
+/* "lease not found": gone already, which is what a revoke is for: done
+ * at once, no retry. A permission error is not retried either. */
+static void test_revoke_final_answers(void **state)
+{
+	struct t *t = *state;
+	struct etcd_req *rv;
+
+	granted(t);
+	revoke(t, true);
+	rv = fake_etcd_pending("/v3/lease/revoke");
+	fake_etcd_fail(rv, -EIO, ETCD_CODE_NOT_FOUND, "etcdserver: requested lease not found");
+	assert_int_equal(count(t, EV_DONE), 1);
+	fake_loop_advance(5000);
+	assert_null(fake_etcd_pending("/v3/lease/revoke"));
+	assert_int_equal(count(t, EV_DONE), 1);
+}
+
+static void test_revoke_permission_denied(void **state)
+{
+	struct t *t = *state;
+	struct etcd_req *rv;
+
+	granted(t);
+	revoke(t, true);
+	rv = fake_etcd_pending("/v3/lease/revoke");
+	fake_etcd_fail(rv, -EIO, ETCD_CODE_PERMISSION_DENIED, "etcdserver: permission denied");
+	assert_int_equal(count(t, EV_DONE), 1);
+	fake_loop_advance(5000);
+	assert_null(fake_etcd_pending("/v3/lease/revoke"));
 }
 
 /* No lease: nothing to revoke, and done never runs (the caller knows). */
@@ -564,6 +664,10 @@ int main(void)
 		T(test_keepalive_unreadable_replies),
 		T(test_revoke_answered),
 		T(test_revoke_times_out),
+		T(test_revoke_retried_after_leader_change),
+		T(test_revoke_retried_until_deadline),
+		T(test_revoke_final_answers),
+		T(test_revoke_permission_denied),
 		T(test_revoke_without_lease),
 #undef T
 	};

@@ -1,0 +1,60 @@
+#!/bin/bash
+# t_55_stop_revoke_retry: a graceful stop still hands the VIP over at once
+# when the owner's own etcd member hangs. Every vipd has two endpoints: its
+# own member first, then the next node's. The owner's member is frozen
+# (SIGSTOP: it accepts connections and answers nothing, as a member whose
+# disk stalls), not the raft leader, and then vipd gets SIGTERM: the
+# revoke's first try has no answer within 500 ms, the second goes to the
+# next endpoint 100 ms later and is confirmed; the next owner does not wait
+# for the lease to expire.
+#
+#   safety  the address is gone before the next owner adds it; no overlap.
+#   timing  SIGTERM -> next owner adds: one try (500 ms) + the pause before
+#           the next (100 ms) + the slack (delete, revoke, watch event, add)
+#           - far below the TTL (5 s) that a revoke given up would cost.
+set -euo pipefail
+. "$(dirname "$0")/scenario.sh"
+
+lab_up 3
+lab_etcd_up
+lab_service_up
+lab_monitor_start
+for i in 1 2 3; do
+	lab_vipd_config "$i" || lab_fail "vipd config for n$i rejected"
+	next=$((i % 3 + 1))
+	# a second endpoint: the next node's member
+	sed -i "s|^      - http://127.0.0.1:2379\$|&\n      - http://$(lab_node_addr4 "n$next"):2379|" "$LAB_DIR/n$i/vipd.yaml"
+	grep -q "http://$(lab_node_addr4 "n$next"):2379" "$LAB_DIR/n$i/vipd.yaml" ||
+		lab_fail "no second endpoint in n$i's config"
+	"$LAB_VIPD" --check -c "$LAB_DIR/n$i/vipd.yaml" >/dev/null 2>&1 ||
+		lab_fail "vipd --check rejects n$i's config with two endpoints"
+	lab_vipd_start "$i"
+done
+owner=$(lab_wait_owner 10) || lab_fail "no single owner within 10 s of start"
+# The raft leader elsewhere: a frozen leader would need an election first
+# (that case is t_25's, with one endpoint).
+leader=$(sc_etcd_leader) || lab_fail "no etcd leader"
+if [ "$leader" = "$owner" ]; then
+	to=n$((${owner#n} % 3 + 1))
+	sc_etcd_move_leader "$to" || lab_fail "cannot move etcd's leader to $to"
+	leader=$to
+fi
+lab_log "owner $owner, etcd leader $leader"
+
+lab_kill "$owner" etcd STOP || lab_fail "cannot freeze $owner's etcd member"
+t0=$(sc_now_us)
+lab_vipd_stop "${owner#n}" 5 || lab_fail "vipd on $owner did not stop"
+lab_assert "it exited 0" test "$LAB_LAST_STATUS" = 0
+new=$(lab_wait_owner 5 "$owner") || lab_fail "no new owner within 5 s of the stop"
+t_del=$(sc_ev_first "$owner" del "$t0") || lab_fail "no Deleted event on $owner after the SIGTERM"
+t_add=$(sc_ev_first "$new" add "$t0") || lab_fail "no add event on $new after the SIGTERM"
+bd_safety "the address left $owner before $new added it" test "$t_del" -le "$t_add"
+bd_timing "SIGTERM -> $new adds the VIP" $(((t_add - t0) / 1000)) $((500 + 100 + BD_SLACK_MS)) \
+	"a try 500 + the pause 100 + slack $BD_SLACK_MS (delete, revoke, watch event, add); a revoke given up costs the TTL"
+lab_assert "the first try was given up and the revoke sent again" \
+	grep -qE 'session: lease revoke failed .*try=1; trying again' "$LAB_DIR/$owner/vipd.log"
+lab_assert "a later try was confirmed" grep -qE 'session: lease revoked at try [2-9]' "$LAB_DIR/$owner/vipd.log"
+grep -E 'stop: |session: (revoking|lease revoke)|stopped' "$LAB_DIR/$owner/vipd.log" | sed 's/^/    /' >&2
+# resumed (on a failure above, lab_down's SIGKILL ends it frozen or not)
+lab_kill "$owner" etcd CONT || lab_fail "cannot resume $owner's etcd member"
+scenario_end
