@@ -439,7 +439,8 @@ vipd:
   node: n$id
   etcd:
     endpoints:
-      - http://127.0.0.1:2379${LAB_AVOID_LEADER:+
+      - http://127.0.0.1:2379${LAB_NEXT_ENDPOINT:+
+      - http://$(lab_node_addr4 "n$((id % LAB_N + 1))"):2379}${LAB_AVOID_LEADER:+
     avoidLeader: $LAB_AVOID_LEADER}
   lease:
     ttl: ${LAB_TTL}s
@@ -454,6 +455,8 @@ vipd:
 EOF
 }
 
+# LAB_NEXT_ENDPOINT=1, when set, adds the next node's member (n1 -> n2,
+# ..., the last -> n1) as each vipd's second etcd endpoint.
 # LAB_AVOID_LEADER=true|false, when set, writes vipd.etcd.avoidLeader so
 # (unset: the daemon's default). Tests that put etcd's raft leader on the
 # VIP's owner on purpose (t_13, t_14, t_17) set it to false.

@@ -15,22 +15,11 @@
 set -euo pipefail
 . "$(dirname "$0")/scenario.sh"
 
-lab_up 3
-lab_etcd_up
-lab_service_up
-lab_monitor_start
-for i in 1 2 3; do
-	lab_vipd_config "$i" || lab_fail "vipd config for n$i rejected"
-	next=$((i % 3 + 1))
-	# a second endpoint: the next node's member
-	sed -i "s|^      - http://127.0.0.1:2379\$|&\n      - http://$(lab_node_addr4 "n$next"):2379|" "$LAB_DIR/n$i/vipd.yaml"
-	grep -q "http://$(lab_node_addr4 "n$next"):2379" "$LAB_DIR/n$i/vipd.yaml" ||
-		lab_fail "no second endpoint in n$i's config"
-	"$LAB_VIPD" --check -c "$LAB_DIR/n$i/vipd.yaml" >/dev/null 2>&1 ||
-		lab_fail "vipd --check rejects n$i's config with two endpoints"
-	lab_vipd_start "$i"
-done
-owner=$(lab_wait_owner 10) || lab_fail "no single owner within 10 s of start"
+LAB_NEXT_ENDPOINT=1 # a second endpoint: the next node's member
+scenario_up
+owner=$OWNER
+grep -q "http://$(lab_node_addr4 "n$((OWNER_ID % 3 + 1))"):2379" "$LAB_DIR/$owner/vipd.yaml" ||
+	lab_fail "no second endpoint in $owner's config"
 # The raft leader elsewhere: a frozen leader would need an election first
 # (that case is t_25's, with one endpoint).
 leader=$(sc_etcd_leader) || lab_fail "no etcd leader"
