@@ -27,68 +27,106 @@
 
 /* ---- the state machine ---------------------------------------------------- */
 
+/* One finished round fed to the state machine, and what must come of it:
+ * changed is health_sm_step's return, healthy the state after the round. */
+struct sm_round {
+	bool pass, in_grace;
+	bool changed, healthy;
+	const char *why;         /* what the round shows, for a failure's message */
+};
+
+/* Feed rounds[0..n) to sm with fall and rise; a round with another outcome
+ * fails the test naming its index and what it shows. */
+static void sm_feed(struct health_sm *sm, unsigned fall, unsigned rise,
+    const struct sm_round *rounds, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct sm_round *r = &rounds[i];
+		bool changed = health_sm_step(sm, fall, rise, r->pass, r->in_grace);
+
+		if (changed != r->changed || sm->healthy != r->healthy)
+			fail_msg("round %zu (%s%s, fall %u rise %u; %s): changed %d healthy %d, "
+			    "want changed %d healthy %d", i, r->pass ? "pass" : "fail",
+			    r->in_grace ? " in grace" : "", fall, rise, r->why[0] ? r->why : "-",
+			    changed, sm->healthy, r->changed, r->healthy);
+	}
+}
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
 static void test_sm_fall_and_rise(void **state)
 {
+	static const struct sm_round rounds[] = {
+		/* pass   grace  changed healthy */
+		{ false, false, false, true, "" },
+		{ false, false, false, true, "" },
+		{ false, false, true, false, "the 3rd: unhealthy" },
+		{ false, false, false, false, "stays, no change" },
+		{ true, false, false, false, "" },
+		{ false, false, false, false, "a fail breaks the run" },
+		{ true, false, false, false, "" },
+		{ true, false, true, true, "2 in a row: healthy" },
+	};
 	struct health_sm sm;
 
 	(void)state;
 	health_sm_init(&sm);
 	assert_true(sm.healthy);
-	assert_false(health_sm_step(&sm, 3, 2, false, false));
-	assert_false(health_sm_step(&sm, 3, 2, false, false));
-	assert_true(health_sm_step(&sm, 3, 2, false, false)); /* the 3rd: unhealthy */
-	assert_false(sm.healthy);
-	assert_false(health_sm_step(&sm, 3, 2, false, false)); /* stays, no change */
-	assert_false(health_sm_step(&sm, 3, 2, true, false));
-	assert_false(health_sm_step(&sm, 3, 2, false, false)); /* a fail breaks the run */
-	assert_false(health_sm_step(&sm, 3, 2, true, false));
-	assert_true(health_sm_step(&sm, 3, 2, true, false)); /* 2 in a row: healthy */
-	assert_true(sm.healthy);
+	sm_feed(&sm, 3, 2, rounds, N(rounds));
 }
 
 static void test_sm_pass_breaks_fail_run(void **state)
 {
+	static const struct sm_round rounds[] = {
+		/* pass   grace  changed healthy */
+		{ false, false, false, true, "" },
+		{ true, false, false, true, "a pass breaks the run" },
+		{ false, false, false, true, "" },
+		{ false, false, true, false, "fall 2" },
+		{ true, false, true, true, "rise 1" },
+	};
 	struct health_sm sm;
 
 	(void)state;
 	health_sm_init(&sm);
-	assert_false(health_sm_step(&sm, 2, 1, false, false));
-	assert_false(health_sm_step(&sm, 2, 1, true, false));
-	assert_false(health_sm_step(&sm, 2, 1, false, false));
-	assert_true(sm.healthy);
-	assert_true(health_sm_step(&sm, 2, 1, false, false));
-	assert_false(sm.healthy);
-	assert_true(health_sm_step(&sm, 2, 1, true, false)); /* rise 1 */
+	sm_feed(&sm, 2, 1, rounds, N(rounds));
 }
 
 static void test_sm_grace_not_counted_until_a_pass(void **state)
 {
+	static const struct sm_round in_grace = { false, true, false, true, "not counted" };
+	/* The first pass ends the grace: failures count from now on, even
+	 * while the caller's clock is still inside startGrace. */
+	static const struct sm_round rounds[] = {
+		/* pass   grace  changed healthy */
+		{ true, true, false, true, "ends the grace" },
+		{ false, true, true, false, "counted: fall 1" },
+	};
 	struct health_sm sm;
 
 	(void)state;
 	health_sm_init(&sm);
 	for (int i = 0; i < 50; i++)
-		assert_false(health_sm_step(&sm, 1, 1, false, true));
-	assert_true(sm.healthy);
+		sm_feed(&sm, 1, 1, &in_grace, 1);
 	assert_int_equal(sm.fails, 0);
-	/* The first pass ends the grace: failures count from now on, even
-	 * while the caller's clock is still inside startGrace. */
-	assert_false(health_sm_step(&sm, 1, 1, true, true));
+	sm_feed(&sm, 1, 1, rounds, 1);
 	assert_true(sm.grace_over);
-	assert_true(health_sm_step(&sm, 1, 1, false, true));
-	assert_false(sm.healthy);
+	sm_feed(&sm, 1, 1, rounds + 1, 1);
 }
 
 static void test_sm_grace_ends_with_the_clock(void **state)
 {
+	static const struct sm_round rounds[] = {
+		/* pass   grace  changed healthy */
+		{ false, true, false, true, "in grace: not counted" },
+		{ false, false, false, true, "grace over: 1 of fall 2" },
+		{ false, false, true, false, "fall 2" },
+	};
 	struct health_sm sm;
 
 	(void)state;
 	health_sm_init(&sm);
-	assert_false(health_sm_step(&sm, 2, 1, false, true));
-	assert_false(health_sm_step(&sm, 2, 1, false, false));
-	assert_true(health_sm_step(&sm, 2, 1, false, false));
-	assert_false(sm.healthy);
+	sm_feed(&sm, 2, 1, rounds, N(rounds));
 }
 
 /* ---- on the loop ------------------------------------------------------------ */
