@@ -30,6 +30,7 @@
 #include "etcd.h"
 #include "log.h"
 #include "loop.h"
+#include "stderr_cap.h"
 
 struct server {
 	int fd;
@@ -183,34 +184,6 @@ static void test_proxy_environment_ignored(void **state)
 }
 
 /* etcd's error text with a newline must not forge a log line. */
-/* Stderr (the log) into a pipe from capture_begin until capture_end, which
- * puts stderr back and reads what was written, in one read (the tests here
- * write far less than a pipe holds), into buf (size bytes, NUL-terminated).
- * Returns the bytes read (-1 on a failed read: buf is then ""). */
-struct capture {
-	int pipefd[2], saved;
-};
-
-static void capture_begin(struct capture *c)
-{
-	assert_int_equal(pipe(c->pipefd), 0);
-	c->saved = dup(STDERR_FILENO);
-	dup2(c->pipefd[1], STDERR_FILENO);
-}
-
-static ssize_t capture_end(struct capture *c, char *buf, size_t size)
-{
-	ssize_t n;
-
-	dup2(c->saved, STDERR_FILENO);
-	close(c->saved);
-	close(c->pipefd[1]);
-	n = read(c->pipefd[0], buf, size - 1);
-	close(c->pipefd[0]);
-	buf[n > 0 ? n : 0] = '\0';
-	return n;
-}
-
 /* How many times needle stands in text. */
 static int count_of(const char *text, const char *needle)
 {
@@ -228,17 +201,17 @@ static void test_error_text_escaped_in_log(void **state)
 	char reply[1024], log[4096] = "", *nl;
 	struct server s = { 0 };
 	struct got g = { 0 };
-	struct capture cap;
-	ssize_t n;
+	struct stderr_cap cap;
+	size_t n;
 
 	(void)state;
 	snprintf(reply, sizeof(reply), "HTTP/1.1 500 Internal Server Error\r\n"
 	    "Content-Type: application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
 	    strlen(body), body);
 	server_start(&s, reply);
-	capture_begin(&cap);
+	stderr_cap_begin(&cap);
 	call(&g, s.port);
-	n = capture_end(&cap, log, sizeof(log));
+	n = stderr_cap_end(&cap, log, sizeof(log));
 	server_stop(&s);
 	assert_true(n > 0);
 	assert_int_equal(g.err, -EIO);
@@ -775,7 +748,7 @@ static void test_repeated_timeouts_warn_once(void **state)
 	static const uint32_t tmo[] = { 100, 230, 170 };
 	int port, lfd = listen_any(&port), warns, msgs = 0;
 	struct loop_timer *deadline;
-	struct capture cap;
+	struct stderr_cap cap;
 	struct got g = { 0 };
 	struct etcd *e;
 
@@ -786,7 +759,7 @@ static void test_repeated_timeouts_warn_once(void **state)
 	e = etcd_new(g.loop, &o);
 	assert_non_null(e);
 	deadline = loop_timer_new(g.loop, on_deadline, g.loop);
-	capture_begin(&cap);
+	stderr_cap_begin(&cap);
 	for (size_t i = 0; i < sizeof(tmo) / sizeof(tmo[0]); i++) {
 		g.done = false;
 		loop_timer_arm(deadline, 5000);
@@ -796,8 +769,7 @@ static void test_repeated_timeouts_warn_once(void **state)
 		assert_int_equal(g.err, -ETIMEDOUT);
 		msgs += strstr(g.message, "milliseconds") != NULL;
 	}
-	capture_end(&cap, log, sizeof(log));
-	fprintf(stderr, "%s", log);
+	stderr_cap_end(&cap, log, sizeof(log));
 	warns = count_of(log, "warn: etcd: request failed op=/v3/kv/range");
 	assert_int_equal(msgs, 3); /* the texts did differ */
 	assert_int_equal(warns, 1);
@@ -823,7 +795,7 @@ static void test_hint_starts_a_new_warning(void **state)
 	struct server s = { .conns = 2 };
 	int warns;
 	struct loop_timer *deadline;
-	struct capture cap;
+	struct stderr_cap cap;
 	struct got g = { 0 };
 	struct etcd *e;
 
@@ -834,7 +806,7 @@ static void test_hint_starts_a_new_warning(void **state)
 	e = etcd_new(g.loop, &o);
 	assert_non_null(e);
 	deadline = loop_timer_new(g.loop, on_deadline, g.loop);
-	capture_begin(&cap);
+	stderr_cap_begin(&cap);
 	for (int i = 0; i < 2; i++) {
 		g.done = false;
 		loop_timer_arm(deadline, 5000);
@@ -844,8 +816,7 @@ static void test_hint_starts_a_new_warning(void **state)
 		assert_int_equal(g.err, -EIO);
 		s.reply = unauth; /* the next connection's answer */
 	}
-	capture_end(&cap, log, sizeof(log));
-	fprintf(stderr, "%s", log);
+	stderr_cap_end(&cap, log, sizeof(log));
 	warns = count_of(log, "warn: etcd: request failed op=/v3/kv/range");
 	assert_int_equal(warns, 2);
 	assert_non_null(strstr(log, "kind=\"http 4xx\" status=401 code=0 error=\"no\" failures=2 "

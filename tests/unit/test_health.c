@@ -21,6 +21,7 @@
 #include "config.h"
 #include "health.h"
 #include "loop.h"
+#include "stderr_cap.h"
 
 /* cfg_check.argv is char **, as the parser fills it. */
 #define S(x) ((char *)(x))
@@ -550,35 +551,6 @@ static void test_rebind_keeps_state_and_counters(void **state)
 	loop_free(r.loop);
 }
 
-struct cap {
-	FILE *f;
-	int saved;
-	char log[8192];
-};
-
-static void cap_begin(struct cap *c)
-{
-	fflush(stderr);
-	c->f = tmpfile();
-	assert_non_null(c->f);
-	c->saved = dup(STDERR_FILENO);
-	dup2(fileno(c->f), STDERR_FILENO);
-}
-
-static void cap_end(struct cap *c)
-{
-	size_t n;
-
-	fflush(stderr);
-	dup2(c->saved, STDERR_FILENO);
-	close(c->saved);
-	rewind(c->f);
-	n = fread(c->log, 1, sizeof(c->log) - 1, c->f);
-	c->log[n] = '\0';
-	fclose(c->f);
-	fprintf(stderr, "%s", c->log);
-}
-
 /* A changed section on an unhealthy node: the new module is unhealthy at
  * once (no callback: nothing changed), keeps the old why, and turns
  * healthy only after rise passing rounds. */
@@ -617,7 +589,8 @@ static void test_start_unhealthy_ignores_start_grace(void **state)
 	char *bad[] = { S("/bin/false"), NULL };
 	struct cfg_check c = { .kind = CFG_CHECK_EXEC, .target = bad[0], .argv = bad, .argc = 1 };
 	struct cfg_health cfg = one_check(&c);
-	struct cap cap;
+	struct stderr_cap cap;
+	char log[8192];
 
 	(void)state;
 	cfg.fall = 1;
@@ -628,20 +601,20 @@ static void test_start_unhealthy_ignores_start_grace(void **state)
 		struct health *h;
 		bool ok;
 
-		cap_begin(&cap);
+		stderr_cap_begin(&cap);
 		h = health_new(r.loop, &cfg, on_change, &r);
 		if (unhealthy)
 			health_start_unhealthy(h, "was failing");
 		run_rounds(&r, h, 3);
 		ok = health_ok(h);
 		health_free(h);
-		cap_end(&cap);
+		stderr_cap_end(&cap, log, sizeof(log));
 		assert_int_equal(r.changes, 0); /* in grace, or unhealthy already */
 		assert_true(ok == !unhealthy);
 		if (unhealthy)
-			assert_null(strstr(cap.log, "failing during startGrace"));
+			assert_null(strstr(log, "failing during startGrace"));
 		else
-			assert_non_null(strstr(cap.log, "failing during startGrace"));
+			assert_non_null(strstr(log, "failing during startGrace"));
 		loop_free(r.loop);
 	}
 }
