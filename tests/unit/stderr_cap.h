@@ -3,9 +3,9 @@
  * log) into a temporary file, then hand it back as text and echo it.
  *
  * Header-only (static inline): the tests that use it (test_child,
- * test_health, test_etcd) run on the real loop and link no testkit.o;
- * testkit_log_begin/_end is the same for the tests on the fakes, with the
- * log level raised to info.
+ * test_health, test_etcd, test_netlink) run on the real loop and link no
+ * testkit.o; testkit_log_begin/_end is the same for the tests on the
+ * fakes, with the log level raised to info.
  */
 #ifndef VIPD_STDERR_CAP_H
 #define VIPD_STDERR_CAP_H
