@@ -59,22 +59,12 @@ for ((j = 1; j < VIPS; j++)); do
 done
 
 # held: "TOTAL DISTINCT MOST_NODE MOST_COUNT" (sc_vips_held) now.
-held() {
-	sc_vips_held "${ADDRS[@]}"
-}
-
+held() { sc_vips_held "${ADDRS[@]}"; }
 # all_held: every VIP held by exactly one node (a powered-off node holds
 # none: lab_power_off flushes its addresses).
-all_held() {
-	local t d
-	read -r t d _ <<<"$(held)"
-	[ "$t" -eq "$VIPS" ] && [ "$d" -eq "$VIPS" ]
-}
+all_held() { sc_vips_all_held "${ADDRS[@]}"; }
 
-lab_up 3 --ttl 5
-lab_etcd_up
-lab_service_up
-lab_monitor_start
+sc_lab_up 3 --ttl 5
 for i in 1 2 3; do
 	lab_vipd_config "$i" || lab_fail "vipd config for n$i rejected"
 	sc_config_add_vips "$i" "${ADDRS[@]:1}" ||

@@ -14,6 +14,16 @@
 #     sc_now_us, sc_ms                       event times in epoch microseconds
 #     sc_mon_events, sc_ev, sc_ev_first      the VIP's events in a monitor file
 #     sc_etcd_leader, sc_etcd_move_leader    the etcd raft leader
+#     sc_lab_up, sc_tls_up                   a lab without vipd yet
+#     sc_vips_held, sc_vips_all_held         many VIPs: who holds them
+#     sc_config_add_vips                     more VIPs in a node's config
+#     sc_stop_graceful, sc_handover          a stop, a move of the VIP
+#     sc_never_added, sc_elections_ms        the hiccup tests' checks
+#     sc_tls_config, sc_hook_write           a TLS config, a recording hook
+#     sc_health_yaml                         a vipd.health section
+#     sc_ctl, sc_role                        vipctl on a node's socket
+#     sc_has_key, sc_no_key, sc_rev,
+#     sc_puts_since                          a node's key in an election
 
 . "$(dirname "${BASH_SOURCE[0]}")/lab.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/bounds.sh"
@@ -32,10 +42,7 @@ scenario_up() {
 		esac
 		shift
 	done
-	lab_up 3 --ttl "$ttl"
-	lab_etcd_up
-	lab_service_up
-	lab_monitor_start
+	sc_lab_up 3 --ttl "$ttl"
 	for i in 1 2 3; do
 		lab_vipd_config "$i" $vflag || lab_fail "vipd config for n$i rejected"
 		lab_vipd_start "$i"
@@ -44,6 +51,28 @@ scenario_up() {
 	# shellcheck disable=SC2034 # read by the scenarios
 	OWNER_ID=${OWNER#n}
 	lab_log "owner at start: $OWNER"
+}
+
+# sc_lab_up [LAB_UP_ARGS...]: the lab (lab_up with those arguments: the
+# node count, --ttl S), etcd on every node, the service stand-in, the
+# ownership monitor; no vipd yet (scenario_up and the tests that write
+# their own configs).
+sc_lab_up() {
+	lab_up "$@"
+	lab_etcd_up
+	lab_service_up
+	lab_monitor_start
+}
+
+# sc_tls_up: one node with a single etcd member serving HTTPS only with
+# client-certificate auth (lab_etcd_tls_start), its PKI made by lab_pki in
+# $LAB_DIR/pki (ca.crt, server and client pairs, other.key); skips (77)
+# without openssl. For the etcd TLS tests (t_22, t_43, t_57).
+sc_tls_up() {
+	command -v openssl >/dev/null || lab_skip "openssl not installed"
+	lab_up 1
+	lab_pki "$LAB_DIR/pki"
+	lab_etcd_tls_start "$LAB_DIR/pki"
 }
 
 # scenario_end [v6]: the checks of every scenario: ownership intervals never
@@ -213,4 +242,146 @@ sc_config_add_vips() {
 		}
 		{ print }' "$f" >"$f.new" && mv "$f.new" "$f" &&
 		"$LAB_VIPD" --check -c "$f" >/dev/null 2>&1
+}
+
+# sc_vips_all_held ADDR...: every given IPv4 VIP held by exactly one node
+# now (sc_vips_held: copies held = distinct held = the number given).
+sc_vips_all_held() {
+	local t d
+	read -r t d _ <<<"$(sc_vips_held "$@")"
+	[ "$t" -eq $# ] && [ "$d" -eq $# ]
+}
+
+# --- stops, handovers and hiccups ----------------------------------------------
+
+# sc_stop_graceful NODE: SIGTERM to NODE's vipd, which must exit within
+# 5 s (lab_vipd_stop; lab_fail if not) with status 0 (lab_assert). Sets
+# SC_T_SIG and SC_T_EXIT: epoch us just before the signal and once it
+# exited. For the graceful-stop tests (t_11, t_56).
+sc_stop_graceful() {
+	local node=n${1#n}
+	# shellcheck disable=SC2034 # read by the tests
+	SC_T_SIG=$(sc_now_us)
+	lab_vipd_stop "$node" 5 || lab_fail "vipd on $node did not exit within 5 s of SIGTERM (killed; status ${LAB_LAST_STATUS:-?})"
+	# shellcheck disable=SC2034 # read by the tests
+	SC_T_EXIT=$(sc_now_us)
+	lab_assert "vipd on $node exited 0 (status ${LAB_LAST_STATUS:-?})" test "${LAB_LAST_STATUS:-x}" = 0
+}
+
+# sc_handover OLD NEW SINCE_US WHAT BOUND_MS WHY: VIP4 went from OLD to NEW
+# after SINCE_US (epoch us, the fault): OLD's first Deleted and NEW's first
+# add event since then (lab_fail if either is missing), logged in ms from
+# SINCE_US; safety: NEW added only after OLD deleted (bd_safety); timing:
+# "WHAT -> NEW adds the VIP" within BOUND_MS (bd_timing; WHY says how the
+# bound is made). Sets SC_T_DEL and SC_T_ADD (epoch us). For the health
+# tests (t_60, t_61, t_62).
+sc_handover() {
+	local old=$1 new=$2 t0=$3
+	SC_T_DEL=$(sc_ev_first "$old" del "$t0") || lab_fail "no delete on $old"
+	SC_T_ADD=$(sc_ev_first "$new" add "$t0") || lab_fail "no add on $new"
+	lab_log "$old deletes at +$(sc_ms "$t0" "$SC_T_DEL") ms, $new adds at +$(sc_ms "$t0" "$SC_T_ADD") ms"
+	bd_safety "$new added only after $old deleted" test "$SC_T_ADD" -gt "$SC_T_DEL"
+	bd_timing "$4 -> $new adds the VIP" $(((SC_T_ADD - t0) / 1000)) "$5" "$6"
+}
+
+# sc_never_added LABEL OWNER: safety (bd_safety), every node but OWNER has
+# no add event of VIP4 in its monitor file; LABEL starts each message. For
+# the hiccup tests (t_17, t_54).
+sc_never_added() {
+	local i adds
+	for ((i = 1; i <= LAB_N; i++)); do
+		[ "n$i" = "$2" ] && continue
+		adds=$(sc_mon_events "n$i" | awk 'NF && $2 == "add"' | wc -l)
+		bd_safety "($1) n$i never added the VIP ($adds add events)" test "$adds" -eq 0
+	done
+}
+
+# sc_elections_ms SINCE_US ZERO_US: the etcd raft elections since SINCE_US
+# (bd_etcd_elections), each as " +N" / " -N": ms from ZERO_US; nothing
+# when there was none.
+sc_elections_ms() {
+	local e
+	bd_etcd_elections "$1" "$(sc_now_us)" |
+		while read -r e; do printf ' %+d' $(((e - $2) / 1000)); done
+}
+
+# --- configs, hooks, health, the control socket, the election --------------------
+
+# sc_tls_config ENDPOINT CA CERT KEY [EXTRA_YAML...]: n1's vipd.yaml for an
+# etcd with TLS: VIP4 on eth0 (as lab_vipd_config writes it), node n1,
+# the one ENDPOINT, caFile CA, certFile CERT and keyFile KEY (both left out
+# when CERT is ""), lease TTL from lab_up --ttl; EXTRA_YAML lines appended
+# as is (inside "vipd:"). Not checked. For t_43 and t_57.
+sc_tls_config() {
+	{
+		_lab_vipd_yaml 1 1 0 | sed -n '/^machine:/,/^vipd:/{/^vipd:/!p}'
+		printf '%s\n' "vipd:" "  node: n1" "  etcd:" "    endpoints: [\"$1\"]" "    caFile: $2"
+		[ -z "$3" ] || printf '%s\n' "    certFile: $3" "    keyFile: $4"
+		printf '%s\n' "  lease:" "    ttl: ${LAB_TTL}s" "${@:5}"
+	} >"$LAB_DIR/n1/vipd.yaml"
+}
+
+# sc_hook_write HOOK REC: an executable hook script at HOOK that appends
+# to REC (emptied now) one line a run,
+#     <epoch us> arg=$1 event= vip= link= node= reason= path=
+# (the VIPD_* environment and PATH vipd gave it), prints "hook ran for
+# <event>" (its output, for vipd's log) and sleeps 30 s while a file
+# $LAB_DIR/slow-<event>-<node> exists. For the hook tests (t_56, t_63).
+sc_hook_write() {
+	cat >"$1" <<HOOK
+#!/bin/sh
+echo "\$(date +%s%6N) arg=\$1 event=\$VIPD_EVENT vip=\$VIPD_VIP link=\$VIPD_LINK node=\$VIPD_NODE reason=\$VIPD_REASON path=\$PATH" >>"$2"
+echo "hook ran for \$VIPD_EVENT"
+if [ -e "$LAB_DIR/slow-\$VIPD_EVENT-\$VIPD_NODE" ]; then
+	sleep 30
+fi
+HOOK
+	chmod 755 "$1"
+	: >"$2"
+}
+
+# sc_health_yaml INTERVAL_MS TIMEOUT_MS FALL RISE CHECK_LINE...: the
+# vipd.health lines, one a line (one EXTRA_YAML argument of
+# lab_vipd_config); each CHECK_LINE as given, under "checks:", indented
+# (e.g. "      - tcp: 127.0.0.1:6443").
+sc_health_yaml() {
+	printf '%s\n' "  health:" "    interval: ${1}ms" "    timeout: ${2}ms" "    fall: $3" \
+		"    rise: $4" "    checks:" "${@:5}"
+}
+
+# sc_ctl NODE ARGS...: build/vipctl ARGS on NODE's control socket, run in
+# NODE; its output and status.
+sc_ctl() {
+	lab_exec "$1" "$LAB_ROOT/build/vipctl" -s "$LAB_DIR/n${1#n}/vipd.sock" "${@:2}"
+}
+
+# sc_has_key NODE [VIP]: NODE has a key in VIP's (default VIP4) election
+# now (the keys' values are node names), asked of n1's etcd member.
+sc_has_key() {
+	lab_etcdctl 1 get --prefix "/vipd/election/${2:-$VIP4}/" |
+		awk -v n="$1" 'NR % 2 == 0 && $0 == n' | grep -q .
+}
+# sc_no_key NODE [VIP]: the opposite.
+sc_no_key() { ! sc_has_key "$@"; }
+
+# sc_role NODE [VIP]: NODE's role for VIP (default VIP4) in its status
+# (sc_ctl --json status; needs jq): owner, candidate, unhealthy, ...
+sc_role() {
+	sc_ctl "$1" --json status | jq -r --arg v "${2:-$VIP4}" '.vips[] | select(.vip == $v) | .role'
+}
+
+# sc_rev: etcd's store revision now (n1's member).
+sc_rev() {
+	lab_etcdctl 1 get --prefix /vipd/ -w json | jq -r '.header.revision'
+}
+
+# sc_puts_since REV NODE [VIP]: how many keys NODE put into VIP's (default
+# VIP4) election after revision REV: a watch from REV + 1 on n1's member
+# replays every event since (values are node names; the watch is ended
+# after 2 s).
+sc_puts_since() {
+	local out
+	out=$(lab_exec 1 timeout 2 env ETCDCTL_API=3 etcdctl --endpoints=http://127.0.0.1:2379 \
+		watch --prefix --rev=$(($1 + 1)) "/vipd/election/${3:-$VIP4}/" || true)
+	grep -cx "$2" <<<"$out" || true
 }

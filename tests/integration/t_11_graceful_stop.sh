@@ -20,10 +20,8 @@ lab_assert "client reaches $old before the stop" test "$(lab_client_reach)" = "$
 lab_probe_start
 sleep 1
 
-t_sig=$(sc_now_us)
-lab_vipd_stop "$old" 5 || lab_fail "vipd on $old did not exit within 5 s of SIGTERM (killed; status ${LAB_LAST_STATUS:-?})"
-t_exit=$(sc_now_us)
-lab_assert "vipd on $old exited 0 (status ${LAB_LAST_STATUS:-?})" test "${LAB_LAST_STATUS:-x}" = 0
+sc_stop_graceful "$old"
+t_sig=$SC_T_SIG t_exit=$SC_T_EXIT
 grep -E 'stop: |vip: released|session: (revoking|lease revoked)|stopped' "$LAB_DIR/$old/vipd.log" |
 	sed "s/^/    $old vipd: /" >&2 || true
 

@@ -89,13 +89,8 @@ hiccup_case() {
 		sed 's/^/    /' <<<"$dels" >&2
 		grep -E 'address removed by someone' "$LAB_DIR/$OWNER/vipd.log" | sed 's/^/    vipd: /' >&2 || true
 	fi
-	for i in 1 2 3; do
-		[ "n$i" = "$OWNER" ] && continue
-		adds=$(sc_mon_events "n$i" | awk 'NF && $2 == "add"' | wc -l)
-		bd_safety "($label) n$i never added the VIP ($adds add events)" test "$adds" -eq 0
-	done
-	elections=$(bd_etcd_elections "$t_start" "$(sc_now_us)" |
-		while read -r e; do printf ' %+d' $(((e - t_start) / 1000)); done)
+	sc_never_added "$label" "$OWNER"
+	elections=$(sc_elections_ms "$t_start" "$t_start")
 	lab_log "($label) etcd raft elections (ms from the hiccup's start):${elections:- none}"
 	if [ -z "$dels" ] && [ "$gaps" -eq 0 ]; then
 		lab_log "ok (timing): ($label) $OWNER held the VIP without a gap throughout the hiccup and $hold_ms ms after it"

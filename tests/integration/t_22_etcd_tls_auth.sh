@@ -4,13 +4,10 @@
 # over past a dead endpoint listed first. One node, one etcd member serving
 # HTTPS only with client-certificate auth and etcd auth enabled.
 set -euo pipefail
-. "$(dirname "$0")/lab.sh"
-command -v openssl >/dev/null || lab_skip "openssl not installed"
+. "$(dirname "$0")/scenario.sh"
 
-lab_up 1
+sc_tls_up
 pki=$LAB_DIR/pki
-lab_pki "$pki"
-lab_etcd_tls_start "$pki"
 ctl() { lab_etcdctl_tls "$pki" "$@"; }
 
 # etcd auth: root must exist before auth is enabled; vipd gets its own user

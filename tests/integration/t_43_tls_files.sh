@@ -7,34 +7,15 @@
 # the right key vipd starts its session and takes the VIP. `vipd --check`
 # reports the same: a missing file is a warning, a wrong key an error.
 set -euo pipefail
-. "$(dirname "$0")/lab.sh"
-command -v openssl >/dev/null || lab_skip "openssl not installed"
+. "$(dirname "$0")/scenario.sh"
 
-lab_up 1
+sc_tls_up
 pki=$LAB_DIR/pki
-lab_pki "$pki"
-lab_etcd_tls_start "$pki"
 live=$LAB_DIR/n1/pki # where the config points; filled in step by step
 mkdir -p "$live"
 cp "$pki/ca.crt" "$live/ca.crt"
 cfg=$LAB_DIR/n1/vipd.yaml
-cat >"$cfg" <<YAML
-machine:
-  network:
-    interfaces:
-      - interface: eth0
-        vip:
-          ip: $VIP4
-vipd:
-  node: n1
-  etcd:
-    endpoints: ["https://127.0.0.1:2379"]
-    caFile: $live/ca.crt
-    certFile: $live/client.crt
-    keyFile: $live/client.key
-  lease:
-    ttl: ${LAB_TTL}s
-YAML
+sc_tls_config https://127.0.0.1:2379 "$live/ca.crt" "$live/client.crt" "$live/client.key"
 log=$LAB_DIR/n1/vipd.log
 
 # --check: missing files are a warning (exit 0).

@@ -84,13 +84,8 @@ hiccup_case() {
 	awk -v a="$(date -u -d @$(((t_start - 1000000) / 1000000)) +%FT%T)" \
 		-v b="$(date -u -d @$(((t_end + 2000000) / 1000000)) +%FT%T)" \
 		'$0 >= a && $0 <= b && !/ announced /' "$LAB_DIR/$OWNER/vipd.log" | cut -c1-200 | sed 's/^/    vipd: /' >&2
-	for i in 1 2 3; do
-		[ "n$i" = "$OWNER" ] && continue
-		adds=$(sc_mon_events "n$i" | awk 'NF && $2 == "add"' | wc -l)
-		bd_safety "($label) n$i never added the VIP ($adds add events)" test "$adds" -eq 0
-	done
-	elections=$(bd_etcd_elections "$t0" "$(sc_now_us)" |
-		while read -r e; do printf ' %+d' $(((e - t_start) / 1000)); done)
+	sc_never_added "$label" "$OWNER"
+	elections=$(sc_elections_ms "$t0" "$t_start")
 	lab_log "($label) etcd raft elections (ms from the hiccup's start):${elections:- none}"
 	if [ -z "$dels" ] && [ "$gaps" -eq 0 ] && [ "$rel" -eq 0 ]; then
 		lab_log "ok (timing): ($label) $OWNER held the VIP without a gap through the ${HICCUP_S}s hiccup and $hold_ms ms after it"

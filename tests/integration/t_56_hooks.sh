@@ -25,24 +25,12 @@
 set -euo pipefail
 . "$(dirname "$0")/scenario.sh"
 
-lab_up 3
-lab_etcd_up
-lab_service_up
-lab_monitor_start
+sc_lab_up 3
 
 # The hook: an absolute path, executable; no environment but vipd's.
 hook=$LAB_DIR/hook.sh
 rec=$LAB_DIR/hooks.rec
-cat >"$hook" <<HOOK
-#!/bin/sh
-echo "\$(date +%s%6N) arg=\$1 event=\$VIPD_EVENT vip=\$VIPD_VIP link=\$VIPD_LINK node=\$VIPD_NODE reason=\$VIPD_REASON path=\$PATH" >>"$rec"
-echo "hook ran for \$VIPD_EVENT"
-if [ -e "$LAB_DIR/slow-\$VIPD_EVENT-\$VIPD_NODE" ]; then
-	sleep 30
-fi
-HOOK
-chmod 755 "$hook"
-: >"$rec"
+sc_hook_write "$hook" "$rec"
 for i in 1 2 3; do
 	lab_vipd_config "$i" '  hooks:' "    onAcquire: [$hook, acq]" "    onRelease: [$hook, rel]" \
 		'    timeout: 3s' || lab_fail "vipd config for n$i rejected"
@@ -69,10 +57,8 @@ for i in 1 2 3; do
 done
 lab_probe_start
 sleep 1
-t_sig=$(sc_now_us)
-lab_vipd_stop "$old" 5 || lab_fail "vipd on $old did not exit within 5 s of SIGTERM"
-t_exit=$(sc_now_us)
-lab_assert "vipd on $old exited 0 (status ${LAB_LAST_STATUS:-?})" test "${LAB_LAST_STATUS:-x}" = 0
+sc_stop_graceful "$old"
+t_sig=$SC_T_SIG t_exit=$SC_T_EXIT
 new=$(lab_wait_owner 5 "$old") || lab_fail "no new owner within 5 s of the stop"
 grep -E 'stop: |vip: released|hook: ' "$LAB_DIR/$old/vipd.log" | sed "s/^/    $old vipd: /" >&2 || true
 t_add=$(sc_ev_first "$new" add "$t_sig") || lab_fail "no add event of $VIP4 on $new after the signal"

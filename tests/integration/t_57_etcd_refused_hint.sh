@@ -19,42 +19,19 @@
 # BACKOFF_MAX_MS = 1 s apart, so a repeat is due at the first retry after
 # 30 s). About 45 s.
 set -euo pipefail
-. "$(dirname "$0")/lab.sh"
-. "$(dirname "$0")/bounds.sh"
-command -v openssl >/dev/null || lab_skip "openssl not installed"
+. "$(dirname "$0")/scenario.sh"
 
-lab_up 1
+sc_tls_up
 pki=$LAB_DIR/pki
-lab_pki "$pki"
-lab_etcd_tls_start "$pki"
 other=$LAB_DIR/other-ca
 mkdir -p "$other"
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=not-the-etcd-ca \
 	-keyout "$other/ca.key" -out "$other/ca.crt" 2>/dev/null || lab_fail "openssl failed"
-cfg=$LAB_DIR/n1/vipd.yaml
 log=$LAB_DIR/n1/vipd.log
 lab_monitor_start
 
-# config ENDPOINT CA [CERT KEY]: n1's vipd.yaml.
-config() {
-	cat >"$cfg" <<YAML
-machine:
-  network:
-    interfaces:
-      - interface: eth0
-        vip:
-          ip: $VIP4
-vipd:
-  node: n1
-  etcd:
-    endpoints: ["$1"]
-    caFile: $2
-YAML
-	if [ $# -ge 4 ]; then
-		printf '    certFile: %s\n    keyFile: %s\n' "$3" "$4" >>"$cfg"
-	fi
-	printf '  lease:\n    ttl: %ss\n  metrics:\n    listen: ""\n' "$LAB_TTL" >>"$cfg"
-}
+# n1's config (sc_tls_config) has the metrics endpoint off.
+metrics_off=('  metrics:' '    listen: ""')
 
 # run SECONDS: vipd for that long, then stopped; its log kept as log.N.
 runs=0
@@ -70,7 +47,7 @@ run() {
 }
 
 # 1. The wrong CA, long enough for the 30 s repeat.
-config https://127.0.0.1:2379 "$other/ca.crt" "$pki/client.crt" "$pki/client.key"
+sc_tls_config https://127.0.0.1:2379 "$other/ca.crt" "$pki/client.crt" "$pki/client.key" "${metrics_off[@]}"
 run 36
 l=$LAB_DIR/n1/log.1
 lab_assert "wrong CA: kind tls with a hint naming vipd.etcd.caFile" \
@@ -84,14 +61,14 @@ bd_timing "wrong CA: longest gap between two warnings" "$gap" $((30000 + 1000 + 
 	"ETCD_FAIL_RELOG_MS 30000 + the session's longest retry interval 1000 + slack $BD_SLACK_MS"
 
 # 2. No client certificate for an etcd with --client-cert-auth.
-config https://127.0.0.1:2379 "$pki/ca.crt"
+sc_tls_config https://127.0.0.1:2379 "$pki/ca.crt" "" "" "${metrics_off[@]}"
 run 3
 lab_assert "no client certificate: the hint asks for vipd.etcd.certFile and keyFile" \
 	grep -q 'warn: etcd: request failed .* hint="etcd wants a client certificate (--client-cert-auth): set vipd.etcd.certFile and keyFile"' \
 	"$LAB_DIR/n1/log.2"
 
 # 3. http:// against the TLS listener.
-config http://127.0.0.1:2379 "$pki/ca.crt" "$pki/client.crt" "$pki/client.key"
+sc_tls_config http://127.0.0.1:2379 "$pki/ca.crt" "$pki/client.crt" "$pki/client.key" "${metrics_off[@]}"
 run 3
 lab_assert "http against TLS: the hint names the scheme in vipd.etcd.endpoints" \
 	grep -q 'warn: etcd: request failed .*error="Empty reply from server".* hint="nothing answers HTTP there (a TLS listener drops it): check http:// or https:// in vipd.etcd.endpoints"' \

@@ -30,14 +30,9 @@ ADDRS=("$VIP4")
 for ((j = 1; j < N_VIPS; j++)); do ADDRS+=("198.18.2.$j"); done
 
 # held: "TOTAL DISTINCT MOST_NODE MOST_COUNT" (sc_vips_held) now.
-held() {
-	sc_vips_held "${ADDRS[@]}"
-}
-all_held() {
-	local t d
-	read -r t d _ <<<"$(held)"
-	[ "$t" -eq "$N_VIPS" ] && [ "$d" -eq "$N_VIPS" ]
-}
+held() { sc_vips_held "${ADDRS[@]}"; }
+# all_held: every VIP held by exactly one node.
+all_held() { sc_vips_all_held "${ADDRS[@]}"; }
 # all_held_without NODE: every VIP held by exactly one node, none by NODE.
 all_held_without() {
 	all_held && [ -z "$(ip -n "$LAB_PREFIX-$1" -o -4 addr show dev eth0 | awk -v list="${ADDRS[*]}" '
@@ -52,10 +47,7 @@ conns() {
 		grep -c "pid=$pid," || true
 }
 
-lab_up 3
-lab_etcd_up
-lab_service_up
-lab_monitor_start
+sc_lab_up 3
 for i in 1 2 3; do
 	lab_vipd_config "$i" || lab_fail "vipd config for n$i rejected"
 	sc_config_add_vips "$i" "${ADDRS[@]:1}" ||

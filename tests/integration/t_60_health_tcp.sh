@@ -21,21 +21,15 @@
 set -euo pipefail
 . "$(dirname "$0")/scenario.sh"
 command -v jq >/dev/null || lab_skip "jq not installed (scripts/install-deps)"
-VIPCTL=$LAB_ROOT/build/vipctl
 INTERVAL=500 TIMEOUT=300 FALL=3 RISE=2
 
-lab_up 3 --ttl 5
-lab_etcd_up
-lab_service_up
-lab_monitor_start
+sc_lab_up 3 --ttl 5
 for i in 1 2 3; do
-	lab_vipd_config "$i" "  health:" "    interval: ${INTERVAL}ms" "    timeout: ${TIMEOUT}ms" \
-		"    fall: $FALL" "    rise: $RISE" "    checks:" "      - tcp: 127.0.0.1:$LAB_SERVICE_PORT" ||
-		lab_fail "vipd config for n$i rejected"
+	lab_vipd_config "$i" "$(sc_health_yaml "$INTERVAL" "$TIMEOUT" "$FALL" "$RISE" \
+		"      - tcp: 127.0.0.1:$LAB_SERVICE_PORT")" || lab_fail "vipd config for n$i rejected"
 	lab_vipd_start "$i"
 done
 old=$(lab_wait_owner 10 -) || lab_fail "no single owner within 10 s of start"
-ctl() { lab_exec "$1" "$VIPCTL" -s "$LAB_DIR/n${1#n}/vipd.sock" "${@:2}"; }
 lab_log "owner at start: $old"
 sleep 1
 lab_assert "$old: no health state change while the stand-in answers" \
@@ -44,24 +38,18 @@ lab_assert "$old: no health state change while the stand-in answers" \
 t0=$(sc_now_us)
 lab_stop "$old" service 5 || lab_fail "stand-in on $old did not stop"
 new=$(lab_wait_owner 10 "$old") || lab_fail "no new owner within 10 s of $old's stand-in stopping"
-t_del=$(sc_ev_first "$old" del "$t0") || lab_fail "no delete on $old"
-t_add=$(sc_ev_first "$new" add "$t0") || lab_fail "no add on $new"
-lab_log "$old deletes at +$(sc_ms "$t0" "$t_del") ms, $new adds at +$(sc_ms "$t0" "$t_add") ms"
-bd_safety "$new added only after $old deleted" test "$t_add" -gt "$t_del"
-bd_timing "stand-in stopped -> $new adds the VIP" $(((t_add - t0) / 1000)) \
-	$((INTERVAL * FALL + TIMEOUT + BD_SLACK_MS)) \
+sc_handover "$old" "$new" "$t0" "stand-in stopped" $((INTERVAL * FALL + TIMEOUT + BD_SLACK_MS)) \
 	"interval $INTERVAL * fall $FALL + timeout $TIMEOUT + slack $BD_SLACK_MS"
 lab_assert "$old logged why (tcp, refused)" \
 	grep -q "health: unhealthy after $FALL failing round(s): tcp 127.0.0.1:$LAB_SERVICE_PORT: connect: Connection refused" "$LAB_DIR/$old/vipd.log"
 lab_assert "$old's release reason" grep -q 'vip: released .*reason="health checks failing"' "$LAB_DIR/$old/vipd.log"
-js=$(ctl "$old" --json status)
+js=$(sc_ctl "$old" --json status)
 lab_log "$old status: $(jq -c '.vips[0] | {role, reason, held}' <<<"$js")"
 lab_assert "$old: role unhealthy, not held" \
 	test "$(jq -r '.vips[0] | "\(.role) \(.held)"' <<<"$js")" = "unhealthy false"
 lab_assert "$old: status says which check fails" \
 	test "$(jq -r '.vips[0].reason' <<<"$js")" = "health checks failing: tcp 127.0.0.1:$LAB_SERVICE_PORT: connect: Connection refused"
-lab_assert "$old has no key in the election" \
-	test -z "$(lab_etcdctl 1 get --prefix "/vipd/election/$VIP4/" | awk -v n="$old" 'NR % 2 == 0 && $0 == n')"
+lab_assert "$old has no key in the election" sc_no_key "$old"
 
 # Back: healthy after rise rounds, a candidate again behind the others.
 t1=$(sc_now_us)
@@ -72,9 +60,9 @@ t_ok=$(sc_now_us)
 bd_timing "stand-in back -> $old healthy again (seen)" $(((t_ok - t1) / 1000)) \
 	$((INTERVAL * RISE + TIMEOUT + BD_SLACK_MS + 1000)) \
 	"interval $INTERVAL * rise $RISE + timeout $TIMEOUT + slack $BD_SLACK_MS + the stand-in's start and this poll, 1000"
-lab_wait_until 5 test -n "$(lab_etcdctl 1 get --prefix "/vipd/election/$VIP4/" | awk -v n="$old" 'NR % 2 == 0 && $0 == n')" ||
+lab_wait_until 5 sc_has_key "$old" ||
 	lab_fail "$old did not campaign again"
-js=$(ctl "$old" --json status)
+js=$(sc_ctl "$old" --json status)
 lab_assert "$old: a candidate again" test "$(jq -r '.vips[0].role' <<<"$js")" = candidate
 sleep 1
 lab_assert "$new keeps the VIP (rejoining is at the back)" test "$(lab_owner)" = "$new"

@@ -40,19 +40,13 @@
 set -euo pipefail
 . "$(dirname "$0")/scenario.sh"
 command -v jq >/dev/null || lab_skip "jq not installed (scripts/install-deps)"
-VIPCTL=$LAB_ROOT/build/vipctl
 VIP2=198.18.0.101
 INTERVAL=500 TIMEOUT=300 FALL=2 RISE=3
 
-# health_yaml TIMEOUT_MS: the vipd.health lines (EXTRA_YAML of lab_vipd_config).
-health_yaml() {
-	printf '%s\n' "  health:" "    interval: ${INTERVAL}ms" "    timeout: ${1}ms" \
-		"    fall: $FALL" "    rise: $RISE" "    checks:" "      - tcp: 127.0.0.1:$LAB_SERVICE_PORT"
-}
 # cfg ID TIMEOUT_MS [vip2] [hooks]: write node ID's file.
 cfg() {
 	local id=$1 t=$2 extra=()
-	mapfile -t extra < <(health_yaml "$t")
+	extra=("$(sc_health_yaml "$INTERVAL" "$t" "$FALL" "$RISE" "      - tcp: 127.0.0.1:$LAB_SERVICE_PORT")")
 	if [[ " ${*:3} " == *" hooks "* ]]; then
 		extra+=("  hooks:" "    onAcquire: [$hook, acq]" "    timeout: 5s")
 	fi
@@ -62,29 +56,10 @@ cfg() {
 			"$LAB_DIR/n$id/vipd.yaml"
 	fi
 }
-ctl() { lab_exec "$1" "$VIPCTL" -s "$LAB_DIR/n${1#n}/vipd.sock" "${@:2}"; }
-# rev: etcd's store revision now.
-rev() { lab_etcdctl 1 get --prefix /vipd/ -w json | jq -r '.header.revision'; }
-# puts_since REV NODE [VIP]: how many keys NODE put into VIP's (default
-# VIP4) election after revision REV: a watch from REV + 1 replays every
-# event since (values are node names; the watch is ended after 2 s).
-puts_since() {
-	local out
-	out=$(lab_exec 1 timeout 2 env ETCDCTL_API=3 etcdctl --endpoints=http://127.0.0.1:2379 \
-		watch --prefix --rev=$(($1 + 1)) "/vipd/election/${3:-$VIP4}/" || true)
-	grep -cx "$2" <<<"$out" || true
-}
-has_key() { # NODE [VIP]
-	lab_etcdctl 1 get --prefix "/vipd/election/${2:-$VIP4}/" | awk -v n="$1" 'NR % 2 == 0 && $0 == n' | grep -q .
-}
-no_key() { ! has_key "$@"; }
 own_key() { # NODE: "KEY CREATE_REVISION LEASE" of NODE's key in VIP4's election
 	lab_etcdctl 1 get --prefix "/vipd/election/$VIP4/" -w json |
 		jq -r --arg n "$(printf '%s' "$1" | base64)" \
 			'.kvs[] | select(.value == $n) | "\(.key | @base64d) \(.create_revision) \(.lease)"'
-}
-role() { # NODE VIP
-	ctl "$1" --json status | jq -r --arg v "$2" '.vips[] | select(.vip == $v) | .role'
 }
 log_us() { # NODE PATTERN: the epoch us of the last log line matching PATTERN
 	local l
@@ -93,31 +68,23 @@ log_us() { # NODE PATTERN: the epoch us of the last log line matching PATTERN
 }
 dels_since() { sc_mon_events "$2" "${3:-$VIP4}" | awk -v t="$1" 'NF && $1 >= t && $2 == "del"' | wc -l; }
 
-lab_up 3 --ttl 5
-lab_etcd_up
-lab_service_up
-lab_monitor_start
+sc_lab_up 3 --ttl 5
 # The hook (c): records its arguments and VIPD_* environment.
 hook=$LAB_DIR/hook.sh
 rec=$LAB_DIR/hooks.rec
-cat >"$hook" <<HOOK
-#!/bin/sh
-echo "arg=\$1 event=\$VIPD_EVENT vip=\$VIPD_VIP link=\$VIPD_LINK node=\$VIPD_NODE reason=\$VIPD_REASON" >>"$rec"
-HOOK
-chmod 755 "$hook"
-: >"$rec"
+sc_hook_write "$hook" "$rec"
 for i in 1 2 3; do
 	cfg "$i" "$TIMEOUT" || lab_fail "vipd config for n$i rejected"
 	lab_vipd_start "$i"
 done
 o=$(lab_wait_owner 10 -) || lab_fail "no single owner within 10 s of start"
 lab_log "owner at start: $o"
-lab_wait_until 5 has_key "$o" || lab_fail "no key of $o in the election"
+lab_wait_until 5 sc_has_key "$o" || lab_fail "no key of $o in the election"
 t0=$(sc_now_us)
 
 # --- b. unchanged reload on the healthy owner -----------------------------------
 k0=$(own_key "$o")
-js=$(ctl "$o" --json reload) || lab_fail "vipctl reload failed on $o"
+js=$(sc_ctl "$o" --json reload) || lab_fail "vipctl reload failed on $o"
 lab_log "$o reload: $(jq -c '{vips, applied, restart_needed}' <<<"$js")"
 lab_assert "$o: VIP4 kept, nothing applied" \
 	test "$(jq -c '[.vips.kept, .vips.added, .vips.removed, .applied]' <<<"$js")" = "[[\"$VIP4\"],[],[],[]]"
@@ -139,32 +106,32 @@ lab_wait_until $(((INTERVAL * FALL + TIMEOUT + BD_SLACK_MS + 1000) / 1000 + 1)) 
 bd_timing "stand-in stopped -> $x unhealthy (seen)" $((($(sc_now_us) - t1) / 1000)) \
 	$((INTERVAL * FALL + TIMEOUT + BD_SLACK_MS + 1000)) \
 	"interval $INTERVAL * fall $FALL + timeout $TIMEOUT + slack $BD_SLACK_MS + the stop and this poll, 1000"
-lab_wait_until 5 no_key "$x" || lab_fail "$x still has a key in the election"
-lab_assert "$x: role unhealthy" test "$(role "$x" "$VIP4")" = unhealthy
+lab_wait_until 5 sc_no_key "$x" || lab_fail "$x still has a key in the election"
+lab_assert "$x: role unhealthy" test "$(sc_role "$x" "$VIP4")" = unhealthy
 
-r1=$(rev)
+r1=$(sc_rev)
 cfg "${x#n}" 250 || lab_fail "changed config for $x rejected"
-js=$(ctl "$x" --json reload) || lab_fail "vipctl reload (changed check) failed on $x"
+js=$(sc_ctl "$x" --json reload) || lab_fail "vipctl reload (changed check) failed on $x"
 lab_log "$x reload: $(jq -c '.applied' <<<"$js")"
 lab_assert "$x: the health section started anew" \
 	jq -e '.applied | any(startswith("health: 1 -> 1 check(s), started anew"))' <<<"$js" >/dev/null
 sleep $(((INTERVAL * FALL + TIMEOUT + 999) / 1000 + 1)) # fall rounds of the new module and more
-lab_assert "$x: role still unhealthy" test "$(role "$x" "$VIP4")" = unhealthy
+lab_assert "$x: role still unhealthy" test "$(sc_role "$x" "$VIP4")" = unhealthy
 lab_assert "$x: a new module started (a second start line)" \
 	test "$(grep -c 'health: 1 check(s) every' "$LAB_DIR/$x/vipd.log")" = 2
 lab_assert "$x: still failing, no healthy line" test "$(grep -c 'health: healthy again' "$LAB_DIR/$x/vipd.log")" = 0
-p=$(puts_since "$r1" "$x")
+p=$(sc_puts_since "$r1" "$x")
 bd_safety "$x put no key into the $VIP4 election since the reload (puts: $p)" test "$p" = 0
 bd_safety "$x never held $VIP4" test -z "$(sc_mon_events "$x" "$VIP4" | awk 'NF && $2 == "add"')"
 
 # --- d. a VIP added by reload on the unhealthy node ---------------------------------
-r2=$(rev)
+r2=$(sc_rev)
 cfg "${x#n}" 250 vip2 || lab_fail "config with $VIP2 for $x rejected"
-out=$(ctl "$x" reload) || lab_fail "vipctl reload (add $VIP2) failed on $x"
+out=$(sc_ctl "$x" reload) || lab_fail "vipctl reload (add $VIP2) failed on $x"
 lab_assert "$x: $VIP2 added" grep -q "^added: $VIP2\$" <<<"$out"
 sleep 2 # a campaign is a few ms; the takeover probe window of a new VIP 1 s
-lab_assert "$x: $VIP2's role is unhealthy" test "$(role "$x" "$VIP2")" = unhealthy
-p=$(puts_since "$r2" "$x" "$VIP2")
+lab_assert "$x: $VIP2's role is unhealthy" test "$(sc_role "$x" "$VIP2")" = unhealthy
+p=$(sc_puts_since "$r2" "$x" "$VIP2")
 bd_safety "$x put no key into the $VIP2 election (puts: $p)" test "$p" = 0
 bd_safety "nobody holds $VIP2" test -z "$(lab_owner "$VIP2")"
 lab_assert "$x: one module still (the health section unchanged by this reload)" \
@@ -172,7 +139,7 @@ lab_assert "$x: one module still (the health section unchanged by this reload)" 
 
 # --- c. hooks added; the stand-in back ------------------------------------------------
 cfg "${x#n}" 250 vip2 hooks || lab_fail "config with hooks for $x rejected"
-js=$(ctl "$x" --json reload) || lab_fail "vipctl reload (add hooks) failed on $x"
+js=$(sc_ctl "$x" --json reload) || lab_fail "vipctl reload (add hooks) failed on $x"
 lab_assert "$x: hooks applied to later events" \
 	jq -e '.applied == ["hooks: the new programs run for later events"]' <<<"$js" >/dev/null
 lab_assert "no hook ran yet" test ! -s "$rec"
@@ -191,7 +158,7 @@ lab_assert "$x healthy no earlier than (rise - 1) * interval - 50 ms after the s
 bd_timing "stand-in back -> $x healthy again" $(((t_ok - t2) / 1000)) \
 	$((INTERVAL * RISE + TIMEOUT + BD_SLACK_MS + 1000)) \
 	"interval $INTERVAL * rise $RISE + timeout $TIMEOUT + slack $BD_SLACK_MS + the stand-in's start, 1000"
-lab_wait_until 5 has_key "$x" || lab_fail "$x did not campaign for $VIP4 again"
+lab_wait_until 5 sc_has_key "$x" || lab_fail "$x did not campaign for $VIP4 again"
 own=$(lab_wait_owner 5 - "$VIP2") || lab_fail "nobody holds $VIP2 after $x is healthy"
 lab_assert "$x holds $VIP2" test "$own" = "$x"
 t_add=$(sc_mon_events "$x" "$VIP2" | awk 'NF && $2 == "add" { print $1; exit }')
@@ -200,9 +167,9 @@ bd_timing "$x healthy -> adds $VIP2" $(((t_add - t_ok) / 1000)) $((1000 + BD_SLA
 lab_wait_until 5 grep -q "event=acquire vip=$VIP2" "$rec" || lab_fail "no onAcquire record for $VIP2"
 sed 's/^/    hooks.rec: /' "$rec" >&2
 lab_assert "the new onAcquire ran on $x with its environment" \
-	grep -qx "arg=acq event=acquire vip=$VIP2 link=eth0 node=$x reason=elected" "$rec"
+	grep -qE "^[0-9]+ arg=acq event=acquire vip=$VIP2 link=eth0 node=$x reason=elected path=" "$rec"
 lab_assert "exactly one hook ran" test "$(wc -l <"$rec")" = 1
-lab_assert "$x: role candidate for $VIP4" test "$(role "$x" "$VIP4")" = candidate
+lab_assert "$x: role candidate for $VIP4" test "$(sc_role "$x" "$VIP4")" = candidate
 lab_assert "$o keeps $VIP4 (rejoining is at the back)" test "$(lab_owner)" = "$o"
 bd_safety "$VIP4 was never deleted on $o during the test" test "$(dels_since "$t0" "$o")" = 0
 lab_assert_no_overlap "$VIP2"

@@ -25,35 +25,18 @@
 set -euo pipefail
 . "$(dirname "$0")/scenario.sh"
 command -v jq >/dev/null || lab_skip "jq not installed (scripts/install-deps)"
-VIPCTL=$LAB_ROOT/build/vipctl
 INTERVAL=500 TIMEOUT=300 FALL=2 RISE=3
 
 # cfg ID [novip]: node ID's file, with the health section; novip: no VIP.
 cfg() {
-	lab_vipd_config "$1" "  health:" "    interval: ${INTERVAL}ms" "    timeout: ${TIMEOUT}ms" \
-		"    fall: $FALL" "    rise: $RISE" "    checks:" "      - tcp: 127.0.0.1:$LAB_SERVICE_PORT" ||
-		return 1
+	lab_vipd_config "$1" "$(sc_health_yaml "$INTERVAL" "$TIMEOUT" "$FALL" "$RISE" \
+		"      - tcp: 127.0.0.1:$LAB_SERVICE_PORT")" || return 1
 	if [ "${2:-}" = novip ]; then
 		sed -i '/^machine:/,/^vipd:/{/^machine:/!{/^vipd:/!d}}' "$LAB_DIR/n$1/vipd.yaml"
 	fi
 }
-ctl() { lab_exec "$1" "$VIPCTL" -s "$LAB_DIR/n${1#n}/vipd.sock" "${@:2}"; }
-rev() { lab_etcdctl 1 get --prefix /vipd/ -w json | jq -r '.header.revision'; }
-# puts_since REV NODE: keys NODE put into VIP4's election after REV.
-puts_since() {
-	local out
-	out=$(lab_exec 1 timeout 2 env ETCDCTL_API=3 etcdctl --endpoints=http://127.0.0.1:2379 \
-		watch --prefix --rev=$(($1 + 1)) "/vipd/election/$VIP4/" || true)
-	grep -cx "$2" <<<"$out" || true
-}
-has_key() { lab_etcdctl 1 get --prefix "/vipd/election/$VIP4/" | awk -v n="$1" 'NR % 2 == 0 && $0 == n' | grep -q .; }
-no_key() { ! has_key "$@"; }
-role() { ctl "$1" --json status | jq -r --arg v "$VIP4" '.vips[] | select(.vip == $v) | .role'; }
 
-lab_up 2 --ttl 5
-lab_etcd_up
-lab_service_up
-lab_monitor_start
+sc_lab_up 2 --ttl 5
 for i in 1 2; do
 	cfg "$i" || lab_fail "vipd config for n$i rejected"
 	lab_vipd_start "$i"
@@ -62,27 +45,27 @@ o=$(lab_wait_owner 10 -) || lab_fail "no single owner within 10 s of start"
 x=n1
 [ "$x" = "$o" ] && x=n2
 lab_log "owner $o, candidate $x"
-lab_wait_until 5 has_key "$x" || lab_fail "$x has no key in the election"
+lab_wait_until 5 sc_has_key "$x" || lab_fail "$x has no key in the election"
 
 # 1. X unhealthy.
 lab_stop "$x" service 5 || lab_fail "stand-in on $x did not stop"
 lab_wait_until $(((INTERVAL * FALL + TIMEOUT + BD_SLACK_MS + 1000) / 1000 + 1)) \
 	grep -q 'health: unhealthy after' "$LAB_DIR/$x/vipd.log" || lab_fail "$x not unhealthy"
-lab_wait_until 5 no_key "$x" || lab_fail "$x still has a key in the election"
+lab_wait_until 5 sc_no_key "$x" || lab_fail "$x still has a key in the election"
 
 # 2. The VIP removed, then back.
 cfg "${x#n}" novip || lab_fail "config without VIPs for $x rejected"
-out=$(ctl "$x" reload) || lab_fail "vipctl reload (no VIP) failed on $x"
+out=$(sc_ctl "$x" reload) || lab_fail "vipctl reload (no VIP) failed on $x"
 lab_assert "$x: $VIP4 removed" grep -q "^removed: $VIP4\$" <<<"$out"
 lab_wait_until 5 grep -q "reload: removed vip=$VIP4 released and out of its election" \
 	"$LAB_DIR/$x/vipd.log" || lab_fail "$x did not finish removing $VIP4"
-r1=$(rev)
+r1=$(sc_rev)
 cfg "${x#n}" || lab_fail "config with $VIP4 for $x rejected"
-out=$(ctl "$x" reload) || lab_fail "vipctl reload (VIP back) failed on $x"
+out=$(sc_ctl "$x" reload) || lab_fail "vipctl reload (VIP back) failed on $x"
 lab_assert "$x: $VIP4 added" grep -q "^added: $VIP4\$" <<<"$out"
 sleep 2 # a campaign takes a few ms; fall rounds of the new module 1.3 s
-lab_assert "$x: role unhealthy after the VIP came back" test "$(role "$x")" = unhealthy
-p=$(puts_since "$r1" "$x")
+lab_assert "$x: role unhealthy after the VIP came back" test "$(sc_role "$x")" = unhealthy
+p=$(sc_puts_since "$r1" "$x")
 bd_safety "$x put no key into the $VIP4 election since the VIP came back (puts: $p)" test "$p" = 0
 bd_safety "$x never held $VIP4" test -z "$(sc_mon_events "$x" "$VIP4" | awk 'NF && $2 == "add"')"
 
@@ -91,7 +74,7 @@ lab_service_start "$x" || lab_fail "cannot start the stand-in on $x again"
 lab_wait_until $(((INTERVAL * RISE + TIMEOUT + BD_SLACK_MS + 1000) / 1000 + 1)) \
 	grep -q "health: healthy again after $RISE passing round(s)" "$LAB_DIR/$x/vipd.log" ||
 	lab_fail "$x not healthy again"
-lab_wait_until 5 has_key "$x" || lab_fail "$x did not campaign again"
-lab_assert "$x: role candidate" test "$(role "$x")" = candidate
+lab_wait_until 5 sc_has_key "$x" || lab_fail "$x did not campaign again"
+lab_assert "$x: role candidate" test "$(sc_role "$x")" = candidate
 lab_assert "$o keeps $VIP4" test "$(lab_owner)" = "$o"
 scenario_end

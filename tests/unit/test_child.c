@@ -23,6 +23,7 @@
 #include "child.h"
 #include "log.h"
 #include "loop.h"
+#include "stderr_cap.h"
 
 struct run {
 	struct loop *loop;
@@ -30,8 +31,7 @@ struct run {
 	bool done;
 	struct child_result res;
 	char log[64 * 1024];
-	int saved_stderr;
-	FILE *cap;
+	struct stderr_cap cap;
 };
 
 static void on_guard(void *arg)
@@ -58,26 +58,13 @@ static void run_begin(struct run *r)
 	r->loop = loop_new();
 	r->guard = loop_timer_new(r->loop, on_guard, r);
 	loop_timer_arm(r->guard, 10000);
-	fflush(stderr);
-	r->cap = tmpfile();
-	assert_non_null(r->cap);
-	r->saved_stderr = dup(STDERR_FILENO);
-	dup2(fileno(r->cap), STDERR_FILENO);
+	stderr_cap_begin(&r->cap);
 }
 
 /* Back to the real stderr; the captured log into r->log (and echoed). */
 static void run_end(struct run *r)
 {
-	size_t n;
-
-	fflush(stderr);
-	dup2(r->saved_stderr, STDERR_FILENO);
-	close(r->saved_stderr);
-	rewind(r->cap);
-	n = fread(r->log, 1, sizeof(r->log) - 1, r->cap);
-	r->log[n] = '\0';
-	fclose(r->cap);
-	fprintf(stderr, "%s", r->log);
+	stderr_cap_end(&r->cap, r->log, sizeof(r->log));
 	loop_timer_free(r->guard);
 	loop_free(r->loop);
 }

@@ -30,6 +30,7 @@
 #include "etcd.h"
 #include "log.h"
 #include "loop.h"
+#include "stderr_cap.h"
 
 struct server {
 	int fd;
@@ -183,6 +184,16 @@ static void test_proxy_environment_ignored(void **state)
 }
 
 /* etcd's error text with a newline must not forge a log line. */
+/* How many times needle stands in text. */
+static int count_of(const char *text, const char *needle)
+{
+	int k = 0;
+
+	for (const char *at = text; (at = strstr(at, needle)) != NULL; at++)
+		k++;
+	return k;
+}
+
 static void test_error_text_escaped_in_log(void **state)
 {
 	static const char body[] = "{\"error\":\"x\",\"code\":2,\"message\":"
@@ -190,26 +201,19 @@ static void test_error_text_escaped_in_log(void **state)
 	char reply[1024], log[4096] = "", *nl;
 	struct server s = { 0 };
 	struct got g = { 0 };
-	int pipefd[2], saved;
-	ssize_t n;
+	struct stderr_cap cap;
+	size_t n;
 
 	(void)state;
 	snprintf(reply, sizeof(reply), "HTTP/1.1 500 Internal Server Error\r\n"
 	    "Content-Type: application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
 	    strlen(body), body);
 	server_start(&s, reply);
-	assert_int_equal(pipe(pipefd), 0);
-	saved = dup(STDERR_FILENO);
-	dup2(pipefd[1], STDERR_FILENO);
+	stderr_cap_begin(&cap);
 	call(&g, s.port);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	close(pipefd[1]);
-	n = read(pipefd[0], log, sizeof(log) - 1);
-	close(pipefd[0]);
+	n = stderr_cap_end(&cap, log, sizeof(log));
 	server_stop(&s);
 	assert_true(n > 0);
-	log[n] = '\0';
 	assert_int_equal(g.err, -EIO);
 	/* One line, the newline shown as \x0a. */
 	nl = strchr(log, '\n');
@@ -739,14 +743,14 @@ static void test_failure_hint(void **state)
  * by kind, each new text made a new warning). */
 static void test_repeated_timeouts_warn_once(void **state)
 {
-	char url[64], *eps[] = { url }, log[8192] = "", *at;
+	char url[64], *eps[] = { url }, log[8192] = "";
 	struct etcd_opts o = { .endpoints = eps, .n_endpoints = 1, .timeout_ms = 3000 };
 	static const uint32_t tmo[] = { 100, 230, 170 };
-	int port, lfd = listen_any(&port), pipefd[2], saved, warns = 0, msgs = 0;
+	int port, lfd = listen_any(&port), warns, msgs = 0;
 	struct loop_timer *deadline;
+	struct stderr_cap cap;
 	struct got g = { 0 };
 	struct etcd *e;
-	ssize_t n;
 
 	(void)state;
 	/* Accepted by the kernel (backlog), never answered: each call times out. */
@@ -755,9 +759,7 @@ static void test_repeated_timeouts_warn_once(void **state)
 	e = etcd_new(g.loop, &o);
 	assert_non_null(e);
 	deadline = loop_timer_new(g.loop, on_deadline, g.loop);
-	assert_int_equal(pipe(pipefd), 0);
-	saved = dup(STDERR_FILENO);
-	dup2(pipefd[1], STDERR_FILENO);
+	stderr_cap_begin(&cap);
 	for (size_t i = 0; i < sizeof(tmo) / sizeof(tmo[0]); i++) {
 		g.done = false;
 		loop_timer_arm(deadline, 5000);
@@ -767,15 +769,8 @@ static void test_repeated_timeouts_warn_once(void **state)
 		assert_int_equal(g.err, -ETIMEDOUT);
 		msgs += strstr(g.message, "milliseconds") != NULL;
 	}
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	close(pipefd[1]);
-	n = read(pipefd[0], log, sizeof(log) - 1);
-	close(pipefd[0]);
-	log[n > 0 ? n : 0] = '\0';
-	fprintf(stderr, "%s", log);
-	for (at = log; (at = strstr(at, "warn: etcd: request failed op=/v3/kv/range")) != NULL; at++)
-		warns++;
+	stderr_cap_end(&cap, log, sizeof(log));
+	warns = count_of(log, "warn: etcd: request failed op=/v3/kv/range");
 	assert_int_equal(msgs, 3); /* the texts did differ */
 	assert_int_equal(warns, 1);
 	assert_non_null(strstr(log, "kind=\"timeout\""));
@@ -791,18 +786,18 @@ static void test_repeated_timeouts_warn_once(void **state)
  * failure of a refusal can come without the text that gives the hint). */
 static void test_hint_starts_a_new_warning(void **state)
 {
-	char url[64], *eps[] = { url }, log[8192] = "", *at;
+	char url[64], *eps[] = { url }, log[8192] = "";
 	struct etcd_opts o = { .endpoints = eps, .n_endpoints = 1, .timeout_ms = 3000 };
 	static const char teapot[] = "HTTP/1.1 418 I'm a teapot\r\nContent-Length: 2\r\n"
 	    "Connection: close\r\n\r\nno";
 	static const char unauth[] = "HTTP/1.1 401 Unauthorized\r\nContent-Length: 2\r\n"
 	    "Connection: close\r\n\r\nno";
 	struct server s = { .conns = 2 };
-	int pipefd[2], saved, warns = 0;
+	int warns;
 	struct loop_timer *deadline;
+	struct stderr_cap cap;
 	struct got g = { 0 };
 	struct etcd *e;
-	ssize_t n;
 
 	(void)state;
 	server_start(&s, teapot);
@@ -811,9 +806,7 @@ static void test_hint_starts_a_new_warning(void **state)
 	e = etcd_new(g.loop, &o);
 	assert_non_null(e);
 	deadline = loop_timer_new(g.loop, on_deadline, g.loop);
-	assert_int_equal(pipe(pipefd), 0);
-	saved = dup(STDERR_FILENO);
-	dup2(pipefd[1], STDERR_FILENO);
+	stderr_cap_begin(&cap);
 	for (int i = 0; i < 2; i++) {
 		g.done = false;
 		loop_timer_arm(deadline, 5000);
@@ -823,15 +816,8 @@ static void test_hint_starts_a_new_warning(void **state)
 		assert_int_equal(g.err, -EIO);
 		s.reply = unauth; /* the next connection's answer */
 	}
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	close(pipefd[1]);
-	n = read(pipefd[0], log, sizeof(log) - 1);
-	close(pipefd[0]);
-	log[n > 0 ? n : 0] = '\0';
-	fprintf(stderr, "%s", log);
-	for (at = log; (at = strstr(at, "warn: etcd: request failed op=/v3/kv/range")) != NULL; at++)
-		warns++;
+	stderr_cap_end(&cap, log, sizeof(log));
+	warns = count_of(log, "warn: etcd: request failed op=/v3/kv/range");
 	assert_int_equal(warns, 2);
 	assert_non_null(strstr(log, "kind=\"http 4xx\" status=401 code=0 error=\"no\" failures=2 "
 	    "hint=\"etcd has authentication on: set vipd.etcd.username and passwordFile"));

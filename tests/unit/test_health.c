@@ -21,74 +21,113 @@
 #include "config.h"
 #include "health.h"
 #include "loop.h"
+#include "stderr_cap.h"
 
 /* cfg_check.argv is char **, as the parser fills it. */
 #define S(x) ((char *)(x))
 
 /* ---- the state machine ---------------------------------------------------- */
 
+/* One finished round fed to the state machine, and what must come of it:
+ * changed is health_sm_step's return, healthy the state after the round. */
+struct sm_round {
+	bool pass, in_grace;
+	bool changed, healthy;
+	const char *why;         /* what the round shows, for a failure's message */
+};
+
+/* Feed rounds[0..n) to sm with fall and rise; a round with another outcome
+ * fails the test naming its index and what it shows. */
+static void sm_feed(struct health_sm *sm, unsigned fall, unsigned rise,
+    const struct sm_round *rounds, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct sm_round *r = &rounds[i];
+		bool changed = health_sm_step(sm, fall, rise, r->pass, r->in_grace);
+
+		if (changed != r->changed || sm->healthy != r->healthy)
+			fail_msg("round %zu (%s%s, fall %u rise %u; %s): changed %d healthy %d, "
+			    "want changed %d healthy %d", i, r->pass ? "pass" : "fail",
+			    r->in_grace ? " in grace" : "", fall, rise, r->why[0] ? r->why : "-",
+			    changed, sm->healthy, r->changed, r->healthy);
+	}
+}
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
 static void test_sm_fall_and_rise(void **state)
 {
+	static const struct sm_round rounds[] = {
+		/* pass   grace  changed healthy */
+		{ false, false, false, true, "" },
+		{ false, false, false, true, "" },
+		{ false, false, true, false, "the 3rd: unhealthy" },
+		{ false, false, false, false, "stays, no change" },
+		{ true, false, false, false, "" },
+		{ false, false, false, false, "a fail breaks the run" },
+		{ true, false, false, false, "" },
+		{ true, false, true, true, "2 in a row: healthy" },
+	};
 	struct health_sm sm;
 
 	(void)state;
 	health_sm_init(&sm);
 	assert_true(sm.healthy);
-	assert_false(health_sm_step(&sm, 3, 2, false, false));
-	assert_false(health_sm_step(&sm, 3, 2, false, false));
-	assert_true(health_sm_step(&sm, 3, 2, false, false)); /* the 3rd: unhealthy */
-	assert_false(sm.healthy);
-	assert_false(health_sm_step(&sm, 3, 2, false, false)); /* stays, no change */
-	assert_false(health_sm_step(&sm, 3, 2, true, false));
-	assert_false(health_sm_step(&sm, 3, 2, false, false)); /* a fail breaks the run */
-	assert_false(health_sm_step(&sm, 3, 2, true, false));
-	assert_true(health_sm_step(&sm, 3, 2, true, false)); /* 2 in a row: healthy */
-	assert_true(sm.healthy);
+	sm_feed(&sm, 3, 2, rounds, N(rounds));
 }
 
 static void test_sm_pass_breaks_fail_run(void **state)
 {
+	static const struct sm_round rounds[] = {
+		/* pass   grace  changed healthy */
+		{ false, false, false, true, "" },
+		{ true, false, false, true, "a pass breaks the run" },
+		{ false, false, false, true, "" },
+		{ false, false, true, false, "fall 2" },
+		{ true, false, true, true, "rise 1" },
+	};
 	struct health_sm sm;
 
 	(void)state;
 	health_sm_init(&sm);
-	assert_false(health_sm_step(&sm, 2, 1, false, false));
-	assert_false(health_sm_step(&sm, 2, 1, true, false));
-	assert_false(health_sm_step(&sm, 2, 1, false, false));
-	assert_true(sm.healthy);
-	assert_true(health_sm_step(&sm, 2, 1, false, false));
-	assert_false(sm.healthy);
-	assert_true(health_sm_step(&sm, 2, 1, true, false)); /* rise 1 */
+	sm_feed(&sm, 2, 1, rounds, N(rounds));
 }
 
 static void test_sm_grace_not_counted_until_a_pass(void **state)
 {
+	static const struct sm_round in_grace = { false, true, false, true, "not counted" };
+	/* The first pass ends the grace: failures count from now on, even
+	 * while the caller's clock is still inside startGrace. */
+	static const struct sm_round rounds[] = {
+		/* pass   grace  changed healthy */
+		{ true, true, false, true, "ends the grace" },
+		{ false, true, true, false, "counted: fall 1" },
+	};
 	struct health_sm sm;
 
 	(void)state;
 	health_sm_init(&sm);
 	for (int i = 0; i < 50; i++)
-		assert_false(health_sm_step(&sm, 1, 1, false, true));
-	assert_true(sm.healthy);
+		sm_feed(&sm, 1, 1, &in_grace, 1);
 	assert_int_equal(sm.fails, 0);
-	/* The first pass ends the grace: failures count from now on, even
-	 * while the caller's clock is still inside startGrace. */
-	assert_false(health_sm_step(&sm, 1, 1, true, true));
+	sm_feed(&sm, 1, 1, rounds, 1);
 	assert_true(sm.grace_over);
-	assert_true(health_sm_step(&sm, 1, 1, false, true));
-	assert_false(sm.healthy);
+	sm_feed(&sm, 1, 1, rounds + 1, 1);
 }
 
 static void test_sm_grace_ends_with_the_clock(void **state)
 {
+	static const struct sm_round rounds[] = {
+		/* pass   grace  changed healthy */
+		{ false, true, false, true, "in grace: not counted" },
+		{ false, false, false, true, "grace over: 1 of fall 2" },
+		{ false, false, true, false, "fall 2" },
+	};
 	struct health_sm sm;
 
 	(void)state;
 	health_sm_init(&sm);
-	assert_false(health_sm_step(&sm, 2, 1, false, true));
-	assert_false(health_sm_step(&sm, 2, 1, false, false));
-	assert_true(health_sm_step(&sm, 2, 1, false, false));
-	assert_false(sm.healthy);
+	sm_feed(&sm, 2, 1, rounds, N(rounds));
 }
 
 /* ---- on the loop ------------------------------------------------------------ */
@@ -512,35 +551,6 @@ static void test_rebind_keeps_state_and_counters(void **state)
 	loop_free(r.loop);
 }
 
-struct cap {
-	FILE *f;
-	int saved;
-	char log[8192];
-};
-
-static void cap_begin(struct cap *c)
-{
-	fflush(stderr);
-	c->f = tmpfile();
-	assert_non_null(c->f);
-	c->saved = dup(STDERR_FILENO);
-	dup2(fileno(c->f), STDERR_FILENO);
-}
-
-static void cap_end(struct cap *c)
-{
-	size_t n;
-
-	fflush(stderr);
-	dup2(c->saved, STDERR_FILENO);
-	close(c->saved);
-	rewind(c->f);
-	n = fread(c->log, 1, sizeof(c->log) - 1, c->f);
-	c->log[n] = '\0';
-	fclose(c->f);
-	fprintf(stderr, "%s", c->log);
-}
-
 /* A changed section on an unhealthy node: the new module is unhealthy at
  * once (no callback: nothing changed), keeps the old why, and turns
  * healthy only after rise passing rounds. */
@@ -579,7 +589,8 @@ static void test_start_unhealthy_ignores_start_grace(void **state)
 	char *bad[] = { S("/bin/false"), NULL };
 	struct cfg_check c = { .kind = CFG_CHECK_EXEC, .target = bad[0], .argv = bad, .argc = 1 };
 	struct cfg_health cfg = one_check(&c);
-	struct cap cap;
+	struct stderr_cap cap;
+	char log[8192];
 
 	(void)state;
 	cfg.fall = 1;
@@ -590,20 +601,20 @@ static void test_start_unhealthy_ignores_start_grace(void **state)
 		struct health *h;
 		bool ok;
 
-		cap_begin(&cap);
+		stderr_cap_begin(&cap);
 		h = health_new(r.loop, &cfg, on_change, &r);
 		if (unhealthy)
 			health_start_unhealthy(h, "was failing");
 		run_rounds(&r, h, 3);
 		ok = health_ok(h);
 		health_free(h);
-		cap_end(&cap);
+		stderr_cap_end(&cap, log, sizeof(log));
 		assert_int_equal(r.changes, 0); /* in grace, or unhealthy already */
 		assert_true(ok == !unhealthy);
 		if (unhealthy)
-			assert_null(strstr(cap.log, "failing during startGrace"));
+			assert_null(strstr(log, "failing during startGrace"));
 		else
-			assert_non_null(strstr(cap.log, "failing during startGrace"));
+			assert_non_null(strstr(log, "failing during startGrace"));
 		loop_free(r.loop);
 	}
 }

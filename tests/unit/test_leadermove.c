@@ -102,6 +102,20 @@ static void members(void)
 	    "{\"ID\":\"" THIRD "\",\"name\":\"n3\"}]}");
 }
 
+/* A round (EVERY ms on) in which this member leads and the member list
+ * (members()) is read: the MoveLeader it sends, which must be there. */
+static struct etcd_req *leading_round(void)
+{
+	struct etcd_req *mv;
+
+	fake_loop_advance(EVERY);
+	status(SELF);
+	members();
+	mv = fake_etcd_pending("/v3/maintenance/transfer-leadership");
+	assert_non_null(mv);
+	return mv;
+}
+
 static void test_nothing_asked_without_a_vip(void **state)
 {
 	struct t *t = *state;
@@ -121,11 +135,7 @@ static void test_owner_leading_moves_it(void **state)
 	struct etcd_req *mv;
 
 	t->owns = true;
-	fake_loop_advance(EVERY);
-	status(SELF);
-	members();
-	mv = fake_etcd_pending("/v3/maintenance/transfer-leadership");
-	assert_non_null(mv);
+	mv = leading_round();
 	/* the first voting member that is not this one (the learner skipped) */
 	assert_string_equal(json_string_value(fake_req_get(mv, "targetID")), OTHER);
 	fake_etcd_reply(mv, "{\"header\":{}}");
@@ -144,10 +154,7 @@ static void test_failed_move_tries_the_next_member(void **state)
 	char *log;
 
 	t->owns = true;
-	fake_loop_advance(EVERY);
-	status(SELF);
-	members();
-	mv = fake_etcd_pending("/v3/maintenance/transfer-leadership");
+	mv = leading_round();
 	testkit_log_begin();
 	fake_etcd_fail(mv, -EIO, 7, "etcdserver: permission denied");
 	testkit_log_end(&log);
@@ -155,10 +162,7 @@ static void test_failed_move_tries_the_next_member(void **state)
 	assert_non_null(strstr(log, "MoveLeader needs a user with the root role"));
 	free(log);
 	assert_int_equal(leadermove_moves(t->m), 0);
-	fake_loop_advance(EVERY);
-	status(SELF);
-	members();
-	mv = fake_etcd_pending("/v3/maintenance/transfer-leadership");
+	mv = leading_round();
 	assert_string_equal(json_string_value(fake_req_get(mv, "targetID")), THIRD);
 }
 
@@ -197,11 +201,7 @@ static void test_owner_nodes_are_no_target(void **state)
 
 	t->owns = true;
 	t->owner_nodes[0] = "n2";
-	fake_loop_advance(EVERY);
-	status(SELF);
-	members();
-	mv = fake_etcd_pending("/v3/maintenance/transfer-leadership");
-	assert_non_null(mv);
+	mv = leading_round();
 	assert_string_equal(json_string_value(fake_req_get(mv, "targetID")), THIRD);
 }
 

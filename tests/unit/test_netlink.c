@@ -46,6 +46,7 @@
 #include "log.h"
 #include "loop.h"
 #include "netlink.h"
+#include "stderr_cap.h"
 
 #define VIP4 "198.18.0.100"
 #define VIP6 "fd00:5::100"
@@ -210,33 +211,6 @@ static void mac_str(const unsigned char mac[6], char out[32])
 {
 	snprintf(out, 32, "%02x:%02x:%02x:%02x:%02x:%02x",
 	    mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
-}
-
-/* Capture what the code under test logs to stderr during one call. */
-struct capture {
-	int saved;
-	FILE *f;
-};
-
-static void capture_start(struct capture *c)
-{
-	c->f = tmpfile();
-	assert_non_null(c->f);
-	c->saved = dup(STDERR_FILENO);
-	dup2(fileno(c->f), STDERR_FILENO);
-}
-
-static void capture_end(struct capture *c, char *buf, size_t size)
-{
-	size_t n;
-
-	dup2(c->saved, STDERR_FILENO);
-	close(c->saved);
-	rewind(c->f);
-	n = fread(buf, 1, size - 1, c->f);
-	buf[n] = '\0';
-	fclose(c->f);
-	fprintf(stderr, "%s", buf);
 }
 
 /* ---- event recording --------------------------------------------------- */
@@ -551,7 +525,7 @@ static void addr_ops(int family, const char *vip)
 {
 	struct nl *nl;
 	unsigned char a[16];
-	struct capture cap;
+	struct stderr_cap cap;
 	char log[2048];
 	int idx, lo, where = 0;
 
@@ -572,9 +546,9 @@ static void addr_ops(int family, const char *vip)
 	                                      : "ip -6 addr show dev vipdnl0 | grep -q 'inet6 %s/128 scope global nodad'", vip), 0);
 
 	/* EEXIST is an answer, not logged as a failure */
-	capture_start(&cap);
+	stderr_cap_begin(&cap);
 	assert_int_equal(nl_addr_add(nl, idx, family, a, UINT32_MAX, UINT32_MAX, false), -EEXIST);
-	capture_end(&cap, log, sizeof(log));
+	stderr_cap_end(&cap, log, sizeof(log));
 	assert_null(strstr(log, "failed"));
 	assert_int_equal(nl_addr_add(nl, idx, family, a, 60, 30, true), 0);
 	assert_int_equal(sh("ip addr show dev vipdnl0 | grep -A1 '%s/' | grep -q 'valid_lft [56][0-9]sec preferred_lft [23][0-9]sec'", vip), 0);
@@ -584,10 +558,10 @@ static void addr_ops(int family, const char *vip)
 	assert_int_equal(nl_addr_del(nl, idx, family, a, HOST(family)), -EADDRNOTAVAIL);
 
 	/* Kernel refusals are logged with the kernel's own words. */
-	capture_start(&cap);
+	stderr_cap_begin(&cap);
 	assert_int_equal(nl_addr_add(nl, 999999, family, a, 10, 10, false), -ENODEV);
 	assert_int_equal(nl_addr_add(nl, idx, family, a, 10, 20, false), -EINVAL);
-	capture_end(&cap, log, sizeof(log));
+	stderr_cap_end(&cap, log, sizeof(log));
 	assert_non_null(strstr(log, "add address failed addr="));
 	assert_non_null(strstr(log, "link=999999: No such device"));
 	assert_non_null(strstr(log, "(kernel: "));

@@ -573,38 +573,34 @@ static void test_revoke_retried_until_deadline(void **state)
 	assert_null(fake_etcd_pending("/v3/lease/revoke"));
 }
 
+/* A revoke answered with code (text): done at once, no retry (nothing
+ * more sent or told in the 5 s after). */
+static void revoke_answered_final(struct t *t, int code, const char *text)
+{
+	struct etcd_req *rv;
+
+	granted(t);
+	revoke(t, true);
+	rv = fake_etcd_pending("/v3/lease/revoke");
+	fake_etcd_fail(rv, -EIO, code, text);
+	assert_int_equal(count(t, EV_DONE), 1);
+	fake_loop_advance(5000);
+	assert_null(fake_etcd_pending("/v3/lease/revoke"));
+	assert_int_equal(count(t, EV_DONE), 1);
+}
+
 /* "lease not found": gone already, which is what a revoke is for: done
  * at once, no retry. A permission error is not retried either. */
 static void test_revoke_final_answers(void **state)
 {
-	struct t *t = *state;
-	struct etcd_req *rv;
-
-	granted(t);
-	revoke(t, true);
-	rv = fake_etcd_pending("/v3/lease/revoke");
-	fake_etcd_fail(rv, -EIO, ETCD_CODE_NOT_FOUND, "etcdserver: requested lease not found");
-	assert_int_equal(count(t, EV_DONE), 1);
-	fake_loop_advance(5000);
-	assert_null(fake_etcd_pending("/v3/lease/revoke"));
-	assert_int_equal(count(t, EV_DONE), 1);
+	revoke_answered_final(*state, ETCD_CODE_NOT_FOUND, "etcdserver: requested lease not found");
 }
 
 static void test_revoke_permission_denied(void **state)
 {
-	struct t *t = *state;
-	struct etcd_req *rv;
-
-	granted(t);
-	revoke(t, true);
-	rv = fake_etcd_pending("/v3/lease/revoke");
-	fake_etcd_fail(rv, -EIO, ETCD_CODE_PERMISSION_DENIED, "etcdserver: permission denied");
-	assert_int_equal(count(t, EV_DONE), 1);
-	fake_loop_advance(5000);
-	assert_null(fake_etcd_pending("/v3/lease/revoke"));
+	revoke_answered_final(*state, ETCD_CODE_PERMISSION_DENIED, "etcdserver: permission denied");
 }
 
-/* No lease: nothing to revoke, and done never runs (the caller knows). */
 static void test_revoke_without_lease(void **state)
 {
 	struct t *t = *state;
