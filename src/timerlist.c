@@ -117,6 +117,15 @@ static void heap_push(struct heap *h, struct loop_timer *t)
 	sift_up(h, t->idx);
 }
 
+/* The timer at i got another key: move it up or down into place. */
+static void heap_fix(struct heap *h, size_t i)
+{
+	if (i > 0 && before(h->v[i], h->v[(i - 1) / 2]))
+		sift_up(h, i);
+	else
+		sift_down(h, i);
+}
+
 static void heap_remove(struct heap *h, size_t i)
 {
 	struct loop_timer *last = h->v[--h->n];
@@ -124,10 +133,7 @@ static void heap_remove(struct heap *h, size_t i)
 	if (i == h->n)
 		return;
 	heap_set(h, i, last);
-	if (i > 0 && before(last, h->v[(i - 1) / 2]))
-		sift_up(h, i);
-	else
-		sift_down(h, i);
+	heap_fix(h, i);
 }
 
 /* Take t out of whichever heap holds it; it stays armed (deadline kept). */
@@ -195,9 +201,13 @@ void loop_timer_free(struct loop_timer *t)
 
 void loop_timer_arm_at(struct loop_timer *t, uint64_t when_ms)
 {
-	unqueue(t);
 	t->deadline = when_ms ? when_ms : 1;
 	t->armed_pass = t->list->pass;
+	if (t->where == T_MAIN) { /* re-armed: moved in place */
+		heap_fix(&t->list->main, t->idx);
+		return;
+	}
+	unqueue(t);
 	t->where = T_MAIN;
 	heap_push(&t->list->main, t);
 }
