@@ -33,12 +33,9 @@ for ((j = 1; j < N_VIPS; j++)); do ADDRS+=("198.18.2.$j"); done
 held() { sc_vips_held "${ADDRS[@]}"; }
 # all_held: every VIP held by exactly one node.
 all_held() { sc_vips_all_held "${ADDRS[@]}"; }
-# all_held_without NODE: every VIP held by exactly one node, none by NODE.
-all_held_without() {
-	all_held && [ -z "$(ip -n "$LAB_PREFIX-$1" -o -4 addr show dev eth0 | awk -v list="${ADDRS[*]}" '
-		BEGIN { k = split(list, x, " "); for (i = 1; i <= k; i++) want[x[i]] = 1 }
-		{ a = $4; sub(/\/.*/, "", a); if (a in want) print a }')" ]
-}
+# all_held_without NODE: every VIP held by exactly one node, none by NODE
+# (one snapshot).
+all_held_without() { sc_vips_all_held --without "$1" "${ADDRS[@]}"; }
 # conns ID: established TCP connections of node ID's vipd to etcd.
 conns() {
 	local pid
