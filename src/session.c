@@ -27,9 +27,12 @@
 #define SESSION_KA_MAX 3
 /* Between a failed revoke and the next try, and the longest a try may
  * take (session_revoke): a member that hangs (frozen, its disk stalled)
- * then costs 500 ms, after which the next try goes to the next endpoint. */
-#define SESSION_REVOKE_RETRY_MS 100u
-#define SESSION_REVOKE_TRY_MS   500u
+ * then costs 500 ms, after which the next try goes to the next endpoint.
+ * A try shorter than SESSION_REVOKE_TRY_MIN_MS is not sent (it would
+ * only time out). */
+#define SESSION_REVOKE_RETRY_MS   100u
+#define SESSION_REVOKE_TRY_MS     500u
+#define SESSION_REVOKE_TRY_MIN_MS 100u
 
 struct session;
 
@@ -372,7 +375,8 @@ static void on_revoke(void *arg, const struct etcd_result *r);
 
 static void revoke_send(struct session *s)
 {
-	uint64_t left = s->revoke_deadline - loop_now_ms();
+	uint64_t now = loop_now_ms();
+	uint64_t left = s->revoke_deadline > now ? s->revoke_deadline - now : 1;
 
 	s->revoke_tries++;
 	s->req = etcd_call(s->etcd, "/v3/lease/revoke",
@@ -405,12 +409,14 @@ static void on_revoke(void *arg, const struct etcd_result *r)
 	s->req = NULL;
 	if (r->err == 0) {
 		if (s->revoke_tries > 1)
-			log_info("session: lease revoked at try %u", s->revoke_tries);
+			log_info("session: lease revoked at try %u endpoint=%s", s->revoke_tries,
+			    r->endpoint);
 		else
 			log_info("session: lease revoked");
 	} else if (r->err == -EIO && r->code == ETCD_CODE_NOT_FOUND) {
 		log_info("session: lease already gone (etcd: \"%s\")", log_esc(esc, r->message));
-	} else if (revoke_retryable(r) && now + SESSION_REVOKE_RETRY_MS < s->revoke_deadline) {
+	} else if (revoke_retryable(r) &&
+	    now + SESSION_REVOKE_RETRY_MS + SESSION_REVOKE_TRY_MIN_MS <= s->revoke_deadline) {
 		log_warnx("session: lease revoke failed endpoint=%s error=\"%s\" try=%u; "
 		    "trying again in %u ms (%" PRIu64 " ms left)", r->endpoint,
 		    log_esc(esc, r->message), s->revoke_tries, SESSION_REVOKE_RETRY_MS,
@@ -428,8 +434,13 @@ static void on_revoke_retry(void *arg)
 {
 	struct session *s = arg;
 
-	if (s->revoke_done != NULL && s->req == NULL)
-		revoke_send(s);
+	if (s->revoke_done == NULL || s->req != NULL)
+		return;
+	if (loop_now_ms() >= s->revoke_deadline) { /* the loop ran late */
+		on_revoke_timeout(s);
+		return;
+	}
+	revoke_send(s);
 }
 
 static void on_revoke_timeout(void *arg)

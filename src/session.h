@@ -89,13 +89,14 @@ bool session_valid(const struct session *s, uint64_t now_ms);
  * Stop keeping the lease alive and revoke it, so every election key on it
  * goes at once. A try that fails or has no answer within 500 ms is sent
  * again 100 ms later (to the next endpoint, if the failure was the
- * endpoint's: no connection, no answer) while a try still fits before
- * timeout_ms (ms) from now: an etcd leader election answers "leader
+ * endpoint's: no connection, no answer) while a try of at least 100 ms
+ * still fits before timeout_ms (ms) from now: an etcd leader election answers "leader
  * changed" or nothing for about an election timeout, a member whose disk
  * stalls answers nothing, and a lease left to expire lives a TTL, more if
  * etcd's new leader re-armed it. A revoke sent twice is harmless: the
  * second is answered "lease not found". Not retried: "lease not found" (it is
- * gone: done) and permission errors. Returns true when a revoke is under
+ * gone: done), permission denied and unauthenticated (after etcd.c's own
+ * one re-authentication). Returns true when a revoke is under
  * way: done then runs once, later, from the session's own event handlers -
  * when etcd confirmed, said the lease is gone, failed for good, or after
  * timeout_ms, whichever is first. Returns

@@ -5,8 +5,9 @@
  * timer knowing its index, so arm, re-arm, disarm and free are O(log n),
  * the earliest deadline is O(1) and firing a due timer is O(log n). At 256
  * VIPs a node has some 2,500 timers, and the unsorted list this replaced
- * scanned all of them several times per loop pass (about 10 % of vipd's
- * CPU in a profile; docs/benchmarks.md, scale).
+ * scanned all of them several times per loop pass (timerlist_fire_next
+ * was 20-21 % of vipd's samples in a 256-VIP start; docs/design.md,
+ * "Timers at scale").
  *
  * The pass rule (timerlist.h) costs O(log n) per timer it applies to: a
  * timer armed during the current pass that is due is moved, when it

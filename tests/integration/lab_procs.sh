@@ -152,7 +152,8 @@ lab_dump() {
 		echo "--- every node's vipd, in time order, without keepalives and quiet probes (the last 16)"
 		for ((i = 1; i <= LAB_N; i++)); do
 			[ -s "$LAB_DIR/n$i/vipd.log" ] || continue
-			_lab_log_events "$LAB_DIR/n$i/vipd.log" | sed "s/ vipd\[[0-9]*\] / n$i /"
+			_lab_log_events "$LAB_DIR/n$i/vipd.log" | { grep -E '^[0-9]{4}-' || true; } |
+				sed "s/ vipd\[[0-9]*\] / n$i /"
 		done | sort -s -k1,1 | tail -n 16 | cut -c12-200 | sed 's/^/    /'
 		echo "===== end of lab state ====="
 	} >&2
@@ -455,7 +456,7 @@ vipd:
 EOF
 }
 
-# LAB_NEXT_ENDPOINT=1, when set, adds the next node's member (n1 -> n2,
+# LAB_NEXT_ENDPOINT=1 (any non-empty value) adds the next node's member (n1 -> n2,
 # ..., the last -> n1) as each vipd's second etcd endpoint.
 # LAB_AVOID_LEADER=true|false, when set, writes vipd.etcd.avoidLeader so
 # (unset: the daemon's default). Tests that put etcd's raft leader on the

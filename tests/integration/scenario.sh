@@ -209,7 +209,9 @@ sc_etcd_move_leader() {
 }
 
 # _sc_vips_on ADDR...: "NODE ADDR" per given IPv4 VIP on a node's eth0,
-# all nodes read in one pass (one snapshot for the callers below).
+# each node read once, one after the other (one pass for the callers
+# below: a VIP that moves meanwhile is seen twice or not at all, never
+# as held when it is not).
 _sc_vips_on() {
 	local i
 	for ((i = 1; i <= LAB_N; i++)); do
@@ -252,10 +254,10 @@ sc_config_add_vips() {
 }
 
 # sc_vips_all_held [--without NODE] ADDR...: every given IPv4 VIP held
-# by exactly one node now - with --without, a node other than NODE - read
-# in one snapshot (two reads could see a crashed NODE's address in the
-# first and its kernel lifetime ended in the second, and pass while that
-# VIP is held by nobody).
+# by exactly one node now - with --without, a node other than NODE - from
+# one pass over the nodes (_sc_vips_on; two passes could see a crashed
+# NODE's address in the first and its kernel lifetime ended in the
+# second, and pass while that VIP is held by nobody).
 sc_vips_all_held() {
 	local without=
 	if [ "${1:-}" = --without ]; then
@@ -372,11 +374,14 @@ sc_ctl() {
 
 # sc_has_key NODE [VIP]: NODE has a key in VIP's (default VIP4) election
 # now (the keys' values are node names), asked of n1's etcd member.
+# Fails the test when etcd does not answer (no key is not "no answer").
 sc_has_key() {
-	lab_etcdctl 1 get --prefix "/vipd/election/${2:-$VIP4}/" |
-		awk -v n="$1" 'NR % 2 == 0 && $0 == n' | grep -q .
+	local out
+	out=$(lab_etcdctl 1 get --prefix "/vipd/election/${2:-$VIP4}/") ||
+		lab_fail "sc_has_key: n1's etcd member does not answer"
+	awk -v n="$1" 'NR % 2 == 0 && $0 == n' <<<"$out" | grep -q .
 }
-# sc_no_key NODE [VIP]: the opposite.
+# sc_no_key NODE [VIP]: the opposite (and fails the test alike).
 sc_no_key() { ! sc_has_key "$@"; }
 
 # sc_role NODE [VIP]: NODE's role for VIP (default VIP4) in its status

@@ -34,7 +34,7 @@ held() { sc_vips_held "${ADDRS[@]}"; }
 # all_held: every VIP held by exactly one node.
 all_held() { sc_vips_all_held "${ADDRS[@]}"; }
 # all_held_without NODE: every VIP held by exactly one node, none by NODE
-# (one snapshot).
+# (one pass).
 all_held_without() { sc_vips_all_held --without "$1" "${ADDRS[@]}"; }
 # conns ID: established TCP connections of node ID's vipd to etcd.
 conns() {

@@ -183,7 +183,6 @@ static void test_proxy_environment_ignored(void **state)
 	assert_non_null(strstr(s.req, "POST /v3/kv/range HTTP/1.1"));
 }
 
-/* etcd's error text with a newline must not forge a log line. */
 /* How many times needle stands in text. */
 static int count_of(const char *text, const char *needle)
 {
@@ -194,6 +193,7 @@ static int count_of(const char *text, const char *needle)
 	return k;
 }
 
+/* etcd's error text with a newline must not forge a log line. */
 static void test_error_text_escaped_in_log(void **state)
 {
 	static const char body[] = "{\"error\":\"x\",\"code\":2,\"message\":"

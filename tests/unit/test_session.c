@@ -601,6 +601,43 @@ static void test_revoke_permission_denied(void **state)
 	revoke_answered_final(*state, ETCD_CODE_PERMISSION_DENIED, "etcdserver: permission denied");
 }
 
+static void test_revoke_unauthenticated(void **state)
+{
+	revoke_answered_final(*state, ETCD_CODE_UNAUTHENTICATED, "etcdserver: invalid auth token");
+}
+
+/* A try with no answer: etcd.c ends it at its 500 ms timeout (-ETIMEDOUT,
+ * and moves to the next endpoint); 100 ms later the next try goes out
+ * with another 500 ms, and its answer ends the revoke. */
+static void test_revoke_retried_after_try_timeout(void **state)
+{
+	struct t *t = *state;
+	struct etcd_req *rv1, *rv2;
+	uint64_t t0;
+
+	granted(t);
+	t0 = loop_now_ms();
+	revoke(t, true);
+	rv1 = fake_etcd_pending("/v3/lease/revoke");
+	assert_int_equal(fake_req_timeout(rv1), 500);
+	fake_loop_advance(500);
+	fake_etcd_fail(rv1, -ETIMEDOUT, 0, "Operation timed out after 501 milliseconds");
+	assert_int_equal(count(t, EV_DONE), 0);
+	fake_loop_advance(99);
+	assert_null(fake_etcd_pending("/v3/lease/revoke"));
+	fake_loop_advance(1);
+	rv2 = fake_etcd_pending("/v3/lease/revoke");
+	assert_non_null(rv2);
+	assert_int_equal(fake_req_timeout(rv2), 500);
+	fake_loop_advance(5);
+	fake_etcd_reply(rv2, "{\"header\":{}}");
+	assert_int_equal(count(t, EV_DONE), 1);
+	assert_int_equal(last(t, EV_DONE)->at, t0 + 605);
+	fake_loop_advance(5000);
+	assert_int_equal(count(t, EV_DONE), 1);
+}
+
+/* No lease: nothing to revoke, and done never runs (the caller knows). */
 static void test_revoke_without_lease(void **state)
 {
 	struct t *t = *state;
@@ -664,6 +701,8 @@ int main(void)
 		T(test_revoke_retried_until_deadline),
 		T(test_revoke_final_answers),
 		T(test_revoke_permission_denied),
+		T(test_revoke_unauthenticated),
+		T(test_revoke_retried_after_try_timeout),
 		T(test_revoke_without_lease),
 #undef T
 	};
