@@ -505,12 +505,14 @@ static void test_revoke_times_out(void **state)
 	assert_int_equal(fake_etcd_count(), 2);
 }
 
-/* etcd electing a leader answers "leader changed": the revoke is sent
- * again 100 ms later, with what is left of the deadline, and done runs
- * once, when the second try is confirmed. */
-static void test_revoke_retried_after_leader_change(void **state)
+/*
+ * The first try fails after fail_after ms (err, code, message); nothing is
+ * sent for the next 100 ms, then a second try with 500 ms, confirmed 10 ms
+ * later: done runs once, then, and nothing more is sent.
+ */
+static void revoke_retried_once(struct t *t, uint64_t fail_after, int err, int code,
+    const char *message)
 {
-	struct t *t = *state;
 	struct etcd_req *rv1, *rv2;
 	uint64_t t0;
 
@@ -520,8 +522,9 @@ static void test_revoke_retried_after_leader_change(void **state)
 	revoke(t, true);
 	rv1 = fake_etcd_pending("/v3/lease/revoke");
 	assert_non_null(rv1);
-	fake_loop_advance(30);
-	fake_etcd_fail(rv1, -EIO, ETCD_CODE_UNAVAILABLE, "etcdserver: leader changed");
+	assert_int_equal(fake_req_timeout(rv1), 500);
+	fake_loop_advance(fail_after);
+	fake_etcd_fail(rv1, err, code, message);
 	assert_int_equal(count(t, EV_DONE), 0);
 	assert_null(fake_etcd_pending("/v3/lease/revoke"));
 	fake_loop_advance(99);
@@ -534,10 +537,24 @@ static void test_revoke_retried_after_leader_change(void **state)
 	fake_loop_advance(10);
 	fake_etcd_reply(rv2, "{\"header\":{}}");
 	assert_int_equal(count(t, EV_DONE), 1);
-	assert_int_equal(last(t, EV_DONE)->at, t0 + 140);
+	assert_int_equal(last(t, EV_DONE)->at, t0 + fail_after + 110);
 	fake_loop_advance(20000);
 	assert_int_equal(count(t, EV_DONE), 1);
 	assert_int_equal(fake_etcd_count(), 3); /* grant, revoke, revoke */
+}
+
+/* etcd electing a leader answers "leader changed" at once. */
+static void test_revoke_retried_after_leader_change(void **state)
+{
+	revoke_retried_once(*state, 30, -EIO, ETCD_CODE_UNAVAILABLE, "etcdserver: leader changed");
+}
+
+/* A try with no answer: etcd.c ends it at its 500 ms timeout (-ETIMEDOUT,
+ * and moves to the next endpoint). */
+static void test_revoke_retried_after_try_timeout(void **state)
+{
+	revoke_retried_once(*state, 500, -ETIMEDOUT, 0,
+	    "Operation timed out after 501 milliseconds");
 }
 
 /* A refused connection again and again: tried every 100 ms while a next
@@ -604,37 +621,6 @@ static void test_revoke_permission_denied(void **state)
 static void test_revoke_unauthenticated(void **state)
 {
 	revoke_answered_final(*state, ETCD_CODE_UNAUTHENTICATED, "etcdserver: invalid auth token");
-}
-
-/* A try with no answer: etcd.c ends it at its 500 ms timeout (-ETIMEDOUT,
- * and moves to the next endpoint); 100 ms later the next try goes out
- * with another 500 ms, and its answer ends the revoke. */
-static void test_revoke_retried_after_try_timeout(void **state)
-{
-	struct t *t = *state;
-	struct etcd_req *rv1, *rv2;
-	uint64_t t0;
-
-	granted(t);
-	t0 = loop_now_ms();
-	revoke(t, true);
-	rv1 = fake_etcd_pending("/v3/lease/revoke");
-	assert_int_equal(fake_req_timeout(rv1), 500);
-	fake_loop_advance(500);
-	fake_etcd_fail(rv1, -ETIMEDOUT, 0, "Operation timed out after 501 milliseconds");
-	assert_int_equal(count(t, EV_DONE), 0);
-	fake_loop_advance(99);
-	assert_null(fake_etcd_pending("/v3/lease/revoke"));
-	fake_loop_advance(1);
-	rv2 = fake_etcd_pending("/v3/lease/revoke");
-	assert_non_null(rv2);
-	assert_int_equal(fake_req_timeout(rv2), 500);
-	fake_loop_advance(5);
-	fake_etcd_reply(rv2, "{\"header\":{}}");
-	assert_int_equal(count(t, EV_DONE), 1);
-	assert_int_equal(last(t, EV_DONE)->at, t0 + 605);
-	fake_loop_advance(5000);
-	assert_int_equal(count(t, EV_DONE), 1);
 }
 
 /* No lease: nothing to revoke, and done never runs (the caller knows). */
