@@ -70,13 +70,16 @@ static void put_key_dur(FILE *out, int indent, const char *key, uint32_t ms)
 	fprintf(out, "%*s%s: %s\n", indent, "", key, cfg_duration_format(ms, buf));
 }
 
-/* vipd.hooks, printed only when a hook is set (so are the defaults'). */
+/* vipd.hooks, printed only when a hook or the timeout is set (a file
+ * without the section prints as it was; a timeout set with no hook, e.g.
+ * the hooks commented out, still reads back equal). */
 static void put_hooks(FILE *out, const struct cfg_hooks *h)
 {
 	char **lists[] = { h->on_acquire, h->on_release };
 	static const char *const keys[] = { "onAcquire", "onRelease" };
 
-	if (h->on_acquire == NULL && h->on_release == NULL)
+	if (h->on_acquire == NULL && h->on_release == NULL &&
+	    h->timeout_ms == CFG_HOOKS_TIMEOUT_MS)
 		return;
 	fputs("  hooks:\n", out);
 	for (size_t i = 0; i < 2; i++) {

@@ -412,7 +412,7 @@ static struct cfg *cfg_new(const char *name)
 	c->control_socket = xstrdup("/run/vipd/vipd.sock");
 	c->metrics_listen = xstrdup("127.0.0.1:9450");
 	c->log_level = LOG_LVL_INFO;
-	c->hooks.timeout_ms = 30000;
+	c->hooks.timeout_ms = CFG_HOOKS_TIMEOUT_MS;
 	return c;
 }
 

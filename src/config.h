@@ -126,12 +126,16 @@ struct cfg_health {
 /* NULL-safe parts; leaves h zeroed. */
 void cfg_health_free(struct cfg_health *h);
 bool cfg_health_equal(const struct cfg_health *a, const struct cfg_health *b);
+/* vipd.hooks.timeout when the file does not set it (ms). */
+#define CFG_HOOKS_TIMEOUT_MS 30000u
+
 /* vipd.hooks (hooks.h): programs run after this node starts or stops
  * holding a VIP. */
 struct cfg_hooks {
 	char **on_acquire;       /* argv, NULL-terminated; NULL = none */
 	char **on_release;
-	uint32_t timeout_ms;     /* per run, 1 s .. 10 min; default 30 s */
+	uint32_t timeout_ms;     /* per run, 1 s .. 10 min; default
+	                          * CFG_HOOKS_TIMEOUT_MS */
 };
 /* Same programs, arguments and timeout. */
 bool cfg_hooks_equal(const struct cfg_hooks *a, const struct cfg_hooks *b);
