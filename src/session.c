@@ -61,10 +61,9 @@ struct session {
 	struct session_ka ka[SESSION_KA_MAX]; /* keepalives in flight */
 	struct loop_timer *tick;  /* next grant/keepalive */
 	struct loop_timer *fence_timer;
-	struct loop_timer *revoke_timer;  /* the revoke's deadline */
+	struct loop_timer *revoke_timer;  /* armed at the revoke's deadline */
 	struct loop_timer *revoke_retry;  /* the next try after a failure */
 	int64_t revoke_lease;     /* the lease being revoked */
-	uint64_t revoke_deadline; /* loop ms */
 	unsigned revoke_tries;
 	void (*revoke_done)(void *arg);
 	void *revoke_arg;
@@ -375,8 +374,8 @@ static void on_revoke(void *arg, const struct etcd_result *r);
 
 static void revoke_send(struct session *s)
 {
-	uint64_t now = loop_now_ms();
-	uint64_t left = s->revoke_deadline > now ? s->revoke_deadline - now : 1;
+	uint64_t now = loop_now_ms(), deadline = loop_timer_deadline(s->revoke_timer);
+	uint64_t left = deadline > now ? deadline - now : 1;
 
 	s->revoke_tries++;
 	s->req = etcd_call(s->etcd, "/v3/lease/revoke",
@@ -404,7 +403,7 @@ static void on_revoke(void *arg, const struct etcd_result *r)
 {
 	struct session *s = arg;
 	char esc[LOG_ESC_LEN];
-	uint64_t now = loop_now_ms();
+	uint64_t now = loop_now_ms(), deadline = loop_timer_deadline(s->revoke_timer);
 
 	s->req = NULL;
 	if (r->err == 0) {
@@ -416,11 +415,11 @@ static void on_revoke(void *arg, const struct etcd_result *r)
 	} else if (r->err == -EIO && r->code == ETCD_CODE_NOT_FOUND) {
 		log_info("session: lease already gone (etcd: \"%s\")", log_esc(esc, r->message));
 	} else if (revoke_retryable(r) &&
-	    now + SESSION_REVOKE_RETRY_MS + SESSION_REVOKE_TRY_MIN_MS <= s->revoke_deadline) {
+	    now + SESSION_REVOKE_RETRY_MS + SESSION_REVOKE_TRY_MIN_MS <= deadline) {
 		log_warnx("session: lease revoke failed endpoint=%s error=\"%s\" try=%u; "
 		    "trying again in %u ms (%" PRIu64 " ms left)", r->endpoint,
 		    log_esc(esc, r->message), s->revoke_tries, SESSION_REVOKE_RETRY_MS,
-		    s->revoke_deadline - now);
+		    deadline - now);
 		loop_timer_arm(s->revoke_retry, SESSION_REVOKE_RETRY_MS);
 		return;
 	} else {
@@ -436,7 +435,7 @@ static void on_revoke_retry(void *arg)
 
 	if (s->revoke_done == NULL || s->req != NULL)
 		return;
-	if (loop_now_ms() >= s->revoke_deadline) { /* the loop ran late */
+	if (loop_now_ms() >= loop_timer_deadline(s->revoke_timer)) { /* the loop ran late */
 		on_revoke_timeout(s);
 		return;
 	}
@@ -470,8 +469,7 @@ bool session_revoke(struct session *s, uint32_t timeout_ms,
 	s->revoke_arg = arg;
 	s->revoke_lease = lease;
 	s->revoke_tries = 0;
-	s->revoke_deadline = loop_now_ms() + timeout_ms;
-	loop_timer_arm(s->revoke_timer, timeout_ms);
+	loop_timer_arm(s->revoke_timer, timeout_ms); /* the deadline, read back by the tries */
 	log_info("session: revoking lease=%" PRIx64, (uint64_t)lease);
 	revoke_send(s);
 	return true;
