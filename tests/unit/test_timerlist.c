@@ -73,6 +73,13 @@ static void slot_init(struct ctx *c, struct slot *s, char name)
 	s->t = timerlist_add(c->tl, fired, s);
 }
 
+/* n slots named 'a', 'b', ... in that order of creation. */
+static void slots_init(struct ctx *c, struct slot *s, int n)
+{
+	for (int i = 0; i < n; i++)
+		slot_init(c, &s[i], (char)('a' + i));
+}
+
 /* One pass at now: fire everything due; returns how many fired. */
 static unsigned pass(struct ctx *c, uint64_t now)
 {
@@ -90,8 +97,7 @@ static void test_order_by_deadline(void **state)
 	struct slot s[5];
 
 	(void)state;
-	for (int i = 0; i < 5; i++)
-		slot_init(&c, &s[i], (char)('a' + i));
+	slots_init(&c, s, 5);
 	loop_timer_arm_at(s[3].t, 40);
 	loop_timer_arm_at(s[0].t, 10);
 	loop_timer_arm_at(s[4].t, 50);
@@ -122,8 +128,7 @@ static void test_equal_deadlines_created_last_first(void **state)
 	struct slot s[4];
 
 	(void)state;
-	for (int i = 0; i < 4; i++)
-		slot_init(&c, &s[i], (char)('a' + i));
+	slots_init(&c, s, 4);
 	/* armed in another order than created: creation order decides */
 	loop_timer_arm_at(s[1].t, 7);
 	loop_timer_arm_at(s[3].t, 7);
@@ -211,8 +216,7 @@ static void test_callback_frees_and_rearms(void **state)
 	struct slot s[6];
 
 	(void)state;
-	for (int i = 0; i < 6; i++)
-		slot_init(&c, &s[i], (char)('a' + i));
+	slots_init(&c, s, 6);
 	/* a frees b (due after it), c frees itself, d re-arms e later,
 	 * f re-arms a (already fired) to a due deadline: waits. */
 	s[0].act = A_FREE_OTHER;
@@ -250,8 +254,7 @@ static void test_disarm_of_due_timer(void **state)
 	struct slot s[3];
 
 	(void)state;
-	for (int i = 0; i < 3; i++)
-		slot_init(&c, &s[i], (char)('a' + i));
+	slots_init(&c, s, 3);
 	loop_timer_arm_at(s[0].t, 1);
 	loop_timer_arm_at(s[1].t, 2);
 	loop_timer_arm_at(s[2].t, 3);
