@@ -18,15 +18,15 @@ set -euo pipefail
 LAB_NEXT_ENDPOINT=1 # a second endpoint: the next node's member
 scenario_up
 owner=$OWNER
-grep -q "http://$(lab_node_addr4 "n$((OWNER_ID % 3 + 1))"):2379" "$LAB_DIR/$owner/vipd.yaml" ||
-	lab_fail "no second endpoint in $owner's config"
+next=n$((OWNER_ID % 3 + 1)) # its second endpoint's node (LAB_NEXT_ENDPOINT)
+next_ep=http://$(lab_node_addr4 "$next"):2379
+grep -q "$next_ep" "$LAB_DIR/$owner/vipd.yaml" || lab_fail "no second endpoint in $owner's config"
 # The raft leader elsewhere: a frozen leader would need an election first
 # (that case is t_25's, with one endpoint).
 leader=$(sc_etcd_leader) || lab_fail "no etcd leader"
 if [ "$leader" = "$owner" ]; then
-	to=n$((${owner#n} % 3 + 1))
-	sc_etcd_move_leader "$to" || lab_fail "cannot move etcd's leader to $to"
-	leader=$to
+	sc_etcd_move_leader "$next" || lab_fail "cannot move etcd's leader to $next"
+	leader=$next
 fi
 lab_log "owner $owner, etcd leader $leader"
 
@@ -40,7 +40,6 @@ t_add=$(sc_ev_first "$new" add "$t0") || lab_fail "no add event on $new after th
 bd_safety "the address left $owner before $new added it" test "$t_del" -lt "$t_add"
 bd_timing "SIGTERM -> $new adds the VIP" $(((t_add - t0) / 1000)) $((500 + 100 + BD_SLACK_MS)) \
 	"a try 500 + the pause 100 + slack $BD_SLACK_MS (delete, revoke, watch event, add); a revoke given up costs the TTL"
-next_ep=http://$(lab_node_addr4 "n$((OWNER_ID % 3 + 1))"):2379
 lab_assert "the first try, to its own (frozen) member, was given up and the revoke sent again" \
 	grep -qE 'session: lease revoke failed endpoint=http://127\.0\.0\.1:2379 .*try=1; trying again' "$LAB_DIR/$owner/vipd.log"
 lab_assert "a later try was confirmed by the next endpoint ($next_ep)" \
