@@ -417,14 +417,14 @@ static void on_revoke(void *arg, const struct etcd_result *r)
 	} else if (revoke_retryable(r) &&
 	    now + SESSION_REVOKE_RETRY_MS + SESSION_REVOKE_TRY_MIN_MS <= deadline) {
 		log_warnx("session: lease revoke failed endpoint=%s error=\"%s\" try=%u; "
-		    "trying again in %u ms (%" PRIu64 " ms left)", r->endpoint,
+		    "trying again in %u ms (given up in %" PRIu64 " ms)", r->endpoint,
 		    log_esc(esc, r->message), s->revoke_tries, SESSION_REVOKE_RETRY_MS,
 		    deadline - now);
 		loop_timer_arm(s->revoke_retry, SESSION_REVOKE_RETRY_MS);
 		return;
 	} else {
-		log_warnx("session: lease revoke failed error=\"%s\" tries=%u; it expires by itself",
-		    log_esc(esc, r->message), s->revoke_tries);
+		log_warnx("session: lease revoke failed endpoint=%s error=\"%s\" tries=%u; "
+		    "it expires by itself", r->endpoint, log_esc(esc, r->message), s->revoke_tries);
 	}
 	revoke_finish(s);
 }
