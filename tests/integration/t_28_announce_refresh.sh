@@ -4,7 +4,9 @@
 # burst at takeover and then re-announces every second: a client whose
 # neighbour entry for the VIP was pointed at a wrong MAC is corrected by
 # the next refresh, without sending anything itself (IPv4: gratuitous ARP;
-# IPv6: unsolicited Neighbour Advertisement with Override).
+# IPv6: unsolicited Neighbour Advertisement with Override). The wrong entry
+# is planted just after a logged refresh, so no frame can fix it before the
+# test has seen it in place.
 #
 #   safety  no overlap.
 #   timing  each wrong entry is corrected within the refresh period (1 s)
@@ -36,15 +38,33 @@ corrected() {
 	[ "$(neigh_mac "$1")" = "$2" ]
 }
 
+# announced NODE ADDR: how many announcements of ADDR NODE has logged.
+announced() {
+	grep -cF "announced vip=$2 " "$LAB_DIR/$1/vipd.log" || true
+}
+more_than() {
+	[ "$(announced "$1" "$2")" -gt "$3" ]
+}
+# The takeover burst (2 frames, 50 ms apart) must be over before a wrong
+# entry is planted, or its second frame corrects it at once.
+lab_wait_until 5 more_than "$o" "$VIP4" 1 || lab_fail "$o logged no takeover burst for $VIP4"
+lab_wait_until 5 more_than "$o6" "$VIP6" 1 || lab_fail "$o6 logged no takeover burst for $VIP6"
+
+# Each wrong entry is planted right after a refresh of its address was
+# logged, so the next refresh is about 1 s away and cannot land between the
+# planting and the check that it took.
 for round in 1 2 3; do
-	lab_exec cl ip neigh replace "$VIP4" lladdr "$bogus" dev eth0 nud stale
-	lab_exec cl ip -6 neigh replace "$VIP6" lladdr "$bogus" dev eth0 nud stale
-	lab_assert "round $round: client's entries point at the wrong MAC" test "$(neigh_mac "$VIP4")" = "$bogus"
-	t0=$(date +%s%6N)
-	lab_wait_until 5 corrected "$VIP4" "$mac" || lab_fail "round $round: $VIP4 entry not corrected within 5 s (refresh 1 s): $(neigh_mac "$VIP4")"
-	lab_wait_until 5 corrected "$VIP6" "$mac6" || lab_fail "round $round: $VIP6 entry not corrected within 5 s (refresh 1 s): $(neigh_mac "$VIP6")"
-	bd_timing "round $round: both entries corrected" $((($(date +%s%6N) - t0) / 1000)) $((1000 + BD_SLACK_MS)) \
-		"refresh 1000 + slack $BD_SLACK_MS"
+	for a in "$VIP4 $mac $o" "$VIP6 $mac6 $o6"; do
+		read -r addr want node <<<"$a"
+		n0=$(announced "$node" "$addr")
+		lab_wait_until 3 more_than "$node" "$addr" "$n0" || lab_fail "round $round: $node logged no refresh of $addr within 3 s (refresh 1 s)"
+		lab_exec cl ip neigh replace "$addr" lladdr "$bogus" dev eth0 nud stale
+		t0=$(date +%s%6N)
+		lab_assert "round $round: client's entry for $addr points at the wrong MAC" test "$(neigh_mac "$addr")" = "$bogus"
+		lab_wait_until 5 corrected "$addr" "$want" || lab_fail "round $round: $addr entry not corrected within 5 s (refresh 1 s): $(neigh_mac "$addr")"
+		bd_timing "round $round: $addr entry corrected" $((($(date +%s%6N) - t0) / 1000)) $((1000 + BD_SLACK_MS)) \
+			"refresh 1000 + slack $BD_SLACK_MS"
+	done
 done
 
 # The burst and the refreshes, as logged: 2 at takeover, then one a second.
