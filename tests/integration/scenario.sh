@@ -22,7 +22,7 @@
 #     sc_tls_config, sc_hook_write           a TLS config, a recording hook
 #     sc_health_yaml                         a vipd.health section
 #     sc_ctl, sc_role                        vipctl on a node's socket
-#     sc_has_key, sc_no_key, sc_rev,
+#     sc_key_count, sc_has_key, sc_one_key, sc_no_key, sc_queued, sc_rev,
 #     sc_puts_since                          a node's key in an election
 
 . "$(dirname "${BASH_SOURCE[0]}")/lab.sh"
@@ -48,6 +48,13 @@ scenario_up() {
 		lab_vipd_start "$i"
 	done
 	OWNER=$(lab_wait_owner 10 - "$addr") || lab_fail "no single owner within 10 s of start"
+	# The first owner adds its VIP a few ms after its start, often before the
+	# last vipd has its lease: wait until every node queues, so the tests
+	# see the whole queue.
+	case $vflag in
+	--v6) lab_wait_until 10 sc_queued 3 "$VIP4" "$VIP6" ;;
+	*) lab_wait_until 10 sc_queued 3 "$addr" ;;
+	esac || lab_fail "not every node queues in the election within 10 s of start"
 	# shellcheck disable=SC2034 # read by the scenarios
 	OWNER_ID=${OWNER#n}
 	lab_log "owner at start: $OWNER"
@@ -372,14 +379,27 @@ sc_ctl() {
 	lab_exec "$1" "$LAB_ROOT/build/vipctl" -s "$LAB_DIR/n${1#n}/vipd.sock" "${@:2}"
 }
 
-# sc_has_key NODE [VIP]: NODE has a key in VIP's (default VIP4) election
-# now (the keys' values are node names), asked of n1's etcd member.
-# Fails the test when etcd does not answer (no key is not "no answer").
-sc_has_key() {
+# sc_key_count NODE [VIP]: sets SC_KEYS to how many keys NODE has in VIP's
+# (default VIP4) election now (the keys' values are node names; "*" counts
+# every node's), asked of n1's etcd member. Not for $( ): it fails the test
+# when etcd does not answer (no key is not "no answer").
+sc_key_count() {
 	local out
 	out=$(lab_etcdctl 1 get --prefix "/vipd/election/${2:-$VIP4}/") ||
-		lab_fail "sc_has_key: n1's etcd member does not answer"
-	awk -v n="$1" 'NR % 2 == 0 && $0 == n' <<<"$out" | grep -q .
+		lab_fail "sc_key_count: n1's etcd member does not answer"
+	SC_KEYS=$(awk -v n="$1" 'NR % 2 == 0 && (n == "*" || $0 == n) { c++ } END { print c + 0 }' <<<"$out")
+}
+# sc_has_key NODE [VIP]: NODE has a key in VIP's (default VIP4) election.
+sc_has_key() { sc_key_count "$@" && [ "$SC_KEYS" -gt 0 ]; }
+# sc_one_key NODE [VIP]: NODE has exactly one key there.
+sc_one_key() { sc_key_count "$@" && [ "$SC_KEYS" = 1 ]; }
+# sc_queued N VIP...: each VIP's election holds N keys now.
+sc_queued() {
+	local n=$1 v
+	shift
+	for v in "$@"; do
+		sc_key_count '*' "$v" && [ "$SC_KEYS" = "$n" ] || return 1
+	done
 }
 # sc_no_key NODE [VIP]: the opposite (and fails the test alike).
 sc_no_key() { ! sc_has_key "$@"; }

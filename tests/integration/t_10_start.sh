@@ -45,11 +45,21 @@ lab_assert "$OWNER logged 'vip: acquired vip=$VIP4'" grep -q "vip: acquired vip=
 # The others campaign and know who leads. A candidate that started before
 # the owner's key existed may first log another leader (or none) and then
 # "leader changed ... leader=<owner>"; its last leader line must name the
-# owner and it must never claim to be elected.
+# owner (within 5 s: it logs it once its range read answers) and it must
+# never claim to be elected.
+last_leader_line() {
+	grep -E "election: (not leader|leader changed) name=$ELECTION " "$1" | tail -n 1 || true
+}
+names_owner() {
+	local last
+	last=$(last_leader_line "$1")
+	[ -n "$last" ] && [ "${last##* leader=}" = "$OWNER" ]
+}
 for o in "${others[@]}"; do
 	log=$LAB_DIR/$o/vipd.log
 	lab_assert "$o logged 'election: campaigning'" grep -q "election: campaigning name=$ELECTION " "$log"
-	last=$(grep -E "election: (not leader|leader changed) name=$ELECTION " "$log" | tail -n 1) || true
+	lab_wait_until 5 names_owner "$log" || true
+	last=$(last_leader_line "$log")
 	lab_log "$o: last leader line: ${last:-none}"
 	lab_assert "$o's last leader line names $OWNER" test -n "$last" -a "${last##* leader=}" = "$OWNER"
 	if grep -q "election: elected name=$ELECTION " "$log"; then

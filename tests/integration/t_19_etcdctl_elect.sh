@@ -53,6 +53,8 @@ for i in 1 2 3; do
 	lab_wait_until 5 grep -q 'election: campaigning' "$LAB_DIR/n$i/vipd.log" ||
 		lab_fail "vipd on n$i is not campaigning within 5 s"
 done
+# "campaigning" is logged before the key's txn is sent: wait for the keys.
+lab_wait_until 5 sc_queued 4 "$VIP4" || lab_fail "the election does not hold 4 keys within 5 s"
 t_started=$(sc_now_us)
 lab_log "every vipd campaigns"
 

@@ -43,7 +43,7 @@ lab_exec "$o" ip link property add dev lan0 altname eth0
 lab_vipd_start "$o"
 lab_wait_until 5 grep -q "links: vip=$VIP4 is on link=lan0 " "$LAB_DIR/$o/vipd.log" ||
 	lab_fail "$o did not find eth0 as lan0's altname"
-lab_wait_until 5 test "$(lab_etcdctl 1 get --prefix --print-value-only "/vipd/election/$VIP4/" | grep -cx "$o")" = 1 ||
+lab_wait_until 5 sc_one_key "$o" ||
 	lab_fail "$o is no candidate after its restart on the altname"
 lab_assert "$n still holds $VIP4" test "$(lab_owner)" = "$n"
 scenario_end

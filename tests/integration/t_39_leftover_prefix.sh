@@ -109,7 +109,8 @@ for n in 2 3; do
 	l=$(life24 "$n" 0)
 	lab_log "n$n: leftover gone $(( ($(ev24 "$n" | awk '$2 == "del" { print $1; exit }') - t_start) / 1000 )) ms after vipd was started"
 	[ "$l" != - ] || lab_fail "no Deleted event for the leftover on n$n"
-	grep -q "removed a copy of the address this node does not hold vip=$VIP4 .*prefix=/24" "$LAB_DIR/n$n/vipd.log" ||
+	# logged once the delete's answer is back, a moment after the kernel's event
+	lab_wait_until 2 grep -q "removed a copy of the address this node does not hold vip=$VIP4 .*prefix=/24" "$LAB_DIR/n$n/vipd.log" ||
 		lab_fail "n$n's log does not say it removed the /24 copy"
 done
 lab_log "vipd on n3: $(grep -m1 'removed a copy' "$LAB_DIR/n3/vipd.log")"

@@ -126,7 +126,7 @@ for i in 1 2 3; do
 	lab_vipd_config "$i"
 	ctl "$i" reload >/dev/null || lab_fail "vipctl reload (remove $VIP2) failed on n$i"
 done
-lab_wait_until $(((BD_SLACK_MS + 999) / 1000)) test -z "$(lab_owner "$VIP2")" ||
+lab_wait_until $(((BD_SLACK_MS + 999) / 1000)) _lab_no_owner "$VIP2" ||
 	lab_fail "$VIP2 still held by $(lab_owner "$VIP2") $BD_SLACK_MS ms after its removal everywhere"
 lab_log "removed everywhere: nobody holds $VIP2 after $(sc_ms "$t3" "$(sc_now_us)") ms"
 bd_safety "$VIP4 was never deleted on n$o during the test" test "$(dels_since "$t0" "n$o")" = 0
