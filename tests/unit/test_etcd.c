@@ -59,10 +59,10 @@ static int listen_any(int *port)
 }
 
 /* Try to connect to 127.0.0.1:port every 20 ms until it works, at most
- * 10 s (a server process started just before, such as openssl s_server or
- * socat, listens only once it has loaded its key: tens of ms, more on a
- * loaded machine). 0 once it listens, -1 at the cap. The probe connection
- * is closed at once; both servers take the next one. */
+ * 10 s (a socat started just before listens only once it has loaded its
+ * key: tens of ms, more on a loaded machine). 0 once it listens, -1 at the
+ * cap. The probe connection is closed at once: socat's child for it fails
+ * its handshake and exits, the listener takes the next one. */
 static int wait_listening(int port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
