@@ -242,12 +242,17 @@ static void test_timeout_kills_after_grace(void **state)
 
 	(void)state;
 	run_begin(&r);
-	assert_true(run(&r, a, NULL, 100));
+	/* 1000 ms, not 100: the timeout runs from the spawn, and sh must have
+	 * run its trap before SIGTERM comes or SIGTERM ends it (a slow start
+	 * did, at 100 ms). */
+	assert_true(run(&r, a, NULL, 1000));
 	run_end(&r);
 	assert_int_equal(r.res.end, CHILD_TIMEDOUT);
 	assert_int_equal(r.res.code, SIGKILL);
-	assert_true(r.res.duration_ms >= 100 + CHILD_KILL_GRACE_MS);
-	assert_true(r.res.duration_ms < 100 + CHILD_KILL_GRACE_MS + 3000);
+	assert_non_null(strstr(r.log, "test output: \"ready\"\n"));
+	/* timeout + CHILD_KILL_GRACE_MS, and 3 s for a late loop. */
+	assert_true(r.res.duration_ms >= 1000 + CHILD_KILL_GRACE_MS);
+	assert_true(r.res.duration_ms < 1000 + CHILD_KILL_GRACE_MS + 3000);
 	assert_non_null(strstr(r.log, "still running 2000 ms after SIGTERM, killing pid="));
 }
 

@@ -12,6 +12,8 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +85,31 @@ static void run_ms(struct t *t, uint64_t ms)
 	assert_int_equal(loop_run(t->loop), 0);
 }
 
+/* True once the daemon closed fd's connection (its answer, if any, is
+ * then all in fd's receive buffer); reads nothing. */
+static bool peer_closed(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP)) != 0;
+}
+
+/* Run the loop in 20 ms steps until the daemon closed all n of fds and
+ * the handler ran calls times, at most 5 s (the daemon answers within a
+ * loop turn; the cap is for a loaded machine, and for a test that fails). */
+static void run_until_closed(struct t *t, const int *fds, size_t n, int calls)
+{
+	for (int i = 0; i < 250; i++) {
+		size_t done = 0;
+
+		for (size_t j = 0; j < n; j++)
+			done += peer_closed(fds[j]);
+		if (done == n && t->calls == calls)
+			return;
+		run_ms(t, 20);
+	}
+}
+
 static int client(const char *path)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
@@ -136,7 +163,7 @@ static void test_mode_answer_and_removal(void **state)
 	fd = client(t->path);
 	assert_true(fd >= 0);
 	assert_int_equal(send(fd, "pause 198.18.0.100\n", 19, 0), 19);
-	run_ms(t, 50);
+	run_until_closed(t, &fd, 1, 1);
 	assert_int_equal(t->calls, 1);
 	assert_int_equal(t->last.cmd, CTL_PAUSE);
 	assert_string_equal(t->last.vip, "198.18.0.100");
@@ -180,7 +207,7 @@ static void test_refused_requests(void **state)
 	/* The daemon stops reading at the limit: part of it stays unsent. */
 	assert_true(send(b, big, CTL_MAX_REQUEST + 10, MSG_DONTWAIT) > 0);
 	assert_int_equal(send(c, "status\n", 7, 0), 7);
-	run_ms(t, 50);
+	run_until_closed(t, (int[]){ a, b, c }, 3, 1);
 	assert_int_equal(t->calls, 1); /* only c's */
 	assert_string_equal(answer(a),
 	    "{\"ok\":false,\"error\":\"unknown command (status, release, pause, resume, reload)\"}\n");
@@ -205,9 +232,11 @@ static void test_silent_client_dropped_at_deadline(void **state)
 	/* Meanwhile another client is answered. */
 	fd2 = client(t->path);
 	assert_int_equal(send(fd2, "status\n", 7, 0), 7);
-	run_ms(t, 50);
+	run_until_closed(t, &fd2, 1, 1);
 	assert_string_equal(answer(fd2), "{\"ok\":true,\"command\":\"status\"}\n");
-	run_ms(t, CTLSOCK_DEADLINE_MS); /* well past the deadline */
+	/* fd's deadline comes CTLSOCK_DEADLINE_MS after its accept, about
+	 * half of it from now. */
+	run_until_closed(t, &fd, 1, 1);
 	assert_string_equal(answer(fd), ""); /* closed, nothing said */
 	assert_int_equal(t->calls, 1);
 	close(fd);
@@ -225,7 +254,9 @@ static void test_too_many_clients(void **state)
 		fds[i] = client(t->path);
 		assert_true(fds[i] >= 0);
 	}
-	run_ms(t, 50);
+	/* Until the two past the limit are closed; the others' deadline is
+	 * CTLSOCK_DEADLINE_MS away, so they must still be open then. */
+	run_until_closed(t, fds + CTLSOCK_MAX_CONNS, 2, 0);
 	for (size_t i = 0; i < CTLSOCK_MAX_CONNS; i++)
 		assert_null(answer(fds[i]));
 	for (size_t i = CTLSOCK_MAX_CONNS; i < CTLSOCK_MAX_CONNS + 2; i++)

@@ -64,6 +64,25 @@ static void server_start(struct server *s, int conns)
 	assert_int_equal(pthread_create(&s->th, NULL, serve, s), 0);
 }
 
+/* A socket bound to a free 127.0.0.1 port and never listening: connects
+ * to that port are refused (RST) for as long as the caller holds it, and
+ * no other socket can take the port meanwhile (a port just closed could be
+ * taken by another test's listener before the connect). Returns the fd,
+ * closed by the caller; *port: the port. */
+static int refusing_port(int *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
 static void server_stop(struct server *s)
 {
 	shutdown(s->fd, SHUT_RDWR);
@@ -171,15 +190,13 @@ static void test_refused_removed_resent(void **state)
 	struct loop *l = loop_new();
 	struct curlloop *cl = curlloop_new(l);
 	struct loop_timer *guard = loop_timer_new(l, on_guard, l);
-	struct server s, closed;
+	struct server s;
 	struct xfer refused, removed, resent;
-	int pending = 2;
+	int pending = 2, closed_port, closed = refusing_port(&closed_port);
 
 	(void)state;
-	server_start(&closed, 0);
-	server_stop(&closed); /* its port now refuses */
 	server_start(&s, 3);
-	xfer_init(&refused, l, cl, closed.port, &pending);
+	xfer_init(&refused, l, cl, closed_port, &pending);
 	xfer_init(&removed, l, cl, s.port, &pending);
 	xfer_init(&resent, l, cl, s.port, &pending);
 	resent.resend = 1;
@@ -195,6 +212,7 @@ static void test_refused_removed_resent(void **state)
 	assert_int_equal(resent.done, 2);
 	assert_int_equal(resent.result, CURLE_OK);
 	assert_memory_equal(resent.body, "okok", 4);
+	close(closed);
 	curl_easy_cleanup(refused.easy);
 	curl_easy_cleanup(removed.easy);
 	curl_easy_cleanup(resent.easy);

@@ -199,6 +199,10 @@ static void test_tcp_refused_then_back(void **state)
 
 	(void)state;
 	snprintf(target, sizeof(target), "127.0.0.1:%u", port);
+	/* A connect to a listening 127.0.0.1 port is done in microseconds;
+	 * 80 ms let two stalls of a loaded machine fail it twice (fall 2)
+	 * while it listened. 500 ms: a refused connect is still immediate. */
+	cfg.timeout_ms = 500;
 	h = health_new(r.loop, &cfg, on_change, &r);
 	run_for(&r, 450); /* four rounds pass: no change */
 	assert_int_equal(r.changes, 0);
@@ -287,18 +291,24 @@ static void test_exec_hanging_killed_at_timeout(void **state)
 	(void)state;
 	cfg.fall = 1;
 	h = health_new(r.loop, &cfg, on_change, &r);
-	run_for(&r, 3000);
+	run_for(&r, 5000);
 	assert_int_equal(r.changes, 1);
 	assert_non_null(strstr(r.why, "no exit within 80 ms (timeout signal=TERM)"));
-	/* The first round starts at once, the timeout is 80 ms. */
-	assert_true(r.at - t0 < 80 + 900); /* far below the 30 s sleep */
+	/* The first round starts at once, the timeout is 80 ms from the
+	 * spawn; the spawn itself (a fork of a process under valgrind takes
+	 * hundreds of ms) and a late loop get 3 s: still far below the 30 s
+	 * sleep, which is what this bound tells apart. */
+	assert_true(r.at - t0 < 80 + 3000);
 		health_free(h);
 	loop_free(r.loop);
 }
 
 /* A check that ignores SIGTERM runs until child.h's SIGKILL, 2 s after
  * its timeout: the rounds due meanwhile are skipped, never a second copy
- * of it started (the script counts its starts in a file). */
+ * of it started (the script counts its starts in a file). The trap comes
+ * first and the timeout is 1000 ms, so sh has run the trap long before
+ * SIGTERM even when it is slow to start (with 80 ms a slow start ended it
+ * at TERM). */
 static void test_no_second_copy_while_running(void **state)
 {
 	struct rec r = { .loop = loop_new() };
@@ -315,13 +325,18 @@ static void test_no_second_copy_while_running(void **state)
 	(void)state;
 	assert_true(fd >= 0);
 	close(fd);
-	snprintf(script, sizeof(script), "echo run >>%s; trap '' TERM; sleep 5", file);
+	snprintf(script, sizeof(script), "trap '' TERM; echo run >>%s; sleep 10", file);
 	cfg.fall = 1;
+	cfg.timeout_ms = 1000;
 	h = health_new(r.loop, &cfg, on_change, &r);
-	run_for(&r, 6000);
+	/* KILL at 1000 + CHILD_KILL_GRACE_MS = 3000 ms, well before sh's
+	 * sleep 10 ends; 8 s leaves 5 s for a loaded machine. */
+	run_for(&r, 8000);
 	assert_int_equal(r.changes, 1);
-	assert_non_null(strstr(r.why, "no exit within 80 ms (timeout signal=KILL)"));
-	assert_true(health_skipped(h) >= 10); /* about 20 rounds of 100 ms */
+	assert_non_null(strstr(r.why, "no exit within 1000 ms (timeout signal=KILL)"));
+	/* Rounds of 100 ms due during those 3000 ms: about 29; each one is
+	 * skipped, and a loop that is late runs fewer, so ask for a third. */
+	assert_true(health_skipped(h) >= 10);
 	f = fopen(file, "r");
 	assert_non_null(f);
 	while (fgets(line, sizeof(line), f) != NULL)
@@ -428,20 +443,25 @@ static void test_http_status_pass_timeout(void **state)
 	assert_int_equal(pthread_create(&sv.th, NULL, serve, &sv), 0);
 	cfg.fall = 1;
 	cfg.rise = 1;
-	/* Wide enough for a transfer under valgrind (80 ms were not). */
+	/* The timeout is wide enough for libcurl's first transfer under
+	 * valgrind (80 ms were not, 1000 ms were close). A round still
+	 * running when the next is due makes health skip that one, so the
+	 * 503, 200, no-answer order holds with either one slow. */
 	cfg.interval_ms = 1200;
-	cfg.timeout_ms = 1000;
+	cfg.timeout_ms = 3000;
 	h = health_new(r.loop, &cfg, on_change, &r);
-	run_for(&r, 3000);
+	run_for(&r, 5000); /* the first round at once, done within its 3 s */
 	assert_int_equal(r.changes, 1);
 	snprintf(want, sizeof(want), "http %s: HTTP status 503: not ready", url);
 	assert_string_equal(r.why, want);
-	run_for(&r, 3000);
+	run_for(&r, 5000); /* the next round due within 1200 ms, + 3 s */
 	assert_int_equal(r.changes, 2);
 	assert_true(r.healthy);
-	run_for(&r, 5000);
+	/* The next round due within 1200 ms, times out 3000 ms later; 4 s
+	 * for a late loop. */
+	run_for(&r, 8200);
 	assert_int_equal(r.changes, 3);
-	snprintf(want, sizeof(want), "http %s: no answer within 1000 ms (timeout)", url);
+	snprintf(want, sizeof(want), "http %s: no answer within 3000 ms (timeout)", url);
 	assert_string_equal(r.why, want);
 	health_free(h);
 	pthread_join(sv.th, NULL);

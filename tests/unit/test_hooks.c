@@ -75,6 +75,23 @@ static void hook_script(struct t *t, double sleep_s)
 	t->cfg.on_release = t->argv;
 }
 
+/* The hook for ordering checks: like hook_script, but instead of a fixed
+ * sleep it waits until the record holds n start lines (polled every 50 ms,
+ * at most 100 polls: 5 s and sh's forks), so hooks that must run side by
+ * side meet there whatever the machine's speed, and hooks run one after
+ * the other (the bug) show as one ending before the other started. */
+static void hook_script_meet(struct t *t, int n)
+{
+	free(t->argv[2]);
+	if (asprintf(&t->argv[2], "echo \"start $VIPD_EVENT $VIPD_VIP $VIPD_LINK $VIPD_NODE [$VIPD_REASON]\" >>%s; "
+	    "i=0; while [ \"$(grep -c '^start' %s)\" -lt %d ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done; "
+	    "echo \"end $VIPD_EVENT $VIPD_VIP\" >>%s", t->rec, t->rec, n, t->rec) < 0)
+		fail();
+	t->argv[3] = NULL;
+	t->cfg.on_acquire = t->argv;
+	t->cfg.on_release = t->argv;
+}
+
 static void on_stop(void *arg)
 {
 	loop_stop(arg);
@@ -113,6 +130,14 @@ static void run_until(struct t *t, const char *needle)
 		run_for(t, 20);
 }
 
+/* Run the loop in 20 ms steps until h is idle (the last hook's end
+ * reaped), at most 5 s. */
+static void run_until_idle(struct t *t, struct hooks *h)
+{
+	for (int i = 0; i < 250 && !hooks_idle(h); i++)
+		run_for(t, 20);
+}
+
 static void test_event_only_queues_and_env(void **state)
 {
 	struct t *t = *state;
@@ -125,27 +150,28 @@ static void test_event_only_queues_and_env(void **state)
 	usleep(100 * 1000);
 	assert_string_equal(read_rec(t), ""); /* nothing ran inside hooks_event */
 	run_until(t, "end acquire");
-	run_for(t, 50); /* its end reaped */
+	run_until_idle(t, h); /* its end reaped */
 	assert_string_equal(read_rec(t),
 	    "start acquire 198.18.0.100 eth0 node-a [elected]\nend acquire 198.18.0.100\n");
 	assert_true(hooks_idle(h));
 	hooks_free(h);
 }
 
-/* Per VIP one at a time, in order; another VIP's hook runs beside. */
+/* Per VIP one at a time, in order; another VIP's hook runs beside (the
+ * two acquires wait for each other's start line). */
 static void test_serialized_per_vip(void **state)
 {
 	struct t *t = *state;
 	struct hooks *h;
 
-	hook_script(t, 0.3);
+	hook_script_meet(t, 2);
 	h = hooks_new(t->loop, &t->cfg, "n");
 	hooks_event(h, HOOKS_ACQUIRE, "198.18.0.100", "eth0", "elected");
 	hooks_event(h, HOOKS_RELEASE, "198.18.0.100", "eth0", "stopping");
 	hooks_event(h, HOOKS_ACQUIRE, "fd00::100", "eth0", "elected");
 	run_until(t, "end release 198.18.0.100");
 	run_until(t, "end acquire fd00::100");
-	run_for(t, 50);
+	run_until_idle(t, h);
 	/* VIP 1's release starts only after its acquire ended; VIP 2's
 	 * acquire started beside VIP 1's acquire. */
 	{
@@ -177,7 +203,7 @@ static void test_queue_bounded(void **state)
 	hook_script(t, 0.1);
 	h = hooks_new(t->loop, &t->cfg, "n");
 	hooks_event(h, HOOKS_ACQUIRE, "198.18.0.100", "eth0", "r0");
-	run_for(t, 30); /* r0 runs */
+	run_until(t, "[r0]"); /* r0 runs, no longer waits */
 	for (int i = 1; i <= HOOKS_QUEUE_MAX + 1; i++) {
 		snprintf(reason, sizeof(reason), "r%d", i);
 		hooks_event(h, HOOKS_RELEASE, "198.18.0.100", "eth0", reason);
@@ -210,13 +236,13 @@ static void test_drain(void **state)
 	struct hooks *h;
 	const char *r;
 
-	hook_script(t, 0.3);
+	hook_script_meet(t, 2); /* each ends once both started */
 	h = hooks_new(t->loop, &t->cfg, "n");
 	hooks_event(h, HOOKS_ACQUIRE, "198.18.0.100", "eth0", "elected");
 	hooks_event(h, HOOKS_RELEASE, "198.18.0.100", "eth0", "stopping");
 	hooks_drain(h, on_drained, t);
 	assert_int_equal(t->drained, 0); /* never from inside the call */
-	run_for(t, 5000); /* on_drained stops it sooner */
+	run_for(t, 10000); /* on_drained stops it sooner */
 	assert_int_equal(t->drained, 1);
 	r = read_rec(t);
 	/* Both started before either ended. */

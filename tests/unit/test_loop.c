@@ -47,12 +47,13 @@ static void test_timers_fire_in_deadline_order(void **state)
 	a = loop_timer_new(r.loop, fire_a, &r);
 	b = loop_timer_new(r.loop, fire_b, &r);
 	s = loop_timer_new(r.loop, fire_stop, &r);
-	/* t0 before arming: s's deadline is at least t0 + 40 (taken after,
-	 * a slow machine or valgrind could pass a ms in between) */
+	/* All three from one clock reading, armed out of order: with a
+	 * reading each, a preemption of more than 15 ms between b's and a's
+	 * arming would put a's deadline after b's. */
 	t0 = loop_now_ms();
-	loop_timer_arm(b, 20);
-	loop_timer_arm(a, 5);
-	loop_timer_arm(s, 40);
+	loop_timer_arm_at(b, t0 + 20);
+	loop_timer_arm_at(a, t0 + 5);
+	loop_timer_arm_at(s, t0 + 40);
 	assert_true(loop_timer_armed(a));
 	assert_int_equal(loop_run(r.loop), 0);
 	assert_string_equal(r.order, "abs");
