@@ -24,6 +24,7 @@
 #include "curlloop.h"
 #include "log.h"
 #include "loop.h"
+#include "loopback_port.h"
 
 struct server {
 	int fd, port, conns;
@@ -50,37 +51,12 @@ static void *serve(void *arg)
 
 static void server_start(struct server *s, int conns)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
+	uint16_t port;
 
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	s->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(s->fd >= 0);
-	assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(s->fd, 8), 0);
-	assert_int_equal(getsockname(s->fd, (struct sockaddr *)&a, &len), 0);
-	s->port = ntohs(a.sin_port);
+	s->fd = loopback_port(8, &port);
+	s->port = port;
 	s->conns = conns;
 	assert_int_equal(pthread_create(&s->th, NULL, serve, s), 0);
-}
-
-/* A socket bound to a free 127.0.0.1 port and never listening: connects
- * to that port are refused (RST) for as long as the caller holds it, and
- * no other socket can take the port meanwhile (a port just closed could be
- * taken by another test's listener before the connect). Returns the fd,
- * closed by the caller; *port: the port. */
-static int refusing_port(int *port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	*port = ntohs(a.sin_port);
-	return fd;
 }
 
 static void server_stop(struct server *s)
@@ -192,7 +168,9 @@ static void test_refused_removed_resent(void **state)
 	struct loop_timer *guard = loop_timer_new(l, on_guard, l);
 	struct server s;
 	struct xfer refused, removed, resent;
-	int pending = 2, closed_port, closed = refusing_port(&closed_port);
+	uint16_t closed_port;
+	/* held, never listening: refused, and no other socket takes the port */
+	int pending = 2, closed = loopback_port(-1, &closed_port);
 
 	(void)state;
 	server_start(&s, 3);

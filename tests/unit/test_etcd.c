@@ -30,6 +30,7 @@
 #include "etcd.h"
 #include "log.h"
 #include "loop.h"
+#include "loopback_port.h"
 #include "stderr_cap.h"
 
 struct server {
@@ -45,16 +46,10 @@ struct server {
 
 static int listen_any(int *port)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	uint16_t p;
+	int fd = loopback_port(8, &p);
 
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(fd, 8), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	*port = ntohs(a.sin_port);
+	*port = p;
 	return fd;
 }
 

@@ -21,6 +21,7 @@
 #include "config.h"
 #include "health.h"
 #include "loop.h"
+#include "loopback_port.h"
 #include "stderr_cap.h"
 
 /* cfg_check.argv is char **, as the parser fills it. */
@@ -166,20 +167,6 @@ static void run_for(struct rec *r, uint64_t ms)
 	loop_timer_free(t);
 }
 
-static int listener(uint16_t *port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(listen(fd, 16), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	*port = ntohs(a.sin_port);
-	return fd;
-}
-
 static struct cfg_health one_check(struct cfg_check *c)
 {
 	return (struct cfg_health){ .interval_ms = 100, .timeout_ms = 80, .fall = 2, .rise = 1,
@@ -191,7 +178,7 @@ static void test_tcp_refused_then_back(void **state)
 	struct rec r = { .loop = loop_new() };
 	char target[32];
 	uint16_t port;
-	int fd = listener(&port);
+	int fd = loopback_port(16, &port);
 	struct cfg_check c = { .kind = CFG_CHECK_TCP, .target = target };
 	struct cfg_health cfg = one_check(&c);
 	struct health *h;
@@ -438,7 +425,7 @@ static void test_http_status_pass_timeout(void **state)
 	struct health *h;
 
 	(void)state;
-	sv.fd = listener(&sv.port);
+	sv.fd = loopback_port(16, &sv.port);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u/readyz", sv.port);
 	assert_int_equal(pthread_create(&sv.th, NULL, serve, &sv), 0);
 	cfg.fall = 1;
