@@ -202,15 +202,16 @@ sc_etcd_leader() {
 # sc_etcd_move_leader NODE: make NODE's etcd member the raft leader
 # (`etcdctl move-leader`, sent to the current leader; its answer goes to
 # the log) and wait (5 s) until it is. 0 at once if it already leads;
-# non-zero if the leader is unknown, the move is refused or does not
-# happen in time.
+# 2 if the leader is unknown or the move is refused; 1 if the move was
+# made but NODE was not seen leading within 5 s (something may have moved
+# the leadership on before the first look).
 sc_etcd_move_leader() {
 	local to=n${1#n} cur id
-	cur=$(sc_etcd_leader) || return 1
+	cur=$(sc_etcd_leader) || return 2
 	[ "$cur" = "$to" ] && return 0
-	id=$(lab_etcdctl "$to" member list -w simple | awk -F', ' -v n="$to" '$3 == n { print $1 }') || return 1
-	[ -n "$id" ] || return 1
-	lab_etcdctl "$cur" --at "http://$(lab_node_addr4 "$cur"):2379" move-leader "$id" >&2 || return 1
+	id=$(lab_etcdctl "$to" member list -w simple | awk -F', ' -v n="$to" '$3 == n { print $1 }') || return 2
+	[ -n "$id" ] || return 2
+	lab_etcdctl "$cur" --at "http://$(lab_node_addr4 "$cur"):2379" move-leader "$id" >&2 || return 2
 	# shellcheck disable=SC2016 # eval expands it
 	lab_wait_until 5 eval '[ "$(sc_etcd_leader)" = "$to" ]'
 }

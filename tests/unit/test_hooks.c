@@ -246,6 +246,8 @@ static void test_drain(void **state)
 	assert_int_equal(t->drained, 1);
 	r = read_rec(t);
 	/* Both started before either ended. */
+	assert_non_null(strstr(r, "start release"));
+	assert_non_null(strstr(r, "end acquire"));
 	assert_true(strstr(r, "start release") < strstr(r, "end acquire"));
 	assert_true(hooks_idle(h));
 	hooks_free(h);

@@ -811,15 +811,16 @@ static void test_addr_replace_refreshes(void **state)
 	t1 = now_ms();
 	assert_true(nl_addr_present(e.nl, idx, AF_INET, a4, NULL) == 1);
 	assert_true(nl_addr_present(e.nl, idx, AF_INET6, a6, NULL) == 1);
-	assert_int_equal(nl_addr_add(e.nl, idx, AF_INET, a4, 4, 4, true), 0);
-	assert_int_equal(nl_addr_add(e.nl, idx, AF_INET6, a6, 4, 4, true), 0);
-	/* 4 s, the expiry lag's 2500 (test_addr_expiry), and 1.5 s. */
-	assert_true(ev_wait(&e, 8000));
-	/* Unrefreshed, the first lifetime ends 2.5 s after the replace (t1 is
-	 * at least 0.5 s after the add); the refreshed one ends 4 s after
-	 * it, give or take the kernel's 20 ms early fuzz. */
+	assert_int_equal(nl_addr_add(e.nl, idx, AF_INET, a4, 6, 6, true), 0);
+	assert_int_equal(nl_addr_add(e.nl, idx, AF_INET6, a6, 6, 6, true), 0);
+	/* 6 s, the expiry lag's 2500 (test_addr_lifetime_expiry), and 1.5 s. */
+	assert_true(ev_wait(&e, 10000));
+	/* Unrefreshed, the first lifetime ends by t1 + 2.5 s (t1 is at least
+	 * 0.5 s after the add), seen by t1 + 5 s with the lag allowed above;
+	 * the refreshed one ends 6 s after the replace, give or take the
+	 * kernel's 20 ms early fuzz: so a lost refresh cannot pass. */
 	for (int i = 0; i < 2; i++)
-		assert_true(e.addrs[i].at_ms >= t1 + 4000 - 40);
+		assert_true(e.addrs[i].at_ms >= t1 + 6000 - 40);
 	ev_close(&e);
 }
 
