@@ -15,7 +15,8 @@
 #     sc_mon_events, sc_ev, sc_ev_first      the VIP's events in a monitor file
 #     sc_etcd_leader, sc_etcd_move_leader    the etcd raft leader
 #     sc_lab_up, sc_tls_up                   a lab without vipd yet
-#     sc_vips_held, sc_vips_all_held         many VIPs: who holds them
+#     sc_vips_on, sc_vips_held,
+#     sc_vips_all_held                       many VIPs: who holds them
 #     sc_config_add_vips                     more VIPs in a node's config
 #     sc_stop_graceful, sc_handover          a stop, a move of the VIP
 #     sc_never_added, sc_elections_ms        the hiccup tests' checks
@@ -216,11 +217,11 @@ sc_etcd_move_leader() {
 	lab_wait_until 5 eval '[ "$(sc_etcd_leader)" = "$to" ]'
 }
 
-# _sc_vips_on ADDR...: "NODE ADDR" per given IPv4 VIP on a node's eth0,
+# sc_vips_on ADDR...: "NODE ADDR" per given IPv4 VIP on a node's eth0,
 # each node read once, one after the other (one pass for the callers
 # below: a VIP that moves meanwhile is seen twice or not at all, never
 # as held when it is not).
-_sc_vips_on() {
+sc_vips_on() {
 	local i
 	for ((i = 1; i <= LAB_N; i++)); do
 		ip -n "$LAB_PREFIX-n$i" -o -4 addr show dev eth0 2>/dev/null |
@@ -235,7 +236,7 @@ _sc_vips_on() {
 # counts twice), distinct VIPs held, and the node holding the most ("-" 0
 # when none is held). For the many-VIP test and the bench's scale part.
 sc_vips_held() {
-	_sc_vips_on "$@" | awk '
+	sc_vips_on "$@" | awk '
 		{ total++; if (!seen[$2]++) distinct++; c[$1]++ }
 		END {
 			for (n in c) if (c[n] > best) { best = c[n]; bn = n }
@@ -263,7 +264,7 @@ sc_config_add_vips() {
 
 # sc_vips_all_held [--without NODE] ADDR...: every given IPv4 VIP held
 # by exactly one node now - with --without, a node other than NODE - from
-# one pass over the nodes (_sc_vips_on; two passes could see a crashed
+# one pass over the nodes (sc_vips_on; two passes could see a crashed
 # NODE's address in the first and its kernel lifetime ended in the
 # second, and pass while that VIP is held by nobody).
 sc_vips_all_held() {
@@ -272,7 +273,7 @@ sc_vips_all_held() {
 		without=$2
 		shift 2
 	fi
-	_sc_vips_on "$@" | awk -v n="$#" -v without="$without" '
+	sc_vips_on "$@" | awk -v n="$#" -v without="$without" '
 		{ total++; if (!seen[$2]++) distinct++; if ($1 == without) bad++ }
 		END { exit !(total == n && distinct == n && bad == 0) }'
 }

@@ -65,9 +65,7 @@ for i in 1 2 3; do
 	lab_assert "n$i: at most $MAX_CONNS etcd connections with $N_VIPS VIPs (got $c)" test "$c" -le "$MAX_CONNS"
 done
 
-mine=$(ip -n "$LAB_PREFIX-$most" -o -4 addr show dev eth0 | awk -v list="${ADDRS[*]}" '
-	BEGIN { k = split(list, x, " "); for (i = 1; i <= k; i++) want[x[i]] = 1 }
-	{ a = $4; sub(/\/.*/, "", a); if (a in want) print a }')
+mine=$(sc_vips_on "${ADDRS[@]}" | awk -v n="$most" '$1 == n { print $2 }')
 t_kill=$(sc_now_us)
 lab_vipd_kill "${most#n}" || lab_fail "cannot SIGKILL vipd on $most"
 # (its addresses stay until their kernel lifetime runs out: a crash)
